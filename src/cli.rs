@@ -1,0 +1,195 @@
+//! The command line (SPEC §3), parsed once by argh into typed values.
+
+use argh::FromArgs;
+
+/// rpinet: network-boot server for a Raspberry Pi cluster on OpenWrt.
+#[derive(FromArgs, Debug)]
+pub struct Cli {
+    /// take every absolute path under DIR and touch no service (a lab or a test)
+    #[argh(option)]
+    pub root: Option<String>,
+
+    #[argh(subcommand)]
+    pub command: Command,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    Apply(ApplyArgs),
+    Status(StatusArgs),
+    Node(NodeArgs),
+    Image(ImageArgs),
+    Doctor(DoctorArgs),
+    List(ListArgs),
+    Call(CallArgs),
+    Event(EventArgs),
+}
+
+/// make the system match the config (idempotent)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "apply")]
+pub struct ApplyArgs {
+    /// print the plan and change nothing
+    #[argh(switch)]
+    pub dry_run: bool,
+}
+
+/// health and every node's state
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "status")]
+pub struct StatusArgs {
+    /// print machine-readable JSON
+    #[argh(switch)]
+    pub json: bool,
+}
+
+/// add, remove, show or provision a node
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "node")]
+pub struct NodeArgs {
+    #[argh(subcommand)]
+    pub command: NodeCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum NodeCommand {
+    Add(NodeAddArgs),
+    Remove(NodeRemoveArgs),
+    Show(NodeShowArgs),
+    Provision(NodeProvisionArgs),
+}
+
+/// register a Pi as a node
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "add")]
+pub struct NodeAddArgs {
+    /// node name: [a-z0-9_]{1,32}
+    #[argh(positional)]
+    pub name: String,
+    /// board serial: 8 hex digits (the low 32 bits; 16 digits are cut to those)
+    #[argh(option)]
+    pub serial: String,
+    /// the Ethernet MAC address, e.g. dc:a6:32:79:26:df
+    #[argh(option)]
+    pub mac: String,
+    /// pi3 | pi4 | pi5 (default pi4)
+    #[argh(option)]
+    pub model: Option<String>,
+    /// serial | mac | custom: the EEPROM TFTP_PREFIX (default serial)
+    #[argh(option)]
+    pub boot_id: Option<String>,
+    /// the TFTP_PREFIX_STR when --boot-id custom
+    #[argh(option)]
+    pub boot_dir: Option<String>,
+    /// fixed IPv4 address (a DHCP reservation)
+    #[argh(option)]
+    pub ip: Option<String>,
+}
+
+/// unregister a node
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "remove")]
+pub struct NodeRemoveArgs {
+    /// node name
+    #[argh(positional)]
+    pub name: String,
+    /// also delete its boot and root directories on the SSD
+    #[argh(switch)]
+    pub purge: bool,
+}
+
+/// print a node's settings and the EEPROM config it needs
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "show")]
+pub struct NodeShowArgs {
+    /// node name
+    #[argh(positional)]
+    pub name: String,
+    /// print machine-readable JSON
+    #[argh(switch)]
+    pub json: bool,
+}
+
+/// (re)build a node's boot and root from an imported image
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "provision")]
+pub struct NodeProvisionArgs {
+    /// node name
+    #[argh(positional)]
+    pub name: String,
+    /// name of an imported image
+    #[argh(option)]
+    pub image: String,
+    /// first user to create on the node
+    #[argh(option)]
+    pub user: Option<String>,
+    /// crypt(3) hash of that user's password (never a plaintext password)
+    #[argh(option)]
+    pub password_hash: Option<String>,
+    /// report progress in this job's state file (used by the ubus API)
+    #[argh(option)]
+    pub job: Option<String>,
+}
+
+/// manage OS images
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "image")]
+pub struct ImageArgs {
+    #[argh(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum ImageCommand {
+    Import(ImageImportArgs),
+}
+
+/// import a Raspberry Pi OS disk image (.img, .img.xz)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "import")]
+pub struct ImageImportArgs {
+    /// the image file
+    #[argh(positional)]
+    pub file: String,
+    /// name to import it as (default: from the file name)
+    #[argh(option)]
+    pub name: Option<String>,
+    /// report progress in this job's state file (used by the ubus API)
+    #[argh(option)]
+    pub job: Option<String>,
+}
+
+/// diagnose every known cause of a failed netboot
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "doctor")]
+pub struct DoctorArgs {
+    /// print machine-readable JSON
+    #[argh(switch)]
+    pub json: bool,
+}
+
+/// rpcd exec plugin: print the method signatures
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "list")]
+pub struct ListArgs {}
+
+/// rpcd exec plugin: run METHOD with JSON arguments on stdin
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "call")]
+pub struct CallArgs {
+    /// the ubus method
+    #[argh(positional)]
+    pub method: String,
+}
+
+/// record a boot event (called by the dhcp and tftp hotplug hooks)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "event")]
+pub struct EventArgs {
+    /// dhcp | tftp
+    #[argh(positional)]
+    pub kind: String,
+}

@@ -1,0 +1,48 @@
+//! The one error type of rpinet: a message a user can act on.
+//!
+//! Every error that reaches the user is a single line naming what was wrong
+//! ("node 'lion': option 'mac': ..." or "failed to write /etc/exports: ...").
+//! Lower layers add context with [`Context::ctx`] instead of passing raw
+//! `io::Error`s up, the way ripgrep words its errors.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Error(msg.into())
+    }
+
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Attach a description of what was being done to a lower-level error.
+pub trait Context<T> {
+    fn ctx<F: FnOnce() -> String>(self, what: F) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+    fn ctx<F: FnOnce() -> String>(self, what: F) -> Result<T> {
+        self.map_err(|e| Error(format!("{}: {}", what(), e)))
+    }
+}
+
+/// Build an [`Error`] from a format string: `bail!("bad {}", x)` returns early.
+#[macro_export]
+macro_rules! bail {
+    ($($arg:tt)*) => { return Err($crate::error::Error::new(format!($($arg)*))) };
+}

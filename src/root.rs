@@ -1,0 +1,65 @@
+//! Where absolute paths land: the real `/` on a router, or `--root DIR`.
+//!
+//! SPEC §3: with `--root DIR` every absolute path rpinet reads or writes is
+//! taken under DIR and no service is reloaded or signalled. Generated files
+//! still name router paths; only the place they are written to moves.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    base: Option<PathBuf>,
+}
+
+impl Root {
+    /// The live system: paths are used as they are and services are touched.
+    pub fn live() -> Self {
+        Root { base: None }
+    }
+
+    /// A `--root DIR` tree: paths are mapped under `dir`, services are left alone.
+    pub fn under(dir: impl Into<PathBuf>) -> Self {
+        Root {
+            base: Some(dir.into()),
+        }
+    }
+
+    /// True when rpinet may reload or signal services (no `--root`).
+    pub fn is_live(&self) -> bool {
+        self.base.is_none()
+    }
+
+    /// Map a router path (absolute) to where it is on this machine.
+    pub fn path(&self, router_path: impl AsRef<Path>) -> PathBuf {
+        let p = router_path.as_ref();
+        match &self.base {
+            None => p.to_path_buf(),
+            Some(base) => base.join(p.strip_prefix("/").unwrap_or(p)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_paths_are_unchanged() {
+        assert_eq!(
+            Root::live().path("/etc/config/rpinet"),
+            PathBuf::from("/etc/config/rpinet")
+        );
+        assert!(Root::live().is_live());
+    }
+
+    #[test]
+    fn root_maps_absolute_paths_under_dir() {
+        let r = Root::under("/tmp/lab");
+        assert_eq!(
+            r.path("/etc/exports"),
+            PathBuf::from("/tmp/lab/etc/exports")
+        );
+        assert_eq!(r.path("mnt/x"), PathBuf::from("/tmp/lab/mnt/x"));
+        assert!(!r.is_live());
+    }
+}
