@@ -1,0 +1,2 @@
+//! pisim: a simulated Raspberry Pi network bootloader for rpinet's lab.
+fn main() {}
