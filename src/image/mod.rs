@@ -1,0 +1,402 @@
+//! `rpinet image import`: a Raspberry Pi OS disk image (.img or .img.xz) to
+//! `images/<name>/{boot,root}` on the storage, in pure Rust — no mount, loop
+//! device, kpartx or kernel filesystem module.
+//!
+//! The image is read once, front to back ([`source`]): the partition table
+//! ([`partition`]), then the first FAT partition ([`fat`]) and the first ext4
+//! partition ([`ext4`]) stream through their readers, which write file
+//! content straight into scratch files and build a [`tree::Tree`]; the tree
+//! writer then makes every entry through directory handles. All of it happens
+//! in a staging directory beside the images, renamed into place at the end; a
+//! failure removes the staging directory, so nothing half-imported remains.
+
+pub mod blocks;
+pub mod ext4;
+pub mod fat;
+pub mod fsys;
+pub mod partition;
+pub mod source;
+pub mod tree;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::bail;
+use crate::error::{Context, Error, Result};
+use crate::job::Job;
+use crate::root::Root;
+use fsys::Dir;
+use source::Source;
+use tree::{Counts, Skips, Tree};
+
+/// What an import made.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub name: String,
+    /// Router path of the image directory.
+    pub path: PathBuf,
+    pub boot: Counts,
+    pub root: Counts,
+    pub skipped: Skips,
+    /// Peak bytes kept for blocks that arrived before their owner (memory + spill).
+    pub pending_peak: u64,
+    pub image_bytes: u64,
+    pub input_bytes: u64,
+    pub os: String,
+}
+
+impl ImportReport {
+    pub fn summary(&self) -> String {
+        format!(
+            "imported {} to {}: boot {} files, root {} files, {} dirs, {} symlinks, {} special, {} hard links, {} MiB; {} entries skipped",
+            self.name,
+            self.path.display(),
+            self.boot.files,
+            self.root.files,
+            self.root.dirs + self.boot.dirs,
+            self.root.symlinks,
+            self.root.specials,
+            self.root.hardlinks,
+            (self.boot.bytes + self.root.bytes) >> 20,
+            self.skipped.count
+        )
+    }
+}
+
+/// An image name: 1-64 of [A-Za-z0-9._-], not starting with '.'.
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || name.starts_with('.')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        bail!(
+            "image name '{}' must be 1-64 of [A-Za-z0-9._-], not starting with '.'",
+            name.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+/// The default image name: the file name without .xz and .img.
+pub fn name_from_file(file: &Path) -> String {
+    let base = file
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut s = base.as_str();
+    for ext in [".xz", ".img"] {
+        s = s.strip_suffix(ext).unwrap_or(s);
+    }
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while out.starts_with('.') {
+        out.remove(0);
+    }
+    out.truncate(64);
+    if out.is_empty() { "image".into() } else { out }
+}
+
+/// Import `file` as `images/<name>` under `storage` (a router path whose
+/// filesystem the caller has checked is the SSD).
+pub fn import(
+    root: &Root,
+    storage: &Path,
+    file: &Path,
+    name: Option<&str>,
+    job: Option<&str>,
+) -> Result<ImportReport> {
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => name_from_file(file),
+    };
+    check_name(&name)?;
+    let mut job = Job::start(root, job, "image_import")?;
+    let r = import_inner(root, storage, file, &name, &mut job);
+    match &r {
+        Ok(rep) => job.finish(true, &rep.summary()),
+        Err(e) => job.finish(false, e.message()),
+    }
+    r
+}
+
+fn import_inner(
+    root: &Root,
+    storage: &Path,
+    file: &Path,
+    name: &str,
+    job: &mut Job,
+) -> Result<ImportReport> {
+    let images_router = storage.join("images");
+    let images_path = root.path(&images_router);
+    std::fs::create_dir_all(&images_path)
+        .ctx(|| format!("failed to create {}", images_path.display()))?;
+    let images =
+        Dir::open_path(&images_path).ctx(|| format!("failed to open {}", images_path.display()))?;
+    if images.lstat(name.as_bytes()).is_ok() {
+        bail!(
+            "image '{}' already exists in {}; remove it or pick another --name",
+            name,
+            images_router.display()
+        );
+    }
+    let staging = format!(".import-{}-{}", name, std::process::id());
+    let _ = images.remove_tree(staging.as_bytes());
+    images
+        .mkdir(staging.as_bytes(), 0o755)
+        .ctx(|| format!("failed to create {}/{staging}", images_path.display()))?;
+    let staging_path = images_path.join(&staging);
+    let r = (|| {
+        let stage = images
+            .open_dir(staging.as_bytes())
+            .ctx(|| format!("failed to open {}", staging_path.display()))?;
+        let mut rep = extract(file, &stage, &staging_path, job)?;
+        write_info(&stage, name, file, &rep)?;
+        // Make the tree durable before it appears under its name.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&stage)) } < 0 {
+            return Err(Error::new(format!(
+                "failed to sync {}: {}",
+                staging_path.display(),
+                std::io::Error::last_os_error()
+            )));
+        }
+        images
+            .rename_noreplace(staging.as_bytes(), &images, name.as_bytes())
+            .ctx(|| {
+                format!(
+                    "failed to rename the import to {}/{name}",
+                    images_path.display()
+                )
+            })?;
+        rep.name = name.to_string();
+        rep.path = images_router.join(name);
+        Ok(rep)
+    })();
+    if r.is_err() {
+        let _ = images.remove_tree(staging.as_bytes());
+    }
+    r
+}
+
+fn write_info(stage: &Dir, name: &str, file: &Path, rep: &ImportReport) -> Result<()> {
+    let created = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let info = serde_json::json!({
+        "name": name,
+        "created": created,
+        "size": rep.boot.bytes + rep.root.bytes,
+        "os": rep.os,
+        "source": file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        "skipped": rep.skipped.count,
+    });
+    let mut f = stage
+        .create_file(b"info.json")
+        .ctx(|| "failed to create info.json".into())?;
+    use std::io::Write;
+    f.write_all(format!("{info}\n").as_bytes())
+        .ctx(|| "failed to write info.json".into())
+}
+
+/// The OS codename from root/etc/os-release (VERSION_CODENAME), read
+/// through directory handles; "" when absent.
+pub fn os_codename(root_dir: &Dir) -> String {
+    let read = || -> Option<String> {
+        let etc = root_dir.open_dir(b"etc").ok()?;
+        let mut f = etc.open_file(b"os-release", libc::O_RDONLY).ok();
+        if f.is_none() {
+            // usually a symlink to ../usr/lib/os-release
+            let usr = root_dir.open_dir(b"usr").ok()?.open_dir(b"lib").ok()?;
+            f = usr.open_file(b"os-release", libc::O_RDONLY).ok();
+        }
+        let mut s = String::new();
+        use std::io::Read;
+        f?.take(64 << 10).read_to_string(&mut s).ok()?;
+        Some(crate::provision::os_release_codename(&s))
+    };
+    read().unwrap_or_default()
+}
+
+fn spill_maker(dir: &Path, tag: &str) -> Box<dyn FnMut() -> std::io::Result<std::fs::File>> {
+    let p = dir.join(format!(".pending-{tag}"));
+    Box::new(move || {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&p)?;
+        std::fs::remove_file(&p)?;
+        Ok(f)
+    })
+}
+
+/// Stream the image into `stage/boot` and `stage/root`.
+fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result<ImportReport> {
+    let mut src = Source::open(file)?;
+    let mut head = vec![0u8; partition::HEAD];
+    src.read_exact(&mut head)
+        .ctx(|| format!("failed to read the partition table of {}", file.display()))?;
+    let parts = partition::parse(&head)?;
+    let mut skips = Skips::default();
+    let mut boot: Option<(Tree, u64)> = None;
+    let mut rootfs: Option<(Tree, u64)> = None;
+    for d in [&b"boot"[..], b"root", b".scratch-boot", b".scratch-root"] {
+        stage
+            .mkdir(d, 0o700)
+            .ctx(|| format!("failed to create {}", String::from_utf8_lossy(d)))?;
+    }
+    let scratch_boot = stage.open_dir(b".scratch-boot").ctx(|| "scratch".into())?;
+    let scratch_root = stage.open_dir(b".scratch-root").ctx(|| "scratch".into())?;
+    let mut scratch_boot = Some(scratch_boot);
+    let mut scratch_root = Some(scratch_root);
+    for p in &parts {
+        if boot.is_some() && rootfs.is_some() {
+            break;
+        }
+        src.skip_to(p.start)
+            .ctx(|| format!("partition {}", p.number))?;
+        let hl = p.len.min(4096) as usize;
+        let mut phead = vec![0u8; hl];
+        src.read_exact(&mut phead)
+            .ctx(|| format!("partition {}", p.number))?;
+        let is_ext4 = phead.get(1024 + 0x38..1024 + 0x3A) == Some(&[0x53, 0xEF][..]);
+        if fat::probe(&phead) && boot.is_none() {
+            let bpb = fat::parse_bpb(&phead, p.len).ctx(|| format!("partition {}", p.number))?;
+            let Some(sd) = scratch_boot.take() else {
+                continue;
+            };
+            let mut fs = fat::Fat::new(bpb, sd, spill_maker(stage_path, "boot"));
+            let unit = fs.sector_size();
+            let total = fs.sectors();
+            feed_units(&mut src, &phead, unit, total, job, "boot", |d| fs.feed(d))?;
+            let (t, s, peak) = fs.finish()?;
+            merge(&mut skips, s);
+            boot = Some((t, peak));
+        } else if is_ext4 && rootfs.is_none() {
+            let sb = ext4::parse_super(&phead, p.len).ctx(|| format!("partition {}", p.number))?;
+            let Some(sd) = scratch_root.take() else {
+                continue;
+            };
+            let mut fs = ext4::Ext4::new(sb, sd, spill_maker(stage_path, "root"));
+            let unit = fs.block_size();
+            let total = fs.blocks();
+            feed_units(&mut src, &phead, unit, total, job, "root", |d| fs.feed(d))?;
+            let (t, s, peak) = fs.finish()?;
+            merge(&mut skips, s);
+            rootfs = Some((t, peak));
+        } else {
+            skips.add(format!(
+                "partition {}: neither the first FAT nor the first ext4 filesystem; not imported",
+                p.number
+            ));
+        }
+    }
+    let Some((boot_tree, boot_peak)) = boot else {
+        bail!("the image has no FAT boot partition");
+    };
+    let Some((root_tree, root_peak)) = rootfs else {
+        bail!("the image has no ext4 root partition");
+    };
+    job.update(src.input_len, src.input_len, 0, "writing the tree");
+    let sb = stage.open_dir(b".scratch-boot").ctx(|| "scratch".into())?;
+    let boot_counts = tree::write_tree(
+        &boot_tree,
+        &sb,
+        stage.open_dir(b"boot").ctx(|| "boot".into())?,
+        &mut skips,
+    )?;
+    drop(boot_tree);
+    let sr = stage.open_dir(b".scratch-root").ctx(|| "scratch".into())?;
+    let root_counts = tree::write_tree(
+        &root_tree,
+        &sr,
+        stage.open_dir(b"root").ctx(|| "root".into())?,
+        &mut skips,
+    )?;
+    drop(root_tree);
+    for d in [&b".scratch-boot"[..], b".scratch-root"] {
+        stage
+            .remove_tree(d)
+            .ctx(|| format!("failed to remove {}", String::from_utf8_lossy(d)))?;
+    }
+    let os = os_codename(&stage.open_dir(b"root").ctx(|| "root".into())?);
+    Ok(ImportReport {
+        name: String::new(),
+        path: PathBuf::new(),
+        boot: boot_counts,
+        root: root_counts,
+        skipped: skips,
+        pending_peak: boot_peak.max(root_peak),
+        image_bytes: src.pos,
+        input_bytes: src.input_done.load(Ordering::Relaxed),
+        os,
+    })
+}
+
+fn merge(into: &mut Skips, from: Skips) {
+    into.count += from.count.saturating_sub(from.messages.len() as u64);
+    for m in from.messages {
+        into.add(m);
+    }
+}
+
+/// Feed `total` units of `unit` bytes to a reader: first from `head` (bytes
+/// already read), then from the stream.
+fn feed_units(
+    src: &mut Source,
+    head: &[u8],
+    unit: usize,
+    total: u64,
+    job: &mut Job,
+    what: &str,
+    mut feed: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut buf = head.to_vec();
+    let mut fed = 0u64;
+    // Whole units inside the head.
+    let mut at = 0usize;
+    while at + unit <= buf.len() && fed < total {
+        feed(&buf[at..at + unit])?;
+        at += unit;
+        fed += 1;
+    }
+    buf.drain(..at);
+    if fed < total && !buf.is_empty() {
+        let have = buf.len();
+        buf.resize(unit, 0);
+        src.read_exact(&mut buf[have..])?;
+        feed(&buf)?;
+        fed += 1;
+    }
+    // The rest, a batch at a time.
+    const BATCH: usize = 1 << 20;
+    let per = (BATCH / unit).max(1);
+    let mut chunk = vec![0u8; per * unit];
+    while fed < total {
+        let n = ((total - fed) as usize).min(per);
+        src.read_exact(&mut chunk[..n * unit])?;
+        for u in chunk[..n * unit].chunks_exact(unit) {
+            feed(u)?;
+        }
+        fed += n as u64;
+        job.update(
+            src.input_done.load(Ordering::Relaxed),
+            src.input_len,
+            0,
+            what,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The image as one forward stream of bytes: a raw `.img`, or a `.img.xz`
+//! decompressed once, on a second thread (the router has two cores or more)
+//! so decompression and writing overlap. Counts the input bytes consumed for
+//! progress.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use crate::bail;
+use crate::error::{Context, Result};
+
+const CHUNK: usize = 1 << 20;
+/// The xz decoder's memory limit (KiB): enough for `xz -9` (64 MiB dictionary).
+const XZ_MEM_KB: u32 = 80 * 1024;
+
+struct Counting<R> {
+    inner: R,
+    n: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// The decompressed image, read front to back.
+pub struct Source {
+    rx: Option<Receiver<std::result::Result<Vec<u8>, String>>>,
+    raw: Option<Counting<File>>,
+    chunk: Vec<u8>,
+    at: usize,
+    /// Bytes of the image (decompressed) delivered so far.
+    pub pos: u64,
+    /// Bytes of the input file consumed so far, and its size.
+    pub input_done: Arc<AtomicU64>,
+    pub input_len: u64,
+    pub compressed: bool,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Source> {
+        let mut f = File::open(path).ctx(|| format!("failed to open {}", path.display()))?;
+        let input_len = f
+            .metadata()
+            .ctx(|| format!("failed to stat {}", path.display()))?
+            .len();
+        let mut magic = [0u8; 6];
+        let n = f
+            .read(&mut magic)
+            .ctx(|| format!("failed to read {}", path.display()))?;
+        let magic = &magic[..n];
+        use std::io::Seek;
+        f.rewind()
+            .ctx(|| format!("failed to read {}", path.display()))?;
+        let done = Arc::new(AtomicU64::new(0));
+        let counting = Counting {
+            inner: f,
+            n: done.clone(),
+        };
+        let mut s = Source {
+            rx: None,
+            raw: None,
+            chunk: Vec::new(),
+            at: 0,
+            pos: 0,
+            input_done: done,
+            input_len,
+            compressed: false,
+        };
+        if magic.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
+            let (tx, rx) = sync_channel(4);
+            let input = io::BufReader::with_capacity(256 << 10, counting);
+            std::thread::spawn(move || {
+                let mut xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
+                loop {
+                    let mut buf = vec![0u8; CHUNK];
+                    let mut k = 0;
+                    while k < CHUNK {
+                        match xz.read(&mut buf[k..]) {
+                            Ok(0) => break,
+                            Ok(m) => k += m,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                let _ = tx.send(Err(format!("xz: {e}")));
+                                return;
+                            }
+                        }
+                    }
+                    if k == 0 {
+                        return;
+                    }
+                    buf.truncate(k);
+                    if tx.send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+            });
+            s.rx = Some(rx);
+            s.compressed = true;
+        } else if magic.starts_with(&[0x1F, 0x8B]) {
+            bail!(
+                "{}: gzip images are not supported; use .img or .img.xz",
+                path.display()
+            );
+        } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+            bail!(
+                "{}: zstd images are not supported; use .img or .img.xz",
+                path.display()
+            );
+        } else {
+            s.raw = Some(counting);
+        }
+        Ok(s)
+    }
+
+    /// Fill `buf` completely; an early end of the image is an error.
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
+        let mut k = 0;
+        while k < buf.len() {
+            let n = self.read_some(&mut buf[k..])?;
+            if n == 0 {
+                bail!("the image ends early, at byte {}", self.pos);
+            }
+            k += n;
+        }
+        Ok(())
+    }
+
+    /// Read and drop bytes up to image offset `to`.
+    pub fn skip_to(&mut self, to: u64) -> Result<()> {
+        let mut sink = vec![0u8; CHUNK];
+        while self.pos < to {
+            let want = ((to - self.pos) as usize).min(CHUNK);
+            self.read_exact(&mut sink[..want])?;
+        }
+        Ok(())
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if let Some(raw) = &mut self.raw {
+            let n = loop {
+                match raw.read(buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => bail!("failed to read the image: {e}"),
+                }
+            };
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if self.at >= self.chunk.len() {
+            let Some(rx) = &self.rx else { return Ok(0) };
+            match rx.recv() {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => bail!("failed to decompress the image at byte {}: {e}", self.pos),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}

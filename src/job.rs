@@ -1,0 +1,244 @@
+//! Progress of a long command: a bar on stderr when it is a terminal, and a
+//! state file `/tmp/rpinet/jobs/<id>.json` (written atomically) that the
+//! `job` ubus method reads (docs/api.md: id, kind, state, progress 0–100,
+//! bytes_done, bytes_total, files, message).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::bail;
+use crate::error::{Context, Result};
+use crate::root::Root;
+
+/// Where job state files live (a router path).
+pub const JOBS_DIR: &str = "/tmp/rpinet/jobs";
+
+/// A job id: [A-Za-z0-9_-]{1,64}, so it is one safe file name.
+pub fn check_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        bail!(
+            "job id '{}' must be 1-64 of [A-Za-z0-9_-]",
+            id.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub id: String,
+    pub kind: String,
+    pub state: &'static str,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub files: u64,
+    pub message: String,
+}
+
+impl State {
+    pub fn progress(&self) -> u64 {
+        if self.state == "done" {
+            return 100;
+        }
+        if self.bytes_total == 0 {
+            return 0;
+        }
+        (self.bytes_done.min(self.bytes_total) * 100 / self.bytes_total).min(99)
+    }
+
+    /// The JSON the `job` method returns.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "progress": self.progress(),
+            "bytes_done": self.bytes_done,
+            "bytes_total": self.bytes_total,
+            "files": self.files,
+            "message": self.message,
+        })
+        .to_string()
+    }
+}
+
+/// The bar line: percent, bytes, files, rate and time left.
+pub fn bar_line(s: &State, elapsed: Duration) -> String {
+    let pct = s.progress();
+    let filled = (pct as usize * 30) / 100;
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let rate = s.bytes_done as f64 / secs;
+    let eta = if rate > 0.0 && s.bytes_total > s.bytes_done {
+        ((s.bytes_total - s.bytes_done) as f64 / rate) as u64
+    } else {
+        0
+    };
+    format!(
+        "[{}{}] {:3}% {} / {} MiB  {} files  {:.1} MiB/s  ETA {}:{:02}",
+        "#".repeat(filled),
+        " ".repeat(30 - filled),
+        pct,
+        s.bytes_done >> 20,
+        s.bytes_total >> 20,
+        s.files,
+        rate / (1 << 20) as f64,
+        eta / 60,
+        eta % 60
+    )
+}
+
+pub struct Job {
+    file: Option<PathBuf>,
+    tty: bool,
+    start: Instant,
+    last: Option<Instant>,
+    pub state: State,
+}
+
+impl Job {
+    /// Start reporting; `id` names the state file (none: terminal bar only).
+    pub fn start(root: &Root, id: Option<&str>, kind: &str) -> Result<Job> {
+        let file = match id {
+            Some(id) => {
+                check_id(id)?;
+                let dir = root.path(JOBS_DIR);
+                std::fs::create_dir_all(&dir)
+                    .ctx(|| format!("failed to create {}", dir.display()))?;
+                Some(dir.join(format!("{id}.json")))
+            }
+            None => None,
+        };
+        let mut j = Job {
+            file,
+            tty: std::io::stderr().is_terminal(),
+            start: Instant::now(),
+            last: None,
+            state: State {
+                id: id.unwrap_or("").to_string(),
+                kind: kind.to_string(),
+                state: "running",
+                bytes_done: 0,
+                bytes_total: 0,
+                files: 0,
+                message: String::new(),
+            },
+        };
+        j.write(true);
+        Ok(j)
+    }
+
+    /// New progress; written at most a few times a second.
+    pub fn update(&mut self, done: u64, total: u64, files: u64, message: &str) {
+        self.state.bytes_done = done;
+        self.state.bytes_total = total;
+        self.state.files = files;
+        if self.state.message != message {
+            self.state.message = message.to_string();
+        }
+        self.write(false);
+    }
+
+    pub fn finish(&mut self, ok: bool, message: &str) {
+        self.state.state = if ok { "done" } else { "failed" };
+        if ok {
+            self.state.bytes_done = self.state.bytes_total;
+        }
+        self.state.message = message.to_string();
+        self.write(true);
+        if self.tty {
+            eprintln!();
+        }
+    }
+
+    fn write(&mut self, force: bool) {
+        let now = Instant::now();
+        if !force
+            && self
+                .last
+                .is_some_and(|l| now - l < Duration::from_millis(250))
+        {
+            return;
+        }
+        self.last = Some(now);
+        if self.tty {
+            let line = bar_line(&self.state, now - self.start);
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r{line}\x1b[K");
+            let _ = e.flush();
+        }
+        if let Some(f) = &self.file {
+            // Progress is advisory: a failed write must not stop the work.
+            let _ = write_atomic(f, self.state.to_json().as_bytes());
+        }
+    }
+}
+
+/// Write a file by temp + fsync + rename.
+fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "tmp{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_single_safe_names() {
+        assert!(check_id("j1700000000-1234").is_ok());
+        assert!(check_id("../x").is_err());
+        assert!(check_id("").is_err());
+        assert!(check_id("a b").is_err());
+    }
+
+    #[test]
+    fn state_json_and_bar_carry_the_numbers() {
+        let s = State {
+            id: "j1".into(),
+            kind: "image_import".into(),
+            state: "running",
+            bytes_done: 50 << 20,
+            bytes_total: 200 << 20,
+            files: 7,
+            message: "root".into(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(v["progress"], 25);
+        assert_eq!(v["state"], "running");
+        assert_eq!(v["files"], 7);
+        let line = bar_line(&s, Duration::from_secs(10));
+        assert!(
+            line.contains(" 25% 50 / 200 MiB  7 files  5.0 MiB/s  ETA 0:30"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn job_file_is_written_under_root() {
+        let dir = std::env::temp_dir().join(format!("rpinet-job-test-{}", std::process::id()));
+        let root = Root::under(&dir);
+        let mut j = Job::start(&root, Some("j1"), "image_import").unwrap();
+        j.update(10, 100, 1, "boot");
+        j.finish(true, "imported");
+        let txt = std::fs::read_to_string(dir.join("tmp/rpinet/jobs/j1.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&txt).unwrap();
+        assert_eq!(v["state"], "done");
+        assert_eq!(v["progress"], 100);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
