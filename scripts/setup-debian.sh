@@ -7,7 +7,7 @@ need=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' || need+=("$1"); }
 
 # The lab: namespaces, a real dnsmasq, real filesystems, NFS exports files.
-for p in iproute2 dnsmasq-base e2fsprogs dosfstools mtools fdisk xz-utils \
+for p in iproute2 dnsmasq-base e2fsprogs dosfstools mtools fdisk xz-utils attr python3 \
          nfs-kernel-server procps util-linux file binutils qemu-user-static; do
   want "$p"
 done

@@ -1,0 +1,120 @@
+//! `rpinet image import` on real images made with sfdisk, mkfs.vfat + mtools
+//! and `mkfs.ext4 -d` (1 KiB and 4 KiB blocks): the imported trees must equal
+//! the staged ones entry by entry.
+
+mod image_util;
+
+use image_util::*;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+fn import_and_compare(name: &str, bs: u32, feat: &str, file: &str) {
+    let work = scratch(name);
+    let img = work.join("img");
+    mkimage(&img, bs, feat);
+    let root = work.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(img.join(file), root.join(file)).unwrap();
+    let out = rpinet(
+        &root,
+        &["image", "import", &format!("/{file}"), "--name", "os"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("imported os to /mnt/rpinet/images/os"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 entries skipped"), "{stdout}{stderr}");
+    let image = root.join("mnt/rpinet/images/os");
+    // Root: every entry equal; the root dir and fill/ were changed by debugfs after staging.
+    let d = diff(
+        &img.join("tree"),
+        &image.join("root"),
+        &["", "fill"],
+        &["lost+found"],
+    );
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    // Holes stay holes.
+    let sparse = std::fs::metadata(image.join("root/sparse")).unwrap();
+    assert_eq!(sparse.len(), 8 << 20);
+    assert!(sparse.blocks() * 512 < 1 << 20, "sparse file was filled in");
+    if bs == 4096 {
+        let t = std::fs::metadata(image.join("root/tailhole")).unwrap();
+        assert_eq!(t.len(), 5 << 20);
+        assert!(t.blocks() * 512 <= 64 << 10);
+    }
+    // Hard links are links, not copies.
+    let a = std::fs::metadata(image.join("root/etc/hostname")).unwrap();
+    let b = std::fs::metadata(image.join("root/usr/hostname.hardlink2")).unwrap();
+    assert_eq!(a.ino(), b.ino());
+    assert_eq!(a.nlink(), 3);
+    // Boot: names (long, Unicode, upper case) and content; FAT keeps no owners.
+    let want = walk(&img.join("bootd"));
+    let got = walk(&image.join("boot"));
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        got.keys().collect::<Vec<_>>()
+    );
+    for (k, w) in &want {
+        let g = &got[k];
+        assert_eq!(w.kind, g.kind, "{k}");
+        assert_eq!(w.content, g.content, "{k}");
+        if w.kind == "file" {
+            assert!(
+                (w.mtime - g.mtime).abs() <= 2,
+                "{k}: mtime {} vs {}",
+                w.mtime,
+                g.mtime
+            );
+        }
+    }
+    // Nothing but the image itself is left in images/.
+    let names: Vec<_> = std::fs::read_dir(root.join("mnt/rpinet/images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("os")]);
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(image.join("info.json")).unwrap()).unwrap();
+    assert_eq!(info["os"], "bookworm");
+    assert_eq!(info["name"], "os");
+}
+
+#[test]
+fn xz_image_with_4k_blocks_imports_every_entry() {
+    import_and_compare("import-4k", 4096, "", "disk.img.xz");
+}
+
+#[test]
+fn raw_image_with_1k_blocks_and_inline_data_imports_every_entry() {
+    import_and_compare("import-1k", 1024, "inline_data", "disk.img");
+}
+
+#[test]
+fn job_file_reports_done() {
+    let work = scratch("import-job");
+    let img = work.join("img");
+    mkimage(&img, 4096, "");
+    let root = work.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(img.join("disk.img.xz"), root.join("d.img.xz")).unwrap();
+    let out = rpinet(&root, &["image", "import", "/d.img.xz", "--job", "j42"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("tmp/rpinet/jobs/j42.json")).unwrap())
+            .unwrap();
+    assert_eq!(j["state"], "done");
+    assert_eq!(j["progress"], 100);
+    assert_eq!(j["kind"], "image_import");
+    assert!(Path::new(&root.join("mnt/rpinet/images/d/root/etc/os-release")).exists());
+    // A second import under the same name is refused and changes nothing.
+    let out = rpinet(&root, &["image", "import", "/d.img.xz", "--name", "d"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}

@@ -1,0 +1,194 @@
+//! Shared helpers of the image tests: build real images with the system's
+//! mkfs tools, run rpinet, and compare trees entry by entry.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn sh(cmd: &str) {
+    let out = Command::new("bash").arg("-c").arg(cmd).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Build an image with tests/image/mkimage.sh.
+pub fn mkimage(out: &Path, bs: u32, feat: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/image/mkimage.sh");
+    sh(&format!(
+        "{} {} {bs} '{feat}'",
+        script.display(),
+        out.display()
+    ));
+}
+
+pub fn rpinet(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rpinet"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: &'static str,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    pub size: u64,
+    pub content: Option<Vec<u8>>,
+    pub target: Option<Vec<u8>>,
+    pub rdev: u64,
+    pub xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Names of the other hard links of this inode (relative), sorted.
+    pub links: Vec<String>,
+}
+
+fn xattrs(p: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+    let mut names = vec![0u8; 65536];
+    let n = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    let mut out = BTreeMap::new();
+    if n <= 0 {
+        return out;
+    }
+    for k in names[..n as usize]
+        .split(|&b| b == 0)
+        .filter(|k| !k.is_empty())
+    {
+        let kc = CString::new(k).unwrap();
+        let mut v = vec![0u8; 65536];
+        let m = unsafe { libc::lgetxattr(c.as_ptr(), kc.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+        if m >= 0 {
+            v.truncate(m as usize);
+            out.insert(k.to_vec(), v);
+        }
+    }
+    out
+}
+
+/// Every entry under `top` (relative path -> entry); "" is `top` itself.
+pub fn walk(top: &Path) -> BTreeMap<String, Entry> {
+    let mut out = BTreeMap::new();
+    let mut inodes: HashMap<u64, Vec<String>> = HashMap::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let p = top.join(&rel);
+        let md = std::fs::symlink_metadata(&p).unwrap();
+        let ft = md.file_type();
+        let kind = if ft.is_dir() {
+            "dir"
+        } else if ft.is_file() {
+            "file"
+        } else if ft.is_symlink() {
+            "symlink"
+        } else if ft.is_char_device() {
+            "char"
+        } else if ft.is_block_device() {
+            "block"
+        } else if ft.is_fifo() {
+            "fifo"
+        } else {
+            "socket"
+        };
+        let key = rel.to_string_lossy().into_owned();
+        if ft.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                stack.push(rel.join(e.unwrap().file_name()));
+            }
+        } else {
+            inodes.entry(md.ino()).or_default().push(key.clone());
+        }
+        out.insert(
+            key,
+            Entry {
+                kind,
+                mode: md.mode() & 0o7777,
+                uid: md.uid(),
+                gid: md.gid(),
+                mtime: md.mtime(),
+                size: if ft.is_file() { md.size() } else { 0 },
+                content: ft.is_file().then(|| std::fs::read(&p).unwrap()),
+                target: ft.is_symlink().then(|| {
+                    std::fs::read_link(&p)
+                        .unwrap()
+                        .as_os_str()
+                        .as_bytes()
+                        .to_vec()
+                }),
+                rdev: if ft.is_char_device() || ft.is_block_device() {
+                    md.rdev()
+                } else {
+                    0
+                },
+                xattrs: xattrs(&p),
+                links: Vec::new(),
+            },
+        );
+    }
+    for names in inodes.values() {
+        for n in names {
+            let mut others: Vec<String> = names.iter().filter(|x| *x != n).cloned().collect();
+            others.sort();
+            if let Some(e) = out.get_mut(n) {
+                e.links = others;
+            }
+        }
+    }
+    out
+}
+
+/// Compare two trees; `skip_mtime` lists entries whose mtime the test
+/// setup changed after staging. Returns the differences.
+pub fn diff(want: &Path, got: &Path, skip_mtime: &[&str], skip: &[&str]) -> Vec<String> {
+    let a = walk(want);
+    let b = walk(got);
+    let mut out = Vec::new();
+    for k in a.keys().chain(b.keys()) {
+        if skip
+            .iter()
+            .any(|s| k == s || k.starts_with(&format!("{s}/")))
+        {
+            continue;
+        }
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) => {
+                let mut y = y.clone();
+                if skip_mtime
+                    .iter()
+                    .any(|s| k == s || (!s.is_empty() && k.starts_with(&format!("{s}/"))))
+                {
+                    y.mtime = x.mtime;
+                }
+                if *x != y {
+                    let mut x = x.clone();
+                    x.content = x.content.map(|c| c.len().to_le_bytes().to_vec());
+                    y.content = y.content.map(|c| c.len().to_le_bytes().to_vec());
+                    out.push(format!("{k}: want {x:?}\n got {y:?}"));
+                }
+            }
+            (Some(_), None) => out.push(format!("{k}: missing")),
+            (None, Some(_)) => out.push(format!("{k}: unexpected")),
+            (None, None) => {}
+        }
+    }
+    out.dedup();
+    out
+}
