@@ -252,6 +252,8 @@ pub struct Ext4 {
     /// Inodes whose blocks are dropped (journal, resize inode...).
     ignored: std::collections::HashSet<u32>,
     xattr_waiters: HashMap<u64, Vec<u32>>,
+    /// "." and ".." entries seen per directory (more than two is hostile).
+    dots: HashMap<u32, u8>,
     xattr_done: HashMap<u64, Vec<(Vec<u8>, Vec<u8>)>>,
     scratch: Dir,
     open: Option<(u32, File)>,
@@ -306,6 +308,7 @@ impl Ext4 {
             nodes: HashMap::new(),
             ignored: Default::default(),
             xattr_waiters: HashMap::new(),
+            dots: HashMap::new(),
             xattr_done: HashMap::new(),
             scratch,
             open: None,
@@ -840,7 +843,16 @@ impl Ext4 {
             }
             if child != 0 {
                 let name = data[o + 8..o + 8 + name_len].to_vec();
-                if name != b"." && name != b".." {
+                if name == b"." || name == b".." {
+                    let n = self.dots.entry(ino).or_insert(0);
+                    *n += 1;
+                    if *n > 2 {
+                        self.skips.add(format!(
+                            "ext4: directory inode {ino}: extra entry named {}",
+                            String::from_utf8_lossy(&name)
+                        ));
+                    }
+                } else {
                     if child as u64 > self.sb.inodes_count as u64 {
                         self.skips.add(format!(
                             "ext4: directory inode {ino}: entry names inode {child}, beyond the inode count"
@@ -886,6 +898,7 @@ impl Ext4 {
         if !self.nodes.contains_key(&2) {
             bail!("ext4: the root directory (inode 2) was not found");
         }
+        let mut bad = Vec::new();
         for (&ino, n) in &self.nodes {
             if n.kind != Kind::File {
                 continue;
@@ -898,8 +911,17 @@ impl Ext4 {
                     .create_file(&name)
                     .ctx(|| format!("failed to create scratch file for inode {ino}"))?,
             };
-            f.set_len(n.size)
-                .ctx(|| format!("failed to size inode {ino} ({} bytes)", n.size))?;
+            if let Err(e) = f.set_len(n.size) {
+                self.skips.add(format!(
+                    "ext4: inode {ino}: size {} cannot be set: {e}",
+                    n.size
+                ));
+                bad.push(ino);
+            }
+        }
+        for ino in bad {
+            self.nodes.remove(&ino);
+            let _ = self.scratch.unlink(&scratch_name(ino as u64), false);
         }
         let nodes = self.nodes.into_iter().map(|(k, v)| (k as u64, v)).collect();
         Ok((Tree { nodes, root: 2 }, self.skips, self.pending.peak_bytes))

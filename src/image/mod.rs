@@ -207,6 +207,7 @@ fn write_info(stage: &Dir, name: &str, file: &Path, rep: &ImportReport) -> Resul
         .ctx(|| "failed to create info.json".into())?;
     use std::io::Write;
     f.write_all(format!("{info}\n").as_bytes())
+        .and_then(|_| f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644)))
         .ctx(|| "failed to write info.json".into())
 }
 
@@ -315,6 +316,7 @@ fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result
         &boot_tree,
         &sb,
         stage.open_dir(b"boot").ctx(|| "boot".into())?,
+        "boot:",
         &mut skips,
     )?;
     drop(boot_tree);
@@ -323,6 +325,7 @@ fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result
         &root_tree,
         &sr,
         stage.open_dir(b"root").ctx(|| "root".into())?,
+        "root:",
         &mut skips,
     )?;
     drop(root_tree);

@@ -176,7 +176,13 @@ struct Frame {
 
 /// Write `tree` under the (empty) directory `target`, taking regular file
 /// content from `scratch`; the scratch entries are removed afterwards.
-pub fn write_tree(tree: &Tree, scratch: &Dir, target: Dir, skips: &mut Skips) -> Result<Counts> {
+pub fn write_tree(
+    tree: &Tree,
+    scratch: &Dir,
+    target: Dir,
+    label: &str,
+    skips: &mut Skips,
+) -> Result<Counts> {
     let mut counts = Counts::default();
     let made = make_inodes(tree, scratch, skips);
     let mut linked: HashSet<u64> = HashSet::new();
@@ -186,7 +192,7 @@ pub fn write_tree(tree: &Tree, scratch: &Dir, target: Dir, skips: &mut Skips) ->
         dir: target,
         id: tree.root,
         next: 0,
-        path: String::new(),
+        path: label.to_string(),
     }];
     loop {
         let depth = stack.len();
@@ -199,10 +205,10 @@ pub fn write_tree(tree: &Tree, scratch: &Dir, target: Dir, skips: &mut Skips) ->
             // Directory done: its metadata last, so its mtime stays.
             let Some(f) = stack.pop() else { break };
             for e in fsys::set_meta_fd(&f.dir, dnode.uid, dnode.gid, dnode.perm, &dnode.xattrs) {
-                skips.add(format!("/{}: {e}", f.path));
+                skips.add(format!("{}/: {e}", f.path));
             }
             if let Err(e) = fsys::set_times_fd(&f.dir, dnode.atime, dnode.mtime) {
-                skips.add(format!("/{}: times: {e}", f.path));
+                skips.add(format!("{}/: times: {e}", f.path));
             }
             continue;
         };

@@ -1,0 +1,249 @@
+//! Hostile images: crafted with debugfs and byte patches on copies of a
+//! small real image. Each must give a clear error or reported skips — never
+//! a panic, never a byte outside the target, never a half-made image.
+
+mod image_util;
+
+use image_util::*;
+use std::path::{Path, PathBuf};
+
+/// A small tree, its ext4 (4 KiB blocks, no checksums so patches stay
+/// readable by debugfs) and a FAT, in `work`.
+fn base(work: &Path) {
+    sh(&format!(
+        "cd {w} && mkdir -p t/a/b t/c t/etc && echo ok > t/etc/hostname \
+         && for n in SLASHxNAME NULxNAME PATCHDD PATCHD1 PATCHE0 INODEBIG; do echo $n > t/c/$n; done \
+         && head -c 20000 /dev/urandom > t/c/far && head -c 9000 /dev/urandom > t/c/huge \
+         && ln -s /etc/shadow t/c/escape \
+         && mkfs.ext4 -q -F -b 4096 -O ^metadata_csum -d t root.ext4 8M \
+         && mkdir -p bootd && echo cmd > bootd/cmdline.txt && echo z > bootd/LongNameSlashX.txt \
+         && mkfs.vfat -C boot.fat 4096 >/dev/null && mcopy -i boot.fat bootd/* ::/",
+        w = work.display()
+    ));
+}
+
+fn debugfs(fs: &Path, cmds: &str) {
+    sh(&format!(
+        "printf '{cmds}' > {f}.cmd && debugfs -w -f {f}.cmd {f} >/dev/null 2>&1",
+        f = fs.display()
+    ));
+}
+
+/// Replace the first occurrence of `from` (same length as `to`); returns its offset.
+fn patch(file: &Path, from: &[u8], to: &[u8]) -> usize {
+    let mut d = std::fs::read(file).unwrap();
+    let at = d
+        .windows(from.len())
+        .position(|w| w == from)
+        .unwrap_or_else(|| panic!("{} not found", String::from_utf8_lossy(from)));
+    d[at..at + to.len()].copy_from_slice(to);
+    std::fs::write(file, d).unwrap();
+    at
+}
+
+/// Put `boot` and `root` into an MBR disk image at `out`.
+fn disk(work: &Path, boot: &Path, root: &Path, out: &Path) {
+    sh(&format!(
+        "cd {w} && truncate -s 16M {o} && printf 'label: dos\\nstart=2048, size=8192, type=c\\nstart=10240, size=16384, type=83\\n' | sfdisk -q {o} \
+         && dd if={b} of={o} bs=512 seek=2048 conv=notrunc status=none \
+         && dd if={r} of={o} bs=512 seek=10240 conv=notrunc status=none",
+        w = work.display(),
+        o = out.display(),
+        b = boot.display(),
+        r = root.display()
+    ));
+}
+
+struct Run {
+    ok: bool,
+    stderr: String,
+    root: PathBuf,
+}
+
+fn import(work: &Path, img: &Path) -> Run {
+    let root = work.join("r");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let name = img.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::copy(img, root.join(&name)).unwrap();
+    let out = rpinet(
+        &root,
+        &["image", "import", &format!("/{name}"), "--name", "x"],
+    );
+    let r = Run {
+        ok: out.status.success(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        root,
+    };
+    assert!(
+        !r.stderr.contains("panicked"),
+        "rpinet panicked: {}",
+        r.stderr
+    );
+    // Nothing outside the storage, nothing in it but a finished image.
+    let mut top: Vec<_> = std::fs::read_dir(&r.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    let expect_top: Vec<String> = {
+        let mut v = vec![name.clone(), "mnt".to_string()];
+        v.sort();
+        v
+    };
+    assert_eq!(top, expect_top, "{}", r.stderr);
+    let images: Vec<_> = std::fs::read_dir(r.root.join("mnt/rpinet/images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    if r.ok {
+        assert_eq!(images, vec!["x".to_string()]);
+    } else {
+        assert!(images.is_empty(), "left behind: {images:?}");
+    }
+    r
+}
+
+#[test]
+fn hostile_names_links_and_block_numbers_are_skipped_and_reported() {
+    let work = scratch("hostile-names");
+    base(&work);
+    let fs = work.join("root.ext4");
+    // Hard link to a directory and a directory cycle.
+    debugfs(&fs, "link /a /c/alias\\nlink /a /a/b/loop\\n");
+    // Extent start beyond the filesystem; a size no filesystem holds.
+    debugfs(
+        &fs,
+        "sif /c/far block[5] 0x7fffffff\\nsif /c/huge size 0x7fffffffffffffff\\n",
+    );
+    // Names: '/', NUL, "..", ".", empty (name_len patched before the name).
+    patch(&fs, b"SLASHxNAME", b"SLASH/NAME");
+    patch(&fs, b"NULxNAME", b"NUL\0NAME");
+    for (name, len, to) in [
+        (&b"PATCHDD"[..], 2u8, &b".."[..]),
+        (b"PATCHD1", 1, b"."),
+        (b"PATCHE0", 0, b""),
+    ] {
+        let mut d = std::fs::read(&fs).unwrap();
+        let at = d.windows(name.len()).position(|w| w == name).unwrap();
+        d[at - 2] = len;
+        d[at..at + to.len()].copy_from_slice(to);
+        std::fs::write(&fs, d).unwrap();
+    }
+    // A directory entry naming an inode beyond the inode count.
+    {
+        let mut d = std::fs::read(&fs).unwrap();
+        let at = d.windows(8).position(|w| w == b"INODEBIG").unwrap();
+        d[at - 8..at - 4].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+        std::fs::write(&fs, d).unwrap();
+    }
+    // FAT: a long name holding '/'.
+    let fat = work.join("boot.fat");
+    patch(&fat, b"X\0.\0t\0", b"/\0.\0t\0");
+    let img = work.join("h.img");
+    disk(&work, &fat, &fs, &img);
+    let r = import(&work, &img);
+    assert!(r.ok, "{}", r.stderr);
+    for want in [
+        "name holds '/'",
+        "name holds NUL",
+        "extra entry named ..",
+        "extra entry named .",
+        "empty name",
+        "beyond the inode count",
+        "second name (cycle or hard link to a directory)",
+        "lie outside the filesystem",
+        "cannot be set",
+    ] {
+        assert!(
+            r.stderr.contains(want),
+            "no report of '{want}' in:\n{}",
+            r.stderr
+        );
+    }
+    let root = r.root.join("mnt/rpinet/images/x/root");
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/hostname")).unwrap(),
+        "ok\n"
+    );
+    // The symlink is stored as it is, never followed.
+    assert_eq!(
+        std::fs::read_link(root.join("c/escape")).unwrap(),
+        Path::new("/etc/shadow")
+    );
+    assert!(root.join("a/b").is_dir());
+    assert!(!root.join("a/b/loop").exists());
+    assert!(!root.join("c/alias").exists());
+    assert!(!root.join("c/huge").exists());
+    assert!(r.root.join("mnt/rpinet/images/x/boot/cmdline.txt").exists());
+}
+
+#[test]
+fn filesystem_bigger_than_its_partition_is_refused() {
+    let work = scratch("hostile-size");
+    base(&work);
+    let fs = work.join("root.ext4");
+    // s_blocks_count_lo at superblock offset 4.
+    let mut d = std::fs::read(&fs).unwrap();
+    d[1024 + 4..1024 + 8].copy_from_slice(&0x00ff_ffffu32.to_le_bytes());
+    std::fs::write(&fs, d).unwrap();
+    let img = work.join("big.img");
+    disk(&work, &work.join("boot.fat"), &fs, &img);
+    let r = import(&work, &img);
+    assert!(!r.ok);
+    assert!(
+        r.stderr.contains("larger than its partition"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn truncated_and_corrupt_xz_fail_cleanly() {
+    let work = scratch("hostile-xz");
+    base(&work);
+    let img = work.join("ok.img");
+    disk(&work, &work.join("boot.fat"), &work.join("root.ext4"), &img);
+    sh(&format!("xz -k -T1 -1 {}", img.display()));
+    let xz = std::fs::read(work.join("ok.img.xz")).unwrap();
+    let cut = work.join("cut.img.xz");
+    std::fs::write(&cut, &xz[..xz.len() / 2]).unwrap();
+    let r = import(&work, &cut);
+    assert!(!r.ok);
+    assert!(
+        r.stderr.contains("decompress") || r.stderr.contains("ends early"),
+        "{}",
+        r.stderr
+    );
+    let bad = work.join("bad.img.xz");
+    let mut x = xz.clone();
+    let mid = x.len() / 3;
+    for b in &mut x[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&bad, &x).unwrap();
+    let r = import(&work, &bad);
+    assert!(!r.ok);
+    assert!(r.stderr.contains("rpinet: "), "{}", r.stderr);
+    // A raw image cut inside the root partition.
+    let short = work.join("short.img");
+    let d = std::fs::read(&img).unwrap();
+    std::fs::write(&short, &d[..d.len() - (4 << 20)]).unwrap();
+    let r = import(&work, &short);
+    assert!(!r.ok);
+    assert!(r.stderr.contains("ends early"), "{}", r.stderr);
+}
+
+#[test]
+fn garbage_is_refused() {
+    let work = scratch("hostile-garbage");
+    let g = work.join("g.img");
+    std::fs::write(&g, vec![0x41u8; 100_000]).unwrap();
+    let r = import(&work, &g);
+    assert!(!r.ok);
+    assert!(r.stderr.contains("MBR"), "{}", r.stderr);
+    let e = work.join("e.img");
+    std::fs::write(&e, b"").unwrap();
+    let r = import(&work, &e);
+    assert!(!r.ok);
+}
