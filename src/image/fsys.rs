@@ -232,6 +232,58 @@ impl Dir {
         .map(drop)
     }
 
+    /// The target of the symlink `name`.
+    pub fn readlink(&self, name: &[u8]) -> io::Result<Vec<u8>> {
+        let c = cstr(name)?;
+        let mut buf = vec![0u8; 4096];
+        let n =
+            unsafe { libc::readlinkat(self.fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
+    }
+
+    /// Hard-link `rel` (a path of directories this program made, below
+    /// `from`) as `self/new`.
+    pub fn link_path(&self, from: &Dir, rel: &[u8], new: &[u8]) -> io::Result<()> {
+        self.link_from(from, rel, new)
+    }
+
+    /// Extended attributes of `name` itself (not through a symlink).
+    pub fn xattrs(&self, name: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut p = format!("/proc/self/fd/{}/", self.fd()).into_bytes();
+        p.extend_from_slice(name);
+        let p = cstr(&p)?;
+        let mut names = vec![0u8; 65536];
+        let n = unsafe { libc::llistxattr(p.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(libc::ENOTSUP) {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            };
+        }
+        let mut out = Vec::new();
+        for k in names[..n as usize]
+            .split(|&b| b == 0)
+            .filter(|k| !k.is_empty())
+        {
+            let kc = cstr(k)?;
+            let mut v = vec![0u8; 65536];
+            let m =
+                unsafe { libc::lgetxattr(p.as_ptr(), kc.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+            if m < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            v.truncate(m as usize);
+            out.push((k.to_vec(), v));
+        }
+        Ok(out)
+    }
+
     /// Names in this directory (without . and ..).
     pub fn names(&self) -> io::Result<Vec<Vec<u8>>> {
         let fd = cvt(unsafe { libc::openat(self.fd(), c".".as_ptr(), DIR_FLAGS) })?;

@@ -1,4 +1,10 @@
-//! Pure edits of the files that make an image boot as an NFS root.
+//! Pure edits of the files that make an imported image boot as an NFS root
+//! (research/pi-netboot.md §3.3): text in, text out, tested exhaustively.
+
+use std::net::Ipv4Addr;
+
+use crate::bail;
+use crate::error::Result;
 
 /// VERSION_CODENAME from os-release text ("" when absent).
 pub fn os_release_codename(text: &str) -> String {
@@ -8,4 +14,259 @@ pub fn os_release_codename(text: &str) -> String {
         }
     }
     String::new()
+}
+
+/// Tokens that only make sense on an SD card, or that we set ourselves.
+fn dropped(tok: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "root=",
+        "rootfstype=",
+        "fsck.repair=",
+        "init=",
+        "systemd.run",
+        "nfsroot=",
+        "ip=",
+    ];
+    PREFIXES.iter().any(|p| tok.starts_with(p))
+        || matches!(tok, "resize" | "rw" | "ro" | "rootwait")
+}
+
+/// cmdline.txt for an NFS root: SD-card root, fsck, firstboot/resize and
+/// systemd.run* removed; console= and the rest kept in order; then
+/// `root=/dev/nfs nfsroot=<server>:<path>,vers=3 rw ip=dhcp rootwait`
+/// (bookworm's initramfs nfsmount knows only NFS v2/v3 and no proto=).
+pub fn cmdline(old: &str, server: Ipv4Addr, nfs_path: &str) -> String {
+    let mut out: Vec<String> = old
+        .split_whitespace()
+        .filter(|t| !dropped(t))
+        .map(str::to_string)
+        .collect();
+    out.push("root=/dev/nfs".into());
+    out.push(format!("nfsroot={server}:{nfs_path},vers=3"));
+    out.extend(["rw", "ip=dhcp", "rootwait"].map(String::from));
+    format!("{}\n", out.join(" "))
+}
+
+/// etc/fstab: the SD card's / and /boot/firmware (or /boot) lines dropped,
+/// the node's TFTP directory mounted at /boot/firmware over NFS v3 so kernel
+/// updates land where the Pi boots from. Comments and other lines kept.
+pub fn fstab(old: &str, server: Ipv4Addr, tftp_path: &str) -> String {
+    let mut out = String::new();
+    for line in old.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let is_entry = f.len() >= 2 && !f[0].starts_with('#');
+        if is_entry && matches!(f[1], "/" | "/boot" | "/boot/firmware" | "/boot/firmware/") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{server}:{tftp_path} /boot/firmware nfs defaults,vers=3 0 0\n"
+    ));
+    out
+}
+
+/// etc/hosts with the 127.0.1.1 line naming `hostname` (added when absent).
+pub fn hosts(old: &str, hostname: &str) -> String {
+    let mut out = String::new();
+    let mut done = false;
+    for line in old.lines() {
+        if line.split_whitespace().next() == Some("127.0.1.1") {
+            if !done {
+                out.push_str(&format!("127.0.1.1\t{hostname}\n"));
+                done = true;
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !done {
+        out.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    out
+}
+
+/// etc/dphys-swapfile with no swap file (a swap file on NFS is a bad idea).
+pub fn dphys_swapfile(old: &str) -> String {
+    let mut out = String::new();
+    let mut done = false;
+    for line in old.lines() {
+        if line.trim_start().starts_with("CONF_SWAPSIZE=") {
+            if !done {
+                out.push_str("CONF_SWAPSIZE=0\n");
+                done = true;
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !done {
+        out.push_str("CONF_SWAPSIZE=0\n");
+    }
+    out
+}
+
+/// A Linux user name as Raspberry Pi OS accepts it.
+pub fn check_user(user: &str) -> Result<()> {
+    let ok = !user.is_empty()
+        && user.len() <= 32
+        && user
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !ok {
+        bail!(
+            "user '{}' must match [a-z_][a-z0-9_-]{{0,31}}",
+            user.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+/// A crypt(3) hash such as `openssl passwd -6` prints — never a plain password.
+pub fn check_hash(hash: &str) -> Result<()> {
+    let parts: Vec<&str> = hash.split('$').collect();
+    let ok = hash.starts_with('$')
+        && parts.len() >= 4
+        && !parts[1].is_empty()
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'$' | b'.' | b'/' | b'=' | b','));
+    if !ok {
+        bail!(
+            "--password-hash must be a crypt(3) hash like `openssl passwd -6` prints ($6$salt$hash)"
+        );
+    }
+    Ok(())
+}
+
+/// userconf.txt: `user:hash`, read by userconfig.service on first boot.
+pub fn userconf(user: &str, hash: &str) -> Result<String> {
+    check_user(user)?;
+    check_hash(hash)?;
+    Ok(format!("{user}:{hash}\n"))
+}
+
+/// cloud-init NoCloud meta-data (trixie images).
+pub fn nocloud_meta_data(instance: &str, hostname: &str) -> String {
+    format!("instance-id: {instance}\nlocal-hostname: {hostname}\n")
+}
+
+/// cloud-init NoCloud user-data: hostname, SSH on, optional first user.
+pub fn nocloud_user_data(hostname: &str, user: Option<(&str, &str)>) -> Result<String> {
+    let mut s = format!(
+        "#cloud-config\nhostname: {hostname}\nmanage_etc_hosts: true\nssh_pwauth: true\nenable_ssh: true\n"
+    );
+    if let Some((u, h)) = user {
+        check_user(u)?;
+        check_hash(h)?;
+        s.push_str(&format!(
+            "users:\n  - name: {u}\n    groups: users,adm,dialout,audio,netdev,video,plugdev,cdrom,games,input,gpio,spi,i2c,render,sudo\n    shell: /bin/bash\n    lock_passwd: false\n    passwd: {h}\n    sudo: ALL=(ALL) NOPASSWD:ALL\n"
+        ));
+    }
+    s.push_str("runcmd:\n  - [systemctl, enable, --now, ssh]\n");
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRV: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+
+    #[test]
+    fn cmdline_from_imager_bookworm() {
+        let old = "console=serial0,115200 console=tty1 root=PARTUUID=a3f161f3-02 rootfstype=ext4 fsck.repair=yes rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot cfg80211.ieee80211_regdom=JP systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n";
+        assert_eq!(
+            cmdline(old, SRV, "/mnt/rpinet/nfs/lion"),
+            "console=serial0,115200 console=tty1 quiet cfg80211.ieee80211_regdom=JP systemd.unit=kernel-command-line.target root=/dev/nfs nfsroot=192.168.1.1:/mnt/rpinet/nfs/lion,vers=3 rw ip=dhcp rootwait\n"
+        );
+    }
+
+    #[test]
+    fn cmdline_with_resize_and_old_nfs_is_replaced_not_doubled() {
+        let old = "console=tty1 root=/dev/nfs nfsroot=10.0.0.1:/x,vers=4.1,proto=tcp rw ip=dhcp rootwait resize";
+        let c = cmdline(old, SRV, "/s/nfs/a");
+        assert_eq!(
+            c,
+            "console=tty1 root=/dev/nfs nfsroot=192.168.1.1:/s/nfs/a,vers=3 rw ip=dhcp rootwait\n"
+        );
+        assert_eq!(cmdline(&c, SRV, "/s/nfs/a"), c, "idempotent");
+        assert!(!c.contains("proto="));
+    }
+
+    #[test]
+    fn fstab_drops_sd_lines_and_mounts_tftp_dir() {
+        let old = "proc            /proc           proc    defaults          0       0\nPARTUUID=1234-01  /boot/firmware  vfat    defaults          0       2\nPARTUUID=1234-02  /               ext4    defaults,noatime  0       1\n# a comment / kept\n";
+        assert_eq!(
+            fstab(old, SRV, "/mnt/rpinet/tftp/38c128c0"),
+            "proc            /proc           proc    defaults          0       0\n# a comment / kept\n192.168.1.1:/mnt/rpinet/tftp/38c128c0 /boot/firmware nfs defaults,vers=3 0 0\n"
+        );
+        let again = fstab(&fstab(old, SRV, "/t"), SRV, "/t");
+        assert_eq!(again.matches("/boot/firmware").count(), 1);
+    }
+
+    #[test]
+    fn hosts_gets_one_127_0_1_1_line() {
+        assert_eq!(
+            hosts(
+                "127.0.0.1\tlocalhost\n127.0.1.1\t\traspberrypi\n",
+                "running-lion"
+            ),
+            "127.0.0.1\tlocalhost\n127.0.1.1\trunning-lion\n"
+        );
+        assert_eq!(hosts("", "a"), "127.0.1.1\ta\n");
+    }
+
+    #[test]
+    fn dphys_swapfile_is_zeroed() {
+        assert_eq!(
+            dphys_swapfile("# size\nCONF_SWAPSIZE=100\nX=1\n"),
+            "# size\nCONF_SWAPSIZE=0\nX=1\n"
+        );
+        assert_eq!(dphys_swapfile(""), "CONF_SWAPSIZE=0\n");
+    }
+
+    #[test]
+    fn userconf_takes_only_hashes() {
+        let h = "$6$salt$abcdefghijklmnopqrstuvwxyz0123456789./ABC";
+        assert_eq!(userconf("pi", h).unwrap(), format!("pi:{h}\n"));
+        assert!(userconf("pi", "raspberry").is_err());
+        assert!(userconf("pi", "$6$x$y\nroot::0").is_err());
+        assert!(userconf("Root", h).is_err());
+        assert!(userconf("a:b", h).is_err());
+        assert!(userconf("", h).is_err());
+    }
+
+    #[test]
+    fn nocloud_files_carry_hostname_and_user() {
+        let h = "$6$s$h";
+        let u = nocloud_user_data("lion", Some(("pi", h))).unwrap();
+        assert!(u.starts_with("#cloud-config\nhostname: lion\n"));
+        assert!(u.contains("    passwd: $6$s$h\n"));
+        assert!(nocloud_user_data("lion", Some(("pi", "plain"))).is_err());
+        assert_eq!(
+            nocloud_meta_data("rpinet-lion-1", "lion"),
+            "instance-id: rpinet-lion-1\nlocal-hostname: lion\n"
+        );
+    }
+
+    #[test]
+    fn codename_is_read_from_os_release() {
+        assert_eq!(
+            os_release_codename("ID=debian\nVERSION_CODENAME=trixie\n"),
+            "trixie"
+        );
+        assert_eq!(
+            os_release_codename("VERSION_CODENAME=\"bookworm\""),
+            "bookworm"
+        );
+        assert_eq!(os_release_codename(""), "");
+    }
 }

@@ -1,14 +1,20 @@
 //! `rpinet node provision`: build a node's boot and root from an imported image.
 
+pub mod apply;
+pub mod copy;
 pub mod edits;
 
 pub use edits::os_release_codename;
 
+use std::io::Read;
 use std::net::Ipv4Addr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::bail;
-use crate::error::Result;
+use crate::error::{Context, Result};
+use crate::image::fsys::Dir;
+use crate::job::Job;
 use crate::root::Root;
 
 /// Where a node's trees go and what they must say (plain values from the config).
@@ -57,18 +63,238 @@ impl ProvisionReport {
     }
 }
 
+/// Build `target`'s boot and root from the imported image at `image_dir`
+/// (a router path): copy beside the old trees, edit, then swap them in and
+/// delete the old ones, so the node is never half provisioned.
 pub fn provision(
-    _root: &Root,
-    _target: &ProvisionTarget,
-    _image_dir: &Path,
-    _opts: &ProvisionOptions,
+    root: &Root,
+    target: &ProvisionTarget,
+    image_dir: &Path,
+    opts: &ProvisionOptions,
 ) -> Result<ProvisionReport> {
-    bail!("node provision is not built yet")
+    // Everything that can be refused is refused before any write.
+    let user = match (&opts.user, &opts.password_hash) {
+        (Some(u), Some(h)) => {
+            edits::check_user(u)?;
+            edits::check_hash(h)?;
+            Some((u.as_str(), h.as_str()))
+        }
+        (None, None) => None,
+        _ => bail!("--user and --password-hash go together"),
+    };
+    let image_name = image_dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let image_path = root.path(image_dir);
+    let image = Dir::open_path(&image_path).ctx(|| {
+        format!(
+            "image '{image_name}' is not imported ({})",
+            image_dir.display()
+        )
+    })?;
+    let img_boot = image
+        .open_dir(b"boot")
+        .ctx(|| format!("image '{image_name}' has no boot tree"))?;
+    let img_root = image
+        .open_dir(b"root")
+        .ctx(|| format!("image '{image_name}' has no root tree"))?;
+    let total = image_size(&image);
+    let mut job = Job::start(root, opts.job.as_deref(), "node_provision")?;
+    let r = build_and_swap(root, target, &img_boot, &img_root, user, total, &mut job);
+    match r {
+        Ok(mut rep) => {
+            rep.image = image_name;
+            job.finish(true, &rep.summary());
+            Ok(rep)
+        }
+        Err(e) => {
+            job.finish(false, e.message());
+            Err(e)
+        }
+    }
+}
+
+fn image_size(image: &Dir) -> u64 {
+    let Ok(f) = image.open_file(b"info.json", libc::O_RDONLY) else {
+        return 0;
+    };
+    let mut s = String::new();
+    if f.take(1 << 20).read_to_string(&mut s).is_err() {
+        return 0;
+    }
+    serde_json::from_str::<serde_json::Value>(&s)
+        .ok()
+        .and_then(|v| v["size"].as_u64())
+        .unwrap_or(0)
+}
+
+/// One side of a node: where it goes and its staging name.
+struct Slot {
+    parent: Dir,
+    leaf: Vec<u8>,
+    staging: Vec<u8>,
+    shown: String,
+}
+
+fn slot(root: &Root, router: &Path) -> Result<Slot> {
+    let (Some(parent), Some(leaf)) = (router.parent(), router.file_name()) else {
+        bail!("{} is not a directory path", router.display());
+    };
+    let pp = root.path(parent);
+    std::fs::create_dir_all(&pp).ctx(|| format!("failed to create {}", pp.display()))?;
+    let parent = Dir::open_path(&pp).ctx(|| format!("failed to open {}", pp.display()))?;
+    let leaf = leaf.as_bytes().to_vec();
+    let mut staging = b".".to_vec();
+    staging.extend_from_slice(&leaf);
+    staging.extend_from_slice(format!(".new-{}", std::process::id()).as_bytes());
+    let _ = parent.remove_tree(&staging);
+    parent.mkdir(&staging, 0o755).ctx(|| {
+        format!(
+            "failed to create a staging directory beside {}",
+            router.display()
+        )
+    })?;
+    Ok(Slot {
+        parent,
+        leaf,
+        staging,
+        shown: router.display().to_string(),
+    })
+}
+
+fn build_and_swap(
+    root: &Root,
+    t: &ProvisionTarget,
+    img_boot: &Dir,
+    img_root: &Dir,
+    user: Option<(&str, &str)>,
+    total: u64,
+    job: &mut Job,
+) -> Result<ProvisionReport> {
+    let boot = slot(root, &t.tftp_dir)?;
+    let rootfs = match slot(root, &t.nfs_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = boot.parent.remove_tree(&boot.staging);
+            return Err(e);
+        }
+    };
+    let r = (|| {
+        let nb = boot
+            .parent
+            .open_dir(&boot.staging)
+            .ctx(|| "staging".into())?;
+        let nr = rootfs
+            .parent
+            .open_dir(&rootfs.staging)
+            .ctx(|| "staging".into())?;
+        let mut done_boot = 0u64;
+        let mut progress = |bytes: u64, files: u64| {
+            job.update(done_boot + bytes, total, files, "copying");
+        };
+        let sb = copy::copy_tree(img_boot, &nb, "boot", &mut progress)?;
+        done_boot = sb.bytes;
+        let mut progress = |bytes: u64, files: u64| {
+            job.update(done_boot + bytes, total, sb.files + files, "copying");
+        };
+        let sr = copy::copy_tree(img_root, &nr, "root", &mut progress)?;
+        let os = crate::image::os_codename(&nr);
+        let list = apply::apply(t, &nb, &nr, user, &os)?;
+        if t.model == "pi3" {
+            apply::bootcode_at_tftp_root(&nb, &boot.parent)?;
+        }
+        for (d, what) in [(&nb, "boot"), (&nr, "root")] {
+            if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(d)) } < 0 {
+                bail!("failed to sync the new {what} tree");
+            }
+        }
+        Ok(ProvisionReport {
+            node: t.node.clone(),
+            image: String::new(),
+            files: sb.files + sr.files,
+            bytes: sb.bytes + sr.bytes,
+            reimaged: false,
+            os,
+            edits: list,
+        })
+    })();
+    let mut rep = match r {
+        Ok(rep) => rep,
+        Err(e) => {
+            let _ = boot.parent.remove_tree(&boot.staging);
+            let _ = rootfs.parent.remove_tree(&rootfs.staging);
+            return Err(e);
+        }
+    };
+    // Swap: root first, then boot; the old trees are deleted after.
+    for s in [&rootfs, &boot] {
+        if s.parent.lstat(&s.leaf).is_ok() {
+            s.parent
+                .exchange(&s.staging, &s.parent, &s.leaf)
+                .ctx(|| format!("failed to swap in the new {}", s.shown))?;
+            rep.reimaged = true;
+        } else {
+            s.parent
+                .rename_noreplace(&s.staging, &s.parent, &s.leaf)
+                .ctx(|| format!("failed to move the new tree to {}", s.shown))?;
+        }
+    }
+    for s in [&rootfs, &boot] {
+        s.parent
+            .remove_tree(&s.staging)
+            .ctx(|| format!("failed to delete the old tree of {}", s.shown))?;
+    }
+    Ok(rep)
 }
 
 /// Stand-in until main's config types are merged: the node's section of
-/// /etc/config/rpinet read line by line.
+/// /etc/config/rpinet read line by line (the lead replaces this with the
+/// core's typed config).
 pub fn target_stand_in(root: &Root, storage: &Path, name: &str) -> Result<ProvisionTarget> {
-    let _ = (root, storage, name);
-    bail!("node provision is not built yet")
+    let path = root.path("/etc/config/rpinet");
+    let text =
+        std::fs::read_to_string(&path).ctx(|| format!("failed to read {}", path.display()))?;
+    let mut section = String::new();
+    let mut opts: std::collections::HashMap<(String, String), String> = Default::default();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let unq = |s: &str| s.trim_matches(|c| c == '\'' || c == '"').to_string();
+        match w.as_slice() {
+            ["config", _, n, ..] => section = unq(n),
+            ["config", _] => section = String::new(),
+            ["option", k, v, ..] => {
+                opts.insert((section.clone(), unq(k)), unq(v));
+            }
+            _ => {}
+        }
+    }
+    let get = |s: &str, k: &str| opts.get(&(s.to_string(), k.to_string())).cloned();
+    let Some(serial) = get(name, "serial") else {
+        bail!("node '{name}' is not in {}", path.display());
+    };
+    let boot_id = match get(name, "boot_id").as_deref() {
+        Some("mac") => get(name, "mac")
+            .unwrap_or_default()
+            .to_lowercase()
+            .replace(':', "-"),
+        Some("custom") => get(name, "boot_dir").unwrap_or_default(),
+        _ => serial.to_lowercase(),
+    };
+    if boot_id.is_empty() || boot_id.contains('/') || boot_id.starts_with('.') {
+        bail!("node '{name}': bad boot directory '{boot_id}'");
+    }
+    let Some(ip) = get("main", "server_ip").filter(|s| !s.is_empty()) else {
+        bail!("stand-in: set option server_ip in {}", path.display());
+    };
+    let server_ip: Ipv4Addr = ip.parse().ctx(|| format!("option server_ip '{ip}'"))?;
+    Ok(ProvisionTarget {
+        node: name.to_string(),
+        hostname: name.replace('_', "-"),
+        model: get(name, "model").unwrap_or_else(|| "pi4".into()),
+        tftp_dir: storage.join("tftp").join(boot_id),
+        nfs_dir: storage.join("nfs").join(name),
+        server_ip,
+        storage: storage.to_path_buf(),
+    })
 }

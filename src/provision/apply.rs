@@ -1,0 +1,215 @@
+//! Apply the NFS-root edits ([`super::edits`]) to a freshly copied node:
+//! read each file through directory handles (never through a symlink the
+//! image holds), compute the new text, write it atomically in place.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+
+use super::ProvisionTarget;
+use super::edits;
+use crate::bail;
+use crate::error::{Context, Result};
+use crate::image::fsys::Dir;
+
+/// Open `path` (components) below `top`, refusing symlinks on the way.
+fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
+    let mut d = top.open_dir(b".")?;
+    for c in path {
+        d = d.open_dir(c.as_bytes())?;
+    }
+    Ok(d)
+}
+
+/// Make the directories of `path` below `top` as needed (0755, root-owned).
+fn mkdirs(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
+    let mut d = top.open_dir(b".")?;
+    for c in path {
+        match d.mkdir(c.as_bytes(), 0o755) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        d = d.open_dir(c.as_bytes())?;
+    }
+    Ok(d)
+}
+
+/// The text of `dir/name`; None when it does not exist.
+fn read(dir: &Dir, name: &str) -> Result<Option<String>> {
+    match dir.open_file(name.as_bytes(), libc::O_RDONLY) {
+        Ok(f) => {
+            let mut s = Vec::new();
+            f.take(1 << 20)
+                .read_to_end(&mut s)
+                .ctx(|| format!("failed to read {name}"))?;
+            Ok(Some(String::from_utf8_lossy(&s).into_owned()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::error::Error::new(format!(
+            "failed to open {name}: {e}"
+        ))),
+    }
+}
+
+/// Replace `dir/name` atomically, keeping the old file's owner and mode
+/// (else root and `mode`).
+fn write(dir: &Dir, name: &str, text: &str, mode: u32) -> Result<()> {
+    let (uid, gid, mode) = match dir.lstat(name.as_bytes()) {
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {
+            (st.st_uid, st.st_gid, st.st_mode & 0o7777)
+        }
+        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+            bail!("{name} is a directory in the image")
+        }
+        _ => (0, 0, mode),
+    };
+    let tmp = format!(".{name}.rpinet-tmp");
+    let _ = dir.unlink(tmp.as_bytes(), false);
+    let mut f = dir
+        .create_file(tmp.as_bytes())
+        .ctx(|| format!("failed to create {name}"))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.set_permissions(std::fs::Permissions::from_mode(mode)))
+        .and_then(|_| f.sync_all())
+        .ctx(|| format!("failed to write {name}"))?;
+    if unsafe { libc::fchown(std::os::fd::AsRawFd::as_raw_fd(&f), uid, gid) } < 0 {
+        bail!(
+            "failed to chown {name}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    dir.rename(tmp.as_bytes(), dir, name.as_bytes())
+        .ctx(|| format!("failed to replace {name}"))
+}
+
+fn unlink_if(dir: &Dir, name: &str) -> Result<bool> {
+    match dir.unlink(name.as_bytes(), false) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(crate::error::Error::new(format!(
+            "failed to remove {name}: {e}"
+        ))),
+    }
+}
+
+/// Every edit for an NFS root; returns what was done, for the report.
+pub fn apply(
+    t: &ProvisionTarget,
+    boot: &Dir,
+    root: &Dir,
+    user: Option<(&str, &str)>,
+    os: &str,
+) -> Result<Vec<String>> {
+    let mut done = Vec::new();
+    let nfs = t.nfs_dir.to_string_lossy();
+    let tftp = t.tftp_dir.to_string_lossy();
+    let Some(cmd) = read(boot, "cmdline.txt")? else {
+        bail!("the image's boot tree has no cmdline.txt");
+    };
+    write(
+        boot,
+        "cmdline.txt",
+        &edits::cmdline(&cmd, t.server_ip, &nfs),
+        0o644,
+    )?;
+    done.push("cmdline.txt".to_string());
+
+    let etc = dir_at(root, &["etc"]).ctx(|| "the image's root has no etc directory".into())?;
+    let fst = read(&etc, "fstab")?.unwrap_or_default();
+    write(
+        &etc,
+        "fstab",
+        &edits::fstab(&fst, t.server_ip, &tftp),
+        0o644,
+    )?;
+    write(&etc, "hostname", &format!("{}\n", t.hostname), 0o644)?;
+    let h = read(&etc, "hosts")?.unwrap_or_else(|| "127.0.0.1\tlocalhost\n".into());
+    write(&etc, "hosts", &edits::hosts(&h, &t.hostname), 0o644)?;
+    write(&etc, "machine-id", "", 0o444)?;
+    done.extend(["fstab", "hostname", "hosts", "machine-id"].map(String::from));
+
+    // SSH: no shared host keys (regenerated on first boot), and enabled.
+    if let Ok(ssh) = dir_at(&etc, &["ssh"]) {
+        let mut n = 0;
+        for name in ssh.names().ctx(|| "failed to list etc/ssh".into())? {
+            if name.starts_with(b"ssh_host_") {
+                ssh.unlink(&name, false)
+                    .ctx(|| "failed to remove an SSH host key".into())?;
+                n += 1;
+            }
+        }
+        done.push(format!("{n} ssh host keys removed"));
+    }
+    write(boot, "ssh", "", 0o644)?;
+    let unit = ["lib/systemd/system", "usr/lib/systemd/system"]
+        .iter()
+        .find(|p| {
+            let parts: Vec<&str> = p.split('/').collect();
+            dir_at(root, &parts)
+                .and_then(|d| d.lstat(b"ssh.service"))
+                .is_ok()
+        })
+        .map(|p| format!("/{p}/ssh.service"));
+    let wants = mkdirs(&etc, &["systemd", "system", "multi-user.target.wants"])
+        .ctx(|| "failed to open etc/systemd/system/multi-user.target.wants".into())?;
+    if let Some(u) = unit {
+        if wants.lstat(b"ssh.service").is_err() {
+            wants
+                .symlink(u.as_bytes(), b"ssh.service")
+                .ctx(|| "failed to enable ssh.service".into())?;
+        }
+    }
+    done.push("ssh enabled".into());
+    // No swap file on NFS.
+    if unlink_if(&wants, "dphys-swapfile.service")? {
+        done.push("dphys-swapfile disabled".into());
+    }
+    if let Some(c) = read(&etc, "dphys-swapfile")? {
+        write(&etc, "dphys-swapfile", &edits::dphys_swapfile(&c), 0o644)?;
+    }
+    if let Some((u, h)) = user {
+        write(boot, "userconf.txt", &edits::userconf(u, h)?, 0o600)?;
+        done.push(format!("first user {u}"));
+    }
+    // Trixie and later: cloud-init reads NoCloud seed files.
+    let cloud = dir_at(&etc, &["cloud"]).is_ok();
+    if cloud || os == "trixie" {
+        let instance = format!("rpinet-{}", t.node);
+        let meta = edits::nocloud_meta_data(&instance, &t.hostname);
+        let userdata = edits::nocloud_user_data(&t.hostname, user)?;
+        let seed = mkdirs(root, &["var", "lib", "cloud", "seed", "nocloud"])
+            .ctx(|| "failed to make var/lib/cloud/seed/nocloud".into())?;
+        for d in [boot, &seed] {
+            write(d, "meta-data", &meta, 0o600)?;
+            write(d, "user-data", &userdata, 0o600)?;
+        }
+        if user.is_some() {
+            let _ = unlink_if(boot, "userconf.txt")?;
+        }
+        done.push("cloud-init NoCloud seed".into());
+    }
+    Ok(done)
+}
+
+/// Pi 3 asks for bootcode.bin at the TFTP root before its own directory.
+pub fn bootcode_at_tftp_root(boot: &Dir, tftp_root: &Dir) -> Result<()> {
+    let f = boot
+        .open_file(b"bootcode.bin", libc::O_RDONLY)
+        .ctx(|| "a Pi 3 needs bootcode.bin, and the image has none".into())?;
+    let mut data = Vec::new();
+    f.take(4 << 20)
+        .read_to_end(&mut data)
+        .ctx(|| "failed to read bootcode.bin".into())?;
+    let tmp = format!(".bootcode.bin.rpinet-{}", std::process::id());
+    let _ = tftp_root.unlink(tmp.as_bytes(), false);
+    let mut o = tftp_root
+        .create_file(tmp.as_bytes())
+        .ctx(|| "failed to create bootcode.bin at the TFTP root".into())?;
+    o.write_all(&data)
+        .and_then(|_| o.set_permissions(std::fs::Permissions::from_mode(0o644)))
+        .and_then(|_| o.sync_all())
+        .ctx(|| "failed to write bootcode.bin at the TFTP root".into())?;
+    tftp_root
+        .rename(tmp.as_bytes(), tftp_root, b"bootcode.bin")
+        .ctx(|| "failed to place bootcode.bin at the TFTP root".into())
+}
