@@ -10,8 +10,13 @@ use std::path::Path;
 
 fn import_and_compare(name: &str, bs: u32, feat: &str, file: &str) {
     let work = scratch(name);
-    let img = work.join("img");
-    mkimage(&img, bs, feat);
+    let img = if bs == 4096 && feat.is_empty() {
+        shared_image().to_path_buf()
+    } else {
+        let i = work.join("img");
+        mkimage(&i, bs, feat);
+        i
+    };
     let root = work.join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::copy(img.join(file), root.join(file)).unwrap();
@@ -95,8 +100,7 @@ fn raw_image_with_1k_blocks_and_inline_data_imports_every_entry() {
 #[test]
 fn job_file_reports_done() {
     let work = scratch("import-job");
-    let img = work.join("img");
-    mkimage(&img, 4096, "");
+    let img = shared_image();
     let root = work.join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::copy(img.join("disk.img.xz"), root.join("d.img.xz")).unwrap();

@@ -26,6 +26,16 @@ pub fn sh(cmd: &str) {
     );
 }
 
+/// The 4 KiB-block test image, built once per test binary.
+pub fn shared_image() -> &'static Path {
+    static IMG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    IMG.get_or_init(|| {
+        let d = scratch("shared-4k");
+        mkimage(&d, 4096, "");
+        d
+    })
+}
+
 /// Build an image with tests/image/mkimage.sh.
 pub fn mkimage(out: &Path, bs: u32, feat: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/image/mkimage.sh");

@@ -1,0 +1,140 @@
+//! `rpinet node provision` on a real imported image: the node's trees equal
+//! the image's except for the NFS-root edits, reprovisioning swaps whole
+//! trees, and nothing is hard-linked into the image.
+
+mod image_util;
+
+use image_util::*;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+const CONFIG: &str = "config rpinet 'main'\n\toption storage_path '/mnt/rpinet'\n\toption server_ip '192.168.1.1'\n\nconfig node 'running_lion'\n\toption serial '38C128C0'\n\toption mac 'dc:a6:32:79:26:df'\n\toption model 'pi3'\n\nconfig node 'calm_owl'\n\toption serial '12345678'\n\toption mac 'dc:a6:32:00:00:01'\n\toption boot_id 'mac'\n";
+
+fn setup(name: &str) -> PathBuf {
+    let work = scratch(name);
+    let root = work.join("root");
+    std::fs::create_dir_all(root.join("etc/config")).unwrap();
+    std::fs::write(root.join("etc/config/rpinet"), CONFIG).unwrap();
+    std::fs::copy(shared_image().join("disk.img.xz"), root.join("os.img.xz")).unwrap();
+    let out = rpinet(&root, &["image", "import", "/os.img.xz"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    root
+}
+
+fn provision(root: &Path, node: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["node", "provision", node, "--image", "os"];
+    args.extend_from_slice(extra);
+    rpinet(root, &args)
+}
+
+#[test]
+fn provision_copies_everything_and_makes_an_nfs_root() {
+    let root = setup("provision");
+    let out = provision(
+        &root,
+        "running_lion",
+        &["--user", "pi", "--password-hash", "$6$salt$0123456789abcdef"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = root.join("mnt/rpinet");
+    let node = s.join("nfs/running_lion");
+    let boot = s.join("tftp/38c128c0");
+    // Everything but the edited files is as in the image.
+    let edited = [
+        "etc/fstab",
+        "etc/hostname",
+        "etc/hosts",
+        "etc/machine-id",
+        "etc/systemd",
+        // etc/hostname was replaced, so its old hard links form their own pair
+        "etc/hostname.hardlink",
+        "usr/hostname.hardlink2",
+    ];
+    let d = diff(&s.join("images/os/root"), &node, &["etc"], &edited);
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    let d = diff(
+        &s.join("images/os/boot"),
+        &boot,
+        &[""],
+        &["cmdline.txt", "ssh", "userconf.txt"],
+    );
+    assert!(d.is_empty(), "{}", d.join("\n"));
+    // Never a hard link into the image; links inside the tree kept.
+    let a = std::fs::metadata(node.join("etc/hostname.hardlink")).unwrap();
+    let i = std::fs::metadata(s.join("images/os/root/etc/hostname.hardlink")).unwrap();
+    assert_ne!(a.ino(), i.ino());
+    let b = std::fs::metadata(node.join("usr/hostname.hardlink2")).unwrap();
+    assert_eq!(a.ino(), b.ino());
+    let sparse = std::fs::metadata(node.join("sparse")).unwrap();
+    assert!(sparse.blocks() * 512 < 1 << 20);
+    // The edits.
+    let rd = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        rd(&boot.join("cmdline.txt")),
+        "console=serial0,115200 console=tty1 quiet root=/dev/nfs nfsroot=192.168.1.1:/mnt/rpinet/nfs/running_lion,vers=3 rw ip=dhcp rootwait\n"
+    );
+    assert_eq!(
+        rd(&node.join("etc/fstab")),
+        "proc /proc proc defaults 0 0\n192.168.1.1:/mnt/rpinet/tftp/38c128c0 /boot/firmware nfs defaults,vers=3 0 0\n"
+    );
+    assert_eq!(rd(&node.join("etc/hostname")), "running-lion\n");
+    assert_eq!(
+        rd(&node.join("etc/hosts")),
+        "127.0.0.1\tlocalhost\n127.0.1.1\trunning-lion\n"
+    );
+    assert_eq!(rd(&node.join("etc/machine-id")), "");
+    assert_eq!(rd(&boot.join("ssh")), "");
+    assert_eq!(rd(&boot.join("userconf.txt")), "pi:$6$salt$0123456789abcdef\n");
+    assert_eq!(
+        std::fs::metadata(boot.join("userconf.txt")).unwrap().mode() & 0o777,
+        0o600
+    );
+    // Pi 3: bootcode.bin at the TFTP root.
+    assert_eq!(
+        std::fs::read(s.join("tftp/bootcode.bin")).unwrap(),
+        std::fs::read(boot.join("bootcode.bin")).unwrap()
+    );
+    // Reprovisioning swaps whole trees: a file made since is gone, nothing staged is left.
+    std::fs::write(node.join("etc/made-since"), "x").unwrap();
+    let out = provision(&root, "running_lion", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reimaged"));
+    assert!(!node.join("etc/made-since").exists());
+    assert!(!boot.join("userconf.txt").exists());
+    for dir in ["nfs", "tftp"] {
+        let names: Vec<String> = std::fs::read_dir(s.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    }
+}
+
+#[test]
+fn trixie_gets_nocloud_and_bad_input_changes_nothing() {
+    let root = setup("provision-trixie");
+    let img = root.join("mnt/rpinet/images/os/root");
+    std::fs::write(img.join("etc/os-release"), "VERSION_CODENAME=trixie\n").unwrap();
+    std::fs::create_dir_all(img.join("etc/cloud")).unwrap();
+    // A plain password is refused before anything is written.
+    let out = provision(&root, "calm_owl", &["--user", "pi", "--password-hash", "raspberry"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crypt(3) hash"));
+    assert!(!root.join("mnt/rpinet/nfs").exists());
+    let out = provision(&root, "calm_owl", &["--user", "pi", "--password-hash", "$6$s$h"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let boot = root.join("mnt/rpinet/tftp/dc-a6-32-00-00-01");
+    let node = root.join("mnt/rpinet/nfs/calm_owl");
+    let ud = std::fs::read_to_string(boot.join("user-data")).unwrap();
+    assert!(ud.starts_with("#cloud-config\nhostname: calm-owl\n"), "{ud}");
+    assert!(ud.contains("passwd: $6$s$h"));
+    assert_eq!(
+        std::fs::read_to_string(node.join("var/lib/cloud/seed/nocloud/meta-data")).unwrap(),
+        "instance-id: rpinet-calm_owl\nlocal-hostname: calm-owl\n"
+    );
+    assert!(!boot.join("userconf.txt").exists());
+    // Missing image: clear error.
+    let out = rpinet(&root, &["node", "provision", "calm_owl", "--image", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'nope' is not imported"));
+}
