@@ -17,7 +17,11 @@ fn setup(name: &str) -> PathBuf {
     std::fs::write(root.join("etc/config/rpinet"), CONFIG).unwrap();
     std::fs::copy(shared_image().join("disk.img.xz"), root.join("os.img.xz")).unwrap();
     let out = rpinet(&root, &["image", "import", "/os.img.xz"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     root
 }
 
@@ -33,9 +37,18 @@ fn provision_copies_everything_and_makes_an_nfs_root() {
     let out = provision(
         &root,
         "running_lion",
-        &["--user", "pi", "--password-hash", "$6$salt$0123456789abcdef"],
+        &[
+            "--user",
+            "pi",
+            "--password-hash",
+            "$6$salt$0123456789abcdef",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = root.join("mnt/rpinet");
     let node = s.join("nfs/running_lion");
     let boot = s.join("tftp/38c128c0");
@@ -84,7 +97,10 @@ fn provision_copies_everything_and_makes_an_nfs_root() {
     );
     assert_eq!(rd(&node.join("etc/machine-id")), "");
     assert_eq!(rd(&boot.join("ssh")), "");
-    assert_eq!(rd(&boot.join("userconf.txt")), "pi:$6$salt$0123456789abcdef\n");
+    assert_eq!(
+        rd(&boot.join("userconf.txt")),
+        "pi:$6$salt$0123456789abcdef\n"
+    );
     assert_eq!(
         std::fs::metadata(boot.join("userconf.txt")).unwrap().mode() & 0o777,
         0o600
@@ -97,7 +113,11 @@ fn provision_copies_everything_and_makes_an_nfs_root() {
     // Reprovisioning swaps whole trees: a file made since is gone, nothing staged is left.
     std::fs::write(node.join("etc/made-since"), "x").unwrap();
     let out = provision(&root, "running_lion", &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("reimaged"));
     assert!(!node.join("etc/made-since").exists());
     assert!(!boot.join("userconf.txt").exists());
@@ -117,16 +137,31 @@ fn trixie_gets_nocloud_and_bad_input_changes_nothing() {
     std::fs::write(img.join("etc/os-release"), "VERSION_CODENAME=trixie\n").unwrap();
     std::fs::create_dir_all(img.join("etc/cloud")).unwrap();
     // A plain password is refused before anything is written.
-    let out = provision(&root, "calm_owl", &["--user", "pi", "--password-hash", "raspberry"]);
+    let out = provision(
+        &root,
+        "calm_owl",
+        &["--user", "pi", "--password-hash", "raspberry"],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("crypt(3) hash"));
     assert!(!root.join("mnt/rpinet/nfs").exists());
-    let out = provision(&root, "calm_owl", &["--user", "pi", "--password-hash", "$6$s$h"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = provision(
+        &root,
+        "calm_owl",
+        &["--user", "pi", "--password-hash", "$6$s$h"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let boot = root.join("mnt/rpinet/tftp/dc-a6-32-00-00-01");
     let node = root.join("mnt/rpinet/nfs/calm_owl");
     let ud = std::fs::read_to_string(boot.join("user-data")).unwrap();
-    assert!(ud.starts_with("#cloud-config\nhostname: calm-owl\n"), "{ud}");
+    assert!(
+        ud.starts_with("#cloud-config\nhostname: calm-owl\n"),
+        "{ud}"
+    );
     assert!(ud.contains("passwd: $6$s$h"));
     assert_eq!(
         std::fs::read_to_string(node.join("var/lib/cloud/seed/nocloud/meta-data")).unwrap(),

@@ -1,0 +1,13 @@
+//! rpinet's image reader modules, by path.
+#[path = "../../../src/image/blocks.rs"]
+pub mod blocks;
+#[path = "../../../src/image/ext4.rs"]
+pub mod ext4;
+#[path = "../../../src/image/fat.rs"]
+pub mod fat;
+#[path = "../../../src/image/fsys.rs"]
+pub mod fsys;
+#[path = "../../../src/image/partition.rs"]
+pub mod partition;
+#[path = "../../../src/image/tree.rs"]
+pub mod tree;
