@@ -16,6 +16,13 @@ pub fn os_release_codename(text: &str) -> String {
     String::new()
 }
 
+/// Lines without their '\n' (a '\r' before it stays part of the line, so
+/// an edit given its own output changes nothing).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n')
+        .map(|l| l.strip_suffix('\n').unwrap_or(l))
+}
+
 /// Tokens that only make sense on an SD card, or that we set ourselves.
 fn dropped(tok: &str) -> bool {
     const PREFIXES: &[&str] = &[
@@ -52,7 +59,7 @@ pub fn cmdline(old: &str, server: Ipv4Addr, nfs_path: &str) -> String {
 /// updates land where the Pi boots from. Comments and other lines kept.
 pub fn fstab(old: &str, server: Ipv4Addr, tftp_path: &str) -> String {
     let mut out = String::new();
-    for line in old.lines() {
+    for line in lines(old) {
         let f: Vec<&str> = line.split_whitespace().collect();
         let is_entry = f.len() >= 2 && !f[0].starts_with('#');
         if is_entry && matches!(f[1], "/" | "/boot" | "/boot/firmware" | "/boot/firmware/") {
@@ -71,7 +78,7 @@ pub fn fstab(old: &str, server: Ipv4Addr, tftp_path: &str) -> String {
 pub fn hosts(old: &str, hostname: &str) -> String {
     let mut out = String::new();
     let mut done = false;
-    for line in old.lines() {
+    for line in lines(old) {
         if line.split_whitespace().next() == Some("127.0.1.1") {
             if !done {
                 out.push_str(&format!("127.0.1.1\t{hostname}\n"));
@@ -92,7 +99,7 @@ pub fn hosts(old: &str, hostname: &str) -> String {
 pub fn dphys_swapfile(old: &str) -> String {
     let mut out = String::new();
     let mut done = false;
-    for line in old.lines() {
+    for line in lines(old) {
         if line.trim_start().starts_with("CONF_SWAPSIZE=") {
             if !done {
                 out.push_str("CONF_SWAPSIZE=0\n");
@@ -255,6 +262,19 @@ mod tests {
             nocloud_meta_data("rpinet-lion-1", "lion"),
             "instance-id: rpinet-lion-1\nlocal-hostname: lion\n"
         );
+    }
+
+    #[test]
+    fn edits_are_idempotent_on_carriage_returns() {
+        // Found by the edits fuzz target (fuzz/regressions/edits/).
+        for old in ["5\u{fffd}\r", "a\r\nb\r", "\r", "x\n\r\n"] {
+            let f = fstab(old, SRV, "/t");
+            assert_eq!(fstab(&f, SRV, "/t"), f, "{old:?}");
+            let h = hosts(old, "n");
+            assert_eq!(hosts(&h, "n"), h, "{old:?}");
+            let d = dphys_swapfile(old);
+            assert_eq!(dphys_swapfile(&d), d, "{old:?}");
+        }
     }
 
     #[test]
