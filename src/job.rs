@@ -72,22 +72,25 @@ impl State {
 pub fn bar_line(s: &State, elapsed: Duration) -> String {
     let pct = s.progress();
     let filled = (pct as usize * 30) / 100;
-    let secs = elapsed.as_secs_f64().max(0.001);
-    let rate = s.bytes_done as f64 / secs;
-    let eta = if rate > 0.0 && s.bytes_total > s.bytes_done {
-        ((s.bytes_total - s.bytes_done) as f64 / rate) as u64
+    // Integer arithmetic only: float formatting costs ~15 KiB of binary.
+    let ms = (elapsed.as_millis() as u64).max(1);
+    let rate = s.bytes_done.saturating_mul(1000) / ms; // bytes per second
+    let eta = if rate > 0 && s.bytes_total > s.bytes_done {
+        (s.bytes_total - s.bytes_done) / rate
     } else {
         0
     };
+    let tenths = rate.saturating_mul(10) >> 20; // MiB/s in tenths
     format!(
-        "[{}{}] {:3}% {} / {} MiB  {} files  {:.1} MiB/s  ETA {}:{:02}",
+        "[{}{}] {:3}% {} / {} MiB  {} files  {}.{} MiB/s  ETA {}:{:02}",
         "#".repeat(filled),
         " ".repeat(30 - filled),
         pct,
         s.bytes_done >> 20,
         s.bytes_total >> 20,
         s.files,
-        rate / (1 << 20) as f64,
+        tenths / 10,
+        tenths % 10,
         eta / 60,
         eta % 60
     )

@@ -54,10 +54,6 @@ impl<C: Clone> Claims<C> {
         self.runs.insert(start, (len, c));
         true
     }
-
-    pub fn len(&self) -> usize {
-        self.runs.len()
-    }
 }
 
 enum Loc {
@@ -162,6 +158,7 @@ impl Pending {
         Ok(out)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.map.len()
     }

@@ -334,10 +334,6 @@ impl Ext4 {
         self.sb.blocks_count
     }
 
-    pub fn pending_peak(&self) -> u64 {
-        self.pending.peak_bytes
-    }
-
     /// Take the next block of the stream (blocks come in order from 0).
     pub fn feed(&mut self, data: &[u8]) -> Result<()> {
         let b = self.pos;

@@ -47,7 +47,6 @@ pub struct Bpb {
     pub sector: usize,
     pub cluster: usize,
     pub fat_start: u64,
-    pub fat_sectors: u64,
     pub root_start: u64,
     pub root_sectors: u64,
     pub data_start: u64,
@@ -118,7 +117,6 @@ pub fn parse_bpb(head: &[u8], part_bytes: u64) -> Result<Bpb> {
         sector,
         cluster: sector * spc,
         fat_start: reserved,
-        fat_sectors,
         root_start,
         root_sectors,
         data_start,
@@ -186,10 +184,6 @@ impl Fat {
     /// Sectors the filesystem spans (the rest of the partition is skipped).
     pub fn sectors(&self) -> u64 {
         self.bpb.data_start + self.bpb.clusters * (self.bpb.cluster / self.bpb.sector) as u64
-    }
-
-    pub fn pending_peak(&self) -> u64 {
-        self.pending.peak_bytes
     }
 
     /// Take the next sector of the stream.

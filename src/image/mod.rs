@@ -49,8 +49,13 @@ pub struct ImportReport {
 impl ImportReport {
     pub fn summary(&self) -> String {
         format!(
-            "imported {} to {}: boot {} files, root {} files, {} dirs, {} symlinks, {} special, {} hard links, {} MiB; {} entries skipped",
+            "imported {} ({}) to {}: boot {} files, root {} files, {} dirs, {} symlinks, {} special, {} hard links, {} MiB from {} MiB of image ({} MiB read); {} KiB held for out-of-order blocks; {} entries skipped",
             self.name,
+            if self.os.is_empty() {
+                "unknown OS"
+            } else {
+                &self.os
+            },
             self.path.display(),
             self.boot.files,
             self.root.files,
@@ -59,6 +64,9 @@ impl ImportReport {
             self.root.specials,
             self.root.hardlinks,
             (self.boot.bytes + self.root.bytes) >> 20,
+            self.image_bytes >> 20,
+            self.input_bytes >> 20,
+            self.pending_peak >> 10,
             self.skipped.count
         )
     }

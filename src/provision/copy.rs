@@ -27,7 +27,7 @@ fn copy_data(src: &File, dst: &File, len: u64, stats: &mut CopyStats) -> io::Res
         stats.reflinked += 1;
         return Ok(());
     }
-    let (s, d) = (src.as_raw_fd(), dst.as_raw_fd());
+    let s = src.as_raw_fd();
     let mut off: i64 = 0;
     let end = len as i64;
     while off < end {

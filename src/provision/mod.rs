@@ -28,6 +28,7 @@ pub struct ProvisionTarget {
     pub tftp_dir: PathBuf,
     pub nfs_dir: PathBuf,
     pub server_ip: Ipv4Addr,
+    /// The storage path (router path); the tftp and nfs dirs are inside it.
     pub storage: PathBuf,
 }
 
@@ -52,9 +53,14 @@ pub struct ProvisionReport {
 impl ProvisionReport {
     pub fn summary(&self) -> String {
         format!(
-            "provisioned {} from {} ({} files, {} MiB{}): {}",
+            "provisioned {} from {} ({}, {} files, {} MiB{}): {}",
             self.node,
             self.image,
+            if self.os.is_empty() {
+                "unknown OS"
+            } else {
+                &self.os
+            },
             self.files,
             self.bytes >> 20,
             if self.reimaged { ", reimaged" } else { "" },
@@ -73,6 +79,15 @@ pub fn provision(
     opts: &ProvisionOptions,
 ) -> Result<ProvisionReport> {
     // Everything that can be refused is refused before any write.
+    for d in [&target.tftp_dir, &target.nfs_dir] {
+        if !d.starts_with(&target.storage) || d == &target.storage {
+            bail!(
+                "{} is not inside the storage path {}",
+                d.display(),
+                target.storage.display()
+            );
+        }
+    }
     let user = match (&opts.user, &opts.password_hash) {
         (Some(u), Some(h)) => {
             edits::check_user(u)?;
@@ -279,7 +294,7 @@ pub fn target_stand_in(root: &Root, storage: &Path, name: &str) -> Result<Provis
             .to_lowercase()
             .replace(':', "-"),
         Some("custom") => get(name, "boot_dir").unwrap_or_default(),
-        _ => serial.to_lowercase(),
+        _ => serial.to_ascii_lowercase(),
     };
     if boot_id.is_empty() || boot_id.contains('/') || boot_id.starts_with('.') {
         bail!("node '{name}': bad boot directory '{boot_id}'");
