@@ -28,7 +28,7 @@ fn import_and_compare(name: &str, bs: u32, feat: &str, file: &str) {
     assert!(out.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("imported os to /mnt/rpinet/images/os"),
+        stdout.contains("imported os (bookworm) to /mnt/rpinet/images/os"),
         "{stdout}"
     );
     assert!(stdout.contains("0 entries skipped"), "{stdout}{stderr}");
