@@ -122,3 +122,28 @@ fn job_file_reports_done() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 }
+
+#[test]
+fn unprivileged_import_keeps_content_and_reports_what_it_cannot_make() {
+    let work = scratch("import-unpriv");
+    std::fs::copy(shared_image().join("disk.img.xz"), work.join("d.img.xz")).unwrap();
+    sh(&format!("chown -R 65534:65534 {}", work.display()));
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_rpinet"))
+        .arg("--root")
+        .arg(&work)
+        .args(["image", "import", "/d.img.xz"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("not running as root"), "{err}");
+    let root = work.join("mnt/rpinet/images/d/root");
+    assert_eq!(
+        std::fs::read(root.join("random.bin")).unwrap(),
+        std::fs::read(shared_image().join("tree/random.bin")).unwrap()
+    );
+    assert!(!root.join("dev/null2").exists());
+    assert!(root.join("dev/fifo").exists());
+}

@@ -351,6 +351,11 @@ impl Dir {
     }
 }
 
+/// True when running as root (owners and device nodes can be made).
+pub fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
 fn timespec((sec, nsec): (i64, u32)) -> libc::timespec {
     let mut t: libc::timespec = unsafe { std::mem::zeroed() };
     t.tv_sec = sec as libc::time_t;
@@ -369,7 +374,8 @@ pub fn set_meta_fd(
     let fd = f.as_raw_fd();
     let mut errs = Vec::new();
     // chown clears setuid/setgid and capabilities: owner first, then mode, then xattrs.
-    if unsafe { libc::fchown(fd, uid, gid) } < 0 {
+    // Without root, owners cannot be given away: keep ours (reported once by the caller).
+    if is_root() && unsafe { libc::fchown(fd, uid, gid) } < 0 {
         errs.push(format!("chown: {}", io::Error::last_os_error()));
     }
     if unsafe { libc::fchmod(fd, (mode & 0o7777) as libc::mode_t) } < 0 {

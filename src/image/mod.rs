@@ -312,6 +312,7 @@ fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result
             ));
         }
     }
+    src.drain()?;
     let Some((boot_tree, boot_peak)) = boot else {
         bail!("the image has no FAT boot partition");
     };

@@ -133,6 +133,14 @@ impl Source {
         Ok(())
     }
 
+    /// Read to the end, so the xz integrity checks (at the end of each xz
+    /// block, often the end of the file) are verified.
+    pub fn drain(&mut self) -> Result<()> {
+        let mut sink = vec![0u8; CHUNK];
+        while self.read_some(&mut sink)? > 0 {}
+        Ok(())
+    }
+
     /// Read and drop bytes up to image offset `to`.
     pub fn skip_to(&mut self, to: u64) -> Result<()> {
         let mut sink = vec![0u8; CHUNK];

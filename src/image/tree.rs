@@ -141,7 +141,8 @@ fn make_inodes(tree: &Tree, scratch: &Dir, skips: &mut Skips) -> HashSet<u64> {
                 Err(e) => errs.push(format!("open: {e}")),
             },
             _ => {
-                if let Err(e) = scratch.chown(&name, node.uid, node.gid) {
+                if !fsys::is_root() {
+                } else if let Err(e) = scratch.chown(&name, node.uid, node.gid) {
                     errs.push(format!("chown: {e}"));
                 }
                 if !matches!(node.kind, Kind::Symlink(_)) {
@@ -184,6 +185,11 @@ pub fn write_tree(
     skips: &mut Skips,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
+    if !fsys::is_root() {
+        skips.add(format!(
+            "{label} not running as root: owners are not kept and device nodes are not made"
+        ));
+    }
     let made = make_inodes(tree, scratch, skips);
     let mut linked: HashSet<u64> = HashSet::new();
     let mut seen_dirs: HashSet<u64> = HashSet::new();
