@@ -46,6 +46,9 @@ const COMPAT_SPARSE_SUPER2: u32 = 0x200;
 const FL_EXTENTS: u32 = 0x80000;
 const FL_INLINE: u32 = 0x1000_0000;
 
+/// Bytes of one file's content gathered before one write.
+const WRITE_BATCH: usize = 1 << 20;
+
 const BG_INODE_UNINIT: u16 = 1;
 const BG_BLOCK_UNINIT: u16 = 2;
 
@@ -257,6 +260,8 @@ pub struct Ext4 {
     xattr_done: HashMap<u64, Vec<(Vec<u8>, Vec<u8>)>>,
     scratch: Dir,
     open: Option<(u32, File)>,
+    /// Content not yet written: inode, offset, bytes.
+    wbuf: (u32, u64, Vec<u8>),
     pub skips: Skips,
     pub data_bytes: u64,
 }
@@ -312,6 +317,7 @@ impl Ext4 {
             xattr_done: HashMap::new(),
             scratch,
             open: None,
+            wbuf: (0, 0, Vec::with_capacity(WRITE_BATCH + 65536)),
             skips: Skips::default(),
             data_bytes: 0,
             sb,
@@ -794,7 +800,25 @@ impl Ext4 {
         Ok(())
     }
 
+    /// Queue file content; contiguous blocks of one file are written in one call.
     fn write_file(&mut self, ino: u32, off: u64, data: &[u8]) -> Result<()> {
+        let (bino, boff, buf) = &mut self.wbuf;
+        if *bino == ino && *boff + buf.len() as u64 == off && buf.len() < WRITE_BATCH {
+            buf.extend_from_slice(data);
+            return Ok(());
+        }
+        self.flush()?;
+        self.wbuf.0 = ino;
+        self.wbuf.1 = off;
+        self.wbuf.2.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let (ino, off) = (self.wbuf.0, self.wbuf.1);
+        if self.wbuf.2.is_empty() {
+            return Ok(());
+        }
         if self.open.as_ref().map(|(i, _)| *i) != Some(ino) {
             let name = scratch_name(ino as u64);
             let f = match self.scratch.open_file(&name, libc::O_WRONLY) {
@@ -807,10 +831,11 @@ impl Ext4 {
             self.open = Some((ino, f));
         }
         if let Some((_, f)) = &self.open {
-            f.write_all_at(data, off)
+            f.write_all_at(&self.wbuf.2, off)
                 .ctx(|| format!("failed to write inode {ino}'s content"))?;
-            self.data_bytes += data.len() as u64;
+            self.data_bytes += self.wbuf.2.len() as u64;
         }
+        self.wbuf.2.clear();
         Ok(())
     }
 
@@ -890,6 +915,7 @@ impl Ext4 {
     /// After the last block: give every regular file its length (holes at the
     /// end stay holes) and hand over the tree.
     pub fn finish(mut self) -> Result<(Tree, Skips, u64)> {
+        self.flush()?;
         self.open = None;
         if !self.nodes.contains_key(&2) {
             bail!("ext4: the root directory (inode 2) was not found");
