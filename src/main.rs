@@ -3,8 +3,12 @@
 //! the command line and hands over to the command modules.
 
 mod cli;
+mod config;
 mod error;
+mod network;
+mod render;
 mod root;
+mod uci;
 
 use cli::{Cli, Command};
 use error::{Error, Result};
