@@ -111,7 +111,9 @@ fn describe(r: &Reply) -> String {
         ip(r.yiaddr),
         ip(r.siaddr),
         ip(r.server_id),
-        r.tftp_server.as_deref().unwrap_or("-"),
+        r.tftp_server
+            .as_deref()
+            .map_or("-", |s| s.trim_end_matches('\0')),
         r.vendor_class.as_deref().unwrap_or("-"),
         menu
     )

@@ -203,26 +203,45 @@ fn run(args: &Args) -> Result<(Json, i32), String> {
             .with("replies", replies)
             .with("lease", lease.unwrap_or(Json::Null))
             .with("boot_menu", d.menu.is_some())
-            .with("menu_text", menu_text)
+            .with("menu_text", menu_text.clone())
             .with("tftp_server", tftp_server.map(|s| s.to_string())),
     );
 
-    let Some(lease) = d.lease else {
+    // One line for people: what this machine got, printed whatever the outcome.
+    let summary = |result: &str, tail: &str| {
+        let lease = d.lease.as_ref().map_or("no lease".to_string(), |l| {
+            let from = l.server.map_or("?".to_string(), |s| s.to_string());
+            format!("lease {} from {from}", l.ip)
+        });
+        let menu = menu_text
+            .as_ref()
+            .map_or("no boot menu".to_string(), |m| format!("menu {m:?}"));
+        eprintln!(
+            "pisim {} {}: RESULT {result}: {lease}, {menu}{tail}",
+            args.kind.name(),
+            dhcp::mac_string(&mac, ':')
+        );
+    };
+
+    let Some(lease) = d.lease.clone() else {
+        summary("no lease", "");
         return Ok((report.with("result", "no lease"), 4));
     };
     if args.kind == Kind::Laptop {
+        summary("leased", "");
         return Ok((report.with("result", "leased"), 0));
     }
     if d.menu.is_none() || !args.kind.is_pi() {
-        let result = if d.menu.is_some() {
-            "boot menu"
+        let (result, code) = if d.menu.is_some() {
+            ("boot menu", 0)
         } else {
-            "no boot menu"
+            ("no boot menu", 2)
         };
-        let code = if d.menu.is_some() { 0 } else { 2 };
+        summary(result, "");
         return Ok((report.with("result", result), code));
     }
     let Some(server) = tftp_server else {
+        summary("no tftp server", "");
         return Ok((report.with("result", "no tftp server"), 3));
     };
 
@@ -241,11 +260,23 @@ fn run(args: &Args) -> Result<(Json, i32), String> {
     let t = boot::run_tftp(&sock, &id, server, &wanted, &args.limits);
     let files: Vec<Json> = t.files.iter().map(boot::file_json).collect();
     let code = if t.kernel_ok { 0 } else { 3 };
+    let result = if t.kernel_ok { "booted" } else { "tftp failed" };
+    let needed: Vec<_> = t.files.iter().filter(|f| !f.optional).collect();
+    let ok = needed
+        .iter()
+        .filter(|f| f.status == boot::Status::Ok)
+        .count();
+    let dir = if t.prefix.is_empty() {
+        "the TFTP root".to_string()
+    } else {
+        format!("{server}:{}", t.prefix)
+    };
+    summary(result, &format!(", {ok}/{} files from {dir}", needed.len()));
     report = report
         .with("prefix_wanted", t.prefix_wanted.as_str())
         .with("prefix", t.prefix.as_str())
         .with("files", files)
-        .with("result", if t.kernel_ok { "booted" } else { "tftp failed" });
+        .with("result", result);
     Ok((report, code))
 }
 
