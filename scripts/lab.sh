@@ -41,12 +41,20 @@ router_ns() { echo "$LAB_PREFIX-r"; }
 dhcpd_ns() { echo "$LAB_PREFIX-d"; }
 client_ns() { echo "$LAB_PREFIX-c-$1"; }
 
+# True while PID runs. A zombie counts as gone: the processes the lab starts are orphaned
+# to init, which may be slow to reap them.
+alive() {
+  local st
+  st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # Wait (bounded) for a line in a log file; fail if the process died first.
 wait_for_log() { # file pattern pid what
   local i
   for i in $(seq 1 100); do
     grep -q -- "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || return 1
+    alive "$3" || return 1
     sleep 0.05
   done
   return 1
@@ -273,7 +281,7 @@ cmd_dnsmasq_start() {
   need_dir "${1:-}"
   local r pidf=$DIR/dnsmasq.pid
   r=$(router_ns)
-  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+  if [ -f "$pidf" ] && alive "$(cat "$pidf")"; then
     die "dnsmasq already runs (pid $(cat "$pidf"))"
   fi
   local ssd=0
@@ -307,7 +315,7 @@ stop_pid_file() { # pidfile
   local pid i
   pid=$(cat "$1")
   if kill "$pid" 2>/dev/null; then
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    for i in $(seq 1 50); do alive "$pid" || break; sleep 0.05; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$1"
@@ -317,7 +325,7 @@ cmd_dnsmasq_stop() { need_dir "${1:-}"; stop_pid_file "$DIR/dnsmasq.pid"; }
 
 cmd_dnsmasq_pid() {
   need_dir "${1:-}"
-  [ -f "$DIR/dnsmasq.pid" ] && kill -0 "$(cat "$DIR/dnsmasq.pid")" 2>/dev/null || die "dnsmasq is not running"
+  [ -f "$DIR/dnsmasq.pid" ] && alive "$(cat "$DIR/dnsmasq.pid")" || die "dnsmasq is not running"
   cat "$DIR/dnsmasq.pid"
 }
 
