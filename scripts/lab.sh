@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rpinet's network-boot lab: an OpenWrt-like router in network namespaces.
 #
-#   lab.sh up DIR [--dhcp-mode server|proxy] [--match registered|any-pi] [--no-ssd]
+#   lab.sh up DIR [--dhcp-mode server|proxy] [--match registered|any-pi] [--no-ssd] [--lan-ignore]
 #       Make the namespaces (router with its br-lan bridge, a spare namespace for a
 #       separate DHCP server) and lay out the router's --root tree in DIR.
 #   lab.sh client DIR NAME MAC     a client namespace whose eth0 (MAC) is a br-lan port
@@ -61,14 +61,15 @@ wait_for_log() { # file pattern pid what
 }
 
 cmd_up() {
-  local dir=${1:-} mode=server match=registered ssd=1
-  [ -n "$dir" ] || die "usage: lab.sh up DIR [--dhcp-mode server|proxy] [--match registered|any-pi] [--no-ssd]"
+  local dir=${1:-} mode=server match=registered ssd=1 ignore=0
+  [ -n "$dir" ] || die "usage: lab.sh up DIR [--dhcp-mode server|proxy] [--match registered|any-pi] [--no-ssd] [--lan-ignore]"
   shift
   while [ $# -gt 0 ]; do
     case "$1" in
       --dhcp-mode) mode=$2; shift 2 ;;
       --match) match=$2; shift 2 ;;
       --no-ssd) ssd=0; shift ;;
+      --lan-ignore) ignore=1; shift ;;
       *) die "unknown option $1" ;;
     esac
   done
@@ -134,8 +135,7 @@ config interface 'wan'
 	option proto 'dhcp'
 EOF
 
-  # Stock OpenWrt /etc/config/dhcp. In proxy mode another server leases on the LAN, so the
-  # router has no 'lan' DHCP pool (the section is absent, as a user who removed it would have).
+  # Stock OpenWrt /etc/config/dhcp (--lan-ignore: DHCP switched off on lan the usual way).
   {
     cat <<'EOF'
 config dnsmasq
@@ -155,8 +155,7 @@ config dnsmasq
 	option ednspacket_max '1232'
 	option logdhcp '1'
 EOF
-    if [ "$mode" = server ]; then
-      cat <<'EOF'
+    cat <<'EOF'
 
 config dhcp 'lan'
 	option interface 'lan'
@@ -165,7 +164,7 @@ config dhcp 'lan'
 	option leasetime '12h'
 	option dhcpv4 'server'
 EOF
-    fi
+    [ "$ignore" = 1 ] && printf "\toption ignore '1'\n"
     cat <<'EOF'
 
 config dhcp 'wan'
@@ -206,7 +205,14 @@ EOF
     # Lab only: dnsmasq pings a new address before offering it and serves no other DHCP
     # packet for those 3 seconds; clients booting side by side would then time out.
     echo "no-ping"
-    [ "$mode" = server ] && echo "dhcp-range=set:lan,$NET.100,$NET.249,255.255.255.0,12h"
+    # The lan pool. dnsmasq.init leaves it out when its udhcpc probe finds another DHCP
+    # server on the interface (proxy mode: there is one), and writes no-dhcp-interface
+    # instead when the section has ignore '1'.
+    if [ "$ignore" = 1 ]; then
+      echo "no-dhcp-interface=br-lan"
+    elif [ "$mode" = server ]; then
+      echo "dhcp-range=set:lan,$NET.100,$NET.249,255.255.255.0,12h"
+    fi
   } >"$DIR/var/etc/dnsmasq.conf.cfg01411c"
 
   # The lab's stand-in for OpenWrt's dhcp-script.sh (which calls hotplug): log each event.

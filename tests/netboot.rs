@@ -852,3 +852,36 @@ fn a_removed_node_is_forgotten_on_sighup_without_a_restart() {
     assert_eq!(lab.dnsmasq_pid(), pid, "dnsmasq was restarted");
     assert!(running(pid), "dnsmasq died");
 }
+
+/// Proxy mode on a router whose lan DHCP was switched off the stock OpenWrt way
+/// (`option ignore '1'` in /etc/config/dhcp): dnsmasq.init then writes
+/// `no-dhcp-interface=br-lan`, which silences rpinet's proxy range on that interface too.
+///
+/// Ignored while it fails: the Pi gets its address from the other server and no boot menu.
+/// Run with `cargo test --test netboot -- --ignored` to reproduce.
+#[test]
+#[ignore = "no-dhcp-interface from `option ignore '1'` on lan also silences the proxy range"]
+fn proxy_mode_works_when_lan_dhcp_is_ignored() {
+    let Some(lab) = Lab::up("proxyignore", &["--dhcp-mode", "proxy", "--lan-ignore"]) else {
+        return;
+    };
+    lab.rpinet(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    lab.rpinet(&["apply"]);
+    lab.fill_boot_dir("38c128c0", "lion", "pi4");
+    lab.lab_sh(&["dhcpd-start"]);
+    lab.start_dnsmasq();
+    let lion = lab.boot(
+        "lion",
+        "dc:a6:32:79:26:df",
+        &["--kind", "pi4", "--serial", "38c128c0"],
+    );
+    assert_booted(&lion, "lion", "38c128c0", "kernel8.img");
+}
