@@ -25,7 +25,9 @@ use report::Json;
 const USAGE: &str = "usage: pisim [--iface IF] [--kind pi3|pi4|pi5|laptop|x86-pxe]
              [--serial HEX8] [--boot-id serial|mac|custom:DIR] [--fourcc new|old]
              [--board-rev HEX] [--offer-window-ms N] [--discover-wait-ms N]
-             [--dhcp-tries N] [--tftp-timeout-ms N] [--tftp-retries N]";
+             [--dhcp-tries N] [--tftp-timeout-ms N] [--tftp-retries N]
+Runs on IF (default eth0, its own MAC). JSON report on stdout, progress on stderr.
+Exit: 0 booted (laptop: leased), 1 error, 2 no boot menu, 3 TFTP failed, 4 no lease.";
 
 /// The parsed command line.
 #[derive(Debug)]
