@@ -159,6 +159,32 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
 pub fn run(root: &Root, dry_run: bool) -> Result<World> {
     let world = crate::world::load(root)?;
     let actions = plan(&world)?;
+    report_or_execute(root, world, actions, dry_run)
+}
+
+/// Commit a changed config and apply it — but only once the whole plan for it has been made,
+/// so a change that cannot be applied writes nothing, the config included.
+pub fn commit_and_run(
+    root: &Root,
+    pkg: &crate::uci::Package,
+    config: crate::config::Config,
+) -> Result<World> {
+    let world = crate::world::load_with(root, config)?;
+    let actions = plan(&world)?;
+    fs::write_atomic(
+        &root.path(crate::config::CONFIG_PATH),
+        &uci::serialize(pkg),
+        0o644,
+    )?;
+    report_or_execute(root, world, actions, false)
+}
+
+fn report_or_execute(
+    root: &Root,
+    world: World,
+    actions: Vec<Action>,
+    dry_run: bool,
+) -> Result<World> {
     if dry_run {
         if actions.is_empty() {
             println!("nothing to do: the system matches the config");
