@@ -639,4 +639,97 @@ config node 'b'
         );
         assert!(parse_boot_dir(".hidden").is_none() && parse_boot_dir("a/b").is_none());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const MAIN: [&str; 7] = [
+            "storage_uuid",
+            "storage_path",
+            "interface",
+            "server_ip",
+            "dhcp_mode",
+            "match",
+            "enabled",
+        ];
+        const NODE: [&str; 8] = [
+            "serial", "mac", "model", "boot_id", "boot_dir", "ip", "image", "enabled",
+        ];
+
+        /// Characters a value may have once it reached a typed field.
+        fn safe(s: &str) -> bool {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b))
+        }
+
+        fn node_with(option: &str, value: &str) -> Section {
+            let mut s = Section::new("node", Some("n"));
+            s.set("serial", "0000abcd");
+            s.set("mac", "02:00:00:00:00:01");
+            s.set(
+                "boot_id",
+                if option == "boot_dir" {
+                    "custom"
+                } else {
+                    "serial"
+                },
+            );
+            s.set("boot_dir", "ok");
+            s.set(option, value);
+            s
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Any value for any option is either refused naming the section and option, or
+            /// lands in a typed field holding only safe characters.
+            #[test]
+            fn any_value_is_refused_or_safe(value in "\\PC{0,40}|[\\x00-\\x7f]{0,12}", m in 0usize..7, k in 0usize..8) {
+                let mut main = Section::new("rpinet", Some("main"));
+                main.set(MAIN[m], &value);
+                match from_package(&Package { sections: vec![main] }) {
+                    Err(e) => {
+                        let want = format!("section 'main': option '{}': ", MAIN[m]);
+                        prop_assert!(e.message().starts_with(&want), "{}", e.message());
+                    }
+                    Ok(c) => {
+                        let fields = [c.storage_uuid.unwrap_or_default(), c.storage_path.unwrap_or_default(), c.interface,
+                                      c.server_ip.map(|i| i.to_string()).unwrap_or_default()];
+                        prop_assert!(fields.iter().all(|f| safe(f)), "{:?}", fields);
+                    }
+                }
+                match from_package(&Package { sections: vec![node_with(NODE[k], &value)] }) {
+                    Err(e) => {
+                        let want = format!("node 'n': option '{}'", NODE[k]);
+                        prop_assert!(e.message().starts_with(&want), "{}", e.message());
+                    }
+                    Ok(c) => {
+                        let n = &c.nodes[0];
+                        let fields = [n.serial.clone(), n.mac.to_string(), n.boot_dir(), n.image.clone().unwrap_or_default(),
+                                      n.ip.map(|i| i.to_string()).unwrap_or_default()];
+                        prop_assert!(fields.iter().all(|f| safe(f)), "{:?}", fields);
+                    }
+                }
+            }
+
+            /// What `uci commit` would write reads back as the same package.
+            #[test]
+            fn uci_round_trip(values in proptest::collection::vec("[^\\n\\r]{0,20}", 1..6), name in "[a-z0-9_]{1,12}") {
+                let mut s = Section::new("node", Some(&name));
+                for (k, v) in values.iter().enumerate() {
+                    if k % 2 == 0 { s.set(&format!("o{k}"), v) } else { s.add_list("l", v) }
+                }
+                let pkg = Package { sections: vec![s, Section::new("rpinet", None)] };
+                prop_assert_eq!(uci::parse(&uci::serialize(&pkg), "t").unwrap(), pkg);
+            }
+
+            /// The reader never panics, whatever the file holds.
+            #[test]
+            fn uci_parse_never_panics(text in "\\PC{0,200}") {
+                let _ = uci::parse(&text, "t").map(|p| from_package(&p));
+            }
+        }
+    }
 }

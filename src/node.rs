@@ -3,11 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{self, BootId, CONFIG_PATH, Config, DhcpMode, Model, Node};
+use crate::config::{self, BootId, Config, DhcpMode, Model, Node};
 use crate::error::{Error, Result};
 use crate::root::Root;
-use crate::system::fs;
-use crate::uci::{self, Package, Section};
+use crate::uci::{Package, Section};
 use crate::world;
 
 /// What `node add` was asked for, as given on the command line or over ubus.
@@ -82,15 +81,10 @@ pub fn without_node(pkg: &Package, name: &str) -> Result<(Package, Node)> {
     Ok((next, node))
 }
 
-fn write_config(root: &Root, pkg: &Package) -> Result<()> {
-    fs::write_atomic(&root.path(CONFIG_PATH), &uci::serialize(pkg), 0o644)
-}
-
 pub fn add(root: &Root, req: &NodeRequest) -> Result<Node> {
     let (pkg, _) = world::load_config(root)?;
     let (next, config) = with_node(&pkg, req)?;
-    write_config(root, &next)?;
-    crate::apply::run(root, false)?;
+    crate::apply::commit_and_run(root, &next, config.clone())?;
     config
         .node(&req.name)
         .cloned()
@@ -100,8 +94,8 @@ pub fn add(root: &Root, req: &NodeRequest) -> Result<Node> {
 pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
     let (pkg, _) = world::load_config(root)?;
     let (next, node) = without_node(&pkg, name)?;
-    write_config(root, &next)?;
-    let world = crate::apply::run(root, false)?;
+    let config = config::from_package(&next)?;
+    let world = crate::apply::commit_and_run(root, &next, config)?;
     // Directories go last, after nothing exports them any more; only on the mounted SSD.
     let Some(storage) = world.storage.mounted_path().filter(|_| purge) else {
         return Ok(false);
@@ -204,6 +198,7 @@ pub fn show_human(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::uci;
 
     fn req(name: &str, serial: &str, mac: &str) -> NodeRequest {
         NodeRequest {

@@ -86,6 +86,11 @@ pub fn load_config(root: &Root) -> Result<(Package, Config)> {
 /// boot network cannot be determined.
 pub fn load(root: &Root) -> Result<World> {
     let (_, config) = load_config(root)?;
+    load_with(root, config)
+}
+
+/// Read everything but the config, which is given (a change not yet committed).
+pub fn load_with(root: &Root, config: Config) -> Result<World> {
     let read_uci = |path: &str| -> Result<Package> {
         let text = read_opt(&root.path(path))?.unwrap_or_default();
         uci::parse(&text, path)
