@@ -161,7 +161,24 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
 pub fn run(root: &Root, dry_run: bool) -> Result<World> {
     let world = crate::world::load(root)?;
     let actions = plan(&world)?;
+    warn_about(&world);
     report_or_execute(root, world, actions, dry_run)
+}
+
+/// Say what will keep Pis from booting although every file is right.
+fn warn_about(world: &World) {
+    let c = &world.config;
+    if let Some(msg) = crate::system::storage::problem(&world.storage, c) {
+        log::warn!("{msg}");
+    }
+    if c.dhcp_mode == crate::config::DhcpMode::Proxy
+        && crate::system::dnsmasq::pool_ignored(&world.dhcp, &c.interface)
+    {
+        log::warn!(
+            "{}",
+            crate::system::dnsmasq::proxy_blocked_message(&c.interface)
+        );
+    }
 }
 
 /// Commit a changed config and apply it — but only once the whole plan for it has been made,
@@ -173,6 +190,7 @@ pub fn commit_and_run(
 ) -> Result<World> {
     let world = crate::world::load_with(root, config)?;
     let actions = plan(&world)?;
+    warn_about(&world);
     fs::write_atomic(
         &root.path(crate::config::CONFIG_PATH),
         &uci::serialize(pkg),
