@@ -93,7 +93,7 @@ return view.extend({
 		o.placeholder = '/mnt/rpinet';
 		o.rmempty = false;
 		o.validate = function(sid, v) {
-			return /^\/[A-Za-z0-9._\/-]*$/.test(v) && !/(^|\/)\.\.(\/|$)/.test(v) ? true
+			return /^\/[A-Za-z0-9._/-]*$/.test(v) && !/(^|\/)\.\.(\/|$)/.test(v) ? true
 				: _('Expecting an absolute path such as /mnt/rpinet');
 		};
 
