@@ -589,4 +589,7 @@
 	window.L = new LuCI(window.__luciEnv || {});
 	window.L.view = View;
 	window.L.poll = Poll;
+
+	/* as LuCI's setupDOM: polling runs from page load; poll.add() joins it */
+	Poll.start();
 })(window, document);

@@ -132,8 +132,8 @@ return view.extend({
 						}
 					}, this));
 				}, this);
+				/* the first step runs within a second (at once when polling starts) */
 				poll.add(step, 1);
-				return step();
 			}, this));
 		}, this)).catch(function(err) {
 			dom.content(box, E('div', { 'class': 'alert-message error' }, err

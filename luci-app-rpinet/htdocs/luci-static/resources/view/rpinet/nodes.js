@@ -72,8 +72,8 @@ return view.extend({
 					}
 				});
 			};
+			/* the first step runs within a second (at once when polling starts) */
 			poll.add(step, 1);
-			return step();
 		}).catch(function(err) {
 			dom.content(box, E('div', { 'class': 'alert-message error' }, _('Could not provision: %s').format(err.message || err)));
 		});
@@ -90,7 +90,7 @@ return view.extend({
 		}
 
 		select = new ui.Select(current && images.indexOf(current) > -1 ? current : images[0],
-			images.reduce(function(o, n) { o[n] = n; return o; }, {}), { id: 'rpinet-provision-image' });
+			images.reduce(function(o, n) { o[n] = n; return o; }, {}), { id: 'rpinet-provision-image', optional: false });
 
 		ui.showModal(current ? _('Reimage %s').format(name) : _('Provision %s').format(name), [
 			E('p', {}, _('Choose the image to build the node from.')),
