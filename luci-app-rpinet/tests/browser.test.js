@@ -52,10 +52,12 @@ async function open(view) {
   return page;
 }
 
+// Full pages; with a modal open only the viewport, where the fixed overlay is.
 async function shots(page, name) {
+  const modal = await page.$('body.modal-overlay-active');
   for (const [label, width] of [['desktop', 1280], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: path.join(OUT, `${name}-${label}.png`), fullPage: true });
+    await page.setViewportSize({ width, height: modal ? 800 : 900 });
+    await page.screenshot({ path: path.join(OUT, `${name}-${label}.png`), fullPage: !modal });
   }
   await page.setViewportSize({ width: 1280, height: 900 });
 }
@@ -271,8 +273,8 @@ test('settings: storage from block info, network choices, EEPROM per node, valid
   const page = await open('settings');
   const storage = await page.$$eval('[id="widget.cbid.rpinet.main.storage_uuid"] option', (o) => o.map((x) => [x.value, x.textContent]));
   assert.deepEqual(storage, [
-    ['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44 (sda1, label "pi-cluster", ext4, mounted at /mnt/rpinet)'],
-    ['2C4E-11A0', '2C4E-11A0 (sdb1, label "USBSTICK", vfat, not mounted)'],
+    ['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', 'sda1: label "pi-cluster", ext4, mounted at /mnt/rpinet — UUID 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44'],
+    ['2C4E-11A0', 'sdb1: label "USBSTICK", vfat, not mounted — UUID 2C4E-11A0'],
   ]);
   assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.storage_uuid"]'), '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
   const ifaces = await page.$$eval('[id="widget.cbid.rpinet.main.interface"] option', (o) => o.map((x) => x.value).filter((v) => v));
@@ -309,7 +311,7 @@ test('settings: storage from block info, network choices, EEPROM per node, valid
 
 test('diagnostics: doctor findings with their fixes, errors first', async () => {
   const page = await open('diagnostics');
-  assert.equal(await page.innerText('#rpinet-doctor-summary'), '2 errors, 1 warnings');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '2 errors, 1 warning');
   const rows = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => [tr.dataset.code, tr.dataset.level]));
   assert.deepEqual(rows, [['nfsd_stopped', 'error'], ['boot_file_missing', 'error'], ['eeprom_prefix', 'warning'], ['proxy_dhcp', 'info']]);
   assert.match(await page.innerText('tr[data-code="boot_file_missing"]'), /Node running_lion[\s\S]*cmdline\.txt not found[\s\S]*provision running_lion again/);

@@ -27,9 +27,10 @@ function loadModule(file) {
     deps.push(baseclass);
     names.push(m[3] || m[2].replace(/[^a-zA-Z0-9_]/g, '_'));
   }
-  // _() is LuCI's global translation function; untranslated it returns its argument.
-  const factory = new Function('window', 'document', 'L', '_', ...names, source);
-  const Cls = factory({}, {}, {}, (s) => s, ...deps);
+  // _() and N_() are LuCI's global translation functions; untranslated they return the
+  // singular or plural text as given.
+  const factory = new Function('window', 'document', 'L', '_', 'N_', ...names, source);
+  const Cls = factory({}, {}, {}, (s) => s, (n, s, p) => (n == 1 ? s : p), ...deps);
   return new Cls();
 }
 

@@ -375,13 +375,13 @@ return baseclass.extend({
 
 	/* ---- settings ---- */
 
-	/* `ubus call block info` devices as choices for storage_uuid. */
+	/* `ubus call block info` devices as choices for storage_uuid: what people recognise first. */
 	blockChoices: function(devices) {
 		var self = this;
 		return (Array.isArray(devices) ? devices : [])
 			.filter(function(d) { return d && d.uuid && d.type != 'swap'; })
 			.map(function(d) {
-				var parts = [ str(d.device) ];
+				var parts = [];
 				if (d.label)
 					parts.push(fmt(_('label "%s"'), d.label));
 				if (d.type)
@@ -389,7 +389,7 @@ return baseclass.extend({
 				if (d.size)
 					parts.push(self.formatSize(d.size));
 				parts.push(d.mount ? fmt(_('mounted at %s'), d.mount) : _('not mounted'));
-				return { value: str(d.uuid), label: fmt('%s (%s)', d.uuid, parts.join(', ')) };
+				return { value: str(d.uuid), label: fmt('%s: %s — UUID %s', str(d.device).replace(/^\/dev\//, ''), parts.join(', '), d.uuid) };
 			});
 	},
 
@@ -402,7 +402,7 @@ return baseclass.extend({
 		    bootId = node.boot_id || 'serial';
 
 		if ((node.model || 'pi4') == 'pi3') {
-			notes.push(_('A Pi 3 has no EEPROM. A Pi 3B+ boots from the network out of the box; a Pi 3B needs the OTP bit once: add program_usb_boot_mode=1 to config.txt on an SD card, boot, and check that `vcgencmd otp_dump | grep 17:` prints 17:3020000a.'));
+			notes.push(_('A Pi 3 has no EEPROM. A Pi 3B+ boots from the network out of the box; a Pi 3B needs its OTP bit set once: add program_usb_boot_mode=1 to config.txt on an SD card and boot it; then vcgencmd otp_dump | grep 17: prints 17:3020000a.'));
 			if (bootId != 'serial')
 				notes.push(_('A Pi 3 always asks for its serial number directory: set its boot directory to serial.'));
 			return { applicable: false, text: '', notes: notes };
@@ -430,12 +430,15 @@ return baseclass.extend({
 		return { applicable: true, text: lines.join('\n') + '\n', notes: notes };
 	},
 
-	/* How to read the serial (and the MAC) on the Pi itself. */
+	/* How to read the serial (and the MAC) on the Pi itself: text, then a command or ''. */
 	serialHelp: function() {
 		return [
-			_('On the Pi: grep Serial /proc/cpuinfo | cut -d " " -f 2 | cut -c 9-16 prints the 8 hex digits rpinet wants.'),
-			_('Without an OS: the bootloader screen on HDMI shows "board: <revision> <serial> <MAC>".'),
-			_('The MAC is on the Ethernet port line of `ip link` (eth0) or on the box sticker; upper case is fine.')
+			{ text: _('On the Pi, this prints the 8 hex digits of the serial:'),
+			  code: 'grep Serial /proc/cpuinfo | cut -d " " -f 2 | cut -c 9-16' },
+			{ text: _('Without an OS, the bootloader screen on HDMI shows them after the board revision: board: <revision> <serial> <MAC>.'),
+			  code: '' },
+			{ text: _('The MAC address is on the eth0 line of this command, or on the box; upper case is fine:'),
+			  code: 'ip link show eth0' }
 		];
 	},
 
@@ -476,7 +479,10 @@ return baseclass.extend({
 			return { level: 'success', text: _('No problems found') };
 		return {
 			level: n.error ? 'error' : 'warning',
-			text: fmt(_('%d errors, %d warnings'), n.error, n.warning)
+			text: [
+				n.error ? fmt(N_(n.error, '%d error', '%d errors'), n.error) : '',
+				n.warning ? fmt(N_(n.warning, '%d warning', '%d warnings'), n.warning) : ''
+			].filter(function(x) { return x; }).join(', ')
 		};
 	}
 });

@@ -166,15 +166,13 @@ return view.extend({
 					E('div', { 'id': 'rpinet-images-box' }, this.renderList(images))
 				]),
 				formEl,
-				E('div', { 'class': 'cbi-section' }, [
-					E('div', { 'class': 'right' },
-						E('button', {
-							'class': 'cbi-button cbi-button-action important',
-							'id': 'rpinet-import',
-							'click': ui.createHandlerFn(this, 'handleImport', m, data)
-						}, _('Import'))),
-					E('div', { 'id': 'rpinet-import-job' })
-				])
+				E('div', { 'class': 'cbi-page-actions' },
+					E('button', {
+						'class': 'cbi-button cbi-button-action important',
+						'id': 'rpinet-import',
+						'click': ui.createHandlerFn(this, 'handleImport', m, data)
+					}, _('Import'))),
+				E('div', { 'id': 'rpinet-import-job' })
 			]);
 		}, this));
 	},

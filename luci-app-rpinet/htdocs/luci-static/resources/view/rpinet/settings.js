@@ -44,9 +44,13 @@ return view.extend({
 		return E('div', { 'class': 'cbi-section', 'id': 'rpinet-eeprom' }, [
 			E('h3', {}, _('Pi bootloader (EEPROM) settings')),
 			E('div', { 'class': 'cbi-section-descr' }, [
-				_('On each Pi 4 or 5, run sudo rpi-eeprom-config --edit, add these lines, save and reboot. On the router, rpinet node show NAME prints the same.')
+				_('On each Pi 4 or 5, run'), ' ', E('code', {}, 'sudo rpi-eeprom-config --edit'), ', ',
+				_('add the lines below, save and reboot. On the router,'), ' ', E('code', {}, 'rpinet node show NAME'), ' ',
+				_('prints the same.')
 			]),
-			E('ul', {}, logic.serialHelp().map(function(t) { return E('li', {}, t); })),
+			E('ul', {}, logic.serialHelp().map(function(h) {
+				return E('li', {}, [ h.text, h.code ? [ ' ', E('code', {}, h.code) ] : '' ]);
+			})),
 			nodes.length ? '' : E('em', {}, _('No nodes yet.'))
 		].concat(nodes.map(function(s) {
 			var node = {
