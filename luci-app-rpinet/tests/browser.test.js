@@ -22,10 +22,18 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 
 let srv, base, ctx, userDir;
 
-test.before(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
+// A fresh stand-in router per test, so each test starts from the fixtures.
+test.beforeEach(async () => {
   srv = createServer();
   base = await srv.listen();
+});
+
+test.afterEach(async () => {
+  await srv.close();
+});
+
+test.before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
   userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpinet-chromium-'));
   ctx = await chromium.launchPersistentContext(userDir, {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 },
@@ -34,7 +42,6 @@ test.before(async () => {
 
 test.after(async () => {
   if (ctx) await ctx.close();
-  if (srv) await srv.close();
   if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
 });
 
@@ -218,6 +225,16 @@ test('nodes: grid over config node, SPEC §1 validation before Save, add, provis
   await page.waitForFunction(() => /Configuration changes applied/.test(document.body.innerText));
   assert.equal(callsOf('uci', 'apply').length, 1);
   assert.equal(srv.state.uci.rpinet.running_lion.serial, 'abcdef12');
+
+  // Delete: node_remove with the purge choice, then the grid reloads without the node
+  await page.click('tr[data-sid="spare_pi"] .cbi-button-remove');
+  await page.waitForSelector('body.modal-overlay-active [id="widget.rpinet-purge"]');
+  await page.check('[id="widget.rpinet-purge"]');
+  await shots(page, 'nodes-remove');
+  await page.click('#modal_overlay .cbi-button-negative');
+  await page.waitForFunction(() => !document.querySelector('tr[data-sid="spare_pi"]'));
+  assert.deepEqual(callsOf('rpinet', 'node_remove').at(-1).args, { name: 'spare_pi', purge: true });
+  assert.match(await page.innerText('#maincontent'), /Node spare_pi removed, its files deleted/);
 
   // Provision: choose the image, follow the job until it fails, as the fixture's job does
   await page.click('button[data-provision="brave_fox"]');

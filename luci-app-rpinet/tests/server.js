@@ -111,7 +111,12 @@ function createServer(opts = {}) {
     images: () => ({ images: state.images }),
     node_add: (a) => ({ node: { name: a.name, hostname: String(a.name).replace(/_/g, '-'), enabled: true, model: a.model || 'pi4',
       serial: a.serial, mac: a.mac, boot_id: a.boot_id || 'serial', boot_dir: a.boot_dir || '', ip: a.ip || '', image: '' } }),
-    node_remove: (a) => ({ removed: a.name, purged: !!a.purge }),
+    node_remove: (a) => {
+      // the real plugin edits /etc/config/rpinet itself
+      if (!state.uci.rpinet[a.name]) return { error: `no node named ${a.name}` };
+      delete state.uci.rpinet[a.name];
+      return { removed: a.name, purged: !!a.purge };
+    },
     image_import: () => startJob('job-import.json'),
     node_provision: () => startJob('job-provision.json'),
     job: (a) => {

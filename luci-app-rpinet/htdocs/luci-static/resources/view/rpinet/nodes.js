@@ -25,6 +25,12 @@ var callNodeProvision = rpc.declare({
 	params: [ 'name', 'image' ]
 });
 
+var callNodeRemove = rpc.declare({
+	object: 'rpinet',
+	method: 'node_remove',
+	params: [ 'name', 'purge' ]
+});
+
 var callJob = rpc.declare({
 	object: 'rpinet',
 	method: 'job',
@@ -110,6 +116,38 @@ return view.extend({
 		]);
 	},
 
+	/* Delete: node_remove takes the node out of the config, DHCP and NFS, optionally with its files. */
+	handleRemove: function(map, name) {
+		var purge = new ui.Checkbox('0', { id: 'rpinet-purge' });
+
+		ui.showModal(_('Remove node %s').format(name), [
+			E('p', {}, _('The node leaves the configuration, its DHCP entry and its NFS export. It can no longer boot from this router.')),
+			E('div', {}, [ purge.render(), ' ',
+				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory and root filesystem from the SSD')) ]),
+			E('div', { 'class': 'right' }, [
+				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
+				E('button', {
+					'class': 'cbi-button cbi-button-negative important',
+					'click': ui.createHandlerFn(this, function() {
+						return callNodeRemove(name, purge.isChecked()).then(function(res) {
+							if (!res || typeof(res) != 'object' || res.error)
+								throw new Error((res && res.error) || _('ubus code %s').format(res));
+							ui.hideModal();
+							ui.addNotification(null, E('p', {}, res.purged
+								? _('Node %s removed, its files deleted.').format(name)
+								: _('Node %s removed; its files stay on the SSD.').format(name)), 'info');
+							uci.unload('rpinet');
+							return map.load().then(function() { return map.reset(); });
+						}).catch(function(err) {
+							ui.hideModal();
+							ui.addNotification(null, E('p', {}, _('Could not remove %s: %s').format(name, err.message || err)), 'error');
+						});
+					})
+				}, _('Remove'))
+			])
+		]);
+	},
+
 	render: function(data) {
 		var m, s, o, self = this;
 
@@ -138,6 +176,7 @@ return view.extend({
 			}
 			return form.GridSection.prototype.handleAdd.apply(this, [ ev, name ]);
 		};
+		s.handleRemove = function(sid) { return self.handleRemove(m, sid); };
 
 		o = s.option(form.Flag, 'enabled', _('Enabled'));
 		o.default = '1';
