@@ -22,9 +22,10 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 
 let srv, base, ctx, userDir;
 
-// A fresh stand-in router per test, so each test starts from the fixtures.
-test.beforeEach(async () => {
-  srv = createServer();
+// A fresh stand-in router per test, so each test starts from the fixtures; tests named
+// "real:" answer from what the real `rpinet call` printed (fixtures/rpinet-call/).
+test.beforeEach(async (t) => {
+  srv = createServer({ real: /^real:/.test(t.name) });
   base = await srv.listen();
 });
 
@@ -337,6 +338,39 @@ test('diagnostics: doctor findings with their fixes, errors first', async () => 
   await page.click('text=Check again');
   await settle(page, 100);
   assert.equal(callsOf('rpinet', 'doctor').length, n + 1);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('real: overview, diagnostics and images from `rpinet call` output of a --root lab', async () => {
+  let page = await open('overview');
+  const cards = await page.$$eval('.rpinet-node', (els) => els.map((e) => [e.dataset.node,
+    [...e.querySelectorAll('[data-stage]')].map((s) => s.dataset.state).join(' '),
+    (e.querySelector('.rpinet-error') || {}).textContent || '']));
+  assert.deepEqual(cards, [
+    ['running_lion', 'done done done failed pending', 'First problem: cmdline.txt not found in 38c128c0/'],
+    ['quiet_otter', 'done done done done done', ''],
+    ['brave_fox', 'done pending pending pending pending', ''],
+  ]);
+  assert.match(await page.innerText('[data-node="quiet_otter"] [data-stage="nfs"]'), /NFS root/);
+  assert.equal(await page.getAttribute('[data-node="quiet_otter"] [data-stage="nfs"]', 'title'), '2023-11-14 22:15:25 UTC — /mnt/rpinet/nfs/quiet_otter');
+  assert.deepEqual(await page.$$eval('#rpinet-discovered tr[data-mac]', (r) => r.map((x) => x.innerText.split('\t')[0].trim())), ['dc:a6:32:01:02:03']);
+  assert.match(await page.innerText('#rpinet-health'), /dnsmasq is not running/);
+  await shots(page, 'real-overview');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  page = await open('diagnostics');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '6 errors');
+  const codes = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => tr.dataset.code));
+  assert.equal(codes.length, 7);
+  assert.equal(codes.at(-1), 'unknown_pi');
+  await shots(page, 'real-diagnostics');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  page = await open('images');
+  assert.match(await page.innerText('#rpinet-images-box'), /No image imported yet/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

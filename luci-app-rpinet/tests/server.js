@@ -70,9 +70,15 @@ function shell(views, current, env) {
 </body></html>`;
 }
 
+// opts.real: answer status, discovered, doctor and images with what the real `rpinet call`
+// printed in a --root lab (fixtures/rpinet-call/, made by make-fixtures.sh).
 function createServer(opts = {}) {
   const fixtures = opts.fixtures || path.join(__dirname, 'fixtures');
-  const fx = (name) => readJSON(path.join(fixtures, name));
+  const real = path.join(fixtures, 'rpinet-call');
+  const fx = (name) => {
+    if (opts.real && fs.existsSync(path.join(real, name))) return readJSON(path.join(real, name));
+    return readJSON(path.join(fixtures, name));
+  };
   const acl = loadAcl();
   const views = menuViews();
   const calls = [];
@@ -222,7 +228,10 @@ function createServer(opts = {}) {
   return {
     server, calls, state, views,
     listen: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`))),
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections(); // the browser's keep-alive connections
+    }),
   };
 }
 
