@@ -261,6 +261,11 @@ test('images: list, delete refused while used, import with progress', async () =
     'In use by running_lion, quiet_otter; reimage or remove those nodes first');
   await shots(page, 'images');
 
+  // an empty field is not marked before anything is typed, and Import says what is missing
+  assert.doesNotMatch(await page.getAttribute('[id="widget.cbid.json.import.path"]', 'class'), /invalid/);
+  await page.click('#rpinet-import');
+  await page.waitForSelector('#rpinet-import-job .alert-message.error');
+  assert.match(await page.innerText('#rpinet-import-job'), /Give the absolute path of the image file/);
   // a path that is not a .img/.img.xz never reaches image_import
   await page.fill('[id="widget.cbid.json.import.path"]', '/mnt/rpinet/raspios.iso');
   await page.click('#rpinet-import');

@@ -151,7 +151,7 @@ return view.extend({
 
 		o = s.option(form.Value, 'path', _('Image file'), _('Absolute path on the router, e.g. /mnt/rpinet/2024-11-19-raspios-bookworm-arm64-lite.img.xz'));
 		o.placeholder = '/mnt/rpinet/raspios-lite.img.xz';
-		o.rmempty = false;
+		/* checked on Import (an empty field is not marked red before anything is typed) */
 		o.validate = function(sid, v) { return logic.validateImagePath(v); };
 
 		o = s.option(form.Value, 'name', _('Image name'), _('Optional; taken from the file name when empty.'));
