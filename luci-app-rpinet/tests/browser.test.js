@@ -304,7 +304,7 @@ test('settings: storage from block info, network choices, EEPROM per node, valid
   assert.deepEqual(ifaces, ['lan', 'wan', 'cluster']);
 
   const ee = await page.$$eval('#rpinet-eeprom [data-node]', (els) => Object.fromEntries(els.map((e) => [e.dataset.node, e.innerText])));
-  assert.match(ee.running_lion, /BOOT_ORDER=0xf12\nTFTP_PREFIX=0/);
+  assert.match(ee.running_lion, /BOOT_ORDER=0xf21\nTFTP_PREFIX=0/);
   assert.match(ee.quiet_otter, /TFTP_PREFIX=2/);
   assert.match(ee.spare_pi, /TFTP_PREFIX=1\nTFTP_PREFIX_STR=spare\//);
   assert.match(ee.brave_fox, /program_usb_boot_mode=1/);

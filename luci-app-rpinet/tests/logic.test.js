@@ -44,9 +44,9 @@ test('model, boot_id and boot_dir', () => {
   assert.equal(logic.validateBootDir('serial', ''), true);
   assert.equal(logic.validateBootDir('serial', '../../etc'), true);
   assert.match(logic.validateBootDir('custom', ''), /needs a name/);
-  for (const ok of ['spare', 'rack1.node-2', 'a'.repeat(32)])
+  for (const ok of ['spare', 'rack1.node-2', 'a'.repeat(31)])
     assert.equal(logic.validateBootDir('custom', ok), true, ok);
-  for (const bad of ['..', '.hidden', '-x', 'a/b', 'a b', 'a'.repeat(33)])
+  for (const bad of ['..', '.hidden', '-x', 'a/b', 'a b', 'a'.repeat(32)])
     assert.equal(typeof logic.validateBootDir('custom', bad), 'string', bad);
 });
 
@@ -175,7 +175,7 @@ test('block devices become storage choices, swap and UUID-less ones left out', (
 test('EEPROM settings per boot_id and DHCP mode', () => {
   const serial = logic.eeprom({ model: 'pi4', boot_id: 'serial' }, { dhcp_mode: 'server', server_ip: '192.168.1.1' });
   assert.equal(serial.applicable, true);
-  assert.match(serial.text, /^BOOT_ORDER=0xf12$/m);
+  assert.match(serial.text, /^BOOT_ORDER=0xf21$/m);
   assert.match(serial.text, /^TFTP_PREFIX=0$/m);
   assert.doesNotMatch(serial.text, /TFTP_IP|TFTP_PREFIX_STR/);
   const mac = logic.eeprom({ model: 'pi5', boot_id: 'mac' }, { dhcp_mode: 'server' });

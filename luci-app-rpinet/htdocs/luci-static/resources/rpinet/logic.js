@@ -19,8 +19,8 @@ var NAME_RE = /^[a-z0-9_]{1,32}$/,
     SERIAL_RE = /^[0-9a-fA-F]{8}$/,
     MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/,
     IPV4_RE = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/,
-    /* EEPROM TFTP_PREFIX_STR: at most 32 characters; one path component on the TFTP root. */
-    BOOT_DIR_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/,
+    /* EEPROM TFTP_PREFIX_STR is at most 32 characters and ends in '/': a dir of up to 31. */
+    BOOT_DIR_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/,
     IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 var MODELS = [ 'pi3', 'pi4', 'pi5' ],
@@ -108,7 +108,7 @@ return baseclass.extend({
 		if (str(value) == '')
 			return _('A custom boot directory needs a name');
 		return BOOT_DIR_RE.test(str(value)) ? true
-			: _('Up to 32 letters, digits, ".", "_" or "-", not starting with "." or "-"');
+			: _('Up to 31 letters, digits, ".", "_" or "-", not starting with "." or "-"');
 	},
 
 	/* An empty value is allowed where the option is optional (ip, server_ip). */
@@ -408,8 +408,9 @@ return baseclass.extend({
 			return { applicable: false, text: '', notes: notes };
 		}
 
-		lines.push(_('# network first, then SD card, then start over; 0xf21 tries the SD card first'));
-		lines.push('BOOT_ORDER=0xf12');
+		/* the same as `rpinet node show`: SD card first, network as fallback */
+		lines.push(_('# SD card first, then the network, then start over; 0xf12 tries the network first'));
+		lines.push('BOOT_ORDER=0xf21');
 		switch (bootId) {
 		case 'mac':
 			lines.push('TFTP_PREFIX=2');
