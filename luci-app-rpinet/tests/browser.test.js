@@ -25,7 +25,7 @@ let srv, base, ctx, userDir;
 // A fresh stand-in router per test, so each test starts from the fixtures; tests named
 // "real:" answer from what the real `rpinet call` printed (fixtures/rpinet-call/).
 test.beforeEach(async (t) => {
-  srv = createServer({ real: /^real:/.test(t.name) });
+  srv = createServer({ real: /^real:/.test(t.name), deny: /^denied:/.test(t.name) ? ['rpinet.status', 'rpinet.doctor'] : [] });
   base = await srv.listen();
 });
 
@@ -377,6 +377,16 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
   page = await open('images');
   assert.match(await page.innerText('#rpinet-images-box'), /No image imported yet/);
   assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('denied: a failed status or doctor call is a message on the page, not a broken view', async () => {
+  let page = await open('overview');
+  assert.match(await page.innerText('#rpinet-status-error'), /rpinet status failed: RPC call to rpinet\/status failed with error -32002: Access denied/);
+  assert.equal(await page.$$eval('#rpinet-health [data-health]', (r) => r.length), 3);
+  await page.close();
+  page = await open('diagnostics');
+  assert.match(await page.innerText('#rpinet-doctor'), /The check did not run: .*Access denied/);
   await page.close();
 });
 

@@ -159,6 +159,7 @@ function createServer(opts = {}) {
       }
     }
     if (!acl.ubus[object] || !acl.ubus[object].has(method)) return 'denied';
+    if ((opts.deny || []).includes(`${object}.${method}`)) return 'denied'; // a user without the grant
     if (object === 'block') return method === 'info' ? [0, fx('block-info.json')] : [3];
     if (object === 'rpinet') return rpinet[method] ? [0, rpinet[method](args || {})] : [3];
     return 'noobject';

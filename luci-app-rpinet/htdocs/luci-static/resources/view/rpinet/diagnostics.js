@@ -17,7 +17,7 @@ var callDoctor = rpc.declare({
 
 return view.extend({
 	load: function() {
-		return callDoctor();
+		return callDoctor().catch(function(e) { return { error: e.message || String(e) }; });
 	},
 
 	renderFindings: function(reply) {
@@ -51,7 +51,7 @@ return view.extend({
 	},
 
 	handleRerun: function() {
-		return callDoctor().then(L.bind(function(reply) {
+		return this.load().then(L.bind(function(reply) {
 			dom.content(document.getElementById('rpinet-doctor'), this.renderFindings(reply));
 		}, this));
 	},

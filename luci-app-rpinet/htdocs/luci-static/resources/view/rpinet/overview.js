@@ -31,13 +31,22 @@ var callNodeAdd = rpc.declare({
 	params: [ 'name', 'serial', 'mac', 'model', 'boot_id', 'boot_dir', 'ip' ]
 });
 
+/* A failed status call (rpinet not installed, rpcd down) shows as a message, not a dead page. */
+function getStatus() {
+	return callStatus().catch(function(e) { return { error: e.message || String(e) }; });
+}
+
+function getDiscovered() {
+	return callDiscovered().catch(function() { return []; });
+}
+
 function now() {
 	return Math.floor(Date.now() / 1000);
 }
 
 return view.extend({
 	load: function() {
-		return Promise.all([ callStatus(), callDiscovered() ]);
+		return Promise.all([ getStatus(), getDiscovered() ]);
 	},
 
 	renderHealth: function(status) {
@@ -210,7 +219,7 @@ return view.extend({
 	},
 
 	refresh: function() {
-		return Promise.all([ callStatus(), callDiscovered() ]).then(L.bind(this.fill, this));
+		return Promise.all([ getStatus(), getDiscovered() ]).then(L.bind(this.fill, this));
 	},
 
 	fill: function(data) {
