@@ -2,12 +2,22 @@
 //! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
+mod apply;
 mod cli;
+mod config;
 mod error;
 mod image;
 mod job;
+mod logger;
+mod network;
+mod node;
 mod provision;
+mod render;
 mod root;
+mod status;
+mod system;
+mod uci;
+mod world;
 
 use cli::{Cli, Command, ImageCommand, NodeCommand};
 use error::{Error, Result};
@@ -20,18 +30,92 @@ fn main() {
         Some(dir) => Root::under(dir),
         None => Root::live(),
     };
+    logger::init(root.is_live() && !std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match run(&root, cli.command) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
+            log::debug!("failed: {e}");
             eprintln!("rpinet: {e}");
             std::process::exit(1);
         }
     }
 }
 
+fn print_json(v: &serde_json::Value) {
+    println!("{v}");
+}
+
 /// Run one command; the returned code is the process exit status.
 fn run(root: &Root, command: Command) -> Result<i32> {
     match command {
+        Command::Apply(a) => {
+            apply::run(root, a.dry_run)?;
+            Ok(0)
+        }
+        Command::Status(a) => {
+            let world = world::load(root)?;
+            let pending = apply::plan(&world)?;
+            let probe = status::Probe::read(root, &world);
+            let v = status::report(&world, &probe, &pending);
+            if a.json {
+                print_json(&v)
+            } else {
+                print!("{}", status::human(&v))
+            }
+            Ok(0)
+        }
+        Command::Node(n) => match n.command {
+            NodeCommand::Add(a) => {
+                let req = node::NodeRequest {
+                    name: a.name,
+                    serial: a.serial,
+                    mac: a.mac,
+                    model: a.model,
+                    boot_id: a.boot_id,
+                    boot_dir: a.boot_dir,
+                    ip: a.ip,
+                };
+                let added = node::add(root, &req)?;
+                println!(
+                    "added node '{}' (boot dir tftp/{})",
+                    added.name,
+                    added.boot_dir()
+                );
+                Ok(0)
+            }
+            NodeCommand::Remove(a) => {
+                let purged = node::remove(root, &a.name, a.purge)?;
+                let how = if purged {
+                    " and deleted its directories"
+                } else {
+                    ""
+                };
+                println!("removed node '{}'{how}", a.name);
+                Ok(0)
+            }
+            NodeCommand::Show(a) => {
+                let v = node::show_json(root, &a.name)?;
+                if a.json {
+                    print_json(&v)
+                } else {
+                    print!("{}", node::show_human(&v))
+                }
+                Ok(0)
+            }
+            NodeCommand::Provision(a) => {
+                let storage = storage_stand_in(root)?;
+                let target = provision::target_stand_in(root, &storage, &a.name)?;
+                let opts = provision::ProvisionOptions {
+                    user: a.user,
+                    password_hash: a.password_hash,
+                    job: a.job,
+                };
+                let image_dir = storage.join("images").join(&a.image);
+                let rep = provision::provision(root, &target, &image_dir, &opts)?;
+                println!("{}", rep.summary());
+                Ok(0)
+            }
+        },
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
@@ -41,21 +125,6 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             for m in &rep.skipped.messages {
                 eprintln!("rpinet: skipped: {m}");
             }
-            println!("{}", rep.summary());
-            Ok(0)
-        }
-        Command::Node(cli::NodeArgs {
-            command: NodeCommand::Provision(a),
-        }) => {
-            let storage = storage_stand_in(root)?;
-            let target = provision::target_stand_in(root, &storage, &a.name)?;
-            let opts = provision::ProvisionOptions {
-                user: a.user,
-                password_hash: a.password_hash,
-                job: a.job,
-            };
-            let image_dir = storage.join("images").join(&a.image);
-            let rep = provision::provision(root, &target, &image_dir, &opts)?;
             println!("{}", rep.summary());
             Ok(0)
         }
