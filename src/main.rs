@@ -103,15 +103,29 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 Ok(0)
             }
             NodeCommand::Provision(a) => {
-                let storage = storage_stand_in(root)?;
-                let target = provision::target_stand_in(root, &storage, &a.name)?;
+                let world = world::load(root)?;
+                let storage = mounted_storage(&world.storage, &world.config)?;
+                let Some(node) = world.config.node(&a.name) else {
+                    return Err(Error::new(format!("node '{}' does not exist", a.name)));
+                };
+                let target = provision::ProvisionTarget {
+                    node: node.name.clone(),
+                    hostname: node.hostname(),
+                    model: node.model.as_str().to_string(),
+                    tftp_dir: storage.join("tftp").join(node.boot_dir()),
+                    nfs_dir: storage.join("nfs").join(&node.name),
+                    server_ip: world.net.server,
+                    storage: storage.clone(),
+                };
                 let opts = provision::ProvisionOptions {
                     user: a.user,
                     password_hash: a.password_hash,
                     job: a.job,
                 };
+                image::check_name(&a.image)?;
                 let image_dir = storage.join("images").join(&a.image);
                 let rep = provision::provision(root, &target, &image_dir, &opts)?;
+                provision::record_image(root, &a.name, &a.image)?;
                 println!("{}", rep.summary());
                 Ok(0)
             }
@@ -119,7 +133,8 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
-            let storage = storage_stand_in(root)?;
+            let (_, config) = world::load_config(root)?;
+            let storage = mounted_storage(&system::storage::check(root, &config), &config)?;
             let file = root_file(root, &a.file);
             let rep = image::import(root, &storage, &file, a.name.as_deref(), a.job.as_deref())?;
             for m in &rep.skipped.messages {
@@ -141,15 +156,14 @@ fn root_file(root: &Root, f: &str) -> PathBuf {
     }
 }
 
-/// Stand-in until the core's SSD guard is merged: storage_path from
-/// /etc/config/rpinet (default /mnt/rpinet), not checked to be mounted.
-fn storage_stand_in(root: &Root) -> Result<PathBuf> {
-    let text = std::fs::read_to_string(root.path("/etc/config/rpinet")).unwrap_or_default();
-    for line in text.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if w.len() >= 3 && w[0] == "option" && w[1] == "storage_path" {
-            return Ok(PathBuf::from(w[2].trim_matches(|c| c == '\'' || c == '"')));
-        }
+/// The SSD guard (SPEC §2): the storage path, only when the configured
+/// filesystem is mounted there; nothing is imported or provisioned otherwise.
+fn mounted_storage(storage: &system::storage::Storage, config: &config::Config) -> Result<PathBuf> {
+    match storage.mounted_path() {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => Err(Error::new(format!(
+            "{}: nothing is imported or provisioned until it is",
+            storage.describe(config)
+        ))),
     }
-    Ok(PathBuf::from("/mnt/rpinet"))
 }

@@ -63,7 +63,8 @@ struct Run {
 fn import(work: &Path, img: &Path) -> Run {
     let root = work.join("r");
     let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).unwrap();
+    router(&root);
+    let before = walk(&root);
     let name = img.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::copy(img, root.join(&name)).unwrap();
     let out = rpinet(
@@ -80,18 +81,17 @@ fn import(work: &Path, img: &Path) -> Run {
         "rpinet panicked: {}",
         r.stderr
     );
-    // Nothing outside the storage, nothing in it but a finished image.
-    let mut top: Vec<_> = std::fs::read_dir(&r.root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    top.sort();
-    let expect_top: Vec<String> = {
-        let mut v = vec![name.clone(), "mnt".to_string()];
-        v.sort();
-        v
-    };
-    assert_eq!(top, expect_top, "{}", r.stderr);
+    // Nothing outside the images directory changed; in it, only a finished image.
+    let after = walk(&r.root);
+    for (k, v) in &after {
+        if k.is_empty() || k == "mnt/rpinet" || k.starts_with("mnt/rpinet/images") || k == &name {
+            continue;
+        }
+        assert_eq!(before.get(k), Some(v), "{k} changed: {}", r.stderr);
+    }
+    for k in before.keys() {
+        assert!(after.contains_key(k), "{k} vanished");
+    }
     let images: Vec<_> = std::fs::read_dir(r.root.join("mnt/rpinet/images"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -18,7 +18,7 @@ fn import_and_compare(name: &str, bs: u32, feat: &str, file: &str) {
         i
     };
     let root = work.join("root");
-    std::fs::create_dir_all(&root).unwrap();
+    router(&root);
     std::fs::copy(img.join(file), root.join(file)).unwrap();
     let out = rpinet(
         &root,
@@ -102,7 +102,7 @@ fn job_file_reports_done() {
     let work = scratch("import-job");
     let img = shared_image();
     let root = work.join("root");
-    std::fs::create_dir_all(&root).unwrap();
+    router(&root);
     std::fs::copy(img.join("disk.img.xz"), root.join("d.img.xz")).unwrap();
     let out = rpinet(&root, &["image", "import", "/d.img.xz", "--job", "j42"]);
     assert!(
@@ -124,8 +124,25 @@ fn job_file_reports_done() {
 }
 
 #[test]
+fn nothing_is_imported_without_the_ssd() {
+    let work = scratch("import-no-ssd");
+    router(&work);
+    std::fs::write(work.join("proc/mounts"), "/dev/root / squashfs ro 0 0\n").unwrap();
+    std::fs::copy(shared_image().join("disk.img.xz"), work.join("d.img.xz")).unwrap();
+    let out = rpinet(&work, &["image", "import", "/d.img.xz"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not mounted at /mnt/rpinet"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(work.join("mnt/rpinet")).unwrap().count(),
+        0
+    );
+}
+
+#[test]
 fn unprivileged_import_keeps_content_and_reports_what_it_cannot_make() {
     let work = scratch("import-unpriv");
+    router(&work);
     std::fs::copy(shared_image().join("disk.img.xz"), work.join("d.img.xz")).unwrap();
     sh(&format!("chown -R 65534:65534 {}", work.display()));
     let out = std::process::Command::new("setpriv")

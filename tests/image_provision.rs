@@ -8,13 +8,41 @@ use image_util::*;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-const CONFIG: &str = "config rpinet 'main'\n\toption storage_path '/mnt/rpinet'\n\toption server_ip '192.168.1.1'\n\nconfig node 'running_lion'\n\toption serial '38C128C0'\n\toption mac 'dc:a6:32:79:26:df'\n\toption model 'pi3'\n\nconfig node 'calm_owl'\n\toption serial '12345678'\n\toption mac 'dc:a6:32:00:00:01'\n\toption boot_id 'mac'\n";
-
 fn setup(name: &str) -> PathBuf {
     let work = scratch(name);
     let root = work.join("root");
-    std::fs::create_dir_all(root.join("etc/config")).unwrap();
-    std::fs::write(root.join("etc/config/rpinet"), CONFIG).unwrap();
+    router(&root);
+    for args in [
+        &[
+            "node",
+            "add",
+            "running_lion",
+            "--serial",
+            "38C128C0",
+            "--mac",
+            "dc:a6:32:79:26:df",
+            "--model",
+            "pi3",
+        ][..],
+        &[
+            "node",
+            "add",
+            "calm_owl",
+            "--serial",
+            "12345678",
+            "--mac",
+            "dc:a6:32:00:00:01",
+            "--boot-id",
+            "mac",
+        ],
+    ] {
+        let out = rpinet(&root, args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     std::fs::copy(shared_image().join("disk.img.xz"), root.join("os.img.xz")).unwrap();
     let out = rpinet(&root, &["image", "import", "/os.img.xz"]);
     assert!(
@@ -84,11 +112,11 @@ fn provision_copies_everything_and_makes_an_nfs_root() {
     let rd = |p: &Path| std::fs::read_to_string(p).unwrap();
     assert_eq!(
         rd(&boot.join("cmdline.txt")),
-        "console=serial0,115200 console=tty1 quiet root=/dev/nfs nfsroot=192.168.1.1:/mnt/rpinet/nfs/running_lion,vers=3 rw ip=dhcp rootwait\n"
+        "console=serial0,115200 console=tty1 quiet root=/dev/nfs nfsroot=10.9.0.1:/mnt/rpinet/nfs/running_lion,vers=3 rw ip=dhcp rootwait\n"
     );
     assert_eq!(
         rd(&node.join("etc/fstab")),
-        "proc /proc proc defaults 0 0\n192.168.1.1:/mnt/rpinet/tftp/38c128c0 /boot/firmware nfs defaults,vers=3 0 0\n"
+        "proc /proc proc defaults 0 0\n10.9.0.1:/mnt/rpinet/tftp/38c128c0 /boot/firmware nfs defaults,vers=3 0 0\n"
     );
     assert_eq!(rd(&node.join("etc/hostname")), "running-lion\n");
     assert_eq!(
@@ -105,6 +133,11 @@ fn provision_copies_everything_and_makes_an_nfs_root() {
         std::fs::metadata(boot.join("userconf.txt")).unwrap().mode() & 0o777,
         0o600
     );
+    // The node's image option records what it runs.
+    let config = std::fs::read_to_string(root.join("etc/config/rpinet")).unwrap();
+    let sec = &config[config.find("config node 'running_lion'").unwrap()..];
+    let sec = &sec[..sec[1..].find("config ").map(|i| i + 1).unwrap_or(sec.len())];
+    assert!(sec.contains("\toption image 'os'\n"), "{config}");
     // Pi 3: bootcode.bin at the TFTP root.
     assert_eq!(
         std::fs::read(s.join("tftp/bootcode.bin")).unwrap(),
@@ -144,7 +177,7 @@ fn trixie_gets_nocloud_and_bad_input_changes_nothing() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("crypt(3) hash"));
-    assert!(!root.join("mnt/rpinet/nfs").exists());
+    assert!(!root.join("mnt/rpinet/nfs/calm_owl/etc").exists());
     let out = provision(
         &root,
         "calm_owl",

@@ -263,53 +263,17 @@ fn build_and_swap(
     Ok(rep)
 }
 
-/// Stand-in until main's config types are merged: the node's section of
-/// /etc/config/rpinet read line by line (the lead replaces this with the
-/// core's typed config).
-pub fn target_stand_in(root: &Root, storage: &Path, name: &str) -> Result<ProvisionTarget> {
-    let path = root.path("/etc/config/rpinet");
-    let text =
-        std::fs::read_to_string(&path).ctx(|| format!("failed to read {}", path.display()))?;
-    let mut section = String::new();
-    let mut opts: std::collections::HashMap<(String, String), String> = Default::default();
-    for line in text.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        let unq = |s: &str| s.trim_matches(|c| c == '\'' || c == '"').to_string();
-        match w.as_slice() {
-            ["config", _, n, ..] => section = unq(n),
-            ["config", _] => section = String::new(),
-            ["option", k, v, ..] => {
-                opts.insert((section.clone(), unq(k)), unq(v));
-            }
-            _ => {}
-        }
+/// Record in /etc/config/rpinet that node `name` runs `image` (its `image`
+/// option), through the core's commit (validated, atomic, applied).
+pub fn record_image(root: &Root, name: &str, image: &str) -> Result<()> {
+    let (mut pkg, _) = crate::world::load_config(root)?;
+    let Some(i) = pkg.find(name) else {
+        bail!("node '{name}' vanished from the config while it was provisioned");
+    };
+    if let Some(sec) = pkg.sections.get_mut(i) {
+        sec.set("image", image);
     }
-    let get = |s: &str, k: &str| opts.get(&(s.to_string(), k.to_string())).cloned();
-    let Some(serial) = get(name, "serial") else {
-        bail!("node '{name}' is not in {}", path.display());
-    };
-    let boot_id = match get(name, "boot_id").as_deref() {
-        Some("mac") => get(name, "mac")
-            .unwrap_or_default()
-            .to_lowercase()
-            .replace(':', "-"),
-        Some("custom") => get(name, "boot_dir").unwrap_or_default(),
-        _ => serial.to_ascii_lowercase(),
-    };
-    if boot_id.is_empty() || boot_id.contains('/') || boot_id.starts_with('.') {
-        bail!("node '{name}': bad boot directory '{boot_id}'");
-    }
-    let Some(ip) = get("main", "server_ip").filter(|s| !s.is_empty()) else {
-        bail!("stand-in: set option server_ip in {}", path.display());
-    };
-    let server_ip: Ipv4Addr = ip.parse().ctx(|| format!("option server_ip '{ip}'"))?;
-    Ok(ProvisionTarget {
-        node: name.to_string(),
-        hostname: name.replace('_', "-"),
-        model: get(name, "model").unwrap_or_else(|| "pi4".into()),
-        tftp_dir: storage.join("tftp").join(boot_id),
-        nfs_dir: storage.join("nfs").join(name),
-        server_ip,
-        storage: storage.to_path_buf(),
-    })
+    let config = crate::config::from_package(&pkg)?;
+    crate::apply::commit_and_run(root, &pkg, config)?;
+    Ok(())
 }

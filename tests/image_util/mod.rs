@@ -46,6 +46,49 @@ pub fn mkimage(out: &Path, bs: u32, feat: &str) {
     ));
 }
 
+pub const UUID: &str = "6a1f0000-1111-2222-3333-444455556666";
+
+/// Lay out `root` like a router with the SSD mounted: lan 10.9.0.1/24, the
+/// stock dhcp config, rpinet's main section, and an ext4 image with the
+/// storage UUID named in proc/mounts as mounted at /mnt/rpinet.
+pub fn router(root: &Path) {
+    let w = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    w(
+        "etc/config/network",
+        "\nconfig interface 'lan'\n\toption proto 'static'\n\toption ipaddr '10.9.0.1'\n\toption netmask '255.255.255.0'\n",
+    );
+    w(
+        "etc/config/dhcp",
+        "\nconfig dnsmasq\n\toption domain 'lan'\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n\toption start '100'\n",
+    );
+    w(
+        "var/etc/dnsmasq.conf.cfg01411c",
+        "# auto-generated config file from /etc/config/dhcp\nconf-dir=/tmp/dnsmasq.d\n",
+    );
+    w(
+        "etc/config/rpinet",
+        &format!(
+            "\nconfig rpinet 'main'\n\toption enabled '1'\n\toption storage_uuid '{UUID}'\n\toption storage_path '/mnt/rpinet'\n"
+        ),
+    );
+    w(
+        "proc/mounts",
+        "/dev/root / squashfs ro 0 0\n/dev/sda1 /mnt/rpinet ext4 rw,relatime 0 0\n",
+    );
+    std::fs::create_dir_all(root.join("mnt/rpinet")).unwrap();
+    let dev = root.join("dev/sda1");
+    std::fs::create_dir_all(dev.parent().unwrap()).unwrap();
+    std::fs::File::create(&dev)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    sh(&format!("mkfs.ext4 -q -F -U {UUID} {}", dev.display()));
+}
+
 pub fn rpinet(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rpinet"))
         .arg("--root")
