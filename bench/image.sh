@@ -77,23 +77,42 @@ measure() {
 
 echo "image: $(du -m "$W/os.img.xz" | cut -f1) MiB xz, $(xz -l --robot "$W/os.img.xz" | awk '$1=="totals"{print int($5/1048576)}') MiB raw"
 
+ONLY=${BENCH_ONLY:-abc}   # which of (a) (b) (c) to run
+
 # (a) rpinet
+if [[ $ONLY == *a* ]]; then
 A=$W/a; rm -rf "$A"; mkdir -p "$A/etc/config"
 ln "$W/os.img.xz" "$A/os.img.xz"
-printf "config rpinet 'main'\n\toption storage_path '/mnt/rpinet'\n\toption server_ip '192.168.1.1'\n\nconfig node 'n1'\n\toption serial '12345678'\n\toption mac 'dc:a6:32:00:00:01'\n" > "$A/etc/config/rpinet"
+# A router-shaped --root with the "SSD" (an ext4 image with the storage UUID) mounted.
+UUID=6a1f0000-1111-2222-3333-444455556666
+mkdir -p "$A/var/etc" "$A/proc" "$A/dev" "$A/mnt/rpinet"
+printf "\nconfig interface 'lan'\n\toption proto 'static'\n\toption ipaddr '10.9.0.1'\n\toption netmask '255.255.255.0'\n" > "$A/etc/config/network"
+printf "\nconfig dnsmasq\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n" > "$A/etc/config/dhcp"
+printf "conf-dir=/tmp/dnsmasq.d\n" > "$A/var/etc/dnsmasq.conf.cfg01411c"
+printf "\nconfig rpinet 'main'\n\toption enabled '1'\n\toption storage_uuid '$UUID'\n\toption storage_path '/mnt/rpinet'\n" > "$A/etc/config/rpinet"
+printf "/dev/sda1 /mnt/rpinet ext4 rw 0 0\n" > "$A/proc/mounts"
+truncate -s 2M "$A/dev/sda1"; mkfs.ext4 -q -F -U $UUID "$A/dev/sda1"
+"$BIN" --root "$A" node add n1 --serial 12345678 --mac dc:a6:32:00:00:01 >/dev/null
 measure "(a) rpinet import" "$BIN --root $A image import /os.img.xz --name os"
 measure "(a) rpinet provision" "$BIN --root $A node provision n1 --image os"
 rm -rf "$A"
+fi
 
 # (b) manual
+if [[ $ONLY == *b* ]]; then
 B=$W/b; rm -rf "$B"; mkdir -p "$B/boot" "$B/root" "$B/mb" "$B/mr"
 measure "(b) xz -d + loop mount + cp -a" "
   xz -dk -T1 -c $W/os.img.xz > $B/os.img
-  mount -o ro,loop,offset=$((8192 * 512)) $B/os.img $B/mb
   mount -o ro,loop,offset=$(((8192 + 256 * 2048) * 512)) $B/os.img $B/mr
-  cp -a $B/mb/. $B/boot/ && cp -a $B/mr/. $B/root/
-  umount $B/mb $B/mr; rm -f $B/os.img; sync"
+  if mount -o ro,loop,offset=$((8192 * 512)) $B/os.img $B/mb 2>/dev/null; then
+    cp -a $B/mb/. $B/boot/; umount $B/mb
+  else  # no vfat module here (as on a stock router): mtools instead
+    mcopy -s -p -m -i $B/os.img@@$((8192 * 512)) ::/ $B/boot/
+  fi
+  cp -a $B/mr/. $B/root/
+  umount $B/mr; rm -f $B/os.img; sync"
 rm -rf "$B"
+fi
 
 # (c) floor
-measure "(c) xz -dc > /dev/null" "xz -dc -T1 $W/os.img.xz > /dev/null"
+[[ $ONLY == *c* ]] && measure "(c) xz -dc > /dev/null" "xz -dc -T1 $W/os.img.xz > /dev/null"

@@ -127,35 +127,37 @@ impl Pending {
         Ok(())
     }
 
-    /// Take the kept blocks in `start..end`.
-    pub fn take_range(&mut self, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>> {
+    /// The kept blocks in `start..end` (their numbers; [`Pending::take`]
+    /// gives each one back, so no more than one is loaded at a time).
+    pub fn keys_in(&self, start: u64, end: u64) -> Vec<u64> {
         if self.map.is_empty() || start >= end {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        let keys: Vec<u64> = self.map.range(start..end).map(|(k, _)| *k).collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some(loc) = self.map.remove(&k) {
-                let data = match loc {
-                    Loc::Mem(v) => {
-                        self.mem -= v.len();
-                        v
-                    }
-                    Loc::Spill(off) => {
-                        let mut v = vec![0u8; self.block_size];
-                        if let Some(f) = &self.spill {
-                            f.read_exact_at(&mut v, off)
-                                .ctx(|| "failed to read the spill file".into())?;
-                        }
-                        self.free_spill.push(off);
-                        v
-                    }
-                };
-                self.bytes -= data.len() as u64;
-                out.push((k, data));
+        self.map.range(start..end).map(|(k, _)| *k).collect()
+    }
+
+    /// Take one kept block.
+    pub fn take(&mut self, block: u64) -> Result<Option<Vec<u8>>> {
+        let Some(loc) = self.map.remove(&block) else {
+            return Ok(None);
+        };
+        let data = match loc {
+            Loc::Mem(v) => {
+                self.mem -= v.len();
+                v
             }
-        }
-        Ok(out)
+            Loc::Spill(off) => {
+                let mut v = vec![0u8; self.block_size];
+                if let Some(f) = &self.spill {
+                    f.read_exact_at(&mut v, off)
+                        .ctx(|| "failed to read the spill file".into())?;
+                }
+                self.free_spill.push(off);
+                v
+            }
+        };
+        self.bytes -= data.len() as u64;
+        Ok(Some(data))
     }
 
     #[cfg(test)]
@@ -194,9 +196,12 @@ mod tests {
             p.put(b, &[b as u8; 4]).unwrap();
         }
         assert_eq!(p.peak_bytes, 20);
-        let got = p.take_range(1, 4).unwrap();
-        assert_eq!(got.len(), 3);
-        assert_eq!(got[2], (3, vec![3u8; 4]));
+        let keys = p.keys_in(1, 4);
+        assert_eq!(keys, vec![1, 2, 3]);
+        for k in keys {
+            assert_eq!(p.take(k).unwrap(), Some(vec![k as u8; 4]));
+        }
+        assert_eq!(p.take(3).unwrap(), None);
         assert_eq!(p.len(), 2);
     }
 

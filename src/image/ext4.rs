@@ -249,7 +249,8 @@ pub struct Ext4 {
     inode_bitmaps: HashMap<u64, Vec<u8>>,
     claims: Claims<Claim>,
     pending: Pending,
-    queue: VecDeque<(u64, Vec<u8>)>,
+    /// Kept blocks a new claim wants, handled one at a time.
+    queue: VecDeque<u64>,
     pos: u64,
     nodes: HashMap<u32, Node>,
     /// Inodes whose blocks are dropped (journal, resize inode...).
@@ -348,8 +349,10 @@ impl Ext4 {
             return Ok(());
         }
         self.process(b, data)?;
-        while let Some((b, d)) = self.queue.pop_front() {
-            self.process(b, &d)?;
+        while let Some(b) = self.queue.pop_front() {
+            if let Some(d) = self.pending.take(b)? {
+                self.process(b, &d)?;
+            }
         }
         Ok(())
     }
@@ -412,22 +415,15 @@ impl Ext4 {
         }
         if start < self.pos {
             let upto = end.min(self.pos);
-            match self.pending.take_range(start, upto) {
-                Ok(got) => {
-                    let n = got.len() as u64;
-                    self.queue.extend(got);
-                    if !is_data && n < upto - start {
-                        // Metadata that went by as zeros: hand zeros over, which
-                        // the parsers refuse with a message.
-                        self.skips.add(format!(
-                            "{}: block {} went by as free or zero",
-                            what(),
-                            start
-                        ));
-                    }
-                }
-                Err(e) => self.skips.add(format!("{}: {}", what(), e)),
+            let got = self.pending.keys_in(start, upto);
+            if !is_data && (got.len() as u64) < upto - start {
+                self.skips.add(format!(
+                    "{}: block {} went by as free or zero",
+                    what(),
+                    start
+                ));
             }
+            self.queue.extend(got);
         }
     }
 

@@ -143,7 +143,8 @@ pub struct Fat {
     cluster_buf: Vec<u8>,
     claims: HashMap<u32, Claim>,
     pending: Pending,
-    queue: VecDeque<(u64, Vec<u8>)>,
+    /// Kept clusters a new claim wants, handled one at a time.
+    queue: VecDeque<u64>,
     nodes: HashMap<u64, Node>,
     next_id: u64,
     scratch: Dir,
@@ -207,8 +208,10 @@ impl Fat {
             self.process(c, &buf)?;
             self.cluster_buf = buf;
             self.cluster_buf.clear();
-            while let Some((c, d)) = self.queue.pop_front() {
-                self.process(c, &d)?;
+            while let Some(c) = self.queue.pop_front() {
+                if let Some(d) = self.pending.take(c)? {
+                    self.process(c, &d)?;
+                }
             }
         }
         Ok(())
@@ -282,10 +285,8 @@ impl Fat {
             };
             self.claims.insert(cur, claim);
             if self.cluster_passed(cur) {
-                match self.pending.take_range(cur as u64, cur as u64 + 1) {
-                    Ok(got) => self.queue.extend(got),
-                    Err(e) => self.skips.add(format!("fat: {path}: {e}")),
-                }
+                self.queue
+                    .extend(self.pending.keys_in(cur as u64, cur as u64 + 1));
             }
             i += 1;
             if i == max {
