@@ -182,6 +182,26 @@ impl Job {
     }
 }
 
+/// Mark job `id` failed with `message` (for errors before the job's work
+/// started, e.g. the SSD guard); a bad id or an unwritable file is ignored.
+pub fn fail(root: &Root, id: Option<&str>, kind: &str, message: &str) {
+    let Some(id) = id.filter(|i| check_id(i).is_ok()) else {
+        return;
+    };
+    let dir = root.path(JOBS_DIR);
+    let _ = std::fs::create_dir_all(&dir);
+    let s = State {
+        id: id.to_string(),
+        kind: kind.to_string(),
+        state: "failed",
+        bytes_done: 0,
+        bytes_total: 0,
+        files: 0,
+        message: message.to_string(),
+    };
+    let _ = write_atomic(&dir.join(format!("{id}.json")), s.to_json().as_bytes());
+}
+
 /// Write a file by temp + fsync + rename.
 fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!(

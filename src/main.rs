@@ -103,38 +103,53 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 Ok(0)
             }
             NodeCommand::Provision(a) => {
-                let world = world::load(root)?;
-                let storage = mounted_storage(&world.storage, &world.config)?;
-                let Some(node) = world.config.node(&a.name) else {
-                    return Err(Error::new(format!("node '{}' does not exist", a.name)));
-                };
-                let target = provision::ProvisionTarget {
-                    node: node.name.clone(),
-                    hostname: node.hostname(),
-                    model: node.model.as_str().to_string(),
-                    tftp_dir: storage.join("tftp").join(node.boot_dir()),
-                    nfs_dir: storage.join("nfs").join(&node.name),
-                    server_ip: world.net.server,
-                    storage: storage.clone(),
-                };
-                let opts = provision::ProvisionOptions {
-                    user: a.user,
-                    password_hash: a.password_hash,
-                    job: a.job,
-                };
-                image::check_name(&a.image)?;
-                let image_dir = storage.join("images").join(&a.image);
-                let rep = provision::provision(root, &target, &image_dir, &opts)?;
-                provision::record_image(root, &a.name, &a.image)?;
-                println!("{}", rep.summary());
-                Ok(0)
+                let job = a.job.clone();
+                let r = (|| {
+                    let world = world::load(root)?;
+                    let storage = mounted_storage(&world.storage, &world.config)?;
+                    let Some(node) = world.config.node(&a.name) else {
+                        return Err(Error::new(format!("node '{}' does not exist", a.name)));
+                    };
+                    let target = provision::ProvisionTarget {
+                        node: node.name.clone(),
+                        hostname: node.hostname(),
+                        model: node.model.as_str().to_string(),
+                        tftp_dir: storage.join("tftp").join(node.boot_dir()),
+                        nfs_dir: storage.join("nfs").join(&node.name),
+                        server_ip: world.net.server,
+                        storage: storage.clone(),
+                    };
+                    let opts = provision::ProvisionOptions {
+                        user: a.user,
+                        password_hash: a.password_hash,
+                        job: a.job,
+                    };
+                    image::check_name(&a.image)?;
+                    let image_dir = storage.join("images").join(&a.image);
+                    let rep = provision::provision(root, &target, &image_dir, &opts)?;
+                    provision::record_image(root, &a.name, &a.image)?;
+                    println!("{}", rep.summary());
+                    Ok(0)
+                })();
+                if let Err(e) = &r {
+                    job::fail(root, job.as_deref(), "node_provision", e.message());
+                }
+                r
             }
         },
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
-            let (_, config) = world::load_config(root)?;
-            let storage = mounted_storage(&system::storage::check(root, &config), &config)?;
+            let guard = world::load_config(root).and_then(|(_, config)| {
+                mounted_storage(&system::storage::check(root, &config), &config)
+            });
+            let storage = match guard {
+                Ok(s) => s,
+                Err(e) => {
+                    job::fail(root, a.job.as_deref(), "image_import", e.message());
+                    return Err(e);
+                }
+            };
             let file = root_file(root, &a.file);
             let rep = image::import(root, &storage, &file, a.name.as_deref(), a.job.as_deref())?;
             for m in &rep.skipped.messages {

@@ -82,7 +82,7 @@ fn import_and_compare(name: &str, bs: u32, feat: &str, file: &str) {
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("os")]);
     let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(image.join("info.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(image.join("image.json")).unwrap()).unwrap();
     assert_eq!(info["os"], "bookworm");
     assert_eq!(info["name"], "os");
 }

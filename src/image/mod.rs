@@ -129,9 +129,8 @@ pub fn import(
         Some(n) => n.to_string(),
         None => name_from_file(file),
     };
-    check_name(&name)?;
     let mut job = Job::start(root, job, "image_import")?;
-    let r = import_inner(root, storage, file, &name, &mut job);
+    let r = check_name(&name).and_then(|_| import_inner(root, storage, file, &name, &mut job));
     match &r {
         Ok(rep) => job.finish(true, &rep.summary()),
         Err(e) => job.finish(false, e.message()),
@@ -211,12 +210,12 @@ fn write_info(stage: &Dir, name: &str, file: &Path, rep: &ImportReport) -> Resul
         "skipped": rep.skipped.count,
     });
     let mut f = stage
-        .create_file(b"info.json")
-        .ctx(|| "failed to create info.json".into())?;
+        .create_file(b"image.json")
+        .ctx(|| "failed to create image.json".into())?;
     use std::io::Write;
     f.write_all(format!("{info}\n").as_bytes())
         .and_then(|_| f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644)))
-        .ctx(|| "failed to write info.json".into())
+        .ctx(|| "failed to write image.json".into())
 }
 
 /// The OS codename from root/etc/os-release (VERSION_CODENAME), read

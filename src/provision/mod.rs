@@ -131,7 +131,7 @@ pub fn provision(
 }
 
 fn image_size(image: &Dir) -> u64 {
-    let Ok(f) = image.open_file(b"info.json", libc::O_RDONLY) else {
+    let Ok(f) = image.open_file(b"image.json", libc::O_RDONLY) else {
         return 0;
     };
     let mut s = String::new();
