@@ -1,0 +1,97 @@
+# Router packages: static musl binaries for every common OpenWrt architecture,
+# packed as .ipk (opkg, OpenWrt <= 24.10) and .apk (apk-tools v3, 25.12).
+#
+#   make cross-setup     rustup targets for x86_64/aarch64 (+ zig toolchain: cross-setup-zig)
+#   make ipk             x86_64 + aarch64 binaries -> dist/rpinet_<version>_<arch>.ipk
+#   make packages        every architecture, .ipk and .apk, luci-app-rpinet too
+#   make dist            packages + dist/SHA256SUMS
+#   make test-packages   unpack and check the packages; aarch64 binary under qemu
+#
+# Recipe and measurements: shared/research/cross-build.md; files installed on
+# the router: files/; SDK build: openwrt/rpinet/Makefile.
+
+NIGHTLY ?= nightly-2026-05-20
+ZIG_VENV ?= $(CURDIR)/cross/.venv
+DIST ?= dist
+PKG_STAGE ?= target/pkg-stage
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+LLD_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+ZIG_TARGETS := armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl mips-unknown-linux-musl
+
+# OpenWrt package architecture -> Rust target. One static binary serves every
+# CPU variant of an architecture, so it is packed once per label.
+ARCHS_x86_64-unknown-linux-musl := x86_64
+ARCHS_aarch64-unknown-linux-musl := aarch64_cortex-a72 aarch64_cortex-a53 aarch64_cortex-a76 aarch64_generic
+# Hard-float ARMv7 (the Rust target is VFPv3-D16 + Thumb-2, no NEON: every
+# one of these CPUs runs it).
+ARCHS_armv7-unknown-linux-musleabihf := arm_cortex-a7_neon-vfpv4 arm_cortex-a9_vfpv3-d16 \
+	arm_cortex-a15_neon-vfpv4 arm_cortex-a9_neon arm_cortex-a8_vfpv3 arm_cortex-a5_vfpv4
+ARCHS_mipsel-unknown-linux-musl := mipsel_24kc
+ARCHS_mips-unknown-linux-musl := mips_24kc
+
+bin_of = target/$(1)/release/rpinet
+VERSION = $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+RELEASE = $(shell sed -n 's/^PKG_RELEASE:=//p' openwrt/rpinet/Makefile)
+LUCI_DIR := luci-app-rpinet
+# luci-app-rpinet is packed as soon as its directory holds files to install.
+HAVE_LUCI = $(if $(wildcard $(LUCI_DIR)/htdocs $(LUCI_DIR)/root),1)
+
+.PHONY: cross-setup cross-setup-zig ipk packages dist check-version test-packages \
+	$(addprefix cross-,$(LLD_TARGETS) $(ZIG_TARGETS))
+
+cross-setup:
+	NIGHTLY=$(NIGHTLY) ZIG_VENV=$(ZIG_VENV) cross/setup-debian.sh
+
+cross-setup-zig:
+	NIGHTLY=$(NIGHTLY) ZIG_VENV=$(ZIG_VENV) cross/setup-debian.sh --zig
+
+$(addprefix cross-,$(LLD_TARGETS)): cross-%: cross-setup
+	$(CARGO) build --release --locked --target $* --bin rpinet
+	cross/check-static.sh $(call bin_of,$*)
+
+$(addprefix cross-,$(ZIG_TARGETS)): cross-%: cross-setup-zig
+	PATH="$(ZIG_VENV)/bin:$$PATH" $(CARGO) +$(NIGHTLY) zigbuild -Zbuild-std=std,panic_abort \
+		--release --locked --target $* --bin rpinet
+	cross/check-static.sh $(call bin_of,$*)
+
+# pack FORMAT TARGETS: stage and pack one package per OpenWrt arch of each target.
+pack = @set -e; for t in $(2); do \
+		case $$t in $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(t)$(rparen) archs="$(ARCHS_$(t))";;) esac; \
+		for a in $$archs; do \
+			cross/stage.sh rpinet $$a target/$$t/release/rpinet $(PKG_STAGE)/rpinet-$$a; \
+			$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/rpinet-$$a $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/rpinet-$$a $(DIST)/apk/$$a); \
+		done; \
+	done
+rparen := )
+HAVE_APK = $(wildcard cross/mkapk.py)
+
+ipk: check-version $(addprefix cross-,$(LLD_TARGETS))
+	@mkdir -p $(DIST)
+	$(call pack,ipk,$(LLD_TARGETS))
+
+packages: ipk $(addprefix cross-,$(ZIG_TARGETS))
+	$(call pack,ipk,$(ZIG_TARGETS))
+	$(if $(HAVE_APK),$(call pack,apk,$(LLD_TARGETS) $(ZIG_TARGETS)),@echo "packages: no .apk packer yet (cross/mkapk.py)")
+	$(if $(HAVE_LUCI),cross/stage.sh luci-app-rpinet all $(LUCI_DIR) $(PKG_STAGE)/luci-app-rpinet)
+	$(if $(HAVE_LUCI),cross/mkipk.sh $(PKG_STAGE)/luci-app-rpinet $(DIST))
+	$(if $(HAVE_LUCI),$(if $(HAVE_APK),python3 cross/mkapk.py $(PKG_STAGE)/luci-app-rpinet $(DIST)/apk/noarch))
+	@cross/check-static.sh $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(call bin_of,$(t)))
+
+dist: packages
+	cd $(DIST) && find . -name '*.ipk' -o -name '*.apk' | sed 's|^\./||' | LC_ALL=C sort \
+		| xargs sha256sum >SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
+
+# Cargo.toml is the one source of the version: the SDK Makefile must agree.
+check-version:
+	@v=$(VERSION); m=$$(sed -n 's/^PKG_VERSION:=//p' openwrt/rpinet/Makefile); \
+	if [ "$$v" != "$$m" ]; then \
+		echo "check-version: Cargo.toml says $$v, openwrt/rpinet/Makefile PKG_VERSION says $$m" >&2; exit 1; fi; \
+	case "$(RELEASE)" in ''|*[!0-9]*) echo "check-version: PKG_RELEASE must be an integer (apk)" >&2; exit 1;; esac; \
+	echo "check-version: $$v-$(RELEASE)"
+
+test-packages: ipk
+	tests/packages.sh $(DIST)
+
+TEST_TARGETS += test-packages
