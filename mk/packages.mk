@@ -13,7 +13,7 @@
 NIGHTLY ?= nightly-2026-05-20
 ZIG_VENV ?= $(CURDIR)/cross/.venv
 DIST ?= dist
-PKG_STAGE ?= target/pkg-stage
+PKG_STAGE ?= $(TARGET_DIR)/pkg-stage
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
 LLD_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
@@ -30,7 +30,8 @@ ARCHS_armv7-unknown-linux-musleabihf := arm_cortex-a7_neon-vfpv4 arm_cortex-a9_v
 ARCHS_mipsel-unknown-linux-musl := mipsel_24kc
 ARCHS_mips-unknown-linux-musl := mips_24kc
 
-bin_of = target/$(1)/release/rpinet
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+bin_of = $(TARGET_DIR)/$(1)/release/rpinet
 VERSION = $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
 RELEASE = $(shell sed -n 's/^PKG_RELEASE:=//p' openwrt/rpinet/Makefile)
 LUCI_DIR := luci-app-rpinet
@@ -59,7 +60,7 @@ $(addprefix cross-,$(ZIG_TARGETS)): cross-%: cross-setup-zig
 pack = @set -e; for t in $(2); do \
 		case $$t in $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(t)$(rparen) archs="$(ARCHS_$(t))";;) esac; \
 		for a in $$archs; do \
-			cross/stage.sh rpinet $$a target/$$t/release/rpinet $(PKG_STAGE)/rpinet-$$a; \
+			cross/stage.sh rpinet $$a $(TARGET_DIR)/$$t/release/rpinet $(PKG_STAGE)/rpinet-$$a; \
 			$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/rpinet-$$a $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/rpinet-$$a $(DIST)/apk/$$a); \
 		done; \
 	done
@@ -92,6 +93,6 @@ check-version:
 	echo "check-version: $$v-$(RELEASE)"
 
 test-packages: ipk
-	tests/packages.sh $(DIST)
+	cross/test-packages.sh $(DIST)
 
 TEST_TARGETS += test-packages
