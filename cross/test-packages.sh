@@ -152,6 +152,80 @@ for ipk in "$dist"/luci-app-rpinet_*.ipk; do
   check "$ipk: ships LuCI files" sh -c "ls '$d/data/www' '$d/data/usr/share' >/dev/null 2>&1"
 done
 
+# --- apk v3 packages (OpenWrt 25.12) ---------------------------------------
+# Parsed with the packer's own reader: the checks compare every field and
+# file with the .ipk of the same arch, so the two formats cannot drift apart.
+# (Checked by hand against apk-tools 3.0.5, which no registry here ships.)
+apk_version=${version%-*}-r${version##*-}
+for apk in "$dist"/apk/*/rpinet-*.apk "$dist"/apk/noarch/luci-app-rpinet-*.apk; do
+  [ -f "$apk" ] || continue
+  dir=$(basename "$(dirname "$apk")")
+  pkg=$(basename "$apk" "-$apk_version.apk")
+  ipk=$dist/${pkg}_${version}_$( [ "$dir" = noarch ] && echo all || echo "$dir").ipk
+  check "$apk: named <name>-$apk_version.apk" test -f "$dist/apk/$dir/$pkg-$apk_version.apk"
+  check "$apk: has an .ipk twin" test -f "$ipk"
+  [ -f "$ipk" ] || continue
+  mkdir -p "$tmp/apk/$dir-$pkg/ipk"
+  tar -xzf "$ipk" -O ./data.tar.gz | tar -C "$tmp/apk/$dir-$pkg/ipk" -xzf -
+  if out=$(python3 - "$apk" "$tmp/apk/$dir-$pkg/ipk" "$pkg" "$apk_version" "$dir" "$tmp/apk/$dir-$pkg" <<'PY' 2>&1
+import hashlib, os, stat, sys
+sys.path.insert(0, "cross")
+import mkapk
+apk, ipk_tree, pkg, version, arch, scratch = sys.argv[1:]
+info, files, scripts, data = mkapk.read(apk)
+bad = []
+def want(what, ok):
+    if not ok: bad.append(what)
+want("name %s" % info["name"], info["name"] == pkg)
+want("version %s" % info["version"], info["version"] == version)
+want("arch %s" % info["arch"], info["arch"] == arch)
+if pkg == "rpinet":
+    want("depends %s" % info["depends"], info["depends"] == ["dnsmasq", "libc", "nfs-kernel-server"])
+else:
+    want("depends %s" % info["depends"], "rpinet" in info["depends"])
+# Every file of the .ipk, same mode and content; plus the /lib/apk/packages files.
+ipk_files = {}
+for cur, _, names in os.walk(ipk_tree):
+    for n in names:
+        p = os.path.join(cur, n)
+        ipk_files[os.path.relpath(p, ipk_tree)] = (stat.S_IMODE(os.lstat(p).st_mode), open(p, "rb").read())
+apk_files = {os.path.join(d, n): (m, size, h) for d, n, m, size, h in files if n is not None}
+meta = {"lib/apk/packages/%s.%s" % (pkg, x) for x in ("list", "conffiles", "conffiles_static")}
+want("files %s" % sorted(set(apk_files) ^ set(ipk_files) - meta),
+     set(apk_files) - meta == set(ipk_files) and "lib/apk/packages/%s.list" % pkg in apk_files)
+for path, (mode, content) in ipk_files.items():
+    if path in apk_files:
+        m, size, h = apk_files[path]
+        want("%s: mode %o" % (path, m), m == mode)
+        want("%s: size/hash" % path, size == len(content) and h == hashlib.sha256(content).hexdigest())
+want("installed-size", info["installed-size"] == sum(s for _, s, _ in apk_files.values()))
+# DATA blocks: in path/file order, each the content its entry hashes.
+order = [(d, n, h) for d, n, m, size, h in files if n is not None]
+paths = []
+for d, n, m, size, h in files:
+    if n is None: paths.append([])
+    else: paths[-1].append((n, size, h))
+for p, f, content in data:
+    n, size, h = paths[p - 1][f - 1]
+    want("data block %d/%d" % (p, f), len(content) == size and hashlib.sha256(content).hexdigest() == h)
+want("one data block per non-empty file", len(data) == sum(1 for _, s, _ in apk_files.values() if s))
+want("post-install runs default_postinst", "\ndefault_postinst\n" in scripts.get("post-install", ""))
+want("post-upgrade sets PKG_UPGRADE", "export PKG_UPGRADE=1" in scripts.get("post-upgrade", ""))
+want("pre-deinstall runs default_prerm", "\ndefault_prerm\n" in scripts.get("pre-deinstall", ""))
+for name, body in scripts.items():
+    open(os.path.join(scratch, name), "w").write(body)
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+  ); then ok; else fail "$apk: $out"; fi
+  for s in post-install post-upgrade pre-deinstall; do
+    check "$apk: sh -n $s" sh -n "$tmp/apk/$dir-$pkg/$s"
+  done
+done
+for a in x86_64 aarch64_cortex-a72 aarch64_cortex-a53 aarch64_generic; do
+  check "dist has apk/$a/rpinet-$apk_version.apk" test -f "$dist/apk/$a/rpinet-$apk_version.apk"
+done
+
 # --- reproducible: packing the same tree again gives the same bytes -------
 a=$dist/rpinet_${version}_aarch64_cortex-a72.ipk
 if [ -f "$a" ]; then

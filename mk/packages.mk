@@ -3,6 +3,7 @@
 #
 #   make cross-setup     rustup targets for x86_64/aarch64 (+ zig toolchain: cross-setup-zig)
 #   make ipk             x86_64 + aarch64 binaries -> dist/rpinet_<version>_<arch>.ipk
+#   make apk             the same as apk v3 -> dist/apk/<arch>/rpinet-<version>-r<release>.apk
 #   make packages        every architecture, .ipk and .apk, luci-app-rpinet too
 #   make dist            packages + dist/SHA256SUMS
 #   make test-packages   unpack and check the packages; aarch64 binary under qemu
@@ -38,7 +39,7 @@ LUCI_DIR := luci-app-rpinet
 # luci-app-rpinet is packed as soon as its directory holds files to install.
 HAVE_LUCI = $(if $(wildcard $(LUCI_DIR)/htdocs $(LUCI_DIR)/root),1)
 
-.PHONY: cross-setup cross-setup-zig ipk packages dist check-version test-packages \
+.PHONY: cross-setup cross-setup-zig ipk apk packages dist check-version test-packages \
 	$(addprefix cross-,$(LLD_TARGETS) $(ZIG_TARGETS))
 
 cross-setup:
@@ -65,18 +66,23 @@ pack = @set -e; for t in $(2); do \
 		done; \
 	done
 rparen := )
-HAVE_APK = $(wildcard cross/mkapk.py)
+
+# luci-app-rpinet (arch all), packed with either format.
+pack_luci = $(if $(HAVE_LUCI),cross/stage.sh luci-app-rpinet all $(LUCI_DIR) $(PKG_STAGE)/luci-app-rpinet && \
+	$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/luci-app-rpinet $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/luci-app-rpinet $(DIST)/apk/noarch))
 
 ipk: check-version $(addprefix cross-,$(LLD_TARGETS))
 	@mkdir -p $(DIST)
 	$(call pack,ipk,$(LLD_TARGETS))
+	$(call pack_luci,ipk)
 
-packages: ipk $(addprefix cross-,$(ZIG_TARGETS))
+apk: check-version $(addprefix cross-,$(LLD_TARGETS))
+	$(call pack,apk,$(LLD_TARGETS))
+	$(call pack_luci,apk)
+
+packages: ipk apk $(addprefix cross-,$(ZIG_TARGETS))
 	$(call pack,ipk,$(ZIG_TARGETS))
-	$(if $(HAVE_APK),$(call pack,apk,$(LLD_TARGETS) $(ZIG_TARGETS)),@echo "packages: no .apk packer yet (cross/mkapk.py)")
-	$(if $(HAVE_LUCI),cross/stage.sh luci-app-rpinet all $(LUCI_DIR) $(PKG_STAGE)/luci-app-rpinet)
-	$(if $(HAVE_LUCI),cross/mkipk.sh $(PKG_STAGE)/luci-app-rpinet $(DIST))
-	$(if $(HAVE_LUCI),$(if $(HAVE_APK),python3 cross/mkapk.py $(PKG_STAGE)/luci-app-rpinet $(DIST)/apk/noarch))
+	$(call pack,apk,$(ZIG_TARGETS))
 	@cross/check-static.sh $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(call bin_of,$(t)))
 
 dist: packages
@@ -92,7 +98,7 @@ check-version:
 	case "$(RELEASE)" in ''|*[!0-9]*) echo "check-version: PKG_RELEASE must be an integer (apk)" >&2; exit 1;; esac; \
 	echo "check-version: $$v-$(RELEASE)"
 
-test-packages: ipk
+test-packages: ipk apk
 	cross/test-packages.sh $(DIST)
 
 TEST_TARGETS += test-packages
