@@ -18,7 +18,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dist=$(cd "${1:?usage: test-packages.sh DIST}" && pwd)
 cd "$top"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
@@ -332,6 +332,8 @@ CMDS
   (cd "$r" && find . -path ./dev -prune -o -print0 | LC_ALL=C sort -z |
     xargs -0 stat -c '%A %n' ) >"$out/tree"
   (cd "$r" && find . -path ./dev -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) >"$out/sums"
+  cp "$r/etc/exports" "$out/exports"
+  cp "$r/tmp/dnsmasq.cfg01411c.d/rpinet.conf" "$out/rpinet.conf" 2>/dev/null || true
 }
 
 run_all "$x86" "$tmp/run-x86_64"
@@ -339,6 +341,14 @@ run_all "qemu-aarch64-static $arm" "$tmp/run-aarch64"
 if diff -r "$tmp/run-x86_64" "$tmp/run-aarch64" >"$tmp/qemu.diff"; then ok; else
   fail "aarch64 under qemu differs from x86_64:"; head -40 "$tmp/qemu.diff" >&2; fi
 check "the binaries printed something (help)" test -s "$tmp/run-x86_64/1.out"
+# And what they did is what apply is for (so an empty run cannot pass).
+o=$tmp/run-aarch64
+check "apply --dry-run exits 0" test "$(cat "$o/3.rc")" = 0
+check "apply exits 0" test "$(cat "$o/10.rc")" = 0
+check "apply kept the user's exports line" grep -qx "# /mnt	\*(ro,all_squash,insecure,sync)" "$o/exports"
+check "apply wrote the exports block" grep -q '^/mnt/rpinet/nfs/quiet_owl 192.168.1.51(.*mp=/mnt/rpinet)' "$o/exports"
+check "apply wrote rpinet.conf" grep -qx 'tftp-root=/mnt/rpinet/tftp' "$o/rpinet.conf"
+check "a refused node name exits non-zero" test "$(cat "$o/8.rc")" != 0
 
 # The OpenWrt SDK Makefile agrees with Cargo.toml.
 check "openwrt/rpinet/Makefile PKG_VERSION = Cargo.toml version" \
