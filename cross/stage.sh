@@ -88,7 +88,9 @@ luci-app-rpinet)
   description="${title:-LuCI support for rpinet}
  Web interface for rpinet: storage, nodes, images and boot status."
   # conffiles: what the app ships under /etc/config, if anything.
-  (cd "$stage" && find ./etc/config -type f 2>/dev/null | sed 's/^\.//' | sort) >"$c/conffiles"
+  if [ -d "$stage/etc/config" ]; then
+    (cd "$stage" && find ./etc/config -type f | sed 's/^\.//' | sort) >"$c/conffiles"
+  fi
   [ -s "$c/conffiles" ] || rm -f "$c/conffiles"
   cat >"$c/postinst-pkg" <<'SH'
 # A new LuCI app: drop LuCI's menu/index caches and let rpcd load its ACLs.

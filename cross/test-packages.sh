@@ -145,6 +145,12 @@ done
 check "one aarch64 binary for all aarch64 labels" \
   test "$(grep '_aarch64_' "$tmp/binaries" | awk '{ print $2 }' | sort -u | wc -l)" = 1
 
+# luci-app-rpinet is packed (both formats) as soon as its directory has files.
+if [ -d luci-app-rpinet/htdocs ] || [ -d luci-app-rpinet/root ]; then
+  check "dist has luci-app-rpinet_${version}_all.ipk" test -f "$dist/luci-app-rpinet_${version}_all.ipk"
+  check "dist has apk/noarch/luci-app-rpinet-${version%-*}-r${version##*-}.apk" \
+    test -f "$dist/apk/noarch/luci-app-rpinet-${version%-*}-r${version##*-}.apk"
+fi
 for ipk in "$dist"/luci-app-rpinet_*.ipk; do
   [ -f "$ipk" ] || continue
   d=$(check_ipk "$ipk" luci-app-rpinet all)
