@@ -83,10 +83,11 @@ luci-app-rpinet)
   [ -d "$src/root" ] && cp -R "$src/root/." "$stage/"
   find "$stage" -path "$c" -prune -o -type d -exec chmod 755 {} + -o -type f -exec chmod go-w,a+r {} +
   title=$(sed -n 's/^LUCI_TITLE:=//p' "$src/Makefile" 2>/dev/null | head -n1)
+  summary=$(sed -n 's/^LUCI_DESCRIPTION:=//p' "$src/Makefile" 2>/dev/null | head -n1)
   depends="libc, luci-base, rpinet"
   section=luci
   description="${title:-LuCI support for rpinet}
- Web interface for rpinet: storage, nodes, images and boot status."
+ ${summary:-Web interface for rpinet: storage, nodes, images and boot status.}"
   # conffiles: what the app ships under /etc/config, if anything.
   if [ -d "$stage/etc/config" ]; then
     (cd "$stage" && find ./etc/config -type f | sed 's/^\.//' | sort) >"$c/conffiles"

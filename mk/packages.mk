@@ -86,9 +86,13 @@ packages: ipk apk $(addprefix cross-,$(ZIG_TARGETS))
 	$(call pack,apk,$(ZIG_TARGETS))
 	@cross/check-static.sh $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(call bin_of,$(t)))
 
-dist: packages
+# Release artefacts: exactly this build's packages, checked, and their sums.
+dist:
+	rm -rf $(DIST)
+	$(MAKE) --no-print-directory packages
 	cd $(DIST) && find . -name '*.ipk' -o -name '*.apk' | sed 's|^\./||' | LC_ALL=C sort \
 		| xargs sha256sum >SHA256SUMS
+	cross/test-packages.sh $(DIST)
 	@cat $(DIST)/SHA256SUMS
 
 # Cargo.toml is the one source of the version: the SDK Makefile must agree.
@@ -99,8 +103,12 @@ check-version:
 	case "$(RELEASE)" in ''|*[!0-9]*) echo "check-version: PKG_RELEASE must be an integer (apk)" >&2; exit 1;; esac; \
 	echo "check-version: $$v-$(RELEASE)"
 
-test-packages: ipk apk
-	cross/test-packages.sh $(DIST)
+# Checks packages made for the test alone, so stale ones in dist/ cannot mix in.
+TEST_DIST := $(TARGET_DIR)/test-dist
+test-packages:
+	rm -rf $(TEST_DIST)
+	$(MAKE) --no-print-directory ipk apk DIST=$(TEST_DIST)
+	cross/test-packages.sh $(TEST_DIST)
 
 # The unit tests on the router architectures under qemu-user: aarch64 (the
 # Pi 4 router) and mipsel (32-bit; mips is big-endian and is built, not
