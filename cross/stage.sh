@@ -75,6 +75,11 @@ rpinet)
 # rpcd finds exec plugins only when it starts: let it see /usr/libexec/rpcd/rpinet.
 [ -n "${IPKG_INSTROOT}" ] || /etc/init.d/rpcd reload
 SH
+  cat >"$c/prerm-pkg" <<'SH'
+# Removal (not an upgrade): take back rpinet.conf, the host entries and the exports block,
+# so dnsmasq and nfsd serve nothing of a package that is gone. The config stays (conffile).
+[ -n "${IPKG_INSTROOT}" ] || [ "${PKG_UPGRADE}" = "1" ] || /usr/sbin/rpinet apply --withdraw
+SH
   ;;
 luci-app-rpinet)
   [ -d "$src" ] || { echo "stage: $src: no such directory" >&2; exit 1; }

@@ -110,6 +110,7 @@ check_ipk() { # check_ipk IPK PACKAGE ARCH
   for s in postinst prerm postinst-pkg; do
     check "$ipk: sh -n $s" sh -n "$d/control/$s"
   done
+  [ ! -e "$d/control/prerm-pkg" ] || check "$ipk: sh -n prerm-pkg" sh -n "$d/control/prerm-pkg"
   check "$ipk: postinst/prerm executable" test -x "$d/control/postinst" -a -x "$d/control/prerm"
   echo "$d"
 }

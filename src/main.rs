@@ -44,6 +44,12 @@ fn print_json(v: &serde_json::Value) {
 /// Run one command; the returned code is the process exit status.
 fn run(root: &Root, command: Command) -> Result<i32> {
     match command {
+        Command::Apply(a) if a.withdraw => {
+            let (_, mut config) = world::load_config(root)?;
+            config.enabled = false;
+            apply::run_with(root, config, a.dry_run)?;
+            Ok(0)
+        }
         Command::Apply(a) => {
             apply::run(root, a.dry_run)?;
             Ok(0)
