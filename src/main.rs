@@ -2,9 +2,16 @@
 //! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
+mod adapter;
 mod cli;
+mod discover;
+mod doctor;
 mod error;
+mod events;
 mod root;
+mod rpcd;
+mod trace;
+mod ubus;
 
 use cli::{Cli, Command};
 use error::{Error, Result};
@@ -26,8 +33,12 @@ fn main() {
 }
 
 /// Run one command; the returned code is the process exit status.
-fn run(_root: &Root, command: Command) -> Result<i32> {
+fn run(root: &Root, command: Command) -> Result<i32> {
     match command {
+        Command::List(_) => rpcd::list(),
+        Command::Call(a) => rpcd::call(root, &a.method),
+        Command::Event(a) => events::record_from_env(root, &a.kind).map(|_| 0),
+        Command::Doctor(a) => doctor::run(root, a.json),
         _ => Err(Error::new("this command is not built yet")),
     }
 }

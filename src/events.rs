@@ -1,0 +1,501 @@
+//! The boot-event log: what dnsmasq told us about each Pi's boot.
+//!
+//! OpenWrt's dnsmasq runs /usr/lib/dnsmasq/dhcp-script.sh for every lease
+//! change and every completed TFTP transfer; that script exports ACTION,
+//! MACADDR, IPADDR, HOSTNAME (dhcp) or TFTP_SIZE, TFTP_ADDR, TFTP_PATH (tftp)
+//! and runs the /etc/hotplug.d/{dhcp,tftp}/ hooks, which call `rpinet event
+//! dhcp|tftp`. Each call appends one line to /tmp/rpinet/events.log under an
+//! exclusive flock. When the file passes [`MAX_FILE`] it is renamed to
+//! events.log.1 (replacing the older one), so the log never holds more than
+//! two files: [`MAX_TOTAL`] bytes in RAM-backed /tmp.
+//!
+//! Transfers that failed never reach the script; dnsmasq logs them to syslog
+//! ("file … not found for …", "cannot access …"). [`parse_logread`] turns
+//! `logread -t` output into the same events at read time.
+//!
+//! One line per event, tab-separated, values stripped of control characters:
+//! `TIME dhcp ACTION MAC IP HOSTNAME VENDORCLASS`,
+//! `TIME tftp SIZE ADDR PATH`, `TIME miss ADDR PATH REASON`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use crate::error::{Context, Error, Result};
+use crate::root::Root;
+
+/// Rotate the log when it passes this size.
+pub const MAX_FILE: u64 = 192 * 1024;
+/// The most the log (current + rotated file) ever holds, plus one line.
+pub const MAX_TOTAL: u64 = 2 * MAX_FILE;
+/// Longest value kept from the environment.
+const MAX_FIELD: usize = 255;
+
+pub const DIR: &str = "/tmp/rpinet";
+pub const LOG: &str = "/tmp/rpinet/events.log";
+pub const LOG_OLD: &str = "/tmp/rpinet/events.log.1";
+pub const LOCK: &str = "/tmp/rpinet/events.lock";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A lease was added, updated or removed (dnsmasq add/old/del).
+    Dhcp {
+        action: String,
+        mac: String,
+        ip: String,
+        hostname: String,
+        vendor: String,
+    },
+    /// A TFTP transfer completed.
+    Tftp {
+        size: u64,
+        addr: String,
+        path: String,
+    },
+    /// A TFTP request for a file that does not exist or cannot be read.
+    Missing {
+        addr: String,
+        path: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub time: u64,
+    pub kind: EventKind,
+}
+
+/// Strip tabs, newlines and other control characters and bound the length.
+fn clean(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).collect();
+    if out.len() > MAX_FIELD {
+        let mut cut = MAX_FIELD;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+/// A MAC address in lower case with ':' separators, or None.
+pub fn normalize_mac(s: &str) -> Option<String> {
+    let s = s.trim().to_ascii_lowercase().replace('-', ":");
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6
+        || parts
+            .iter()
+            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return None;
+    }
+    Some(s)
+}
+
+fn valid_ipv4(s: &str) -> bool {
+    s.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Build the event for `rpinet event KIND` from the hook's environment.
+/// Returns None for events rpinet has no use for (e.g. an IPv6 lease).
+pub fn from_env(
+    kind: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    now: u64,
+) -> Result<Option<Event>> {
+    let get = |k: &str| env(k).map(|v| clean(&v)).unwrap_or_default();
+    match kind {
+        "dhcp" => {
+            let action = get("ACTION");
+            if !matches!(action.as_str(), "add" | "update" | "remove" | "old" | "del") {
+                return Err(Error::new(format!(
+                    "event dhcp: ACTION '{action}' is not add, update or remove"
+                )));
+            }
+            let raw_mac = get("MACADDR");
+            let Some(mac) = normalize_mac(&raw_mac) else {
+                // dnsmasq passes non-Ethernet hardware addresses too; not a Pi.
+                return Ok(None);
+            };
+            let ip = get("IPADDR");
+            if !valid_ipv4(&ip) {
+                return Ok(None);
+            }
+            Ok(Some(Event {
+                time: now,
+                kind: EventKind::Dhcp {
+                    action,
+                    mac,
+                    ip,
+                    hostname: get("HOSTNAME"),
+                    vendor: get("DNSMASQ_VENDOR_CLASS"),
+                },
+            }))
+        }
+        "tftp" => {
+            let path = get("TFTP_PATH");
+            if path.is_empty() {
+                return Err(Error::new("event tftp: TFTP_PATH is not set"));
+            }
+            let size = get("TFTP_SIZE").parse::<u64>().unwrap_or(0);
+            let addr = get("TFTP_ADDR");
+            Ok(Some(Event {
+                time: now,
+                kind: EventKind::Tftp { size, addr, path },
+            }))
+        }
+        other => Err(Error::new(format!(
+            "event: unknown kind '{other}' (expected dhcp or tftp)"
+        ))),
+    }
+}
+
+/// The log line of an event (with its trailing newline).
+pub fn to_line(e: &Event) -> String {
+    match &e.kind {
+        EventKind::Dhcp {
+            action,
+            mac,
+            ip,
+            hostname,
+            vendor,
+        } => format!(
+            "{}\tdhcp\t{}\t{}\t{}\t{}\t{}\n",
+            e.time,
+            clean(action),
+            clean(mac),
+            clean(ip),
+            clean(hostname),
+            clean(vendor)
+        ),
+        EventKind::Tftp { size, addr, path } => {
+            format!(
+                "{}\ttftp\t{}\t{}\t{}\n",
+                e.time,
+                size,
+                clean(addr),
+                clean(path)
+            )
+        }
+        EventKind::Missing { addr, path, reason } => format!(
+            "{}\tmiss\t{}\t{}\t{}\n",
+            e.time,
+            clean(addr),
+            clean(path),
+            clean(reason)
+        ),
+    }
+}
+
+/// Parse one log line; None for anything malformed (a torn or foreign line).
+pub fn parse_line(line: &str) -> Option<Event> {
+    let f: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
+    let time = f.first()?.parse::<u64>().ok()?;
+    let kind = match (*f.get(1)?, f.len()) {
+        ("dhcp", 7) => EventKind::Dhcp {
+            action: f[2].into(),
+            mac: f[3].into(),
+            ip: f[4].into(),
+            hostname: f[5].into(),
+            vendor: f[6].into(),
+        },
+        ("tftp", 5) => EventKind::Tftp {
+            size: f[2].parse().ok()?,
+            addr: f[3].into(),
+            path: f[4].into(),
+        },
+        ("miss", 5) => EventKind::Missing {
+            addr: f[2].into(),
+            path: f[3].into(),
+            reason: f[4].into(),
+        },
+        _ => return None,
+    };
+    Some(Event { time, kind })
+}
+
+/// Parse every well-formed line of a log text.
+pub fn parse_log(text: &str) -> Vec<Event> {
+    text.lines().filter_map(parse_line).collect()
+}
+
+/// Parse `logread -t` output into Missing events for dnsmasq's TFTP failures:
+/// `Wed Nov 25 03:00:12 2026 [1764039612.123] daemon.err dnsmasq-tftp[7]: file /x/y not found for 10.0.0.5`
+/// (dnsmasq ≥ 2.86 adds " for ADDR"; older ones end at "not found").
+pub fn parse_logread(text: &str) -> Vec<Event> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(tag) = line.find("dnsmasq-tftp[") else {
+            continue;
+        };
+        let Some(open) = line[..tag].find(" [") else {
+            continue;
+        };
+        let Some(close) = line[open..].find(']').map(|c| open + c) else {
+            continue;
+        };
+        let Some(time) = line[open + 2..close]
+            .split('.')
+            .next()
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let Some(msg) = line[tag..].find("]: ").map(|c| &line[tag + c + 3..]) else {
+            continue;
+        };
+        if let Some(rest) = msg.strip_prefix("file ") {
+            // "file PATH not found" or "file PATH not found for ADDR"
+            let (path, addr) = match rest.rfind(" not found for ") {
+                Some(i) => (&rest[..i], &rest[i + 15..]),
+                None => match rest.strip_suffix(" not found") {
+                    Some(p) => (p, ""),
+                    None => continue,
+                },
+            };
+            out.push(Event {
+                time,
+                kind: EventKind::Missing {
+                    addr: clean(addr.trim()),
+                    path: clean(path),
+                    reason: "not found".into(),
+                },
+            });
+        } else if let Some(rest) = msg.strip_prefix("cannot access ") {
+            // "cannot access PATH: Permission denied"
+            let Some(i) = rest.rfind(": ") else { continue };
+            out.push(Event {
+                time,
+                kind: EventKind::Missing {
+                    addr: String::new(),
+                    path: clean(&rest[..i]),
+                    reason: clean(&rest[i + 2..]),
+                },
+            });
+        }
+    }
+    out
+}
+
+fn lock(root: &Root, exclusive: bool) -> Result<nix::fcntl::Flock<File>> {
+    let dir = root.path(DIR);
+    std::fs::create_dir_all(&dir).ctx(|| format!("failed to create {}", dir.display()))?;
+    let path = root.path(LOCK);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .ctx(|| format!("failed to open {}", path.display()))?;
+    let arg = if exclusive {
+        nix::fcntl::FlockArg::LockExclusive
+    } else {
+        nix::fcntl::FlockArg::LockShared
+    };
+    nix::fcntl::Flock::lock(f, arg)
+        .map_err(|(_, e)| Error::new(format!("failed to lock {}: {e}", path.display())))
+}
+
+/// Append one event to the log, rotating it first when it is full.
+pub fn append(root: &Root, e: &Event) -> Result<()> {
+    let _guard = lock(root, true)?;
+    let log: PathBuf = root.path(LOG);
+    let line = to_line(e);
+    let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    if size + line.len() as u64 > MAX_FILE {
+        let old = root.path(LOG_OLD);
+        std::fs::rename(&log, &old)
+            .ctx(|| format!("failed to rotate {} to {}", log.display(), old.display()))?;
+    }
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .ctx(|| format!("failed to open {}", log.display()))?;
+    f.write_all(line.as_bytes())
+        .ctx(|| format!("failed to write {}", log.display()))?;
+    Ok(())
+}
+
+fn read_bounded(path: &std::path::Path) -> Result<String> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => {
+            return Err(Error::new(format!(
+                "failed to open {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut buf = Vec::new();
+    f.take(MAX_FILE + 4096)
+        .read_to_end(&mut buf)
+        .ctx(|| format!("failed to read {}", path.display()))?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Every event in the log, oldest first.
+pub fn read_all(root: &Root) -> Result<Vec<Event>> {
+    let _guard = lock(root, false)?;
+    let mut text = read_bounded(&root.path(LOG_OLD))?;
+    text.push_str(&read_bounded(&root.path(LOG))?);
+    Ok(parse_log(&text))
+}
+
+/// dnsmasq's TFTP failures from syslog. On a router: `logread -t -e
+/// dnsmasq-tftp`. Under --root the file DIR/tmp/rpinet/logread.txt stands in
+/// for logread's output (a lab has no logd).
+pub fn read_syslog_failures(root: &Root) -> Vec<Event> {
+    if !root.is_live() {
+        let p = root.path("/tmp/rpinet/logread.txt");
+        return read_bounded(&p)
+            .map(|t| parse_logread(&t))
+            .unwrap_or_default();
+    }
+    let out = std::process::Command::new("logread")
+        .args(["-t", "-e", "dnsmasq-tftp"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => parse_logread(&String::from_utf8_lossy(&o.stdout)),
+        _ => Vec::new(),
+    }
+}
+
+/// The log merged with syslog failures, in time order (stable).
+pub fn gather(root: &Root) -> Result<Vec<Event>> {
+    let mut ev = read_all(root)?;
+    ev.extend(read_syslog_failures(root));
+    ev.sort_by_key(|e| e.time);
+    Ok(ev)
+}
+
+/// `rpinet event dhcp|tftp`: record what the hook's environment says.
+pub fn record_from_env(root: &Root, kind: &str) -> Result<()> {
+    let now = now();
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(e) = from_env(kind, &env, now)? {
+        append(root, &e)?;
+    }
+    Ok(())
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        move |k: &str| v.iter().find(|(a, _)| a == k).map(|(_, b)| b.clone())
+    }
+
+    #[test]
+    fn dhcp_env_becomes_a_line_and_back() {
+        let env = env_of(&[
+            ("ACTION", "add"),
+            ("MACADDR", "DC:A6:32:01:02:03"),
+            ("IPADDR", "192.168.1.60"),
+            ("HOSTNAME", "pi\tx\n"),
+            ("DNSMASQ_VENDOR_CLASS", "PXEClient:Arch:00000:UNDI:002001"),
+        ]);
+        let e = from_env("dhcp", &env, 100).unwrap().unwrap();
+        let line = to_line(&e);
+        assert_eq!(
+            line,
+            "100\tdhcp\tadd\tdc:a6:32:01:02:03\t192.168.1.60\tpix\tPXEClient:Arch:00000:UNDI:002001\n"
+        );
+        assert_eq!(parse_line(&line), Some(e));
+    }
+
+    #[test]
+    fn tftp_env_becomes_a_line_and_back() {
+        let env = env_of(&[
+            ("ACTION", "add"),
+            ("TFTP_SIZE", "2228800"),
+            ("TFTP_ADDR", "192.168.1.60"),
+            ("TFTP_PATH", "/mnt/rpinet/tftp/91cdf03d/start4.elf"),
+        ]);
+        let e = from_env("tftp", &env, 7).unwrap().unwrap();
+        assert_eq!(parse_line(&to_line(&e)), Some(e));
+    }
+
+    #[test]
+    fn bad_env_is_refused_or_skipped() {
+        assert!(from_env("dhcp", &env_of(&[("ACTION", "boom")]), 1).is_err());
+        assert!(from_env("tftp", &env_of(&[]), 1).is_err());
+        assert!(from_env("neigh", &env_of(&[]), 1).is_err());
+        let v6 = env_of(&[("ACTION", "add"), ("MACADDR", "x"), ("IPADDR", "fe80::1")]);
+        assert_eq!(from_env("dhcp", &v6, 1).unwrap(), None);
+    }
+
+    #[test]
+    fn garbage_lines_are_skipped() {
+        let t = "junk\n12\ttftp\tNaN\ta\tb\n5\ttftp\t1\ta\t/p\n\n9\tdhcp\tadd\n";
+        let ev = parse_log(t);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].time, 5);
+    }
+
+    #[test]
+    fn logread_lines_become_missing_events() {
+        let t = "Wed Nov 25 03:00:12 2026 [1764039612.123] daemon.err dnsmasq-tftp[7]: file /mnt/rpinet/tftp/91cdf03d/kernel8.img not found for 192.168.1.60\n\
+                 Wed Nov 25 03:00:13 2026 [1764039613.001] daemon.err dnsmasq-tftp[7]: file /srv/x/start4.elf not found\n\
+                 Wed Nov 25 03:00:14 2026 [1764039614.001] daemon.err dnsmasq-tftp[7]: cannot access /mnt/rpinet/tftp/a/config.txt: Permission denied\n\
+                 Wed Nov 25 03:00:15 2026 [1764039615.001] daemon.info dnsmasq-tftp[7]: sent /x to 1.2.3.4\n\
+                 Wed Nov 25 03:00:15 2026 daemon.info dnsmasq-tftp[7]: file /nostamp not found\n";
+        let ev = parse_logread(t);
+        assert_eq!(ev.len(), 3);
+        assert_eq!(
+            ev[0],
+            Event {
+                time: 1764039612,
+                kind: EventKind::Missing {
+                    addr: "192.168.1.60".into(),
+                    path: "/mnt/rpinet/tftp/91cdf03d/kernel8.img".into(),
+                    reason: "not found".into()
+                }
+            }
+        );
+        assert!(matches!(&ev[1].kind, EventKind::Missing { addr, .. } if addr.is_empty()));
+        assert!(
+            matches!(&ev[2].kind, EventKind::Missing { reason, .. } if reason == "Permission denied")
+        );
+    }
+
+    #[test]
+    fn the_log_is_bounded() {
+        let dir = std::env::temp_dir().join(format!("rpinet-ev-{}", std::process::id()));
+        let root = Root::under(&dir);
+        let e = Event {
+            time: 1,
+            kind: EventKind::Tftp {
+                size: 1,
+                addr: "192.168.1.2".into(),
+                path: "/mnt/rpinet/tftp/91cdf03d/overlays/some-long-overlay-name.dtbo".into(),
+            },
+        };
+        let n = (MAX_TOTAL as usize / to_line(&e).len()) * 2;
+        for _ in 0..n {
+            append(&root, &e).unwrap();
+        }
+        let a = std::fs::metadata(root.path(LOG)).unwrap().len();
+        let b = std::fs::metadata(root.path(LOG_OLD)).unwrap().len();
+        assert!(a <= MAX_FILE && b <= MAX_FILE, "{a} {b}");
+        let all = read_all(&root).unwrap();
+        assert!(all.len() as u64 * to_line(&e).len() as u64 > MAX_FILE);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

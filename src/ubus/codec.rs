@@ -1,0 +1,1 @@
+//! blob / blobmsg TLV encoding and decoding (libubox blob.h, blobmsg.h).
