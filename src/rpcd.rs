@@ -274,7 +274,34 @@ fn read_job(root: &Root, id: &str) -> Result<Value> {
         )));
     };
     m.insert("id".into(), json!(id));
+    // a job whose process ended without writing a result did not finish
+    if m.get("state").and_then(Value::as_str) == Some("running") {
+        let pid = std::fs::read_to_string(root.path(format!("{JOBS_DIR}/{id}.pid")))
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !process_alive(pid) {
+                m.insert("state".into(), json!("failed"));
+                m.insert(
+                    "message".into(),
+                    json!("the job's process ended without reporting a result"),
+                );
+            }
+        }
+    }
     Ok(Value::Object(m))
+}
+
+/// Whether a process runs (a zombie does not count). This is the machine's
+/// own /proc, not the --root one: the job is a real process here.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// Write a job state file atomically (temp + fsync + rename).
@@ -312,16 +339,23 @@ fn start_job(root: &Root, kind: &str, args: &[&str]) -> Result<Value> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    if let Err(e) = cmd.spawn() {
-        let msg = format!("failed to start {kind}: {e}");
-        write_job(
-            root,
-            &id,
-            &json!({"id": id, "kind": kind, "state": "failed", "progress": 0, "message": msg}),
-        )?;
-        return Err(Error::new(msg));
+    match cmd.spawn() {
+        Ok(child) => {
+            let pidfile = root.path(format!("{JOBS_DIR}/{id}.pid"));
+            std::fs::write(&pidfile, format!("{}\n", child.id()))
+                .ctx(|| format!("failed to write {}", pidfile.display()))?;
+            Ok(json!({ "job": id }))
+        }
+        Err(e) => {
+            let msg = format!("failed to start {kind}: {e}");
+            write_job(
+                root,
+                &id,
+                &json!({"id": id, "kind": kind, "state": "failed", "progress": 0, "message": msg}),
+            )?;
+            Err(Error::new(msg))
+        }
     }
-    Ok(json!({ "job": id }))
 }
 
 /// The DIR of `--root DIR`, recovered from the mapping.
