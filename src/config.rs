@@ -1,0 +1,735 @@
+//! /etc/config/rpinet as typed values (SPEC §1), validated once at the edge.
+//!
+//! Every option is checked against its type here, with an error that names the section and
+//! the option; nothing downstream ever sees an unvalidated string, so no value can smuggle a
+//! newline, quote or comma into a generated dnsmasq or exports file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use crate::error::{Error, Result};
+use crate::uci::{Package, Section, Value};
+
+pub const CONFIG_PATH: &str = "/etc/config/rpinet";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    Pi3,
+    Pi4,
+    Pi5,
+}
+
+impl Model {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::Pi3 => "pi3",
+            Model::Pi4 => "pi4",
+            Model::Pi5 => "pi5",
+        }
+    }
+}
+
+/// How the Pi names its TFTP directory: the EEPROM's TFTP_PREFIX 0, 2 or 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootId {
+    Serial,
+    Mac,
+    Custom,
+}
+
+impl BootId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BootId::Serial => "serial",
+            BootId::Mac => "mac",
+            BootId::Custom => "custom",
+        }
+    }
+
+    /// The EEPROM TFTP_PREFIX value for this mode.
+    pub fn tftp_prefix(self) -> u8 {
+        match self {
+            BootId::Serial => 0,
+            BootId::Custom => 1,
+            BootId::Mac => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpMode {
+    Server,
+    Proxy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Registered,
+    AnyPi,
+}
+
+/// A MAC address; displays lowercase and ':'-separated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// Accepts either case, ':' or '-' separated (people copy MACs from stickers).
+    pub fn parse(s: &str) -> Option<Mac> {
+        let sep = if s.contains('-') { '-' } else { ':' };
+        let mut out = [0u8; 6];
+        let mut parts = s.split(sep);
+        for byte in out.iter_mut() {
+            let p = parts.next()?;
+            if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            *byte = u8::from_str_radix(p, 16).ok()?;
+        }
+        parts.next().is_none().then_some(Mac(out))
+    }
+
+    /// The kebab form a Pi uses as its TFTP directory with TFTP_PREFIX=2.
+    pub fn kebab(&self) -> String {
+        self.to_string().replace(':', "-")
+    }
+}
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub enabled: bool,
+    /// 8 lowercase hex digits.
+    pub serial: String,
+    pub mac: Mac,
+    pub model: Model,
+    pub boot_id: BootId,
+    /// TFTP_PREFIX_STR, set only when `boot_id` is custom.
+    pub custom_dir: Option<String>,
+    pub ip: Option<Ipv4Addr>,
+    pub image: Option<String>,
+}
+
+impl Node {
+    /// The node's hostname: its name with '-' for '_'.
+    pub fn hostname(&self) -> String {
+        self.name.replace('_', "-")
+    }
+
+    /// The node's directory under tftp/ (SPEC §2).
+    pub fn boot_dir(&self) -> String {
+        match self.boot_id {
+            BootId::Serial => self.serial.clone(),
+            BootId::Mac => self.mac.kebab(),
+            BootId::Custom => self.custom_dir.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub enabled: bool,
+    pub storage_uuid: Option<String>,
+    pub storage_path: Option<String>,
+    pub interface: String,
+    pub server_ip: Option<Ipv4Addr>,
+    pub dhcp_mode: DhcpMode,
+    pub matching: Match,
+    pub nodes: Vec<Node>,
+}
+
+impl Config {
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+/// Validate a parsed /etc/config/rpinet.
+pub fn from_package(pkg: &Package) -> Result<Config> {
+    let mut config = Config {
+        enabled: true,
+        storage_uuid: None,
+        storage_path: None,
+        interface: "lan".into(),
+        server_ip: None,
+        dhcp_mode: DhcpMode::Server,
+        matching: Match::Registered,
+        nodes: Vec::new(),
+    };
+    let mut seen_main = false;
+    let mut names = BTreeMap::new();
+    for (i, section) in pkg.sections.iter().enumerate() {
+        let name = pkg.section_name(i);
+        match section.kind.as_str() {
+            "rpinet" => {
+                if seen_main {
+                    return Err(Error::new(format!(
+                        "section '{name}': a second 'config rpinet' section (only one is allowed)"
+                    )));
+                }
+                seen_main = true;
+                read_main(&mut config, section, &name)?;
+            }
+            "node" => {
+                if section.name.is_none() {
+                    return Err(Error::new(format!(
+                        "section '{name}': a node section needs a name (config node 'NAME')"
+                    )));
+                }
+                if names.insert(name.clone(), ()).is_some() {
+                    return Err(Error::new(format!("node '{name}': defined twice")));
+                }
+                config.nodes.push(read_node(section, &name)?);
+            }
+            _ => {} // Unknown section types belong to someone else (or a newer rpinet).
+        }
+    }
+    check_unique(&config.nodes)?;
+    Ok(config)
+}
+
+fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
+    let o = Options {
+        section: s,
+        label: format!("section '{name}'"),
+    };
+    config.enabled = o.bool("enabled", true)?;
+    config.storage_uuid = o.parsed("storage_uuid", parse_uuid, "a filesystem UUID")?;
+    config.storage_path = o.parsed("storage_path", parse_storage_path, "an absolute path")?;
+    if let Some(i) = o.parsed("interface", parse_interface, "a network name")? {
+        config.interface = i;
+    }
+    config.server_ip = o.parsed("server_ip", parse_ipv4, "an IPv4 address")?;
+    config.dhcp_mode = o
+        .choice(
+            "dhcp_mode",
+            &[("server", DhcpMode::Server), ("proxy", DhcpMode::Proxy)],
+        )?
+        .unwrap_or(DhcpMode::Server);
+    config.matching = o
+        .choice(
+            "match",
+            &[("registered", Match::Registered), ("any-pi", Match::AnyPi)],
+        )?
+        .unwrap_or(Match::Registered);
+    Ok(())
+}
+
+fn read_node(s: &Section, name: &str) -> Result<Node> {
+    let label = format!("node '{name}'");
+    if !valid_node_name(name) {
+        return Err(Error::new(format!(
+            "{label}: the name must be 1 to 32 of a-z, 0-9 and _"
+        )));
+    }
+    let o = Options {
+        section: s,
+        label: label.clone(),
+    };
+    let serial = o
+        .parsed("serial", parse_serial, "8 hex digits")?
+        .ok_or_else(|| Error::new(format!("{label}: option 'serial' is missing")))?;
+    let mac = o
+        .parsed(
+            "mac",
+            |v| Mac::parse(v).filter(|_| !v.contains('-')),
+            "a MAC like dc:a6:32:01:02:03",
+        )?
+        .ok_or_else(|| Error::new(format!("{label}: option 'mac' is missing")))?;
+    let model = o
+        .choice(
+            "model",
+            &[
+                ("pi3", Model::Pi3),
+                ("pi4", Model::Pi4),
+                ("pi5", Model::Pi5),
+            ],
+        )?
+        .unwrap_or(Model::Pi4);
+    let boot_id = o
+        .choice(
+            "boot_id",
+            &[
+                ("serial", BootId::Serial),
+                ("mac", BootId::Mac),
+                ("custom", BootId::Custom),
+            ],
+        )?
+        .unwrap_or(BootId::Serial);
+    let custom_dir = o.parsed(
+        "boot_dir",
+        parse_boot_dir,
+        "1 to 32 of A-Z a-z 0-9 . _ - (not starting with .)",
+    )?;
+    let custom_dir = match (boot_id, custom_dir) {
+        (BootId::Custom, None) => {
+            return Err(Error::new(format!(
+                "{label}: option 'boot_dir' is required when boot_id is 'custom'"
+            )));
+        }
+        (BootId::Custom, dir) => dir,
+        (_, _) => None, // boot_dir only means something for custom; ignore a leftover value.
+    };
+    Ok(Node {
+        name: name.to_string(),
+        enabled: o.bool("enabled", true)?,
+        serial,
+        mac,
+        model,
+        boot_id,
+        custom_dir,
+        ip: o.parsed("ip", parse_ipv4, "an IPv4 address")?,
+        image: o.parsed(
+            "image",
+            parse_image_name,
+            "an image name (1 to 64 of A-Z a-z 0-9 . _ -)",
+        )?,
+    })
+}
+
+/// Two nodes may not share a serial, MAC, boot directory or fixed address.
+fn check_unique(nodes: &[Node]) -> Result<()> {
+    let mut seen: BTreeMap<(&str, String), &str> = BTreeMap::new();
+    for n in nodes {
+        let keys = [
+            ("serial", n.serial.clone()),
+            ("mac", n.mac.to_string()),
+            ("boot directory", n.boot_dir()),
+            ("ip", n.ip.map(|i| i.to_string()).unwrap_or_default()),
+        ];
+        for (what, value) in keys {
+            if value.is_empty() {
+                continue;
+            }
+            if let Some(other) = seen.insert((what, value.clone()), &n.name) {
+                return Err(Error::new(format!(
+                    "node '{}': {what} {value} is already used by node '{other}'",
+                    n.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Typed access to one section's options, with errors that name the section and option.
+struct Options<'a> {
+    section: &'a Section,
+    label: String,
+}
+
+impl Options<'_> {
+    fn raw(&self, option: &str) -> Result<Option<&str>> {
+        match self.section.get(option) {
+            None => Ok(None),
+            Some(Value::Option(v)) => Ok(Some(v)),
+            Some(Value::List(_)) => Err(Error::new(format!(
+                "{}: option '{option}' must be a single value, not a list",
+                self.label
+            ))),
+        }
+    }
+
+    fn parsed<T>(
+        &self,
+        option: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        what: &str,
+    ) -> Result<Option<T>> {
+        match self.raw(option)? {
+            None | Some("") => Ok(None),
+            Some(v) => parse(v).map(Some).ok_or_else(|| {
+                Error::new(format!(
+                    "{}: option '{option}': {} is not {what}",
+                    self.label,
+                    shown(v)
+                ))
+            }),
+        }
+    }
+
+    fn choice<T: Copy>(&self, option: &str, choices: &[(&str, T)]) -> Result<Option<T>> {
+        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+        let what = format!("one of {}", names.join(", "));
+        self.parsed(
+            option,
+            |v| choices.iter().find(|(n, _)| *n == v).map(|(_, t)| *t),
+            &what,
+        )
+    }
+
+    fn bool(&self, option: &str, default: bool) -> Result<bool> {
+        Ok(self
+            .parsed(
+                option,
+                parse_bool,
+                "a boolean (1/0, yes/no, on/off, true/false)",
+            )?
+            .unwrap_or(default))
+    }
+}
+
+/// Quote a bad value for an error message, escaping anything unprintable.
+fn shown(v: &str) -> String {
+    let cut: String = v.chars().take(64).collect();
+    let more = if v.chars().count() > 64 { "…" } else { "" };
+    format!("'{}{more}'", cut.escape_debug())
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "yes" | "on" | "true" | "enabled" => Some(true),
+        "0" | "no" | "off" | "false" | "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn valid_node_name(v: &str) -> bool {
+    (1..=32).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// 8 hex digits, any case, stored lowercase.
+pub fn parse_serial(v: &str) -> Option<String> {
+    (v.len() == 8 && v.bytes().all(|b| b.is_ascii_hexdigit())).then(|| v.to_ascii_lowercase())
+}
+
+pub fn parse_ipv4(v: &str) -> Option<Ipv4Addr> {
+    let ip: Ipv4Addr = v.parse().ok()?;
+    (!ip.is_unspecified() && !ip.is_broadcast() && !ip.is_multicast()).then_some(ip)
+}
+
+/// A filesystem UUID as `block info` prints it: 8-4-4-4-12 hex (ext4, btrfs, xfs) or
+/// XXXX-XXXX (FAT). Compared case-insensitively, stored lowercase.
+pub fn parse_uuid(v: &str) -> Option<String> {
+    let groups: Vec<&str> = v.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let shape_ok = lens == [8, 4, 4, 4, 12] || lens == [4, 4];
+    (shape_ok
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit())))
+    .then(|| v.to_ascii_lowercase())
+}
+
+/// An absolute path of plain components, not `/` itself, and no `.`/`..`.
+pub fn parse_storage_path(v: &str) -> Option<String> {
+    let v = v.trim_end_matches('/');
+    let ok = v.starts_with('/')
+        && v.len() <= 128
+        && v[1..].split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    ok.then(|| v.to_string())
+}
+
+pub fn parse_interface(v: &str) -> Option<String> {
+    ((1..=15).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then(|| v.to_string())
+}
+
+fn safe_dir_name(v: &str, max: usize) -> bool {
+    (1..=max).contains(&v.len())
+        && !v.starts_with('.')
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// TFTP_PREFIX_STR: the EEPROM takes up to 32 characters; we allow what is safe in a path.
+pub fn parse_boot_dir(v: &str) -> Option<String> {
+    safe_dir_name(v, 32).then(|| v.to_string())
+}
+
+pub fn parse_image_name(v: &str) -> Option<String> {
+    safe_dir_name(v, 64).then(|| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uci;
+
+    fn load(text: &str) -> Result<Config> {
+        from_package(&uci::parse(text, "rpinet")?)
+    }
+
+    const GOOD: &str = "
+config rpinet 'main'
+	option storage_uuid '6A1F0000-1111-2222-3333-444455556666'
+	option storage_path '/mnt/rpinet/'
+	option dhcp_mode 'proxy'
+	option match 'any-pi'
+
+config node 'running_lion'
+	option serial '38C128C0'
+	option mac 'DC:A6:32:79:26:DF'
+	option model 'pi5'
+	option boot_id 'mac'
+	option ip '192.168.1.50'
+
+config node 'b'
+	option serial '0000abcd'
+	option mac 'dc:a6:32:00:00:01'
+	option boot_id 'custom'
+	option boot_dir 'rack1-b'
+	option enabled '0'
+";
+
+    #[test]
+    fn reads_every_option_and_applies_defaults() {
+        let c = load(GOOD).unwrap();
+        assert!(c.enabled);
+        assert_eq!(
+            c.storage_uuid.as_deref(),
+            Some("6a1f0000-1111-2222-3333-444455556666")
+        );
+        assert_eq!(c.storage_path.as_deref(), Some("/mnt/rpinet"));
+        assert_eq!(c.interface, "lan");
+        assert_eq!((c.dhcp_mode, c.matching), (DhcpMode::Proxy, Match::AnyPi));
+        let lion = c.node("running_lion").unwrap();
+        assert_eq!(lion.serial, "38c128c0");
+        assert_eq!(lion.mac.to_string(), "dc:a6:32:79:26:df");
+        assert_eq!(lion.boot_dir(), "dc-a6-32-79-26-df");
+        assert_eq!(lion.hostname(), "running-lion");
+        assert_eq!(lion.model, Model::Pi5);
+        let b = c.node("b").unwrap();
+        assert_eq!(
+            (b.model, b.enabled, b.boot_dir().as_str()),
+            (Model::Pi4, false, "rack1-b")
+        );
+        let empty = load("").unwrap();
+        assert_eq!(
+            (empty.dhcp_mode, empty.matching, empty.storage_path),
+            (DhcpMode::Server, Match::Registered, None)
+        );
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        let base = "config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n";
+        let cases = [
+            (
+                "config node 'a'\n option serial '22222222'\n option mac '02:00:00:00:00:02'\n",
+                "node 'a': defined twice",
+            ),
+            (
+                "config node 'b'\n option serial '11111111'\n option mac '02:00:00:00:00:02'\n",
+                "serial 11111111 is already used by node 'a'",
+            ),
+            (
+                "config node 'b'\n option serial '22222222'\n option mac '02:00:00:00:00:01'\n",
+                "mac 02:00:00:00:00:01",
+            ),
+            (
+                "config node 'b'\n option serial '22222222'\n option mac '02:00:00:00:00:02'\n option boot_id 'custom'\n option boot_dir '11111111'\n",
+                "boot directory 11111111",
+            ),
+        ];
+        for (second, want) in cases {
+            let e = load(&format!("{base}{second}")).unwrap_err();
+            assert!(e.message().contains(want), "{} lacks {want}", e.message());
+        }
+    }
+
+    /// Every option, fed every kind of hostile value, is refused with its section and name.
+    #[test]
+    fn hostile_values_are_refused_naming_section_and_option() {
+        let hostile = [
+            "a\nb", "a'b", "a\"b", "a,b", "a#b", "a=b", "a b", "a\0b", "ünï", "../x", "x;reboot",
+        ];
+        let long = "a".repeat(300);
+        let main_opts = [
+            "storage_uuid",
+            "storage_path",
+            "interface",
+            "server_ip",
+            "dhcp_mode",
+            "match",
+            "enabled",
+        ];
+        let node_opts = [
+            "serial", "mac", "model", "boot_id", "ip", "image", "enabled",
+        ];
+        for v in hostile.iter().copied().chain([long.as_str()]) {
+            for opt in main_opts {
+                let mut s = Section::new("rpinet", Some("main"));
+                s.set(opt, v);
+                let e = from_package(&Package { sections: vec![s] }).unwrap_err();
+                assert!(
+                    e.message()
+                        .starts_with(&format!("section 'main': option '{opt}': ")),
+                    "{}",
+                    e.message()
+                );
+            }
+            for opt in node_opts.iter().chain(["boot_dir"].iter()) {
+                let mut s = Section::new("node", Some("n"));
+                s.set("serial", "0000abcd");
+                s.set("mac", "02:00:00:00:00:01");
+                s.set(
+                    "boot_id",
+                    if *opt == "boot_dir" {
+                        "custom"
+                    } else {
+                        "serial"
+                    },
+                );
+                s.set("boot_dir", "ok");
+                s.set(opt, v);
+                let e = from_package(&Package { sections: vec![s] }).unwrap_err();
+                assert!(
+                    e.message()
+                        .starts_with(&format!("node 'n': option '{opt}': ")),
+                    "{}",
+                    e.message()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn node_names_and_missing_options() {
+        let e = load("config node 'Bad'\n").unwrap_err();
+        assert!(e.message().contains("node 'Bad': the name must be"));
+        let e = load("config node\n option serial '11111111'\n").unwrap_err();
+        assert!(e.message().contains("needs a name"));
+        let e = load("config node 'x'\n option mac '02:00:00:00:00:01'\n").unwrap_err();
+        assert_eq!(e.message(), "node 'x': option 'serial' is missing");
+        let e = load("config node 'x'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n option boot_id 'custom'\n").unwrap_err();
+        assert!(e.message().contains("'boot_dir' is required"));
+        let e = load("config node 'x'\n list serial '11111111'\n").unwrap_err();
+        assert!(e.message().contains("must be a single value"));
+        let e = load(&format!("config node '{}'\n", "a".repeat(33))).unwrap_err();
+        assert!(e.message().contains("the name must be"));
+    }
+
+    #[test]
+    fn value_parsers() {
+        assert_eq!(
+            Mac::parse("DC-A6-32-01-02-03").unwrap().to_string(),
+            "dc:a6:32:01:02:03"
+        );
+        for bad in [
+            "dc:a6:32:01:02",
+            "dc:a6:32:01:02:03:04",
+            "dc:a6:32:01:02:0g",
+            "dca6.3201.0203",
+            "d:a6:32:01:02:03",
+        ] {
+            assert!(Mac::parse(bad).is_none(), "{bad}");
+        }
+        assert!(parse_serial("1234567").is_none() && parse_serial("123456789").is_none());
+        assert!(parse_ipv4("0.0.0.0").is_none() && parse_ipv4("1.2.3").is_none());
+        assert!(parse_uuid("ABCD-1234").is_some() && parse_uuid("abcd").is_none());
+        assert!(parse_storage_path("/").is_none() && parse_storage_path("mnt").is_none());
+        assert!(
+            parse_storage_path("/mnt//x").is_none() && parse_storage_path("/mnt/./x").is_none()
+        );
+        assert!(parse_boot_dir(".hidden").is_none() && parse_boot_dir("a/b").is_none());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const MAIN: [&str; 7] = [
+            "storage_uuid",
+            "storage_path",
+            "interface",
+            "server_ip",
+            "dhcp_mode",
+            "match",
+            "enabled",
+        ];
+        const NODE: [&str; 8] = [
+            "serial", "mac", "model", "boot_id", "boot_dir", "ip", "image", "enabled",
+        ];
+
+        /// Characters a value may have once it reached a typed field.
+        fn safe(s: &str) -> bool {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b))
+        }
+
+        fn node_with(option: &str, value: &str) -> Section {
+            let mut s = Section::new("node", Some("n"));
+            s.set("serial", "0000abcd");
+            s.set("mac", "02:00:00:00:00:01");
+            s.set(
+                "boot_id",
+                if option == "boot_dir" {
+                    "custom"
+                } else {
+                    "serial"
+                },
+            );
+            s.set("boot_dir", "ok");
+            s.set(option, value);
+            s
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Any value for any option is either refused naming the section and option, or
+            /// lands in a typed field holding only safe characters.
+            #[test]
+            fn any_value_is_refused_or_safe(value in "\\PC{0,40}|[\\x00-\\x7f]{0,12}", m in 0usize..7, k in 0usize..8) {
+                let mut main = Section::new("rpinet", Some("main"));
+                main.set(MAIN[m], &value);
+                match from_package(&Package { sections: vec![main] }) {
+                    Err(e) => {
+                        let want = format!("section 'main': option '{}': ", MAIN[m]);
+                        prop_assert!(e.message().starts_with(&want), "{}", e.message());
+                    }
+                    Ok(c) => {
+                        let fields = [c.storage_uuid.unwrap_or_default(), c.storage_path.unwrap_or_default(), c.interface,
+                                      c.server_ip.map(|i| i.to_string()).unwrap_or_default()];
+                        prop_assert!(fields.iter().all(|f| safe(f)), "{:?}", fields);
+                    }
+                }
+                match from_package(&Package { sections: vec![node_with(NODE[k], &value)] }) {
+                    Err(e) => {
+                        let want = format!("node 'n': option '{}'", NODE[k]);
+                        prop_assert!(e.message().starts_with(&want), "{}", e.message());
+                    }
+                    Ok(c) => {
+                        let n = &c.nodes[0];
+                        let fields = [n.serial.clone(), n.mac.to_string(), n.boot_dir(), n.image.clone().unwrap_or_default(),
+                                      n.ip.map(|i| i.to_string()).unwrap_or_default()];
+                        prop_assert!(fields.iter().all(|f| safe(f)), "{:?}", fields);
+                    }
+                }
+            }
+
+            /// What `uci commit` would write reads back as the same package.
+            #[test]
+            fn uci_round_trip(values in proptest::collection::vec("[^\\n\\r]{0,20}", 1..6), name in "[a-z0-9_]{1,12}") {
+                let mut s = Section::new("node", Some(&name));
+                for (k, v) in values.iter().enumerate() {
+                    if k % 2 == 0 { s.set(&format!("o{k}"), v) } else { s.add_list("l", v) }
+                }
+                let pkg = Package { sections: vec![s, Section::new("rpinet", None)] };
+                prop_assert_eq!(uci::parse(&uci::serialize(&pkg), "t").unwrap(), pkg);
+            }
+
+            /// The reader never panics, whatever the file holds.
+            #[test]
+            fn uci_parse_never_panics(text in "\\PC{0,200}") {
+                let _ = uci::parse(&text, "t").map(|p| from_package(&p));
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `rpinet node add|remove|show`: edit the node sections of /etc/config/rpinet the way
+//! `uci commit` would (whole file rewritten atomically), then apply.
+
+use serde_json::{Value, json};
+
+use crate::config::{self, BootId, Config, DhcpMode, Model, Node};
+use crate::error::{Error, Result};
+use crate::root::Root;
+use crate::uci::{Package, Section};
+use crate::world;
+
+/// What `node add` was asked for, as given on the command line or over ubus.
+#[derive(Debug, Clone, Default)]
+pub struct NodeRequest {
+    pub name: String,
+    pub serial: String,
+    pub mac: String,
+    pub model: Option<String>,
+    pub boot_id: Option<String>,
+    pub boot_dir: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// The config with the node added, validated as a whole (duplicates included). Pure.
+pub fn with_node(pkg: &Package, req: &NodeRequest) -> Result<(Package, Config)> {
+    if !config::valid_node_name(&req.name) {
+        return Err(Error::new(format!(
+            "node name '{}': must be 1 to 32 of a-z, 0-9 and _",
+            req.name.escape_debug()
+        )));
+    }
+    if pkg
+        .sections
+        .iter()
+        .any(|s| s.kind == "node" && s.name.as_deref() == Some(&req.name))
+    {
+        return Err(Error::new(format!("node '{}' already exists", req.name)));
+    }
+    let mut s = Section::new("node", Some(&req.name));
+    s.set("enabled", "1");
+    s.set("serial", &normalize_serial(&req.serial));
+    // Store the canonical form when it parses; a bad value is kept so validation names it.
+    let mac = config::Mac::parse(&req.mac)
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| req.mac.clone());
+    s.set("mac", &mac);
+    s.set("model", req.model.as_deref().unwrap_or("pi4"));
+    s.set("boot_id", req.boot_id.as_deref().unwrap_or("serial"));
+    if let Some(dir) = &req.boot_dir {
+        s.set("boot_dir", dir);
+    }
+    if let Some(ip) = &req.ip {
+        s.set("ip", ip);
+    }
+    let mut next = pkg.clone();
+    next.sections.push(s);
+    let config = config::from_package(&next)?;
+    Ok((next, config))
+}
+
+/// The serial as the Pi's TFTP directory uses it: /proc/cpuinfo's 16 digits are cut to
+/// their low 32 bits (`10000000abcdef12` → `abcdef12`).
+fn normalize_serial(s: &str) -> String {
+    if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        s[8..].to_ascii_lowercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The config with the node removed. Pure.
+pub fn without_node(pkg: &Package, name: &str) -> Result<(Package, Node)> {
+    let (_, config) = (pkg, config::from_package(pkg)?);
+    let node = config
+        .node(name)
+        .cloned()
+        .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
+    let mut next = pkg.clone();
+    next.sections
+        .retain(|s| !(s.kind == "node" && s.name.as_deref() == Some(name)));
+    Ok((next, node))
+}
+
+pub fn add(root: &Root, req: &NodeRequest) -> Result<Node> {
+    let (pkg, _) = world::load_config(root)?;
+    let (next, config) = with_node(&pkg, req)?;
+    crate::apply::commit_and_run(root, &next, config.clone())?;
+    config
+        .node(&req.name)
+        .cloned()
+        .ok_or_else(|| Error::new("node vanished after adding it"))
+}
+
+pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
+    let (pkg, _) = world::load_config(root)?;
+    let (next, node) = without_node(&pkg, name)?;
+    let config = config::from_package(&next)?;
+    let world = crate::apply::commit_and_run(root, &next, config)?;
+    // Directories go last, after nothing exports them any more; only on the mounted SSD.
+    let Some(storage) = world.storage.mounted_path().filter(|_| purge) else {
+        return Ok(false);
+    };
+    for dir in [
+        format!("{storage}/tftp/{}", node.boot_dir()),
+        format!("{storage}/nfs/{}", node.name),
+    ] {
+        let p = root.path(&dir);
+        match std::fs::remove_dir_all(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::new(format!("failed to delete {}: {e}", p.display())));
+            }
+            _ => log::info!("deleted {dir}"),
+        }
+    }
+    Ok(true)
+}
+
+/// What the node's EEPROM needs, as `rpi-eeprom-config --edit` takes it.
+pub fn eeprom_settings(
+    config: &Config,
+    server: std::net::Ipv4Addr,
+    n: &Node,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if n.model == Model::Pi3 {
+        return out; // No EEPROM: a Pi 3 boots from its ROM (see how_to).
+    }
+    out.push(("BOOT_ORDER".into(), "0xf21".into()));
+    out.push(("TFTP_PREFIX".into(), n.boot_id.tftp_prefix().to_string()));
+    if n.boot_id == BootId::Custom {
+        out.push(("TFTP_PREFIX_STR".into(), n.boot_dir()));
+    }
+    if config.dhcp_mode == DhcpMode::Proxy {
+        out.push(("TFTP_IP".into(), server.to_string()));
+    }
+    out
+}
+
+pub fn show_json(root: &Root, name: &str) -> Result<Value> {
+    let w = world::load(root)?;
+    let n = w
+        .config
+        .node(name)
+        .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
+    let probe = crate::status::Probe::read(root, &w);
+    let mut v = crate::status::node_json(&w, &probe, n, true);
+    let eeprom: Vec<String> = eeprom_settings(&w.config, w.net.server, n)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    v["eeprom"] = json!(eeprom);
+    v["how_to"] = json!(how_to(n));
+    Ok(v)
+}
+
+fn how_to(n: &Node) -> Vec<String> {
+    if n.model == Model::Pi3 {
+        return vec![
+            "A Pi 3B+ network-boots out of the box; a Pi 3B needs it enabled once: add program_usb_boot_mode=1 to config.txt on an SD card, boot, then remove the card.".into(),
+            "Serial: on the Pi, grep Serial /proc/cpuinfo | cut -c 19-26 (the last 8 hex digits).".into(),
+        ];
+    }
+    vec![
+        "On the Pi (booted once from an SD card): sudo rpi-eeprom-config --edit, set the lines above, save, reboot.".into(),
+        "BOOT_ORDER=0xf21 tries the SD card first, then the network; 0xf12 tries the network first.".into(),
+        "Serial: grep Serial /proc/cpuinfo | cut -c 19-26, or the 'board:' line on the HDMI diagnostics screen.".into(),
+    ]
+}
+
+pub fn show_human(v: &Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let mut out = format!(
+        "node {} ({}): {} serial {} mac {}\n  boot dir  {}\n  root      {}\n",
+        s("name"),
+        s("hostname"),
+        s("model"),
+        s("serial"),
+        s("mac"),
+        s("tftp_dir"),
+        s("nfs_dir")
+    );
+    if !s("ip").is_empty() {
+        out.push_str(&format!("  fixed ip  {}\n", s("ip")));
+    }
+    let eeprom = v["eeprom"].as_array().cloned().unwrap_or_default();
+    if !eeprom.is_empty() {
+        out.push_str("EEPROM settings (sudo rpi-eeprom-config --edit):\n");
+        for line in eeprom {
+            out.push_str(&format!("  {}\n", line.as_str().unwrap_or("")));
+        }
+    }
+    for line in v["how_to"].as_array().cloned().unwrap_or_default() {
+        out.push_str(&format!("{}\n", line.as_str().unwrap_or("")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uci;
+
+    fn req(name: &str, serial: &str, mac: &str) -> NodeRequest {
+        NodeRequest {
+            name: name.into(),
+            serial: serial.into(),
+            mac: mac.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn add_normalizes_and_validates() {
+        let pkg = uci::parse("config rpinet 'main'\n", "rpinet").unwrap();
+        let (next, c) =
+            with_node(&pkg, &req("lion", "100000003A4B5C6D", "DC-A6-32-01-02-03")).unwrap();
+        let n = c.node("lion").unwrap();
+        assert_eq!(
+            (n.serial.as_str(), n.mac.to_string().as_str()),
+            ("3a4b5c6d", "dc:a6:32:01:02:03")
+        );
+        let text = uci::serialize(&next);
+        assert!(text.contains("config node 'lion'\n\toption enabled '1'\n\toption serial '3a4b5c6d'\n\toption mac 'dc:a6:32:01:02:03'\n\toption model 'pi4'\n\toption boot_id 'serial'\n"), "{text}");
+        let e = with_node(&next, &req("lion", "11111111", "dc:a6:32:01:02:04")).unwrap_err();
+        assert_eq!(e.message(), "node 'lion' already exists");
+        let e = with_node(&next, &req("cat", "3a4b5c6d", "dc:a6:32:01:02:04")).unwrap_err();
+        assert!(
+            e.message()
+                .contains("serial 3a4b5c6d is already used by node 'lion'")
+        );
+        let e = with_node(&next, &req("cat", "11111111", "dc:a6:32:01:02:0")).unwrap_err();
+        assert!(e.message().starts_with("node 'cat': option 'mac': "));
+        let e = with_node(&next, &req("Cat'\n", "11111111", "dc:a6:32:01:02:05")).unwrap_err();
+        assert!(
+            e.message().starts_with("node name 'Cat\\'\\n'"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn remove_names_unknown_nodes() {
+        let pkg = uci::parse(
+            "config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let (next, node) = without_node(&pkg, "a").unwrap();
+        assert_eq!((next.sections.len(), node.name.as_str()), (0, "a"));
+        assert_eq!(
+            without_node(&pkg, "b").unwrap_err().message(),
+            "no node named 'b'"
+        );
+    }
+
+    #[test]
+    fn eeprom_lines_per_boot_id_and_mode() {
+        let text = "config rpinet 'main'\n option dhcp_mode 'proxy'\nconfig node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n option boot_id 'custom'\n option boot_dir 'rack1'\n";
+        let c = config::from_package(&uci::parse(text, "rpinet").unwrap()).unwrap();
+        let lines = eeprom_settings(&c, "192.168.1.1".parse().unwrap(), &c.nodes[0]);
+        let flat: Vec<String> = lines.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            flat,
+            [
+                "BOOT_ORDER=0xf21",
+                "TFTP_PREFIX=1",
+                "TFTP_PREFIX_STR=rack1",
+                "TFTP_IP=192.168.1.1"
+            ]
+        );
+    }
+}

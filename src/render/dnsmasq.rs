@@ -1,0 +1,143 @@
+//! rpinet.conf: what dnsmasq needs to serve Raspberry Pis (TFTP + the PXE boot menu).
+
+use std::fmt::Write;
+
+use super::{HEADER, Inputs, TAG, hosts_dir};
+use crate::config::{DhcpMode, Match};
+
+/// Option 97 prefixes of Pi 4 and Pi 5 bootloaders: `00` + FourCC `RPi4`/`RPi5`, in both
+/// byte orders seen in the field.
+const FOURCC_MATCHES: [&str; 4] = [
+    "0:34:69:50:52",
+    "0:52:50:69:34",
+    "0:35:69:50:52",
+    "0:52:50:69:35",
+];
+
+/// Ethernet OUIs of Raspberry Pi boards (for Pi 3 and older loaders without a FourCC).
+pub const PI_OUIS: [&str; 7] = [
+    "b8:27:eb", "dc:a6:32", "e4:5f:01", "28:cd:c1", "d8:3a:dd", "2c:cf:67", "88:a2:9e",
+];
+
+/// The boot menu text: three trailing spaces for the Pi 3B ROM, harmless to later loaders.
+pub const BOOT_MENU: &str = "Raspberry Pi Boot   ";
+
+pub fn render(i: &Inputs) -> String {
+    let c = i.config;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {HEADER}");
+    let _ = writeln!(out, "dhcp-hostsdir={}", hosts_dir(i.conf_dir));
+    let Some(storage) = i.storage else {
+        let _ = writeln!(
+            out,
+            "# The SSD (storage_uuid {}) is not mounted at {}: no TFTP and no boot menu until it is.",
+            c.storage_uuid.as_deref().unwrap_or("unset"),
+            c.storage_path.as_deref().unwrap_or("(storage_path unset)")
+        );
+        return out;
+    };
+    let _ = writeln!(out, "enable-tftp");
+    let _ = writeln!(out, "tftp-root={storage}/tftp");
+    if c.matching == Match::AnyPi {
+        let _ = writeln!(
+            out,
+            "# match any-pi: every Raspberry Pi, by its option 97 FourCC or its Ethernet OUI"
+        );
+        for m in FOURCC_MATCHES {
+            let _ = writeln!(out, "dhcp-match=set:{TAG},97,{m}");
+        }
+        for oui in PI_OUIS {
+            let _ = writeln!(out, "dhcp-mac=set:{TAG},{oui}:*:*:*");
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "# match registered: only node MACs (tagged in the hosts directory)"
+        );
+    }
+    if c.dhcp_mode == DhcpMode::Proxy {
+        let _ = writeln!(
+            out,
+            "# dhcp_mode proxy: another server leases addresses; only boot options from here"
+        );
+        let _ = writeln!(
+            out,
+            "dhcp-range={},proxy,{}",
+            i.net.subnet.network(),
+            prefix_mask(i.net.subnet.prefix)
+        );
+    }
+    let _ = writeln!(out, "pxe-service=tag:{TAG},0,\"{BOOT_MENU}\"");
+    let _ = writeln!(out, "dhcp-option-force=tag:{TAG},66,{}", i.net.server);
+    out
+}
+
+fn prefix_mask(prefix: u8) -> std::net::Ipv4Addr {
+    let m = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix.min(32)))
+    };
+    std::net::Ipv4Addr::from(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::tests::inputs;
+
+    #[test]
+    fn server_mode_registered() {
+        let (c, net) = inputs("option storage_path '/mnt/rpinet'\n");
+        let text = render(&Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/tmp/dnsmasq.d",
+        });
+        let want = "# Written by rpinet from /etc/config/rpinet; do not edit: change the config and run 'rpinet apply'.
+dhcp-hostsdir=/tmp/dnsmasq.d/rpinet.hosts
+enable-tftp
+tftp-root=/mnt/rpinet/tftp
+# match registered: only node MACs (tagged in the hosts directory)
+pxe-service=tag:rpinet,0,\"Raspberry Pi Boot   \"
+dhcp-option-force=tag:rpinet,66,192.168.1.1
+";
+        assert_eq!(text, want);
+    }
+
+    #[test]
+    fn proxy_any_pi() {
+        let (c, net) = inputs(
+            "option dhcp_mode 'proxy'\n option match 'any-pi'\n option server_ip '192.168.1.2'\n",
+        );
+        let text = render(&Inputs {
+            config: &c,
+            net,
+            storage: Some("/srv/x"),
+            conf_dir: "/tmp/dnsmasq.cfg01411c.d/",
+        });
+        assert!(text.contains("dhcp-hostsdir=/tmp/dnsmasq.cfg01411c.d/rpinet.hosts\n"));
+        assert!(text.contains("dhcp-range=192.168.1.0,proxy,255.255.255.0\n"));
+        assert!(text.contains("dhcp-match=set:rpinet,97,0:34:69:50:52\n"));
+        assert!(text.contains("dhcp-match=set:rpinet,97,0:52:50:69:35\n"));
+        assert!(text.contains("dhcp-mac=set:rpinet,2c:cf:67:*:*:*\n"));
+        assert_eq!(text.matches("dhcp-mac=").count(), 7);
+        assert!(text.contains("dhcp-option-force=tag:rpinet,66,192.168.1.2\n"));
+    }
+
+    #[test]
+    fn absent_ssd_serves_no_tftp_so_dnsmasq_still_starts() {
+        let (c, net) =
+            inputs("option storage_uuid 'abcd-1234'\n option storage_path '/mnt/rpinet'\n");
+        let text = render(&Inputs {
+            config: &c,
+            net,
+            storage: None,
+            conf_dir: "/tmp/dnsmasq.d",
+        });
+        assert!(!text.contains("tftp") || !text.contains("enable-tftp"));
+        assert!(!text.contains("pxe-service"));
+        assert!(text.contains("not mounted at /mnt/rpinet"));
+    }
+}

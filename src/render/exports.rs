@@ -1,0 +1,127 @@
+//! The rpinet block of /etc/exports, and putting it into the user's file.
+//!
+//! Each enabled node exports its root (nfs/<node>) and its boot dir (tftp/<boot-id>, mounted
+//! by the node as /boot/firmware) to that node only: its fixed `ip` when it has one, else the
+//! boot subnet (a node that leases a dynamic address can only be named by the subnet).
+//! `mp=` makes nfsd export nothing while the SSD is not mounted.
+
+use super::Inputs;
+
+pub const BEGIN: &str = "# BEGIN rpinet";
+pub const END: &str = "# END rpinet";
+const OPTIONS: &str = "rw,sync,no_subtree_check,no_root_squash";
+
+/// The block, BEGIN and END lines included.
+pub fn render(i: &Inputs) -> String {
+    let mut out = format!("{BEGIN}\n# {}\n", super::HEADER);
+    if let Some(storage) = i.storage {
+        for n in i
+            .config
+            .nodes
+            .iter()
+            .filter(|n| n.enabled && i.config.enabled)
+        {
+            let client = match n.ip {
+                Some(ip) => ip.to_string(),
+                None => i.net.subnet.cidr(),
+            };
+            let opts = format!("{client}({OPTIONS},mp={storage})");
+            out.push_str(&format!("{storage}/nfs/{} {opts}\n", n.name));
+            out.push_str(&format!("{storage}/tftp/{} {opts}\n", n.boot_dir()));
+        }
+    }
+    out.push_str(END);
+    out.push('\n');
+    out
+}
+
+/// Replace the rpinet block in `existing` (or append it); every other line is kept byte for
+/// byte. A BEGIN without END (or the reverse) is refused rather than guessed at.
+pub fn merge(existing: &str, block: &str) -> Result<String, String> {
+    let lines: Vec<&str> = existing.split_inclusive('\n').collect();
+    let is = |l: &str, marker: &str| l.trim_end_matches(['\n', '\r']).trim_end() == marker;
+    let begins: Vec<usize> = (0..lines.len()).filter(|&k| is(lines[k], BEGIN)).collect();
+    let ends: Vec<usize> = (0..lines.len()).filter(|&k| is(lines[k], END)).collect();
+    match (begins.as_slice(), ends.as_slice()) {
+        ([], []) => {
+            let mut out = existing.to_string();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(block);
+            Ok(out)
+        }
+        ([b], [e]) if b < e => {
+            let mut out: String = lines[..*b].concat();
+            out.push_str(block);
+            out.push_str(&lines[e + 1..].concat());
+            Ok(out)
+        }
+        _ => Err(format!(
+            "has a broken rpinet block (one '{BEGIN}' line, then one '{END}' line expected)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::tests::inputs_with_nodes;
+
+    const NODES: &str = "config node 'lion'\n option serial '11111111'\n option mac 'dc:a6:32:00:00:01'\n option ip '192.168.1.50'\n\
+                         config node 'tiger'\n option serial '22222222'\n option mac 'dc:a6:32:00:00:02'\n option boot_id 'mac'\n\
+                         config node 'off'\n option serial '33333333'\n option mac 'dc:a6:32:00:00:03'\n option enabled '0'\n";
+
+    #[test]
+    fn block_exports_root_and_boot_dir_to_each_node() {
+        let (c, net) = inputs_with_nodes("", NODES);
+        let block = render(&Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/x",
+        });
+        let want = "# BEGIN rpinet
+# Written by rpinet from /etc/config/rpinet; do not edit: change the config and run 'rpinet apply'.
+/mnt/rpinet/nfs/lion 192.168.1.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)
+/mnt/rpinet/tftp/11111111 192.168.1.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)
+/mnt/rpinet/nfs/tiger 192.168.1.0/24(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)
+/mnt/rpinet/tftp/dc-a6-32-00-00-02 192.168.1.0/24(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)
+# END rpinet
+";
+        assert_eq!(block, want);
+        let empty = render(&Inputs {
+            config: &c,
+            net,
+            storage: None,
+            conf_dir: "/x",
+        });
+        assert_eq!(empty.lines().count(), 3);
+    }
+
+    #[test]
+    fn merge_keeps_user_lines_byte_for_byte() {
+        let block = "# BEGIN rpinet\nnew\n# END rpinet\n";
+        assert_eq!(merge("", block).unwrap(), block);
+        assert_eq!(
+            merge("/a *(ro)", block).unwrap(),
+            format!("/a *(ro)\n{block}")
+        );
+        let user = "# /mnt\t*(ro,all_squash,insecure,sync)\r\n/b  host(rw)\n";
+        let old = format!("{user}# BEGIN rpinet\nold\nold2\n# END rpinet\n/c x(ro)\n\n");
+        assert_eq!(
+            merge(&old, block).unwrap(),
+            format!("{user}{block}/c x(ro)\n\n")
+        );
+        let no_newline = "/x y\n# BEGIN rpinet\n# END rpinet";
+        assert_eq!(merge(no_newline, block).unwrap(), format!("/x y\n{block}"));
+        for broken in [
+            "# BEGIN rpinet\n",
+            "# END rpinet\n",
+            "# END rpinet\n# BEGIN rpinet\n",
+            "# BEGIN rpinet\n# BEGIN rpinet\n# END rpinet\n",
+        ] {
+            assert!(merge(broken, block).is_err(), "{broken:?}");
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! `rpinet status`: health of storage, dnsmasq and NFS, and every node's state.
+//!
+//! [`report`] turns a [`World`] (plus a few facts read from the system by [`Probe`]) into
+//! the JSON of docs/api.md; the human form is printed from that same value.
+
+use serde_json::{Value, json};
+
+use crate::apply;
+use crate::config::{DhcpMode, Match, Node};
+use crate::root::Root;
+use crate::world::World;
+
+/// Facts about running services, read from /proc and /var.
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    pub dnsmasq_running: bool,
+    /// Paths nfsd currently exports (from /var/lib/nfs/etab).
+    pub active_exports: Vec<String>,
+    pub nfsd_running: bool,
+}
+
+impl Probe {
+    pub fn read(root: &Root, world: &World) -> Probe {
+        let pid_alive = |pid_file: &str| {
+            std::fs::read_to_string(root.path(pid_file))
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+                .is_some_and(|pid| root.path(format!("/proc/{pid}")).exists())
+        };
+        let etab = std::fs::read_to_string(root.path("/var/lib/nfs/etab")).unwrap_or_default();
+        Probe {
+            dnsmasq_running: pid_alive(&world.instance.pid_file()),
+            active_exports: etab
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string)
+                .collect(),
+            nfsd_running: root.path("/proc/fs/nfsd/threads").exists()
+                && std::fs::read_to_string(root.path("/proc/fs/nfsd/threads"))
+                    .is_ok_and(|t| t.trim() != "0"),
+        }
+    }
+}
+
+pub fn node_json(world: &World, probe: &Probe, n: &Node, dirs: bool) -> Value {
+    let storage = world.config.storage_path.clone().unwrap_or_default();
+    let tftp_dir = format!("{storage}/tftp/{}", n.boot_dir());
+    let nfs_dir = format!("{storage}/nfs/{}", n.name);
+    let mut v = json!({
+        "name": n.name, "hostname": n.hostname(), "enabled": n.enabled, "model": n.model.as_str(),
+        "serial": n.serial, "mac": n.mac.to_string(), "boot_id": n.boot_id.as_str(),
+        "boot_dir": n.boot_dir(), "ip": n.ip.map(|i| i.to_string()).unwrap_or_default(),
+        "image": n.image.clone().unwrap_or_default(), "tftp_dir": tftp_dir, "nfs_dir": nfs_dir,
+    });
+    if dirs {
+        let present =
+            world.existing_dirs.contains(&tftp_dir) && world.existing_dirs.contains(&nfs_dir);
+        v["dirs_present"] = json!(present);
+        v["exported"] = json!(
+            probe.active_exports.contains(&nfs_dir) && probe.active_exports.contains(&tftp_dir)
+        );
+    }
+    v
+}
+
+/// The status reply. `pending` is the plan `apply` would carry out now.
+pub fn report(world: &World, probe: &Probe, pending: &[apply::Action]) -> Value {
+    let c = &world.config;
+    let pending_path = |p: &str| {
+        pending.iter().any(|a| matches!(a, apply::Action::Write { path, .. } | apply::Action::Remove { path } if path == p))
+    };
+    let conf_written = !pending_path(&world.conf_path());
+    let exports_written = !pending_path(crate::world::EXPORTS_PATH);
+    let mounted = world.storage.mounted_path().is_some();
+    let nodes: Vec<Value> = c
+        .nodes
+        .iter()
+        .map(|n| node_json(world, probe, n, true))
+        .collect();
+    let (device, path) = match &world.storage {
+        crate::system::storage::Storage::Mounted { device, path } => (device.clone(), path.clone()),
+        _ => (String::new(), c.storage_path.clone().unwrap_or_default()),
+    };
+    json!({
+        "enabled": c.enabled,
+        "storage": {
+            "ok": mounted, "uuid": c.storage_uuid.clone().unwrap_or_default(), "path": path,
+            "mounted": mounted, "device": device, "message": world.storage.describe(c),
+        },
+        "dnsmasq": {
+            "ok": probe.dnsmasq_running && conf_written, "running": probe.dnsmasq_running,
+            "conf_dir": world.instance.conf_dir, "conf_written": conf_written,
+            "message": match (probe.dnsmasq_running, conf_written) {
+                (false, _) => "dnsmasq is not running".to_string(),
+                (true, false) => "rpinet.conf is out of date: run 'rpinet apply'".to_string(),
+                (true, true) => format!("serving {} from {}", world.conf_path(), world.instance.conf_dir),
+            },
+        },
+        "nfs": {
+            "ok": probe.nfsd_running && exports_written, "running": probe.nfsd_running,
+            "exports_written": exports_written,
+            "message": match (probe.nfsd_running, exports_written) {
+                (false, _) => "the NFS server (nfsd) is not running".to_string(),
+                (true, false) => "/etc/exports is out of date: run 'rpinet apply'".to_string(),
+                (true, true) => "exports up to date".to_string(),
+            },
+        },
+        "server_ip": world.net.server.to_string(),
+        "dhcp_mode": if c.dhcp_mode == DhcpMode::Proxy { "proxy" } else { "server" },
+        "match": if c.matching == Match::AnyPi { "any-pi" } else { "registered" },
+        "nodes": nodes,
+    })
+}
+
+/// The human form of [`report`].
+pub fn human(v: &Value) -> String {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mark = |ok: &Value| {
+        if ok.as_bool() == Some(true) {
+            "ok  "
+        } else {
+            "FAIL"
+        }
+    };
+    let mut out = String::new();
+    for part in ["storage", "dnsmasq", "nfs"] {
+        out.push_str(&format!(
+            "{} {:<8} {}\n",
+            mark(&v[part]["ok"]),
+            part,
+            s(&v[part]["message"])
+        ));
+    }
+    out.push_str(&format!(
+        "server {} · dhcp_mode {} · match {}\n",
+        s(&v["server_ip"]),
+        s(&v["dhcp_mode"]),
+        s(&v["match"])
+    ));
+    let nodes = v["nodes"].as_array().cloned().unwrap_or_default();
+    if nodes.is_empty() {
+        out.push_str("no nodes: add one with 'rpinet node add NAME --serial S --mac M'\n");
+    }
+    for n in nodes {
+        let state = match (
+            n["enabled"].as_bool(),
+            n["dirs_present"].as_bool(),
+            n["exported"].as_bool(),
+        ) {
+            (Some(false), _, _) => "disabled",
+            (_, Some(false), _) => "no dirs",
+            (_, _, Some(false)) => "not exported",
+            _ => "ready",
+        };
+        out.push_str(&format!(
+            "{:<16} {:<4} {:<10} {} tftp/{} {}\n",
+            s(&n["name"]),
+            s(&n["model"]),
+            s(&n["serial"]),
+            s(&n["mac"]),
+            s(&n["boot_dir"]),
+            state
+        ));
+    }
+    out
+}

@@ -1,0 +1,205 @@
+//! Which dnsmasq instance serves the boot interface, where its conf-dir is, and making its
+//! procd jail see the SSD.
+//!
+//! OpenWrt ≤ 23.05 uses /tmp/dnsmasq.d, 24.10+ /tmp/dnsmasq.<section>.d, and `confdir`
+//! overrides both; the truth is the `conf-dir=` line of the instance's generated
+//! /var/etc/dnsmasq.conf.<section>, read first. No ubus needed.
+
+use crate::error::{Error, Result};
+use crate::uci::{Package, Value};
+
+pub const DHCP_PATH: &str = "/etc/config/dhcp";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// The `config dnsmasq` section's uci name (e.g. `cfg01411c`).
+    pub section: String,
+    index: usize,
+    pub conf_dir: String,
+}
+
+impl Instance {
+    pub fn generated_config(&self) -> String {
+        generated_config_path(&self.section)
+    }
+
+    pub fn pid_file(&self) -> String {
+        format!("/var/run/dnsmasq/dnsmasq.{}.pid", self.section)
+    }
+}
+
+pub fn generated_config_path(section: &str) -> String {
+    format!("/var/etc/dnsmasq.conf.{section}")
+}
+
+/// Find the instance serving `interface`. `generated(section)` returns the text of its
+/// /var/etc/dnsmasq.conf.<section> if present; `release` is /etc/openwrt_release.
+pub fn find_instance(
+    dhcp: &Package,
+    interface: &str,
+    generated: impl Fn(&str) -> Option<String>,
+    release: Option<&str>,
+) -> Result<Instance> {
+    let instances: Vec<usize> = (0..dhcp.sections.len())
+        .filter(|&k| dhcp.sections[k].kind == "dnsmasq")
+        .collect();
+    if instances.is_empty() {
+        return Err(Error::new(format!(
+            "no 'config dnsmasq' section in {DHCP_PATH}: is dnsmasq installed?"
+        )));
+    }
+    // A `config dhcp` pool for the interface may bind it to a named instance.
+    let pool = dhcp.sections.iter().enumerate().find(|(k, s)| {
+        s.kind == "dhcp"
+            && match s.get("interface") {
+                Some(Value::Option(i)) => i == interface,
+                _ => dhcp.section_name(*k) == interface,
+            }
+    });
+    let wanted = pool.and_then(|(_, s)| match s.get("instance") {
+        Some(Value::Option(name)) => Some(name.clone()),
+        _ => None,
+    });
+    let index = match wanted {
+        Some(name) => *instances
+            .iter()
+            .find(|&&k| dhcp.section_name(k) == name)
+            .ok_or_else(|| Error::new(format!("the dhcp pool of '{interface}' names dnsmasq instance '{name}', which {DHCP_PATH} lacks")))?,
+        None => instances[0],
+    };
+    let section = dhcp.section_name(index);
+    let from_generated = generated(&section).and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("conf-dir="))
+            .map(|v| v.split(',').next().unwrap_or(v).trim().to_string())
+    });
+    let from_uci = match dhcp.sections[index].get("confdir") {
+        Some(Value::Option(d)) if d.starts_with('/') => {
+            Some(d.split(',').next().unwrap_or(d).to_string())
+        }
+        _ => None,
+    };
+    let conf_dir = from_generated
+        .or(from_uci)
+        .unwrap_or_else(|| default_conf_dir(&section, release));
+    Ok(Instance {
+        section,
+        index,
+        conf_dir: conf_dir.trim_end_matches('/').to_string(),
+    })
+}
+
+/// The default conf-dir of a release: 23.05 and older share /tmp/dnsmasq.d.
+fn default_conf_dir(section: &str, release: Option<&str>) -> String {
+    let version = release.and_then(|r| {
+        r.lines()
+            .find_map(|l| l.strip_prefix("DISTRIB_RELEASE="))
+            .map(|v| v.trim_matches(['\'', '"']).to_string())
+    });
+    let major: Option<u32> = version
+        .as_deref()
+        .and_then(|v| v.split('.').next()?.parse().ok());
+    match major {
+        Some(m) if m <= 23 => "/tmp/dnsmasq.d".into(),
+        _ => format!("/tmp/dnsmasq.{section}.d"),
+    }
+}
+
+/// The dhcp config with `list addnmount '<storage>'` on the instance, or `None` when it has
+/// it already: procd's jail only shows dnsmasq what it mounts, and the SSD is not among that.
+pub fn with_addnmount(dhcp: &Package, instance: &Instance, storage: &str) -> Option<Package> {
+    let section = dhcp.sections.get(instance.index)?;
+    let present = match section.get("addnmount") {
+        Some(Value::List(items)) => items.iter().any(|i| i == storage),
+        Some(Value::Option(v)) => v.split_whitespace().any(|i| i == storage),
+        None => false,
+    };
+    if present {
+        return None;
+    }
+    let mut out = dhcp.clone();
+    out.sections[instance.index].add_list("addnmount", storage);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uci;
+
+    const STOCK: &str = "config dnsmasq\n option domain 'lan'\n\nconfig dhcp 'lan'\n option interface 'lan'\n\nconfig dhcp 'wan'\n option interface 'wan'\n option ignore '1'\n";
+
+    fn find(dhcp: &str, generated: Option<&str>, release: Option<&str>) -> Result<Instance> {
+        let pkg = uci::parse(dhcp, "dhcp").unwrap();
+        find_instance(&pkg, "lan", |_| generated.map(str::to_string), release)
+    }
+
+    #[test]
+    fn conf_dir_from_generated_config_first() {
+        let i = find(
+            STOCK,
+            Some("port=53\nconf-dir=/tmp/dnsmasq.cfg01411c.d,.bak\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (i.section.as_str(), i.conf_dir.as_str()),
+            ("cfg01411c", "/tmp/dnsmasq.cfg01411c.d")
+        );
+        assert_eq!(i.pid_file(), "/var/run/dnsmasq/dnsmasq.cfg01411c.pid");
+    }
+
+    #[test]
+    fn conf_dir_falls_back_to_uci_then_release() {
+        let with = STOCK.replace("option domain 'lan'", "option confdir '/etc/dnsmasq.d/'");
+        assert_eq!(find(&with, None, None).unwrap().conf_dir, "/etc/dnsmasq.d");
+        let r23 = "DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='23.05.5'\n";
+        assert_eq!(
+            find(STOCK, None, Some(r23)).unwrap().conf_dir,
+            "/tmp/dnsmasq.d"
+        );
+        let r24 = "DISTRIB_RELEASE='24.10.1'\n";
+        assert_eq!(
+            find(STOCK, None, Some(r24)).unwrap().conf_dir,
+            "/tmp/dnsmasq.cfg01411c.d"
+        );
+        assert_eq!(
+            find(STOCK, None, Some("DISTRIB_RELEASE='SNAPSHOT'"))
+                .unwrap()
+                .conf_dir,
+            "/tmp/dnsmasq.cfg01411c.d"
+        );
+    }
+
+    #[test]
+    fn pool_instance_selects_a_named_dnsmasq() {
+        let text = "config dnsmasq\nconfig dnsmasq 'pis'\n option confdir '/tmp/pis.d'\nconfig dhcp 'lan'\n option interface 'lan'\n option instance 'pis'\n";
+        let i = find(text, None, None).unwrap();
+        assert_eq!(
+            (i.section.as_str(), i.conf_dir.as_str()),
+            ("pis", "/tmp/pis.d")
+        );
+        let e = find(
+            &text.replace("instance 'pis'", "instance 'nope'"),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.message().contains("names dnsmasq instance 'nope'"));
+        let e = find("config dhcp 'lan'\n", None, None).unwrap_err();
+        assert!(e.message().contains("no 'config dnsmasq' section"));
+    }
+
+    #[test]
+    fn addnmount_added_once() {
+        let pkg = uci::parse(STOCK, "dhcp").unwrap();
+        let i = find_instance(&pkg, "lan", |_| None, None).unwrap();
+        let next = with_addnmount(&pkg, &i, "/mnt/rpinet").unwrap();
+        assert_eq!(
+            next.sections[0].get("addnmount"),
+            Some(&Value::List(vec!["/mnt/rpinet".into()]))
+        );
+        assert!(with_addnmount(&next, &i, "/mnt/rpinet").is_none());
+        assert!(uci::serialize(&next).contains("\tlist addnmount '/mnt/rpinet'\n"));
+    }
+}

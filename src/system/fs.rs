@@ -1,0 +1,96 @@
+//! File primitives: read-if-present and atomic replace (temp + fsync + rename).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{Context, Result};
+
+/// The file's text, or `None` when it does not exist.
+pub fn read_opt(path: &Path) -> Result<Option<String>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).ctx(|| format!("failed to read {}", path.display())),
+    }
+}
+
+/// Replace `path` with `content` so a reader sees the old or the new file, never a mix:
+/// write a temp file beside it, fsync, rename over, fsync the directory.
+pub fn write_atomic(path: &Path, content: &str, mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.rpinet-tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.write_all(content.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write()
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            e
+        })
+        .ctx(|| format!("failed to write {}", path.display()))
+}
+
+/// Remove a file; a file that is already gone is fine.
+pub fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => {
+            Err(e).ctx(|| format!("failed to remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Create a directory and its parents with `mode` (0755: dnsmasq's user must read TFTP files).
+pub fn make_dir(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .ctx(|| format!("failed to create {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = std::env::temp_dir().join(format!("rpinet-fs-{}", std::process::id()));
+        make_dir(&dir, 0o755).unwrap();
+        let p = dir.join("f.conf");
+        assert_eq!(read_opt(&p).unwrap(), None);
+        write_atomic(&p, "one\n", 0o644).unwrap();
+        write_atomic(&p, "two\n", 0o600).unwrap();
+        assert_eq!(read_opt(&p).unwrap().as_deref(), Some("two\n"));
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        let e = write_atomic(&dir.join("missing/x"), "x", 0o644).unwrap_err();
+        assert!(
+            e.message()
+                .starts_with(&format!("failed to write {}/missing/x: ", dir.display()))
+        );
+        remove(&p).unwrap();
+        remove(&p).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

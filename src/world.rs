@@ -1,0 +1,144 @@
+//! A snapshot of everything rpinet's decisions depend on, read once from the system.
+//!
+//! `apply`, `status` and the ubus methods all decide from a `World`; only this module reads
+//! the files they decide from, so those decisions are pure functions of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::{self, CONFIG_PATH, Config};
+use crate::error::{Context, Result};
+use crate::network::{self, BootNet, NETWORK_PATH};
+use crate::render::{self, Inputs};
+use crate::root::Root;
+use crate::system::dnsmasq::{self, DHCP_PATH, Instance};
+use crate::system::fs::read_opt;
+use crate::system::storage::{self, Storage};
+use crate::uci::{self, Package};
+
+pub const EXPORTS_PATH: &str = "/etc/exports";
+pub const CONF_NAME: &str = "rpinet.conf";
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub config: Config,
+    pub net: BootNet,
+    pub dhcp: Package,
+    pub instance: Instance,
+    pub storage: Storage,
+    /// Current content of rpinet.conf in the conf-dir.
+    pub conf: Option<String>,
+    /// Current files of the hosts dir: name → content.
+    pub host_files: BTreeMap<String, String>,
+    pub exports: Option<String>,
+    /// Router paths of the storage directories that exist (only looked at when mounted).
+    pub existing_dirs: BTreeSet<String>,
+}
+
+impl World {
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            config: &self.config,
+            net: self.net,
+            storage: if self.config.enabled {
+                self.storage.mounted_path()
+            } else {
+                None
+            },
+            conf_dir: &self.instance.conf_dir,
+        }
+    }
+
+    pub fn conf_path(&self) -> String {
+        format!("{}/{CONF_NAME}", self.instance.conf_dir)
+    }
+
+    pub fn hosts_dir(&self) -> String {
+        render::hosts_dir(&self.instance.conf_dir)
+    }
+
+    /// The directories every enabled node needs on storage, parents first.
+    pub fn wanted_dirs(&self) -> Vec<String> {
+        let Some(storage) = self.inputs().storage else {
+            return Vec::new();
+        };
+        let mut dirs = vec![
+            format!("{storage}/tftp"),
+            format!("{storage}/nfs"),
+            format!("{storage}/images"),
+        ];
+        for n in self.config.nodes.iter().filter(|n| n.enabled) {
+            dirs.push(format!("{storage}/tftp/{}", n.boot_dir()));
+            dirs.push(format!("{storage}/nfs/{}", n.name));
+        }
+        dirs
+    }
+}
+
+/// Read and validate /etc/config/rpinet.
+pub fn load_config(root: &Root) -> Result<(Package, Config)> {
+    let text = read_opt(&root.path(CONFIG_PATH))?.unwrap_or_default();
+    let pkg = uci::parse(&text, CONFIG_PATH)?;
+    let config = config::from_package(&pkg)?;
+    Ok((pkg, config))
+}
+
+/// Read everything. Fails (before anything is written) on an invalid config or when the
+/// boot network cannot be determined.
+pub fn load(root: &Root) -> Result<World> {
+    let (_, config) = load_config(root)?;
+    load_with(root, config)
+}
+
+/// Read everything but the config, which is given (a change not yet committed).
+pub fn load_with(root: &Root, config: Config) -> Result<World> {
+    let read_uci = |path: &str| -> Result<Package> {
+        let text = read_opt(&root.path(path))?.unwrap_or_default();
+        uci::parse(&text, path)
+    };
+    let net = network::boot_net(&config, &read_uci(NETWORK_PATH)?)?;
+    let dhcp = read_uci(DHCP_PATH)?;
+    let release = read_opt(&root.path("/etc/openwrt_release"))?;
+    let instance = dnsmasq::find_instance(
+        &dhcp,
+        &config.interface,
+        |section| {
+            read_opt(&root.path(dnsmasq::generated_config_path(section)))
+                .ok()
+                .flatten()
+        },
+        release.as_deref(),
+    )?;
+    let storage = storage::check(root, &config);
+    let conf = read_opt(&root.path(format!("{}/{CONF_NAME}", instance.conf_dir)))?;
+    let mut host_files = BTreeMap::new();
+    let hosts_dir = root.path(render::hosts_dir(&instance.conf_dir));
+    if let Ok(entries) = std::fs::read_dir(&hosts_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path())
+                .ctx(|| format!("failed to read {}", entry.path().display()))?;
+            host_files.insert(name, text);
+        }
+    }
+    let exports = read_opt(&root.path(EXPORTS_PATH))?;
+    let mut world = World {
+        config,
+        net,
+        dhcp,
+        instance,
+        storage,
+        conf,
+        host_files,
+        exports,
+        existing_dirs: BTreeSet::new(),
+    };
+    world.existing_dirs = world
+        .wanted_dirs()
+        .into_iter()
+        .filter(|d| root.path(d).is_dir())
+        .collect();
+    Ok(world)
+}

@@ -1,0 +1,354 @@
+//! The rpinet binary against --root trees laid out like an OpenWrt router: what `apply`,
+//! `node add/remove` and `status` write, and that bad input writes nothing.
+
+mod common;
+
+use common::{Lab, snapshot};
+
+#[test]
+fn node_add_applies_and_second_apply_is_a_no_op() {
+    let lab = Lab::new("idem");
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38C128C0",
+        "--mac",
+        "DC:A6:32:79:26:DF",
+    ]);
+    lab.ok(&[
+        "node",
+        "add",
+        "tiger",
+        "--serial",
+        "10000000abcdef12",
+        "--mac",
+        "dc-a6-32-00-00-02",
+        "--model",
+        "pi5",
+        "--boot-id",
+        "mac",
+    ]);
+    lab.ok(&[
+        "node",
+        "add",
+        "bear",
+        "--serial",
+        "0000beef",
+        "--mac",
+        "e4:5f:01:00:00:03",
+        "--boot-id",
+        "custom",
+        "--boot-dir",
+        "rack1-bear",
+        "--ip",
+        "10.9.0.50",
+    ]);
+    for dir in [
+        "tftp/38c128c0",
+        "nfs/lion",
+        "tftp/dc-a6-32-00-00-02",
+        "nfs/tiger",
+        "tftp/rack1-bear",
+        "nfs/bear",
+    ] {
+        assert!(lab.path(&format!("mnt/rpinet/{dir}")).is_dir(), "{dir}");
+    }
+    let conf = lab.read("tmp/dnsmasq.d/rpinet.conf");
+    assert!(conf.contains("tftp-root=/mnt/rpinet/tftp\n"), "{conf}");
+    assert!(conf.contains("dhcp-hostsdir=/tmp/dnsmasq.d/rpinet.hosts\n"));
+    assert!(conf.contains("dhcp-option-force=tag:rpinet,66,10.9.0.1\n"));
+    assert_eq!(
+        lab.read("tmp/dnsmasq.d/rpinet.hosts/bear"),
+        "# rpinet node 'bear'\ne4:5f:01:00:00:03,set:rpinet,10.9.0.50,bear\n"
+    );
+    let exports = lab.read("etc/exports");
+    assert!(
+        exports.starts_with("# /mnt\t*(ro,all_squash,insecure,sync)\n# BEGIN rpinet\n"),
+        "{exports}"
+    );
+    assert!(exports.contains("/mnt/rpinet/tftp/rack1-bear 10.9.0.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)\n"));
+    assert!(
+        lab.read("etc/config/dhcp")
+            .contains("\tlist addnmount '/mnt/rpinet'\n")
+    );
+    let config = lab.read("etc/config/rpinet");
+    assert!(config.contains("config node 'tiger'\n\toption enabled '1'\n\toption serial 'abcdef12'\n\toption mac 'dc:a6:32:00:00:02'\n\toption model 'pi5'\n\toption boot_id 'mac'\n"), "{config}");
+
+    let before = snapshot(lab.dir());
+    assert_eq!(
+        lab.ok(&["apply", "--dry-run"]),
+        "nothing to do: the system matches the config\n"
+    );
+    lab.ok(&["apply"]);
+    assert_eq!(snapshot(lab.dir()), before, "a second apply changed files");
+}
+
+#[test]
+fn user_exports_lines_are_kept_byte_for_byte() {
+    let lab = Lab::new("exports");
+    let user_top = "# mine\r\n/srv/share  192.168.7.0/24(ro,sync)   \n\n";
+    let user_bottom = "/srv/other *(rw)\n# trailing comment without newline";
+    lab.write(
+        "etc/exports",
+        &format!("{user_top}# BEGIN rpinet\nstale line\n# END rpinet\n{user_bottom}"),
+    );
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    let exports = lab.read("etc/exports");
+    assert!(
+        exports.starts_with(&format!("{user_top}# BEGIN rpinet\n")),
+        "{exports:?}"
+    );
+    assert!(
+        exports.ends_with(&format!("# END rpinet\n{user_bottom}")),
+        "{exports:?}"
+    );
+    assert!(!exports.contains("stale line"));
+    lab.write("etc/exports", "# BEGIN rpinet\n/x y\n");
+    let before = snapshot(lab.dir());
+    let err = lab.fails(&[
+        "node",
+        "add",
+        "tiger",
+        "--serial",
+        "11111111",
+        "--mac",
+        "dc:a6:32:00:00:02",
+    ]);
+    assert_eq!(
+        err,
+        "rpinet: /etc/exports has a broken rpinet block (one '# BEGIN rpinet' line, then one '# END rpinet' line expected); fix it by hand, then run 'rpinet apply' again\n"
+    );
+    // Refused before anything was written, the config included.
+    assert_eq!(snapshot(lab.dir()), before);
+}
+
+#[test]
+fn hostile_values_are_refused_and_nothing_is_written() {
+    let lab = Lab::new("hostile");
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    let before = snapshot(lab.dir());
+    let long = "a".repeat(300);
+    let hostile = [
+        "x\ny",
+        "x'y",
+        "x\"y",
+        "x,y",
+        "#x",
+        "x=y",
+        "x y",
+        "ünï",
+        "../../etc",
+        " ",
+        long.as_str(),
+    ];
+    let base = [
+        "node",
+        "add",
+        "n",
+        "--serial",
+        "11111111",
+        "--mac",
+        "dc:a6:32:00:00:09",
+    ];
+    let opts = [
+        ("--serial", "serial"),
+        ("--mac", "mac"),
+        ("--model", "model"),
+        ("--boot-id", "boot_id"),
+        ("--ip", "ip"),
+    ];
+    for value in hostile {
+        for (flag, option) in opts {
+            let mut args: Vec<&str> = base.to_vec();
+            match args.iter().position(|a| *a == flag) {
+                Some(k) => args[k + 1] = value,
+                None => args.extend([flag, value]),
+            }
+            let err = lab.fails(&args);
+            assert!(
+                err.starts_with(&format!("rpinet: node 'n': option '{option}': ")),
+                "{flag} {value:?}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let mut args = base.to_vec();
+        args.extend(["--boot-id", "custom", "--boot-dir", value]);
+        assert!(
+            lab.fails(&args)
+                .starts_with("rpinet: node 'n': option 'boot_dir': ")
+        );
+        let mut args = base.to_vec();
+        args[2] = value;
+        assert!(
+            lab.fails(&args).starts_with("rpinet: node name '"),
+            "{value:?}"
+        );
+    }
+    // NUL cannot even be passed in argv; in the config file it is refused like the rest.
+    assert_eq!(snapshot(lab.dir()), before);
+    let config = lab.read("etc/config/rpinet");
+    lab.write(
+        "etc/config/rpinet",
+        &config.replace("option model 'pi4'", "option model 'pi4\0'"),
+    );
+    let before = snapshot(lab.dir());
+    assert!(
+        lab.fails(&["apply"]).starts_with(
+            "rpinet: node 'lion': option 'model': 'pi4\\0' is not one of pi3, pi4, pi5"
+        )
+    );
+    assert_eq!(snapshot(lab.dir()), before);
+}
+
+#[test]
+fn absent_or_wrong_ssd_creates_and_exports_nothing() {
+    for case in ["absent", "wrong-uuid"] {
+        let lab = Lab::new(case);
+        match case {
+            "absent" => lab.write("proc/mounts", "/dev/root / squashfs ro 0 0\n"),
+            _ => lab.mkfs("dev/sda1", "00000000-0000-0000-0000-000000000001"),
+        }
+        lab.ok(&[
+            "node",
+            "add",
+            "lion",
+            "--serial",
+            "38c128c0",
+            "--mac",
+            "dc:a6:32:79:26:df",
+        ]);
+        assert_eq!(
+            std::fs::read_dir(lab.path("mnt/rpinet")).unwrap().count(),
+            0,
+            "{case}: storage written"
+        );
+        let conf = lab.read("tmp/dnsmasq.d/rpinet.conf");
+        assert!(
+            !conf.contains("tftp-root") && !conf.contains("enable-tftp"),
+            "{case}: {conf}"
+        );
+        assert!(
+            lab.read("etc/exports").lines().all(|l| l.starts_with('#')),
+            "{case}"
+        );
+        assert!(!lab.read("etc/config/dhcp").contains("addnmount"));
+        let status = lab.ok(&["status"]);
+        assert!(status.starts_with("FAIL storage "), "{status}");
+        if case == "wrong-uuid" {
+            assert!(
+                status.contains("has UUID 00000000-0000-0000-0000-000000000001, not storage_uuid"),
+                "{status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn remove_with_purge_deletes_the_node_everywhere() {
+    let lab = Lab::new("remove");
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    lab.ok(&[
+        "node",
+        "add",
+        "tiger",
+        "--serial",
+        "11111111",
+        "--mac",
+        "dc:a6:32:00:00:02",
+    ]);
+    lab.write("mnt/rpinet/nfs/lion/etc/hostname", "lion\n");
+    assert_eq!(lab.ok(&["node", "remove", "lion"]), "removed node 'lion'\n");
+    assert!(
+        lab.path("mnt/rpinet/nfs/lion/etc/hostname").exists(),
+        "removal without --purge keeps data"
+    );
+    assert!(!lab.path("tmp/dnsmasq.d/rpinet.hosts/lion").exists());
+    assert!(!lab.read("etc/exports").contains("/lion "));
+    assert!(!lab.read("etc/config/rpinet").contains("lion"));
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    assert_eq!(
+        lab.ok(&["node", "remove", "lion", "--purge"]),
+        "removed node 'lion' and deleted its directories\n"
+    );
+    assert!(
+        !lab.path("mnt/rpinet/nfs/lion").exists() && !lab.path("mnt/rpinet/tftp/38c128c0").exists()
+    );
+    assert!(lab.path("mnt/rpinet/nfs/tiger").is_dir());
+    assert_eq!(
+        lab.fails(&["node", "remove", "lion"]),
+        "rpinet: no node named 'lion'\n"
+    );
+}
+
+#[test]
+fn status_json_follows_the_api() {
+    let lab = Lab::new("status");
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    assert_eq!(v["storage"]["ok"], true);
+    assert_eq!(v["storage"]["device"], "/dev/sda1");
+    assert_eq!(v["dnsmasq"]["conf_dir"], "/tmp/dnsmasq.d");
+    assert_eq!(v["dnsmasq"]["conf_written"], true);
+    assert_eq!(v["server_ip"], "10.9.0.1");
+    let n = &v["nodes"][0];
+    assert_eq!(
+        (
+            n["name"].as_str(),
+            n["hostname"].as_str(),
+            n["boot_dir"].as_str()
+        ),
+        (Some("lion"), Some("lion"), Some("38c128c0"))
+    );
+    assert_eq!(n["dirs_present"], true);
+    assert_eq!(n["tftp_dir"], "/mnt/rpinet/tftp/38c128c0");
+    // A change not yet applied shows as pending.
+    lab.write(
+        "etc/config/rpinet",
+        &lab.read("etc/config/rpinet")
+            .replace("option match 'registered'", "option match 'any-pi'"),
+    );
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    assert_eq!(v["dnsmasq"]["conf_written"], false);
+}
