@@ -16,6 +16,7 @@ use crate::adapter::{Config, Node};
 use crate::discover::Discovered;
 use crate::error::Result;
 use crate::root::Root;
+use crate::system::storage::Storage;
 use crate::trace::Boot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,15 +85,48 @@ pub struct NodeFacts {
     pub os_codename: Option<String>,
 }
 
+/// A node section's identity as written (lowercased), before validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub serial: String,
+    pub mac: String,
+    pub ip: String,
+}
+
+/// The identities of the node sections of /etc/config/rpinet, unvalidated.
+pub fn identities(text: &str) -> Vec<Identity> {
+    let Ok(pkg) = crate::uci::parse(text, crate::config::CONFIG_PATH) else {
+        return Vec::new();
+    };
+    let opt = |s: &crate::uci::Section, k: &str| match s.get(k) {
+        Some(crate::uci::Value::Option(v)) => v.trim().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    pkg.sections
+        .iter()
+        .filter(|s| s.kind == "node")
+        .map(|s| Identity {
+            name: s.name.clone().unwrap_or_default(),
+            serial: opt(s, "serial"),
+            mac: opt(s, "mac").replace('-', ":"),
+            ip: opt(s, "ip"),
+        })
+        .collect()
+}
+
 /// Everything `check` looks at.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub config: Option<Config>,
     pub config_error: Option<String>,
-    /// (device, fstype) mounted at storage_path.
-    pub mount: Option<(String, String)>,
-    /// The UUID read from that device's superblock, when readable.
-    pub fs_uuid: Option<String>,
+    pub identities: Vec<Identity>,
+    /// The core's SSD guard: what is mounted at storage_path and its UUID.
+    pub storage: Option<Storage>,
+    /// The server address the core derives (server_ip, else the interface's
+    /// address in /etc/config/network), or why it cannot.
+    pub server_ip: Option<String>,
+    pub network_error: Option<String>,
     pub dnsmasq: Vec<Dnsmasq>,
     pub dnsmasq_uid: Option<u32>,
     pub nfsd_running: bool,
@@ -116,8 +150,11 @@ fn find(level: Level, code: &'static str, node: &str, message: String, fix: Stri
     }
 }
 
-/// The server address: the override, else the interface's first IPv4.
+/// The server address: the core's, else the override, else the interface's first IPv4.
 pub fn server_ip(s: &Snapshot, cfg: &Config) -> Option<String> {
+    if let Some(ip) = &s.server_ip {
+        return Some(ip.clone());
+    }
     if !cfg.main.server_ip.is_empty() {
         return Some(cfg.main.server_ip.clone());
     }
@@ -195,6 +232,41 @@ fn etab_has(text: &str, path: &str) -> bool {
         .any(|l| l.split('\t').next() == Some(path) || l.split_whitespace().next() == Some(path))
 }
 
+/// Two nodes sharing a serial, MAC or fixed IP. Read from the raw UCI
+/// sections, because the core refuses such a config as a whole.
+fn duplicates(ids: &[Identity]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (what, code, get) in [
+        (
+            "serial",
+            "duplicate_serial",
+            (|i: &Identity| i.serial.clone()) as fn(&Identity) -> String,
+        ),
+        ("MAC", "duplicate_mac", |i: &Identity| i.mac.clone()),
+        ("IP", "duplicate_ip", |i: &Identity| i.ip.clone()),
+    ] {
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for n in ids {
+            let v = get(n);
+            if v.is_empty() {
+                continue;
+            }
+            if let Some(first) = seen.get(&v) {
+                out.push(find(
+                    Level::Error,
+                    code,
+                    &n.name,
+                    format!("nodes '{first}' and '{}' have the same {what} {v}", n.name),
+                    format!("a {what} belongs to one Pi: correct one of them (`rpinet node remove` the stale one)"),
+                ));
+            } else {
+                seen.insert(v, &n.name);
+            }
+        }
+    }
+    out
+}
+
 /// Every finding for a snapshot, errors first.
 pub fn check(s: &Snapshot) -> Vec<Finding> {
     use Level::*;
@@ -210,31 +282,29 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
             ),
             "fix /etc/config/rpinet (the message names the section and option)".into(),
         ));
+        out.extend(duplicates(&s.identities));
         return out;
     };
     let sp = cfg.main.storage_path.trim_end_matches('/');
 
-    // storage
-    let mut storage_ok = false;
-    if cfg.main.storage_uuid.is_empty() {
-        out.push(find(
-            Warning,
-            "storage_uuid_unset",
-            "",
-            "storage_uuid is not set, so rpinet cannot tell the SSD from the router's flash".into(),
-            "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD".into(),
-        ));
+    // storage (the core's guard decides what is mounted and whether it is the SSD)
+    let storage_ok = matches!(s.storage, Some(Storage::Mounted { .. }));
+    match &s.storage {
+        None | Some(Storage::Mounted { .. }) => {}
+        Some(Storage::NotConfigured) => out.push(find(Error, "storage_not_configured", "",
+            "no SSD is configured: storage_uuid and storage_path must both be set".into(),
+            "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted".into())),
+        Some(Storage::NotMounted { path }) => out.push(find(Error, "storage_absent", "",
+            format!("the SSD with UUID {} is not mounted at {path}", cfg.main.storage_uuid),
+            format!("plug in the SSD and mount it at {path} (block-mount: a mount section with its UUID), or set storage_uuid to the UUID `block info` shows"))),
+        Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
+            format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), cfg.main.storage_uuid),
+            "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
     }
-    match (&s.mount, &s.fs_uuid) {
-        (None, _) => out.push(find(Error, "storage_absent", "",
-            format!("no filesystem is mounted at {sp}{}",
-                if cfg.main.storage_uuid.is_empty() { String::new() } else { format!(" (the SSD with UUID {})", cfg.main.storage_uuid) }),
-            format!("plug in the SSD and mount it at {sp} (block-mount: a mount section with its UUID), or set storage_path to where it is mounted"))),
-        (Some((dev, _)), Some(u)) if !cfg.main.storage_uuid.is_empty() && !u.eq_ignore_ascii_case(&cfg.main.storage_uuid) =>
-            out.push(find(Error, "storage_wrong_uuid", "",
-                format!("{dev} is mounted at {sp} but its UUID is {u}, not {}", cfg.main.storage_uuid),
-                "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
-        _ => storage_ok = true,
+    if let Some(e) = &s.network_error {
+        out.push(find(Error, "boot_network_unknown", "",
+            format!("the boot network cannot be determined: {e}"),
+            "give the interface a static IPv4 address in /etc/config/network, or set rpinet.main.server_ip".into()));
     }
 
     // dnsmasq
@@ -282,31 +352,7 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         }
     }
 
-    // duplicates
-    for (what, code, get) in [
-        (
-            "serial",
-            "duplicate_serial",
-            (|n: &Node| n.serial.clone()) as fn(&Node) -> String,
-        ),
-        ("MAC", "duplicate_mac", |n: &Node| n.mac.clone()),
-        ("IP", "duplicate_ip", |n: &Node| n.ip.clone()),
-    ] {
-        let mut seen: HashMap<String, &str> = HashMap::new();
-        for n in &cfg.nodes {
-            let v = get(n);
-            if v.is_empty() {
-                continue;
-            }
-            if let Some(first) = seen.get(&v) {
-                out.push(find(Error, code, &n.name,
-                    format!("nodes '{first}' and '{}' have the same {what} {v}", n.name),
-                    format!("a {what} belongs to one Pi: correct one of them (`rpinet node remove` the stale one)")));
-            } else {
-                seen.insert(v, &n.name);
-            }
-        }
-    }
+    out.extend(duplicates(&s.identities));
 
     // per node
     for n in cfg.nodes.iter().filter(|n| n.enabled) {
@@ -500,92 +546,6 @@ fn read_small(path: &Path, max: u64) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// /proc/mounts escapes spaces and the like as \040 octal.
-fn unescape_mount(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// (device, fstype) mounted at `path` in a mounts table (the last one wins).
-pub fn mounted_at(mounts: &str, path: &str) -> Option<(String, String)> {
-    let path = path.trim_end_matches('/');
-    mounts
-        .lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            let (dev, mp, ty) = (w.next()?, w.next()?, w.next()?);
-            (unescape_mount(mp).trim_end_matches('/') == path)
-                .then(|| (unescape_mount(dev), ty.to_string()))
-        })
-        .last()
-}
-
-/// The filesystem UUID in a superblock: ext2/3/4 or FAT32/FAT16 (volume id).
-pub fn superblock_uuid(head: &[u8]) -> Option<String> {
-    // ext*: magic 0xEF53 at 1024+56, UUID at 1024+104
-    if head.len() >= 1024 + 120 && head[1024 + 56] == 0x53 && head[1024 + 57] == 0xEF {
-        let u = &head[1024 + 104..1024 + 120];
-        let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
-        return Some(format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        ));
-    }
-    // FAT: boot signature 0x55AA at 510; FAT32 volume id at 67, FAT16 at 39
-    if head.len() >= 512 && head[510] == 0x55 && head[511] == 0xAA {
-        let at = if &head[82..87] == b"FAT32" {
-            67
-        } else if &head[54..57] == b"FAT" {
-            39
-        } else {
-            return None;
-        };
-        let id = u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
-        return Some(format!("{:04X}-{:04X}", id >> 16, id & 0xffff));
-    }
-    None
-}
-
-fn read_uuid(root: &Root, device: &str) -> Option<String> {
-    use std::io::Read;
-    if !device.starts_with("/dev/") {
-        return None;
-    }
-    let mut f = std::fs::File::open(root.path(device)).ok()?;
-    let mut head = vec![0u8; 2048];
-    let mut got = 0;
-    while got < head.len() {
-        match f.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(_) => return None,
-        }
-    }
-    head.truncate(got);
-    superblock_uuid(&head)
-}
-
 /// (pid, comm) of every process under root's /proc.
 fn processes(root: &Root) -> Vec<(u32, String)> {
     let Ok(rd) = std::fs::read_dir(root.path("/proc")) else {
@@ -696,6 +656,9 @@ impl Snapshot {
     /// Read everything `check` needs. Never fails: what cannot be read is absent.
     pub fn gather(root: &Root) -> Snapshot {
         let mut s = Snapshot::default();
+        if let Some(t) = read_small(&root.path(crate::config::CONFIG_PATH), 1 << 20) {
+            s.identities = identities(&t);
+        }
         let cfg = match Config::load(root) {
             Ok(c) => c,
             Err(e) => {
@@ -704,10 +667,12 @@ impl Snapshot {
             }
         };
         let sp = cfg.main.storage_path.trim_end_matches('/').to_string();
-        let mounts = read_small(&root.path("/proc/mounts"), 1 << 20).unwrap_or_default();
-        s.mount = mounted_at(&mounts, &sp);
-        if let Some((dev, _)) = &s.mount {
-            s.fs_uuid = read_uuid(root, dev);
+        if let Ok((_, core)) = crate::world::load_config(root) {
+            s.storage = Some(crate::system::storage::check(root, &core));
+            match crate::world::load_with(root, core) {
+                Ok(w) => s.server_ip = Some(w.net.server.to_string()),
+                Err(e) => s.network_error = Some(e.message().to_string()),
+            }
         }
         let procs = processes(root);
         s.dnsmasq = procs
@@ -724,7 +689,7 @@ impl Snapshot {
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
         s.etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
         s.iface_ipv4 = crate::ubus::client::interface_ipv4(root, &cfg.main.interface);
-        let mounted = s.mount.is_some();
+        let mounted = matches!(s.storage, Some(Storage::Mounted { .. }));
         if mounted {
             s.tftp_root_files = list_files(&root.path(format!("{sp}/tftp")), 4096)
                 .into_iter()
@@ -813,16 +778,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mounts_are_matched_with_escapes() {
-        let m = "/dev/sda1 /mnt/my\\040ssd ext4 rw 0 0\n/dev/root / squashfs ro 0 0\n";
-        assert_eq!(
-            mounted_at(m, "/mnt/my ssd/"),
-            Some(("/dev/sda1".into(), "ext4".into()))
-        );
-        assert_eq!(mounted_at(m, "/mnt/rpinet"), None);
-    }
-
-    #[test]
     fn nfsroot_is_split() {
         assert_eq!(
             nfsroot("console=tty1 root=/dev/nfs nfsroot=192.168.1.1:/mnt/rpinet/nfs/a/,vers=3 rw"),
@@ -833,21 +788,6 @@ mod tests {
             ))
         );
         assert_eq!(nfsroot("root=PARTUUID=1234-02"), None);
-    }
-
-    #[test]
-    fn superblocks_give_uuids() {
-        let mut b = vec![0u8; 2048];
-        b[1024 + 56] = 0x53;
-        b[1024 + 57] = 0xEF;
-        for i in 0..16 {
-            b[1024 + 104 + i] = i as u8;
-        }
-        assert_eq!(
-            superblock_uuid(&b).unwrap(),
-            "00010203-0405-0607-0809-0a0b0c0d0e0f"
-        );
-        assert_eq!(superblock_uuid(&[0u8; 100]), None);
     }
 
     #[test]

@@ -40,6 +40,14 @@ impl Lab {
         let lab = Lab(d);
         lab.write("etc/config/rpinet", &config(""));
         lab.write(
+            "etc/config/network",
+            "config interface 'lan'\n\toption proto 'static'\n\toption ipaddr '192.168.1.1'\n\toption netmask '255.255.255.0'\n",
+        );
+        lab.write(
+            "etc/config/dhcp",
+            "config dnsmasq\n\toption domain 'lan'\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n",
+        );
+        lab.write(
             "proc/mounts",
             "/dev/root / squashfs ro 0 0\n/dev/sda1 /mnt/rpinet ext4 rw,relatime 0 0\n",
         );
@@ -227,8 +235,8 @@ fn storage_findings() {
     );
     provoke(
         &lab,
-        "storage_uuid_unset",
-        "warning",
+        "storage_not_configured",
+        "error",
         |l| {
             l.write(
                 "etc/config/rpinet",
@@ -236,6 +244,13 @@ fn storage_findings() {
             )
         },
         |l| l.write("etc/config/rpinet", &config("")),
+    );
+    provoke(
+        &lab,
+        "boot_network_unknown",
+        "error",
+        |l| l.mv("etc/config/network", "away/network"),
+        |l| l.mv("away/network", "etc/config/network"),
     );
     provoke(
         &lab,

@@ -5,7 +5,7 @@
 //! the exit code is ignored. This test plays rpcd's part; it is a stand-in.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,35 +13,29 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rpinet");
 
-struct Lab(PathBuf);
+mod common;
+
+/// The common router tree (lan 10.9.0.1/24, the SSD mounted) with one node.
+struct Lab(common::Lab);
 
 impl Lab {
     fn new(tag: &str) -> Lab {
-        let d = std::env::temp_dir().join(format!("rpinet-rpcd-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("etc/config")).unwrap();
-        std::fs::write(
-            d.join("etc/config/rpinet"),
-            "config rpinet 'main'\n\toption storage_uuid '6a1f0000-0000-0000-0000-000000000001'\n\
-             \toption storage_path '/mnt/rpinet'\n\toption server_ip '192.168.1.1'\n\n\
-             config node 'running_lion'\n\toption serial '38c128c0'\n\toption mac 'dc:a6:32:79:26:df'\n",
-        )
-        .unwrap();
-        Lab(d)
+        let lab = common::Lab::new(&format!("rpcd-{tag}"));
+        lab.write(
+            "etc/config/rpinet",
+            &format!(
+                "config rpinet 'main'\n\toption storage_uuid '{}'\n\toption storage_path '/mnt/rpinet'\n\n\
+                 config node 'running_lion'\n\toption serial '38c128c0'\n\toption mac 'dc:a6:32:79:26:df'\n",
+                common::UUID
+            ),
+        );
+        Lab(lab)
     }
     fn write(&self, rel: &str, text: &str) {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        self.0.write(rel, text)
     }
     fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.dir()
     }
 }
 
@@ -128,8 +122,8 @@ fn status_answers_with_nodes_and_their_boot() {
         took < Duration::from_secs(2),
         "rpcd's budget is 2 s: {took:?}"
     );
-    assert_eq!(v["server_ip"], "192.168.1.1");
-    assert_eq!(v["storage"]["mounted"], false);
+    assert_eq!(v["server_ip"], "10.9.0.1");
+    assert_eq!(v["storage"]["mounted"], true);
     let n = &v["nodes"][0];
     assert_eq!(n["name"], "running_lion");
     assert_eq!(n["hostname"], "running-lion");
@@ -301,7 +295,7 @@ fn doctor_answers_with_findings() {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    assert!(codes.contains(&"storage_absent"), "{v}");
+    assert!(codes.contains(&"dnsmasq_not_running"), "{v}");
     let f = &v["findings"][0];
     for k in ["level", "code", "node", "message", "fix"] {
         assert!(f.get(k).is_some(), "{k} missing in {f}");
@@ -352,4 +346,46 @@ fn event_hooks_append_to_the_log() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ACTION 'bogus'"));
+}
+
+#[test]
+fn node_add_and_remove_go_through_the_core() {
+    let lab = Lab::new("nodes");
+    let (v, took) = call(
+        Some(lab.path()),
+        "node_add",
+        br#"{"name":"quiet_owl","serial":"91CDF03D","mac":"E4:5F:01:09:02:F7","model":"pi4","boot_id":"serial","ubus_rpc_session":"s"}"#,
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let n = &v["node"];
+    assert_eq!(n["name"], "quiet_owl", "{v}");
+    assert_eq!(n["serial"], "91cdf03d");
+    assert_eq!(n["mac"], "e4:5f:01:09:02:f7");
+    assert_eq!(n["tftp_dir"], "/mnt/rpinet/tftp/91cdf03d");
+    assert!(n.get("boot").is_none());
+    let cfg = std::fs::read_to_string(lab.path().join("etc/config/rpinet")).unwrap();
+    assert!(cfg.contains("config node 'quiet_owl'"), "{cfg}");
+    // the core refuses what does not validate, and says which option
+    let (v, _) = call(
+        Some(lab.path()),
+        "node_add",
+        br#"{"name":"bad_mac","serial":"12345678","mac":"zz:zz"}"#,
+    );
+    assert!(err(&v).contains("mac"), "{v}");
+    let (v, _) = call(
+        Some(lab.path()),
+        "node_add",
+        br#"{"name":"twin","serial":"91cdf03d","mac":"e4:5f:01:00:00:01"}"#,
+    );
+    assert!(err(&v).contains("already used"), "{v}");
+    let (v, _) = call(
+        Some(lab.path()),
+        "node_remove",
+        br#"{"name":"quiet_owl","purge":false}"#,
+    );
+    assert_eq!(v, json!({"removed": "quiet_owl", "purged": false}));
+    let cfg = std::fs::read_to_string(lab.path().join("etc/config/rpinet")).unwrap();
+    assert!(!cfg.contains("quiet_owl"));
+    let (v, _) = call(Some(lab.path()), "node_remove", br#"{"name":"quiet_owl"}"#);
+    assert!(err(&v).contains("quiet_owl"), "{v}");
 }
