@@ -134,6 +134,10 @@ pub struct Snapshot {
     pub etab: Option<String>,
     /// IPv4 addresses of the boot interface (ubus), when known.
     pub iface_ipv4: Option<Vec<String>>,
+    /// Filesystems present (`block info` over ubus), when known.
+    pub block: Option<Vec<crate::ubus::client::BlockDev>>,
+    /// procd's dnsmasq instances (`service list` over ubus), when known.
+    pub services: Option<Vec<crate::ubus::client::Instance>>,
     pub tftp_root_files: Vec<String>,
     pub nodes: HashMap<String, NodeFacts>,
     pub boots: HashMap<String, Boot>,
@@ -294,9 +298,23 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         Some(Storage::NotConfigured) => out.push(find(Error, "storage_not_configured", "",
             "no SSD is configured: storage_uuid and storage_path must both be set".into(),
             "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted".into())),
-        Some(Storage::NotMounted { path }) => out.push(find(Error, "storage_absent", "",
-            format!("the SSD with UUID {} is not mounted at {path}", cfg.main.storage_uuid),
-            format!("plug in the SSD and mount it at {path} (block-mount: a mount section with its UUID), or set storage_uuid to the UUID `block info` shows"))),
+        Some(Storage::NotMounted { path }) => {
+            let present = s.block.as_ref().and_then(|b| b.iter().find(|d| d.uuid.eq_ignore_ascii_case(&cfg.main.storage_uuid)));
+            let (message, fix) = match (present, &s.block) {
+                (Some(d), _) => (
+                    format!("the SSD with UUID {} is present as {} but {}", cfg.main.storage_uuid, d.device,
+                        if d.mount.is_empty() { format!("not mounted (it should be at {path})") } else { format!("mounted at {} instead of {path}", d.mount) }),
+                    format!("mount it at {path}: a block-mount `config mount` section with option uuid '{}' and target '{path}', then `block mount`", cfg.main.storage_uuid)),
+                (None, Some(b)) => (
+                    format!("no disk with UUID {} is connected ({})", cfg.main.storage_uuid,
+                        if b.is_empty() { "block info lists no filesystems".to_string() } else { format!("block info lists {}", b.iter().map(|d| format!("{} {}", d.device, d.uuid)).collect::<Vec<_>>().join(", ")) }),
+                    "plug in the SSD, or set storage_uuid to the UUID `block info` shows for it".into()),
+                (None, None) => (
+                    format!("the SSD with UUID {} is not mounted at {path}", cfg.main.storage_uuid),
+                    format!("plug in the SSD and mount it at {path} (block-mount: a mount section with its UUID), or set storage_uuid to the UUID `block info` shows")),
+            };
+            out.push(find(Error, "storage_absent", "", message, fix));
+        }
         Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
             format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), cfg.main.storage_uuid),
             "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
@@ -309,7 +327,19 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
 
     // dnsmasq
     if s.dnsmasq.is_empty() {
-        out.push(find(Error, "dnsmasq_not_running", "", "dnsmasq is not running: nothing answers the Pis' DHCP and TFTP requests".into(),
+        let known = s
+            .services
+            .as_ref()
+            .map(|v| {
+                v.iter()
+                    .filter(|i| i.service == "dnsmasq")
+                    .map(|i| i.name.clone())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        out.push(find(Error, "dnsmasq_not_running", "",
+            if known.is_empty() { "dnsmasq is not running: nothing answers the Pis' DHCP and TFTP requests".into() }
+            else { format!("dnsmasq is not running (procd knows instance {} but it is stopped): nothing answers the Pis' DHCP and TFTP requests", known.join(", ")) },
             "start it: /etc/init.d/dnsmasq restart, then read `logread -e dnsmasq` for why it stopped".into()));
     } else {
         if s.dnsmasq.iter().all(|d| d.conf_dirs.is_some())
@@ -495,6 +525,28 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                     ),
                 ));
             }
+        }
+    }
+    for n in cfg.nodes.iter().filter(|n| !n.enabled) {
+        if let Some(b) = s
+            .boots
+            .get(&n.name)
+            .filter(|b| b.stage != crate::trace::Stage::None)
+        {
+            out.push(find(
+                Warning,
+                "disabled_node_booting",
+                &n.name,
+                format!(
+                    "node '{}' is disabled, but its Pi asked to boot (last seen at stage {})",
+                    n.name,
+                    b.stage.as_str()
+                ),
+                format!(
+                    "enable it (uci set rpinet.{}.enabled=1; rpinet apply) or power the Pi off",
+                    n.name
+                ),
+            ));
         }
     }
     for d in &s.discovered {
@@ -689,6 +741,8 @@ impl Snapshot {
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
         s.etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
         s.iface_ipv4 = crate::ubus::client::interface_ipv4(root, &cfg.main.interface);
+        s.block = crate::ubus::client::block_info(root);
+        s.services = crate::ubus::client::service_instances(root, &["dnsmasq"]);
         let mounted = matches!(s.storage, Some(Storage::Mounted { .. }));
         if mounted {
             s.tftp_root_files = list_files(&root.path(format!("{sp}/tftp")), 4096)

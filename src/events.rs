@@ -27,6 +27,7 @@ use crate::root::Root;
 /// Rotate the log when it passes this size.
 pub const MAX_FILE: u64 = 192 * 1024;
 /// The most the log (current + rotated file) ever holds, plus one line.
+#[cfg_attr(not(test), allow(dead_code))] // the bound; tests check it
 pub const MAX_TOTAL: u64 = 2 * MAX_FILE;
 /// Longest value kept from the environment.
 const MAX_FIELD: usize = 255;
