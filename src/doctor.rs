@@ -740,9 +740,10 @@ impl Snapshot {
             read_small(&root.path("/etc/passwd"), 1 << 20).and_then(|t| user_uid(&t, "dnsmasq"));
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
         s.etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
-        s.iface_ipv4 = crate::ubus::client::interface_ipv4(root, &cfg.main.interface);
-        s.block = crate::ubus::client::block_info(root);
-        s.services = crate::ubus::client::service_instances(root, &["dnsmasq"]);
+        let mut bus = crate::ubus::client::Bus::open(root);
+        s.iface_ipv4 = bus.interface_ipv4(&cfg.main.interface);
+        s.block = bus.block_info();
+        s.services = bus.service_instances(&["dnsmasq"]);
         let mounted = matches!(s.storage, Some(Storage::Mounted { .. }));
         if mounted {
             s.tftp_root_files = list_files(&root.path(format!("{sp}/tftp")), 4096)

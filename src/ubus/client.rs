@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -15,8 +15,9 @@ use super::codec::{self, Msg};
 use crate::error::{Error, Result};
 use crate::root::Root;
 
-/// Longest wait for any one message from ubusd.
-pub const TIMEOUT: Duration = Duration::from_millis(800);
+/// The most one connection may take, all calls together: rpcd gives a whole
+/// `rpinet call` 2 s, and a stuck ubusd must not eat it.
+pub const BUDGET: Duration = Duration::from_millis(600);
 /// Most messages read for one request before giving up.
 const MAX_MESSAGES: usize = 10_000;
 
@@ -46,6 +47,9 @@ pub struct Client {
     /// Our client id, from HELLO.
     pub id: u32,
     seq: u16,
+    deadline: Instant,
+    /// Set after an I/O or framing error: the stream is no longer in step.
+    broken: bool,
 }
 
 impl Client {
@@ -57,13 +61,19 @@ impl Client {
                 path.display()
             ))
         })?;
-        sock.set_read_timeout(Some(TIMEOUT))
-            .and_then(|_| sock.set_write_timeout(Some(TIMEOUT)))
+        Client::over(sock, BUDGET)
+    }
+
+    /// Talk over an already connected stream, within `budget`.
+    pub fn over(sock: UnixStream, budget: Duration) -> Result<Client> {
+        sock.set_write_timeout(Some(budget))
             .map_err(|e| Error::new(format!("ubus socket: {e}")))?;
         let mut c = Client {
             sock,
             id: 0,
             seq: 0,
+            deadline: Instant::now() + budget,
+            broken: false,
         };
         let hello = c.read_msg()?;
         if hello.typ != codec::MSG_HELLO {
@@ -77,6 +87,26 @@ impl Client {
     }
 
     fn read_msg(&mut self) -> Result<Msg> {
+        let r = self.read_msg_inner();
+        if r.is_err() {
+            self.broken = true;
+        }
+        r
+    }
+
+    fn read_msg_inner(&mut self) -> Result<Msg> {
+        if self.broken {
+            return Err(Error::new(
+                "ubus: connection unusable after an earlier error",
+            ));
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::new("ubus: no answer in time"));
+        }
+        self.sock
+            .set_read_timeout(Some(left))
+            .map_err(|e| Error::new(format!("ubus socket: {e}")))?;
         let mut h = [0u8; 12];
         self.sock
             .read_exact(&mut h)
@@ -94,9 +124,15 @@ impl Client {
     fn send(&mut self, typ: u8, peer: u32, body: &[u8]) -> Result<u16> {
         self.seq = self.seq.wrapping_add(1);
         let m = codec::encode_msg(typ, self.seq, peer, body);
-        self.sock
-            .write_all(&m)
-            .map_err(|e| Error::new(format!("ubus: sending: {e}")))?;
+        if self.broken {
+            return Err(Error::new(
+                "ubus: connection unusable after an earlier error",
+            ));
+        }
+        if let Err(e) = self.sock.write_all(&m) {
+            self.broken = true;
+            return Err(Error::new(format!("ubus: sending: {e}")));
+        }
         Ok(self.seq)
     }
 
@@ -198,17 +234,41 @@ pub fn socket_path(root: &Root) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// One call on the router's bus, or None when there is no bus or it fails.
-pub fn call(root: &Root, path: &str, method: &str) -> Option<Value> {
-    let sock = socket_path(root)?;
-    let mut c = Client::connect(&sock).ok()?;
-    c.call(path, method, &json!({})).ok()
-}
+/// The router's bus for a few calls: absent, failing or slow, every call is
+/// just None (what ubus says is extra knowledge, never required).
+pub struct Bus(Option<Client>);
 
-/// IPv4 addresses of a logical interface (`network.interface.<iface> status`).
-pub fn interface_ipv4(root: &Root, iface: &str) -> Option<Vec<String>> {
-    let v = call(root, &format!("network.interface.{iface}"), "status")?;
-    Some(parse_ipv4(&v))
+impl Bus {
+    pub fn open(root: &Root) -> Bus {
+        Bus(socket_path(root).and_then(|p| Client::connect(&p).ok()))
+    }
+
+    /// `ubus call PATH METHOD {}`, or None.
+    pub fn call(&mut self, path: &str, method: &str) -> Option<Value> {
+        let c = self.0.as_mut()?;
+        if c.broken {
+            return None;
+        }
+        c.call(path, method, &json!({})).ok()
+    }
+
+    /// IPv4 addresses of a logical interface (`network.interface.<iface> status`).
+    pub fn interface_ipv4(&mut self, iface: &str) -> Option<Vec<String>> {
+        let v = self.call(&format!("network.interface.{iface}"), "status")?;
+        Some(parse_ipv4(&v))
+    }
+
+    /// `block info`: the filesystems present (fstools' blockd).
+    pub fn block_info(&mut self) -> Option<Vec<BlockDev>> {
+        let v = self.call("block", "info")?;
+        Some(parse_block_info(&v))
+    }
+
+    /// `service list`: the procd instances of `services`, running or not.
+    pub fn service_instances(&mut self, services: &[&str]) -> Option<Vec<Instance>> {
+        let v = self.call("service", "list")?;
+        Some(parse_services(&v, services))
+    }
 }
 
 pub fn parse_ipv4(status: &Value) -> Vec<String> {
@@ -230,12 +290,6 @@ pub struct BlockDev {
     pub uuid: String,
     pub fstype: String,
     pub mount: String,
-}
-
-/// `block info`: the filesystems present (fstools' blockd).
-pub fn block_info(root: &Root) -> Option<Vec<BlockDev>> {
-    let v = call(root, "block", "info")?;
-    Some(parse_block_info(&v))
 }
 
 pub fn parse_block_info(v: &Value) -> Vec<BlockDev> {
@@ -263,12 +317,6 @@ pub struct Instance {
     pub running: bool,
     pub pid: u64,
     pub command: Vec<String>,
-}
-
-/// `service list`: dnsmasq's and nfsd's instances, running or not.
-pub fn service_instances(root: &Root, services: &[&str]) -> Option<Vec<Instance>> {
-    let v = call(root, "service", "list")?;
-    Some(parse_services(&v, services))
 }
 
 pub fn parse_services(v: &Value, services: &[&str]) -> Vec<Instance> {
@@ -305,6 +353,128 @@ pub fn parse_services(v: &Value, services: &[&str]) -> Vec<Instance> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use codec::{
+        ATTR_DATA, ATTR_OBJID, ATTR_OBJPATH, ATTR_STATUS, MSG_DATA, MSG_HELLO, MSG_STATUS,
+    };
+
+    fn hello() -> Vec<u8> {
+        codec::encode_msg(MSG_HELLO, 0, 0x2a, &[])
+    }
+    fn status(seq: u16, code: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        codec::put_u32(&mut b, ATTR_STATUS, code);
+        codec::encode_msg(MSG_STATUS, seq, 0, &b)
+    }
+    fn lookup_reply(seq: u16, path: &str, id: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        codec::put_str(&mut b, ATTR_OBJPATH, path);
+        codec::put_u32(&mut b, ATTR_OBJID, id);
+        codec::encode_msg(MSG_DATA, seq, 0, &b)
+    }
+    fn data(seq: u16, id: u32, table: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        codec::put_u32(&mut b, ATTR_OBJID, id);
+        codec::put_nested(&mut b, ATTR_DATA, table);
+        codec::encode_msg(MSG_DATA, seq, id, &b)
+    }
+
+    /// A client whose "ubusd" is a thread that reads our requests and writes
+    /// `script` (pre-made bytes) back.
+    fn scripted(script: Vec<Vec<u8>>) -> Result<Client> {
+        let (a, b) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            let mut b = b;
+            let mut sink = [0u8; 65536];
+            for (i, chunk) in script.iter().enumerate() {
+                if i > 0 {
+                    let _ = b.read(&mut sink); // one request per scripted reply
+                }
+                if b.write_all(chunk).is_err() {
+                    return;
+                }
+            }
+            let _ = b.read(&mut sink);
+        });
+        Client::over(a, Duration::from_millis(300))
+    }
+
+    #[test]
+    fn a_normal_call_returns_the_data() {
+        let t =
+            codec::encode_table(&json!({"up": true, "ipv4-address": [{"address": "10.0.0.1"}]}));
+        let mut lk = lookup_reply(1, "network.interface.lan", 7);
+        lk.extend(status(1, 0));
+        let mut inv = status(99, 0); // someone else's reply: ignored
+        inv.extend(data(2, 7, &t));
+        inv.extend(status(2, 0));
+        let mut c = scripted(vec![hello(), lk, inv]).unwrap();
+        assert_eq!(c.id, 0x2a);
+        let v = c
+            .call("network.interface.lan", "status", &json!({}))
+            .unwrap();
+        assert_eq!(parse_ipv4(&v), ["10.0.0.1"]);
+    }
+
+    #[test]
+    fn crafted_replies_are_errors() {
+        // first message not HELLO
+        assert!(scripted(vec![status(0, 0)]).is_err());
+        // STATUS without a code
+        let empty_status = codec::encode_msg(MSG_STATUS, 1, 0, &[0x01, 0, 0, 4]);
+        let mut c = scripted(vec![hello(), empty_status]).unwrap();
+        assert!(
+            c.lookup("x")
+                .unwrap_err()
+                .message()
+                .contains("without a status")
+        );
+        // unknown object / method
+        let mut c = scripted(vec![hello(), status(1, 4)]).unwrap();
+        assert!(
+            c.lookup("nope")
+                .unwrap_err()
+                .message()
+                .contains("not found")
+        );
+        let mut lk = lookup_reply(1, "o", 1);
+        lk.extend(status(1, 0));
+        let mut c = scripted(vec![hello(), lk, status(2, 3)]).unwrap();
+        assert!(
+            c.call("o", "m", &json!({}))
+                .unwrap_err()
+                .message()
+                .contains("method not found")
+        );
+        // a blobmsg name that is not UTF-8
+        let mut lk = lookup_reply(1, "o", 1);
+        lk.extend(status(1, 0));
+        let mut inv = data(2, 1, &[0x83, 0, 0, 10, 0, 1, 0xff, 0, b'x', 0, 0, 0]);
+        inv.extend(status(2, 0));
+        let mut c = scripted(vec![hello(), lk, inv]).unwrap();
+        assert!(c.call("o", "m", &json!({})).is_err());
+        // a header announcing more than ubusd's 1 MiB: refused before reading it
+        let mut huge = hello();
+        huge[9] = 0x7f;
+        assert!(scripted(vec![huge]).is_err());
+        // silence: the budget ends the wait
+        let start = Instant::now();
+        let mut c = scripted(vec![hello()]).unwrap();
+        assert!(c.lookup("x").is_err());
+        assert!(start.elapsed() < Duration::from_secs(2));
+        // and the connection stays refused after that
+        assert!(c.lookup("x").unwrap_err().message().contains("unusable"));
+    }
+
+    #[test]
+    fn replies_over_64_kib_are_read() {
+        let big = json!({"x": "a".repeat(300_000)});
+        let mut lk = lookup_reply(1, "service", 3);
+        lk.extend(status(1, 0));
+        let mut inv = data(2, 3, &codec::encode_table(&big));
+        inv.extend(status(2, 0));
+        let mut c = scripted(vec![hello(), lk, inv]).unwrap();
+        assert_eq!(c.call("service", "list", &json!({})).unwrap(), big);
+    }
 
     #[test]
     fn replies_are_parsed() {
