@@ -533,3 +533,104 @@ fn boot_trace_findings() {
     };
     assert_eq!(exit, 0, "an info finding alone does not fail doctor");
 }
+
+mod standin_ubusd;
+use standin_ubusd::{Quirk, router, start};
+
+fn block(mounted: bool) -> Value {
+    let mut d =
+        serde_json::json!({"device": "/dev/sda1", "uuid": UUID, "version": "1.0", "type": "ext4"});
+    if mounted {
+        d["mount"] = "/mnt/rpinet".into();
+    }
+    serde_json::json!({ "devices": [d] })
+}
+
+fn finding<'a>(f: &'a [Value], code: &str) -> &'a Value {
+    f.iter()
+        .find(|x| x["code"] == code)
+        .unwrap_or_else(|| panic!("{code} not in {f:#?}"))
+}
+
+#[test]
+fn findings_from_the_bus() {
+    let lab = Lab::healthy("ubus");
+    let sock = lab.p("var/run/ubus/ubus.sock");
+    let before = lab.codes();
+    {
+        let _bus = start(&sock, router("192.168.1.1", block(true)), Quirk::None);
+        assert_eq!(lab.codes(), before, "a healthy bus adds nothing");
+    }
+    {
+        // the server address is not (or no longer) on the interface
+        let _bus = start(&sock, router("10.0.0.1", block(true)), Quirk::None);
+        let (exit, f) = lab.doctor();
+        let x = finding(&f, "server_ip_not_on_interface");
+        assert!(
+            x["message"].as_str().unwrap().contains("192.168.1.1"),
+            "{x}"
+        );
+        assert!(x["message"].as_str().unwrap().contains("10.0.0.1"), "{x}");
+        assert_eq!(exit, 1);
+    }
+    assert_eq!(lab.codes(), before);
+    {
+        // the SSD is plugged in but not mounted: block info says where it is
+        lab.write("proc/mounts", "/dev/root / squashfs ro 0 0\n");
+        let _bus = start(&sock, router("192.168.1.1", block(false)), Quirk::None);
+        let (_, f) = lab.doctor();
+        let m = finding(&f, "storage_absent")["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(m.contains("present as /dev/sda1 but not mounted"), "{m}");
+        lab.write(
+            "proc/mounts",
+            "/dev/root / squashfs ro 0 0\n/dev/sda1 /mnt/rpinet ext4 rw,relatime 0 0\n",
+        );
+    }
+    {
+        // dnsmasq stopped: procd's instance is named
+        lab.mv("proc/100", "stopped/100");
+        let _bus = start(&sock, router("192.168.1.1", block(true)), Quirk::None);
+        let (_, f) = lab.doctor();
+        let m = finding(&f, "dnsmasq_not_running")["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(m.contains("cfg01411c"), "{m}");
+        lab.mv("stopped/100", "proc/100");
+    }
+    assert_eq!(lab.codes(), before);
+}
+
+#[test]
+fn a_misbehaving_ubusd_never_breaks_doctor() {
+    let lab = Lab::healthy("badbus");
+    let sock = lab.p("var/run/ubus/ubus.sock");
+    for quirk in [
+        Quirk::Interleave,
+        Quirk::EmptyStatus,
+        Quirk::NoHello,
+        Quirk::Silent,
+        Quirk::Oversized,
+        Quirk::Truncate,
+    ] {
+        let _bus = start(&sock, router("10.0.0.1", block(true)), quirk);
+        let t = std::time::Instant::now();
+        let (exit, f) = lab.doctor();
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{quirk:?}: {:?}",
+            t.elapsed()
+        );
+        let seen = f.iter().any(|x| x["code"] == "server_ip_not_on_interface");
+        if quirk == Quirk::Interleave {
+            assert!(seen, "{quirk:?}: replies for other requests are skipped");
+            assert_eq!(exit, 1);
+        } else {
+            assert!(!seen, "{quirk:?}: a broken bus is no knowledge");
+            assert_eq!(exit, 0, "{quirk:?}: {f:#?}");
+        }
+    }
+}
