@@ -157,7 +157,7 @@ pub fn node_remove(root: &Root, name: &str, purge: bool) -> Result<Value> {
 pub fn add_boots(root: &Root, config: &crate::config::Config, status: &mut Value) {
     let cfg = Config::from_core(config);
     let events = crate::events::gather(root).unwrap_or_default();
-    let (boots, _) = crate::trace::observe(root, &cfg, &events);
+    let boots = crate::trace::boots(root, &cfg, &events);
     if let Some(nodes) = status.get_mut("nodes").and_then(Value::as_array_mut) {
         for n in nodes {
             let name = n

@@ -93,6 +93,8 @@ pub fn discover(
     node_dirs: &[String],
     tftp_root: &str,
 ) -> Vec<Discovered> {
+    let node_macs: std::collections::HashSet<&str> = node_macs.iter().map(String::as_str).collect();
+    let node_dirs: std::collections::HashSet<&str> = node_dirs.iter().map(String::as_str).collect();
     // keyed by MAC when known, else by "serial:<s>"
     let mut found: HashMap<String, Discovered> = HashMap::new();
     let mut ip_to_mac: HashMap<String, String> = HashMap::new();
@@ -130,7 +132,7 @@ pub fn discover(
                 if vendor.starts_with("PXEClient") {
                     pxe_macs.insert(mac.clone(), ());
                 }
-                if node_macs.iter().any(|m| m == mac) || !is_pi_mac(mac) {
+                if node_macs.contains(mac.as_str()) || !is_pi_mac(mac) {
                     continue;
                 }
                 touch(&mut found, mac.clone(), e.time, "dhcp");
@@ -145,12 +147,12 @@ pub fn discover(
             EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
                 let serial = serial_dir(path, tftp_root);
                 if let Some(s) = &serial {
-                    if node_dirs.iter().any(|d| d == s) {
+                    if node_dirs.contains(s.as_str()) {
                         continue;
                     }
                 }
                 let mac = ip_to_mac.get(addr).cloned();
-                if mac.as_ref().is_some_and(|m| node_macs.contains(m)) {
+                if mac.as_ref().is_some_and(|m| node_macs.contains(m.as_str())) {
                     continue;
                 }
                 let key = match (&mac, &serial) {

@@ -191,28 +191,34 @@ pub fn to_line(e: &Event) -> String {
 
 /// Parse one log line; None for anything malformed (a torn or foreign line).
 pub fn parse_line(line: &str) -> Option<Event> {
-    let f: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
-    let time = f.first()?.parse::<u64>().ok()?;
-    let kind = match (*f.get(1)?, f.len()) {
-        ("dhcp", 7) => EventKind::Dhcp {
-            action: f[2].into(),
-            mac: f[3].into(),
-            ip: f[4].into(),
-            hostname: f[5].into(),
-            vendor: f[6].into(),
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let mut f = line.split('\t');
+    let time = f.next()?.parse::<u64>().ok()?;
+    let kind = f.next()?;
+    let mut take = || f.next().map(str::to_string);
+    let kind = match kind {
+        "dhcp" => EventKind::Dhcp {
+            action: take()?,
+            mac: take()?,
+            ip: take()?,
+            hostname: take()?,
+            vendor: take()?,
         },
-        ("tftp", 5) => EventKind::Tftp {
-            size: f[2].parse().ok()?,
-            addr: f[3].into(),
-            path: f[4].into(),
+        "tftp" => EventKind::Tftp {
+            size: take()?.parse().ok()?,
+            addr: take()?,
+            path: take()?,
         },
-        ("miss", 5) => EventKind::Missing {
-            addr: f[2].into(),
-            path: f[3].into(),
-            reason: f[4].into(),
+        "miss" => EventKind::Missing {
+            addr: take()?,
+            path: take()?,
+            reason: take()?,
         },
         _ => return None,
     };
+    if f.next().is_some() {
+        return None; // more fields than the kind has: not ours
+    }
     Some(Event { time, kind })
 }
 

@@ -18,6 +18,8 @@
 //! seconds, starts a new boot. The first required file that was not found
 //! (or not readable) is the boot's error.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use crate::events::{Event, EventKind};
@@ -238,37 +240,62 @@ fn relative<'a>(path: &'a str, tftp_root: &str) -> &'a str {
         .unwrap_or(path)
 }
 
+/// Lookups from what events carry to node indexes.
+pub struct Index<'n> {
+    by_dir: HashMap<&'n str, usize>,
+    by_mac: HashMap<&'n str, usize>,
+    by_ip: HashMap<&'n str, usize>,
+}
+
+impl<'n> Index<'n> {
+    pub fn new(nodes: &'n [NodeKey]) -> Index<'n> {
+        let mut ix = Index {
+            by_dir: HashMap::new(),
+            by_mac: HashMap::new(),
+            by_ip: HashMap::new(),
+        };
+        for (i, n) in nodes.iter().enumerate() {
+            if !n.boot_dir.is_empty() {
+                ix.by_dir.entry(n.boot_dir.as_str()).or_insert(i);
+            }
+            ix.by_mac.entry(n.mac.as_str()).or_insert(i);
+            if !n.ip.is_empty() {
+                ix.by_ip.entry(n.ip.as_str()).or_insert(i);
+            }
+        }
+        ix
+    }
+}
+
 /// Which node an event belongs to, and the file name relative to its dir.
-pub fn attribute<'a>(
-    e: &'a Event,
-    nodes: &[NodeKey],
-    ip_to_mac: &std::collections::HashMap<String, String>,
+pub fn attribute<'e>(
+    e: &'e Event,
+    ix: &Index<'_>,
+    ip_to_mac: &HashMap<String, String>,
     tftp_root: &str,
-) -> Option<(usize, String)> {
-    let by_ip = |addr: &str| -> Option<usize> {
-        if addr.is_empty() {
-            return None;
-        }
-        if let Some(mac) = ip_to_mac.get(addr) {
-            if let Some(i) = nodes.iter().position(|n| &n.mac == mac) {
-                return Some(i);
-            }
-        }
-        nodes.iter().position(|n| !n.ip.is_empty() && n.ip == addr)
-    };
+) -> Option<(usize, &'e str)> {
     match &e.kind {
-        EventKind::Dhcp { mac, .. } => nodes
-            .iter()
-            .position(|n| &n.mac == mac)
-            .map(|i| (i, String::new())),
+        EventKind::Dhcp { mac, .. } => ix.by_mac.get(mac.as_str()).map(|i| (*i, "")),
         EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
-            for (i, n) in nodes.iter().enumerate() {
-                if let Some(f) = split_for(path, &n.boot_dir) {
-                    return Some((i, f.to_string()));
+            // the first path component that is a node's boot dir, with more after it
+            let mut at = 0;
+            for comp in path.split('/') {
+                let end = at + comp.len();
+                if let Some(i) = ix.by_dir.get(comp) {
+                    if let Some(rest) = path.get(end + 1..).filter(|r| !r.is_empty()) {
+                        return Some((*i, rest));
+                    }
                 }
+                at = end + 1;
             }
-            let rel = relative(path, tftp_root).to_string();
-            by_ip(addr).map(|i| (i, rel))
+            if addr.is_empty() {
+                return None;
+            }
+            let i = ip_to_mac
+                .get(addr)
+                .and_then(|m| ix.by_mac.get(m.as_str()))
+                .or_else(|| ix.by_ip.get(addr.as_str()))?;
+            Some((*i, relative(path, tftp_root)))
         }
     }
 }
@@ -280,8 +307,9 @@ pub fn last_boots(
     rmtab: &Rmtab,
     tftp_root: &str,
 ) -> Vec<Boot> {
-    let mut ip_to_mac = std::collections::HashMap::new();
-    let mut per_node: Vec<Vec<(&Event, String)>> = vec![Vec::new(); nodes.len()];
+    let ix = Index::new(nodes);
+    let mut ip_to_mac = HashMap::new();
+    let mut per_node: Vec<Vec<(&Event, &str)>> = vec![Vec::new(); nodes.len()];
     for e in events {
         if let EventKind::Dhcp {
             mac, ip, action, ..
@@ -291,7 +319,7 @@ pub fn last_boots(
                 ip_to_mac.insert(ip.clone(), mac.clone());
             }
         }
-        if let Some((i, file)) = attribute(e, nodes, &ip_to_mac, tftp_root) {
+        if let Some((i, file)) = attribute(e, &ix, &ip_to_mac, tftp_root) {
             if let Some(v) = per_node.get_mut(i) {
                 v.push((e, file));
             }
@@ -305,7 +333,7 @@ pub fn last_boots(
 }
 
 /// Run one node's events (time-ordered) through the stages.
-fn trace_node(node: &NodeKey, events: &[(&Event, String)], rmtab: &Rmtab) -> Boot {
+fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot {
     let mut cur: Option<Boot> = None;
     // A lease that may open the next boot (seen after a kernel, no hostname).
     let mut pending_dhcp: Option<(u64, String)> = None;
@@ -377,11 +405,11 @@ fn trace_node(node: &NodeKey, events: &[(&Event, String)], rmtab: &Rmtab) -> Boo
                     EventKind::Tftp { .. } => {
                         match kind {
                             FileKind::Firmware => {
-                                b.mark(Stage::Firmware, e.time, file.clone());
+                                b.mark(Stage::Firmware, e.time, file.to_string());
                             }
                             FileKind::Kernel => {
-                                b.mark(Stage::Firmware, e.time, file.clone());
-                                b.mark(Stage::Kernel, e.time, file.clone());
+                                b.mark(Stage::Firmware, e.time, file.to_string());
+                                b.mark(Stage::Kernel, e.time, file.to_string());
                                 // a Pi 5 falls back from kernel_2712.img to kernel8.img
                                 if b.error.as_deref().is_some_and(|m| {
                                     m.split(' ')
@@ -655,6 +683,18 @@ pub fn node_keys(cfg: &crate::adapter::Config) -> Vec<NodeKey> {
             tftp_dir: format!("{sp}/tftp/{}", n.boot_dir()),
         })
         .collect()
+}
+
+/// Each node's last boot, from `events`.
+pub fn boots(
+    root: &crate::root::Root,
+    cfg: &crate::adapter::Config,
+    events: &[Event],
+) -> Vec<(String, Boot)> {
+    let keys = node_keys(cfg);
+    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
+    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    keys.into_iter().map(|k| k.name).zip(boots).collect()
 }
 
 /// Each node's last boot and the Pis that are not nodes, from `events`.
