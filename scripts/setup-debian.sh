@@ -8,7 +8,7 @@ want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' 
 
 # The lab: namespaces, a real dnsmasq, real filesystems, NFS exports files.
 for p in iproute2 dnsmasq-base e2fsprogs dosfstools mtools fdisk xz-utils \
-         nfs-kernel-server procps util-linux file binutils qemu-user-static; do
+         nfs-kernel-server procps util-linux mount file binutils qemu-user-static time; do
   want "$p"
 done
 

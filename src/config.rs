@@ -266,7 +266,7 @@ fn read_node(s: &Section, name: &str) -> Result<Node> {
     let custom_dir = o.parsed(
         "boot_dir",
         parse_boot_dir,
-        "1 to 32 of A-Z a-z 0-9 . _ - (not starting with .)",
+        "1 to 31 of A-Z a-z 0-9 . _ - (not starting with .)",
     )?;
     let custom_dir = match (boot_id, custom_dir) {
         (BootId::Custom, None) => {
@@ -447,9 +447,10 @@ fn safe_dir_name(v: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-/// TFTP_PREFIX_STR: the EEPROM takes up to 32 characters; we allow what is safe in a path.
+/// The directory named by TFTP_PREFIX_STR: the EEPROM takes up to 32 characters including
+/// the trailing '/', so 31 here, of what is safe in a path.
 pub fn parse_boot_dir(v: &str) -> Option<String> {
-    safe_dir_name(v, 32).then(|| v.to_string())
+    safe_dir_name(v, 31).then(|| v.to_string())
 }
 
 pub fn parse_image_name(v: &str) -> Option<String> {

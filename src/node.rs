@@ -128,7 +128,8 @@ pub fn eeprom_settings(
     out.push(("BOOT_ORDER".into(), "0xf21".into()));
     out.push(("TFTP_PREFIX".into(), n.boot_id.tftp_prefix().to_string()));
     if n.boot_id == BootId::Custom {
-        out.push(("TFTP_PREFIX_STR".into(), n.boot_dir()));
+        // The loader prepends the string to every file name as it is: the '/' makes it a dir.
+        out.push(("TFTP_PREFIX_STR".into(), format!("{}/", n.boot_dir())));
     }
     if config.dhcp_mode == DhcpMode::Proxy {
         out.push(("TFTP_IP".into(), server.to_string()));
@@ -264,7 +265,7 @@ mod tests {
             [
                 "BOOT_ORDER=0xf21",
                 "TFTP_PREFIX=1",
-                "TFTP_PREFIX_STR=rack1",
+                "TFTP_PREFIX_STR=rack1/",
                 "TFTP_IP=192.168.1.1"
             ]
         );

@@ -17,6 +17,8 @@ pub struct Probe {
     /// Paths nfsd currently exports (from /var/lib/nfs/etab).
     pub active_exports: Vec<String>,
     pub nfsd_running: bool,
+    /// Nodes whose boot dir holds what their loader needs and whose root has an /etc.
+    pub provisioned: Vec<String>,
 }
 
 impl Probe {
@@ -27,6 +29,30 @@ impl Probe {
                 .and_then(|t| t.trim().parse::<u32>().ok())
                 .is_some_and(|pid| root.path(format!("/proc/{pid}")).exists())
         };
+        let provisioned = match world.storage.mounted_path() {
+            None => Vec::new(),
+            Some(storage) => world
+                .config
+                .nodes
+                .iter()
+                .filter(|n| {
+                    let boot = root.path(format!("{storage}/tftp/{}", n.boot_dir()));
+                    let first = if n.model == crate::config::Model::Pi5 {
+                        "config.txt"
+                    } else {
+                        "start4.elf"
+                    };
+                    let first = if n.model == crate::config::Model::Pi3 {
+                        "start.elf"
+                    } else {
+                        first
+                    };
+                    boot.join(first).is_file()
+                        && root.path(format!("{storage}/nfs/{}/etc", n.name)).is_dir()
+                })
+                .map(|n| n.name.clone())
+                .collect(),
+        };
         let etab = std::fs::read_to_string(root.path("/var/lib/nfs/etab")).unwrap_or_default();
         Probe {
             dnsmasq_running: pid_alive(&world.instance.pid_file()),
@@ -35,6 +61,7 @@ impl Probe {
                 .filter_map(|l| l.split_whitespace().next())
                 .map(str::to_string)
                 .collect(),
+            provisioned,
             nfsd_running: root.path("/proc/fs/nfsd/threads").exists()
                 && std::fs::read_to_string(root.path("/proc/fs/nfsd/threads"))
                     .is_ok_and(|t| t.trim() != "0"),
@@ -72,6 +99,8 @@ pub fn report(world: &World, probe: &Probe, pending: &[apply::Action]) -> Value 
     let conf_written = !pending_path(&world.conf_path());
     let exports_written = !pending_path(crate::world::EXPORTS_PATH);
     let mounted = world.storage.mounted_path().is_some();
+    let proxy_blocked = c.dhcp_mode == DhcpMode::Proxy
+        && crate::system::dnsmasq::pool_ignored(&world.dhcp, &c.interface);
     let nodes: Vec<Value> = c
         .nodes
         .iter()
@@ -88,9 +117,10 @@ pub fn report(world: &World, probe: &Probe, pending: &[apply::Action]) -> Value 
             "mounted": mounted, "device": device, "message": world.storage.describe(c),
         },
         "dnsmasq": {
-            "ok": probe.dnsmasq_running && conf_written, "running": probe.dnsmasq_running,
+            "ok": probe.dnsmasq_running && conf_written && !proxy_blocked, "running": probe.dnsmasq_running,
             "conf_dir": world.instance.conf_dir, "conf_written": conf_written,
             "message": match (probe.dnsmasq_running, conf_written) {
+                _ if proxy_blocked => crate::system::dnsmasq::proxy_blocked_message(&c.interface),
                 (false, _) => "dnsmasq is not running".to_string(),
                 (true, false) => "rpinet.conf is out of date: run 'rpinet apply'".to_string(),
                 (true, true) => format!("serving {} from {}", world.conf_path(), world.instance.conf_dir),

@@ -58,10 +58,12 @@ fn node_add_applies_and_second_apply_is_a_no_op() {
     let conf = lab.read("tmp/dnsmasq.d/rpinet.conf");
     assert!(conf.contains("tftp-root=/mnt/rpinet/tftp\n"), "{conf}");
     assert!(conf.contains("dhcp-hostsdir=/tmp/dnsmasq.d/rpinet.hosts\n"));
-    assert!(conf.contains("dhcp-option-force=tag:rpinet,66,10.9.0.1\n"));
+    assert!(
+        conf.contains("dhcp-option-force=tag:known,tag:rpinet-pi,tag:rpinet-pxe,66,10.9.0.1\n")
+    );
     assert_eq!(
         lab.read("tmp/dnsmasq.d/rpinet.hosts/bear"),
-        "# rpinet node 'bear'\ne4:5f:01:00:00:03,set:rpinet,10.9.0.50,bear\n"
+        "# rpinet node 'bear'\ne4:5f:01:00:00:03,10.9.0.50,bear\n"
     );
     let exports = lab.read("etc/exports");
     assert!(

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{HEADER, Inputs, TAG, hosts_dir};
+use super::{HEADER, Inputs, PI_TAG, PXE_TAG, hosts_dir};
 use crate::config::{DhcpMode, Match};
 
 /// Option 97 prefixes of Pi 4 and Pi 5 bootloaders: `00` + FourCC `RPi4`/`RPi5`, in both
@@ -22,6 +22,10 @@ pub const PI_OUIS: [&str; 7] = [
 /// The boot menu text: three trailing spaces for the Pi 3B ROM, harmless to later loaders.
 pub const BOOT_MENU: &str = "Raspberry Pi Boot   ";
 
+/// Registered nodes are told apart by dnsmasq's own `known` tag (a host entry matched), not
+/// by a `set:` tag in their host entries: dnsmasq 2.90 (OpenWrt 23.05/24.10) crashes on the
+/// first request after a SIGHUP when hosts-dir entries carry `set:` tags, and OpenWrt sends
+/// SIGHUP on every dnsmasq reload.
 pub fn render(i: &Inputs) -> String {
     let c = i.config;
     let mut out = String::new();
@@ -38,23 +42,21 @@ pub fn render(i: &Inputs) -> String {
     };
     let _ = writeln!(out, "enable-tftp");
     let _ = writeln!(out, "tftp-root={storage}/tftp");
-    if c.matching == Match::AnyPi {
-        let _ = writeln!(
-            out,
-            "# match any-pi: every Raspberry Pi, by its option 97 FourCC or its Ethernet OUI"
-        );
-        for m in FOURCC_MATCHES {
-            let _ = writeln!(out, "dhcp-match=set:{TAG},97,{m}");
-        }
-        for oui in PI_OUIS {
-            let _ = writeln!(out, "dhcp-mac=set:{TAG},{oui}:*:*:*");
-        }
-    } else {
-        let _ = writeln!(
-            out,
-            "# match registered: only node MACs (tagged in the hosts directory)"
-        );
+    let _ = writeln!(
+        out,
+        "# Raspberry Pis: by the option 97 FourCC of Pi 4/5 loaders, or by Ethernet OUI"
+    );
+    for m in FOURCC_MATCHES {
+        let _ = writeln!(out, "dhcp-match=set:{PI_TAG},97,{m}");
     }
+    for oui in PI_OUIS {
+        let _ = writeln!(out, "dhcp-mac=set:{PI_TAG},{oui}:*:*:*");
+    }
+    let _ = writeln!(
+        out,
+        "# The bootloader's request; the OS's own DHCP requests get nothing from here"
+    );
+    let _ = writeln!(out, "dhcp-vendorclass=set:{PXE_TAG},PXEClient");
     if c.dhcp_mode == DhcpMode::Proxy {
         let _ = writeln!(
             out,
@@ -67,8 +69,22 @@ pub fn render(i: &Inputs) -> String {
             prefix_mask(i.net.subnet.prefix)
         );
     }
-    let _ = writeln!(out, "pxe-service=tag:{TAG},0,\"{BOOT_MENU}\"");
-    let _ = writeln!(out, "dhcp-option-force=tag:{TAG},66,{}", i.net.server);
+    let tags = if c.matching == Match::AnyPi {
+        let _ = writeln!(out, "# match any-pi: every Raspberry Pi gets the boot menu");
+        format!("tag:{PI_TAG}")
+    } else {
+        let _ = writeln!(
+            out,
+            "# match registered: only Pis with a node entry in the hosts directory ('known')"
+        );
+        format!("tag:known,tag:{PI_TAG}")
+    };
+    let _ = writeln!(out, "pxe-service={tags},0,\"{BOOT_MENU}\"");
+    let _ = writeln!(
+        out,
+        "dhcp-option-force={tags},tag:{PXE_TAG},66,{}",
+        i.net.server
+    );
     out
 }
 
@@ -99,9 +115,23 @@ mod tests {
 dhcp-hostsdir=/tmp/dnsmasq.d/rpinet.hosts
 enable-tftp
 tftp-root=/mnt/rpinet/tftp
-# match registered: only node MACs (tagged in the hosts directory)
-pxe-service=tag:rpinet,0,\"Raspberry Pi Boot   \"
-dhcp-option-force=tag:rpinet,66,192.168.1.1
+# Raspberry Pis: by the option 97 FourCC of Pi 4/5 loaders, or by Ethernet OUI
+dhcp-match=set:rpinet-pi,97,0:34:69:50:52
+dhcp-match=set:rpinet-pi,97,0:52:50:69:34
+dhcp-match=set:rpinet-pi,97,0:35:69:50:52
+dhcp-match=set:rpinet-pi,97,0:52:50:69:35
+dhcp-mac=set:rpinet-pi,b8:27:eb:*:*:*
+dhcp-mac=set:rpinet-pi,dc:a6:32:*:*:*
+dhcp-mac=set:rpinet-pi,e4:5f:01:*:*:*
+dhcp-mac=set:rpinet-pi,28:cd:c1:*:*:*
+dhcp-mac=set:rpinet-pi,d8:3a:dd:*:*:*
+dhcp-mac=set:rpinet-pi,2c:cf:67:*:*:*
+dhcp-mac=set:rpinet-pi,88:a2:9e:*:*:*
+# The bootloader's request; the OS's own DHCP requests get nothing from here
+dhcp-vendorclass=set:rpinet-pxe,PXEClient
+# match registered: only Pis with a node entry in the hosts directory ('known')
+pxe-service=tag:known,tag:rpinet-pi,0,\"Raspberry Pi Boot   \"
+dhcp-option-force=tag:known,tag:rpinet-pi,tag:rpinet-pxe,66,192.168.1.1
 ";
         assert_eq!(text, want);
     }
@@ -118,12 +148,11 @@ dhcp-option-force=tag:rpinet,66,192.168.1.1
             conf_dir: "/tmp/dnsmasq.cfg01411c.d/",
         });
         assert!(text.contains("dhcp-hostsdir=/tmp/dnsmasq.cfg01411c.d/rpinet.hosts\n"));
+        assert!(text.contains("tftp-root=/srv/x/tftp\n"));
         assert!(text.contains("dhcp-range=192.168.1.0,proxy,255.255.255.0\n"));
-        assert!(text.contains("dhcp-match=set:rpinet,97,0:34:69:50:52\n"));
-        assert!(text.contains("dhcp-match=set:rpinet,97,0:52:50:69:35\n"));
-        assert!(text.contains("dhcp-mac=set:rpinet,2c:cf:67:*:*:*\n"));
-        assert_eq!(text.matches("dhcp-mac=").count(), 7);
-        assert!(text.contains("dhcp-option-force=tag:rpinet,66,192.168.1.2\n"));
+        assert!(text.contains("pxe-service=tag:rpinet-pi,0,\"Raspberry Pi Boot   \"\n"));
+        assert!(text.contains("dhcp-option-force=tag:rpinet-pi,tag:rpinet-pxe,66,192.168.1.2\n"));
+        assert!(!text.contains("known"));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The per-node files of dnsmasq's `dhcp-hostsdir`: one file a node, named after it.
 //!
 //! dnsmasq watches that directory with inotify, so a new node is served with no restart; a
-//! removed file needs only SIGHUP.
+//! removed file needs only SIGHUP. Entries carry no `set:` tag (see `dnsmasq::render`): a
+//! matching entry gives the client dnsmasq's `known` tag, which is what rpinet.conf uses.
 
 use std::collections::BTreeMap;
 
-use super::{Inputs, TAG};
+use super::Inputs;
 use crate::config::DhcpMode;
 
 /// File name → content, for every enabled node.
@@ -20,7 +21,7 @@ pub fn render(i: &Inputs) -> BTreeMap<String, String> {
                 (DhcpMode::Server, Some(ip)) => format!(",{ip}"),
                 _ => String::new(),
             };
-            let line = format!("{},set:{TAG}{ip},{}\n", n.mac, n.hostname());
+            let line = format!("{}{ip},{}\n", n.mac, n.hostname());
             (
                 n.name.clone(),
                 format!("# rpinet node '{}'\n{line}", n.name),
@@ -49,11 +50,11 @@ mod tests {
         assert_eq!(files.keys().collect::<Vec<_>>(), ["cat_2", "lion"]);
         assert_eq!(
             files["lion"],
-            "# rpinet node 'lion'\ndc:a6:32:00:00:01,set:rpinet,192.168.1.50,lion\n"
+            "# rpinet node 'lion'\ndc:a6:32:00:00:01,192.168.1.50,lion\n"
         );
         assert_eq!(
             files["cat_2"],
-            "# rpinet node 'cat_2'\ndc:a6:32:00:00:03,set:rpinet,cat-2\n"
+            "# rpinet node 'cat_2'\ndc:a6:32:00:00:03,cat-2\n"
         );
         let (c, net) = inputs_with_nodes("option dhcp_mode 'proxy'\n", nodes);
         let files = render(&Inputs {
@@ -64,7 +65,7 @@ mod tests {
         });
         assert_eq!(
             files["lion"],
-            "# rpinet node 'lion'\ndc:a6:32:00:00:01,set:rpinet,lion\n"
+            "# rpinet node 'lion'\ndc:a6:32:00:00:01,lion\n"
         );
     }
 }

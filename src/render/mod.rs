@@ -21,8 +21,10 @@ pub struct Inputs<'a> {
     pub conf_dir: &'a str,
 }
 
-/// The tag dnsmasq sets on clients that get the Raspberry Pi boot menu.
-pub const TAG: &str = "rpinet";
+/// The tag dnsmasq sets on Raspberry Pis (by option 97 FourCC or by Ethernet OUI).
+pub const PI_TAG: &str = "rpinet-pi";
+/// The tag dnsmasq sets on a bootloader's PXE request (option 60 `PXEClient…`).
+pub const PXE_TAG: &str = "rpinet-pxe";
 
 /// First line of every generated file.
 pub const HEADER: &str = "Written by rpinet from /etc/config/rpinet; do not edit: change the config and run 'rpinet apply'.";

@@ -105,6 +105,25 @@ fn default_conf_dir(section: &str, release: Option<&str>) -> String {
     }
 }
 
+/// The `config dhcp` pool of `interface` switches DHCP off (`option ignore '1'`). OpenWrt
+/// then writes `no-dhcp-interface=<dev>`, which silences rpinet's proxy replies too.
+pub fn pool_ignored(dhcp: &Package, interface: &str) -> bool {
+    dhcp.sections.iter().enumerate().any(|(k, s)| {
+        let serves = match s.get("interface") {
+            Some(Value::Option(i)) => i == interface,
+            _ => dhcp.section_name(k) == interface,
+        };
+        s.kind == "dhcp" && serves && matches!(s.get("ignore"), Some(Value::Option(v)) if crate::config::parse_bool(v) == Some(true))
+    })
+}
+
+/// What to tell a user whose proxy mode cannot work (see [`pool_ignored`]).
+pub fn proxy_blocked_message(interface: &str) -> String {
+    format!(
+        "dhcp_mode proxy, but DHCP is switched off on '{interface}' (option ignore '1' in {DHCP_PATH}), which silences the proxy replies too: remove that option and set option dynamicdhcp '0' so dnsmasq leases nothing itself"
+    )
+}
+
 /// The dhcp config with `list addnmount '<storage>'` on the instance, or `None` when it has
 /// it already: procd's jail only shows dnsmasq what it mounts, and the SSD is not among that.
 pub fn with_addnmount(dhcp: &Package, instance: &Instance, storage: &str) -> Option<Package> {
@@ -188,6 +207,19 @@ mod tests {
         assert!(e.message().contains("names dnsmasq instance 'nope'"));
         let e = find("config dhcp 'lan'\n", None, None).unwrap_err();
         assert!(e.message().contains("no 'config dnsmasq' section"));
+    }
+
+    #[test]
+    fn ignored_pool_is_seen() {
+        let pkg = uci::parse(STOCK, "dhcp").unwrap();
+        assert!(!pool_ignored(&pkg, "lan"));
+        assert!(pool_ignored(&pkg, "wan"));
+        let named = uci::parse(
+            "config dhcp 'x'\n option interface 'lan'\n option ignore 'yes'\n",
+            "dhcp",
+        )
+        .unwrap();
+        assert!(pool_ignored(&named, "lan"));
     }
 
     #[test]

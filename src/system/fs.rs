@@ -19,6 +19,21 @@ pub fn read_opt(path: &Path) -> Result<Option<String>> {
 /// Replace `path` with `content` so a reader sees the old or the new file, never a mix:
 /// write a temp file beside it, fsync, rename over, fsync the directory.
 pub fn write_atomic(path: &Path, content: &str, mode: u32) -> Result<()> {
+    replace(path, content, mode, true)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Make renames in `dir` durable (one fsync for any number of files written into it).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx(|| format!("failed to sync {}", dir.display()))
+}
+
+/// [`write_atomic`] without the directory fsync: the caller syncs each directory once.
+/// `durable` false skips the file fsync too: right for tmpfs (OpenWrt's /tmp), where a
+/// crash loses the file anyway and rename alone keeps readers from seeing half a file.
+pub fn replace(path: &Path, content: &str, mode: u32, durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -34,9 +49,10 @@ pub fn write_atomic(path: &Path, content: &str, mode: u32) -> Result<()> {
             .open(&tmp)?;
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(content.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        if durable {
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, path)
     };
     write()
         .map_err(|e| {

@@ -60,6 +60,17 @@ impl Storage {
     }
 }
 
+/// The guard's verdict as a warning, when storage is configured but not usable.
+pub fn problem(storage: &Storage, config: &Config) -> Option<String> {
+    match storage {
+        Storage::Mounted { .. } | Storage::NotConfigured => None,
+        other => Some(format!(
+            "{}: nothing is served or exported until it is",
+            other.describe(config)
+        )),
+    }
+}
+
 /// Check the guard against the live (or --root) system.
 pub fn check(root: &Root, config: &Config) -> Storage {
     let (Some(uuid), Some(path)) = (&config.storage_uuid, &config.storage_path) else {

@@ -1,0 +1,489 @@
+'use strict';
+'require baseclass';
+
+/*
+ * rpinet.logic — the pure part of luci-app-rpinet.
+ *
+ * Every function here turns data (ubus replies as docs/api.md fixes them, UCI values, what
+ * the user typed) into plain values: validation verdicts in LuCI's convention (`true` or an
+ * error string), or small view models (arrays and objects of strings and flags) that the
+ * views map one to one onto LuCI widgets. Nothing here touches the DOM, the network or the
+ * clock (callers pass `now`), so tests/logic.test.js runs it in node unchanged.
+ *
+ * Strings go through _() so po files can follow; placeholders are filled with fmt() below,
+ * which understands the two LuCI String.format() conversions this file uses (%s, %d).
+ */
+
+/* SPEC §1: the node schema. */
+var NAME_RE = /^[a-z0-9_]{1,32}$/,
+    SERIAL_RE = /^[0-9a-fA-F]{8}$/,
+    MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/,
+    IPV4_RE = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/,
+    /* EEPROM TFTP_PREFIX_STR is at most 32 characters and ends in '/': a dir of up to 31. */
+    BOOT_DIR_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/,
+    IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+var MODELS = [ 'pi3', 'pi4', 'pi5' ],
+    BOOT_IDS = [ 'serial', 'mac', 'custom' ],
+    STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up' ],
+    LEVEL_ORDER = { error: 0, warning: 1, info: 2 };
+
+function fmt(template /*, ... */) {
+	var args = Array.prototype.slice.call(arguments, 1), i = 0;
+	return String(template).replace(/%([sd%])/g, function(m, c) {
+		if (c == '%')
+			return '%';
+		var v = args[i++];
+		return (c == 'd') ? String(Math.floor(+v || 0)) : String(v);
+	});
+}
+
+/* One step of timeline(): done up to the stage reached, failed right after it on error. */
+function stageStep(self, reached, b, byStage) {
+	return function(stage, i) {
+		var st = byStage[stage] || {},
+		    state = 'pending';
+		if (i <= reached)
+			state = 'done';
+		else if (i == reached + 1 && b.error)
+			state = 'failed';
+		return {
+			stage: stage,
+			title: self.stageTitle(stage),
+			state: state,
+			time: st.time ? self.formatTime(st.time) : '',
+			detail: (state == 'failed') ? str(b.error) : str(st.detail)
+		};
+	};
+}
+
+function str(v) {
+	return (v == null) ? '' : String(v);
+}
+
+return baseclass.extend({
+	__name__: 'rpinet.logic',
+
+	MODELS: MODELS,
+	BOOT_IDS: BOOT_IDS,
+	STAGES: STAGES,
+
+	fmt: fmt,
+
+	/* ---- validation (SPEC §1); each returns true or a message naming what is wrong ---- */
+
+	validateName: function(value) {
+		var v = str(value);
+		if (NAME_RE.test(v))
+			return true;
+		if (v == '')
+			return _('A node name is required');
+		if (v.length > 32)
+			return _('A node name has at most 32 characters');
+		return _('Use only lower-case letters, digits and _ in a node name');
+	},
+
+	validateSerial: function(value) {
+		return SERIAL_RE.test(str(value)) ? true
+			: _('The serial is 8 hex digits (the last 8 of the Serial line in /proc/cpuinfo)');
+	},
+
+	validateMac: function(value) {
+		return MAC_RE.test(str(value)) ? true
+			: _('The MAC address is six hex pairs separated by colons, e.g. dc:a6:32:79:26:df');
+	},
+
+	validateModel: function(value) {
+		return (MODELS.indexOf(str(value)) > -1) ? true : _('The model is pi3, pi4 or pi5');
+	},
+
+	validateBootId: function(value) {
+		return (BOOT_IDS.indexOf(str(value)) > -1) ? true : _('The boot directory is serial, mac or custom');
+	},
+
+	/* boot_dir only matters (and is required) when boot_id is custom. */
+	validateBootDir: function(bootId, value) {
+		if (str(bootId) != 'custom')
+			return true;
+		if (str(value) == '')
+			return _('A custom boot directory needs a name');
+		return BOOT_DIR_RE.test(str(value)) ? true
+			: _('Up to 31 letters, digits, ".", "_" or "-", not starting with "." or "-"');
+	},
+
+	/* An empty value is allowed where the option is optional (ip, server_ip). */
+	validateIPv4: function(value, optional) {
+		var v = str(value);
+		if (v == '' && optional)
+			return true;
+		return IPV4_RE.test(v) ? true : _('Expecting an IPv4 address such as 192.168.1.57');
+	},
+
+	validateImageName: function(value) {
+		return IMAGE_NAME_RE.test(str(value)) ? true
+			: _('Up to 64 letters, digits, ".", "_" or "-", not starting with "." or "-"');
+	},
+
+	/* SPEC §3: image import takes a .img or .img.xz file; the page offers files on the SSD. */
+	validateImagePath: function(value) {
+		var v = str(value);
+		if (v.charAt(0) != '/')
+			return _('Give the absolute path of the image file on the router');
+		if (!/\.img(\.xz)?$/.test(v))
+			return _('The image file must end in .img or .img.xz');
+		if (/(^|\/)\.\.(\/|$)/.test(v))
+			return _('The path must not contain ".."');
+		return true;
+	},
+
+	/* The whole node as node_add receives it; returns the list of {option, message}. */
+	validateNode: function(n) {
+		var checks = [
+			[ 'name', this.validateName(n.name) ],
+			[ 'serial', this.validateSerial(n.serial) ],
+			[ 'mac', this.validateMac(n.mac) ],
+			[ 'model', this.validateModel(n.model || 'pi4') ],
+			[ 'boot_id', this.validateBootId(n.boot_id || 'serial') ],
+			[ 'boot_dir', this.validateBootDir(n.boot_id || 'serial', n.boot_dir) ],
+			[ 'ip', this.validateIPv4(n.ip, true) ]
+		];
+		return checks.filter(function(c) { return c[1] !== true; })
+			.map(function(c) { return { option: c[0], message: c[1] }; });
+	},
+
+	/* SPEC §1: serial and MAC are accepted in either case and always used in lower case. */
+	normalizeSerial: function(value) { return str(value).toLowerCase(); },
+	normalizeMac: function(value) { return str(value).toLowerCase(); },
+
+	hostname: function(name) { return str(name).replace(/_/g, '-'); },
+
+	/* SPEC §2: the TFTP directory a node boots from. */
+	bootDir: function(node) {
+		switch (node.boot_id || 'serial') {
+		case 'mac': return str(node.mac).toLowerCase().replace(/:/g, '-');
+		case 'custom': return str(node.boot_dir);
+		default: return str(node.serial).toLowerCase();
+		}
+	},
+
+	/* A name for a discovered Pi that passes validateName, e.g. pi_91cdf03d. */
+	suggestName: function(pi, taken) {
+		var base = pi.serial ? 'pi_' + str(pi.serial).toLowerCase()
+			: 'pi_' + str(pi.mac).toLowerCase().replace(/:/g, '').slice(-6),
+		    name = base, i = 2;
+		taken = taken || [];
+		while (taken.indexOf(name) > -1)
+			name = base + '_' + (i++);
+		return name;
+	},
+
+	/* ---- formatting ---- */
+
+	formatAge: function(then, now) {
+		if (!then)
+			return _('never');
+		var d = Math.max(0, Math.floor(now - then));
+		if (d < 60)
+			return fmt(_('%ds ago'), d);
+		if (d < 3600)
+			return fmt(_('%d min ago'), d / 60);
+		if (d < 86400)
+			return fmt(_('%d h ago'), d / 3600);
+		return fmt(_('%d days ago'), d / 86400);
+	},
+
+	formatSize: function(bytes) {
+		var units = [ 'B', 'KiB', 'MiB', 'GiB', 'TiB' ], v = +bytes || 0, u = 0;
+		while (v >= 1024 && u < units.length - 1) {
+			v /= 1024;
+			u++;
+		}
+		return (u == 0) ? fmt('%d B', v) : v.toFixed(1) + ' ' + units[u];
+	},
+
+	formatTime: function(t) {
+		if (!t)
+			return '';
+		var d = new Date(t * 1000), p = function(n) { return (n < 10 ? '0' : '') + n; };
+		return d.getUTCFullYear() + '-' + p(d.getUTCMonth() + 1) + '-' + p(d.getUTCDate()) + ' ' +
+			p(d.getUTCHours()) + ':' + p(d.getUTCMinutes()) + ':' + p(d.getUTCSeconds()) + ' UTC';
+	},
+
+	modelTitle: function(model) {
+		switch (model) {
+		case 'pi3': return _('Raspberry Pi 3');
+		case 'pi4': return _('Raspberry Pi 4 / 400 / CM4');
+		case 'pi5': return _('Raspberry Pi 5 / 500 / CM5');
+		default: return model ? str(model) : _('unknown model');
+		}
+	},
+
+	stageTitle: function(stage) {
+		switch (stage) {
+		case 'dhcp': return _('DHCP');
+		case 'firmware': return _('Firmware');
+		case 'kernel': return _('Kernel');
+		case 'nfs': return _('NFS root');
+		case 'up': return _('Up');
+		default: return _('Not booted');
+		}
+	},
+
+	/* ---- overview ---- */
+
+	/* Storage, dnsmasq and NFS health as three rows. */
+	healthRows: function(status) {
+		var s = status || {};
+		return [
+			[ 'storage', _('Storage') ],
+			[ 'dnsmasq', _('DHCP/TFTP (dnsmasq)') ],
+			[ 'nfs', _('NFS server') ]
+		].map(function(p) {
+			var h = s[p[0]] || {};
+			return {
+				key: p[0],
+				title: p[1],
+				ok: h.ok === true,
+				state: (h.ok === true) ? _('OK') : _('Problem'),
+				message: str(h.message)
+			};
+		});
+	},
+
+	/*
+	 * The boot timeline DHCP → firmware → kernel → NFS root → up. Stages up to boot.stage
+	 * are done; with boot.error the next one failed; the rest are pending.
+	 */
+	timeline: function(boot) {
+		var b = boot || {},
+		    reached = STAGES.indexOf(b.stage),
+		    byStage = {};
+		(Array.isArray(b.stages) ? b.stages : []).forEach(function(s) {
+			if (s && byStage[s.stage] == null)
+				byStage[s.stage] = s;
+		});
+		return STAGES.map(stageStep(this, reached, b, byStage));
+	},
+
+	/* One card per node. */
+	nodeCard: function(node, now) {
+		var b = node.boot || {},
+		    badge;
+
+		if (node.enabled === false)
+			badge = { level: 'notice', text: _('Disabled') };
+		else if (b.error)
+			badge = { level: 'error', text: _('Boot failed') };
+		else if (b.stage == 'up')
+			badge = { level: 'success', text: _('Up') };
+		else if (!b.stage || b.stage == 'none')
+			badge = { level: 'notice', text: _('Never booted') };
+		else
+			badge = { level: 'warning', text: fmt(_('Booting: %s'), this.stageTitle(b.stage)) };
+
+		return {
+			name: str(node.name),
+			hostname: str(node.hostname || this.hostname(node.name)),
+			model: this.modelTitle(node.model),
+			badge: badge,
+			address: str(b.ip || node.ip),
+			lastBoot: b.started ? this.formatAge(b.started, now) : _('never'),
+			lastBootTime: this.formatTime(b.started),
+			error: b.error ? str(b.error) : null,
+			bootDir: str(node.boot_dir || this.bootDir(node)),
+			image: str(node.image),
+			provisioned: node.provisioned === true,
+			steps: this.timeline(b)
+		};
+	},
+
+	/* Discovered Pis, newest first, each with the node form prefilled. */
+	discoveredRows: function(list, nodes, now) {
+		var taken = (nodes || []).map(function(n) { return n.name; }),
+		    self = this;
+		return (Array.isArray(list) ? list.slice() : [])
+			.sort(function(a, b) { return (b.last_seen || 0) - (a.last_seen || 0); })
+			.map(function(pi) {
+				var name = self.suggestName(pi, taken);
+				taken.push(name);
+				return {
+					mac: str(pi.mac).toLowerCase(),
+					serial: str(pi.serial).toLowerCase(),
+					model: pi.model ? self.modelTitle(pi.model) : _('unknown model'),
+					ip: str(pi.ip),
+					lastSeen: self.formatAge(pi.last_seen, now),
+					prefill: {
+						name: name,
+						serial: str(pi.serial).toLowerCase(),
+						mac: str(pi.mac).toLowerCase(),
+						model: (MODELS.indexOf(pi.model) > -1) ? pi.model : 'pi4',
+						/* without a known serial the MAC names the boot directory */
+						boot_id: pi.serial ? 'serial' : 'mac'
+					}
+				};
+			});
+	},
+
+	/* ---- jobs ---- */
+
+	jobView: function(job) {
+		var j = job || {},
+		    p = Math.max(0, Math.min(100, Math.floor(+j.progress || 0))),
+		    state = (j.state == 'done' || j.state == 'failed') ? j.state : 'running';
+		if (j.error)
+			state = 'failed';
+		if (state == 'done')
+			p = 100;
+		return {
+			state: state,
+			finished: state != 'running',
+			percent: p,
+			label: (state == 'failed') ? _('Failed') : fmt('%d%%', p),
+			message: str(j.error || j.message),
+			detail: (j.bytes_total > 0)
+				? fmt(_('%s of %s'), this.formatSize(j.bytes_done), this.formatSize(j.bytes_total)) : ''
+		};
+	},
+
+	/* ---- images ---- */
+
+	imageRows: function(images) {
+		var self = this;
+		return (Array.isArray(images) ? images.slice() : [])
+			.sort(function(a, b) { return str(a.name) < str(b.name) ? -1 : 1; })
+			.map(function(img) {
+				var used = Array.isArray(img.used_by) ? img.used_by : [];
+				return {
+					name: str(img.name),
+					os: str(img.os),
+					size: self.formatSize(img.size),
+					created: self.formatTime(img.created),
+					usedBy: used.join(', '),
+					deletable: used.length == 0,
+					deleteReason: used.length
+						? fmt(_('In use by %s; reimage or remove those nodes first'), used.join(', ')) : ''
+				};
+			});
+	},
+
+	/* A default image name from the file name: bookworm-lite.img.xz → bookworm-lite. */
+	imageNameFromPath: function(path) {
+		var base = str(path).replace(/^.*\//, '').replace(/\.xz$/, '').replace(/\.img$/, '')
+			.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
+		return base.slice(0, 64);
+	},
+
+	/* ---- settings ---- */
+
+	/* `ubus call block info` devices as choices for storage_uuid: what people recognise first. */
+	blockChoices: function(devices) {
+		var self = this;
+		return (Array.isArray(devices) ? devices : [])
+			.filter(function(d) { return d && d.uuid && d.type != 'swap'; })
+			.map(function(d) {
+				var parts = [];
+				if (d.label)
+					parts.push(fmt(_('label "%s"'), d.label));
+				if (d.type)
+					parts.push(str(d.type));
+				if (d.size)
+					parts.push(self.formatSize(d.size));
+				parts.push(d.mount ? fmt(_('mounted at %s'), d.mount) : _('not mounted'));
+				return { value: str(d.uuid), label: fmt('%s: %s — UUID %s', str(d.device).replace(/^\/dev\//, ''), parts.join(', '), d.uuid) };
+			});
+	},
+
+	/*
+	 * The EEPROM settings a node needs, ready for `rpi-eeprom-config --edit`.
+	 * ctx: { dhcp_mode, server_ip }. A Pi 3 has no EEPROM (OTP bit; serial directory only).
+	 */
+	eeprom: function(node, ctx) {
+		var c = ctx || {}, lines = [], notes = [],
+		    bootId = node.boot_id || 'serial';
+
+		if ((node.model || 'pi4') == 'pi3') {
+			notes.push(_('A Pi 3 has no EEPROM. A Pi 3B+ boots from the network out of the box; a Pi 3B needs its OTP bit set once: add program_usb_boot_mode=1 to config.txt on an SD card and boot it; then vcgencmd otp_dump | grep 17: prints 17:3020000a.'));
+			if (bootId != 'serial')
+				notes.push(_('A Pi 3 always asks for its serial number directory: set its boot directory to serial.'));
+			return { applicable: false, text: '', notes: notes };
+		}
+
+		/* the same as `rpinet node show`: SD card first, network as fallback */
+		lines.push(_('# SD card first, then the network, then start over; 0xf12 tries the network first'));
+		lines.push('BOOT_ORDER=0xf21');
+		switch (bootId) {
+		case 'mac':
+			lines.push('TFTP_PREFIX=2');
+			break;
+		case 'custom':
+			lines.push('TFTP_PREFIX=1');
+			lines.push('TFTP_PREFIX_STR=' + str(node.boot_dir) + '/');
+			break;
+		default:
+			lines.push('TFTP_PREFIX=0');
+		}
+		if (c.dhcp_mode == 'proxy') {
+			if (c.server_ip)
+				lines.push('TFTP_IP=' + str(c.server_ip));
+			else
+				notes.push(_('Proxy DHCP: set TFTP_IP to the router address once the Settings page knows it.'));
+		}
+		return { applicable: true, text: lines.join('\n') + '\n', notes: notes };
+	},
+
+	/* How to read the serial (and the MAC) on the Pi itself: text, then a command or ''. */
+	serialHelp: function() {
+		return [
+			{ text: _('On the Pi, this prints the 8 hex digits of the serial:'),
+			  code: 'grep Serial /proc/cpuinfo | cut -d " " -f 2 | cut -c 9-16' },
+			{ text: _('Without an OS, the bootloader screen on HDMI shows them after the board revision: board: <revision> <serial> <MAC>.'),
+			  code: '' },
+			{ text: _('The MAC address is on the eth0 line of this command, or on the box; upper case is fine:'),
+			  code: 'ip link show eth0' }
+		];
+	},
+
+	/* ---- diagnostics ---- */
+
+	findingRows: function(findings) {
+		return (Array.isArray(findings) ? findings.slice() : [])
+			.map(function(f, i) { return [ f || {}, i ]; })
+			.sort(function(a, b) {
+				var la = LEVEL_ORDER[a[0].level], lb = LEVEL_ORDER[b[0].level];
+				la = (la == null) ? 3 : la;
+				lb = (lb == null) ? 3 : lb;
+				return (la - lb) || (a[1] - b[1]);
+			})
+			.map(function(p) {
+				var f = p[0],
+				    level = (LEVEL_ORDER[f.level] != null) ? f.level : 'info';
+				return {
+					level: level,
+					levelTitle: (level == 'error') ? _('Error') : (level == 'warning') ? _('Warning') : _('Info'),
+					/* LuCI's alert-message modifiers */
+					cls: (level == 'error') ? 'error' : (level == 'warning') ? 'warning' : 'notice',
+					code: str(f.code),
+					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
+					message: str(f.message),
+					fix: str(f.fix)
+				};
+			});
+	},
+
+	findingSummary: function(findings) {
+		var n = { error: 0, warning: 0, info: 0 };
+		(Array.isArray(findings) ? findings : []).forEach(function(f) {
+			if (f && n[f.level] != null)
+				n[f.level]++;
+		});
+		if (!n.error && !n.warning)
+			return { level: 'success', text: _('No problems found') };
+		return {
+			level: n.error ? 'error' : 'warning',
+			text: [
+				n.error ? fmt(N_(n.error, '%d error', '%d errors'), n.error) : '',
+				n.warning ? fmt(N_(n.warning, '%d warning', '%d warnings'), n.warning) : ''
+			].filter(function(x) { return x; }).join(', ')
+		};
+	}
+});

@@ -1,0 +1,399 @@
+// The five luci-app-rpinet views in headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core) against the LuCI stand-in (tests/standin, named so in each file) and the
+// uhttpd/rpcd stand-in (tests/server.js) answering from tests/fixtures. Each test asserts on
+// what the page shows and on the ubus/uci calls that reached the "router", and writes
+// screenshots at desktop (1280) and phone (390) width to test-output/luci/.
+'use strict';
+/* global document */ // used inside page.waitForFunction callbacks, which run in the page
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+const { createServer } = require('./server');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const OUT = path.join(__dirname, '..', '..', 'test-output', 'luci');
+const NOW = 1700000200 * 1000; // the fixtures' "now": a few minutes after their boots
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let srv, base, ctx, userDir;
+
+// A fresh stand-in router per test, so each test starts from the fixtures; tests named
+// "real:" answer from what the real `rpinet call` printed (fixtures/rpinet-call/).
+test.beforeEach(async (t) => {
+  srv = createServer({ real: /^real:/.test(t.name), deny: /^denied:/.test(t.name) ? ['rpinet.status', 'rpinet.doctor'] : [] });
+  base = await srv.listen();
+});
+
+test.afterEach(async () => {
+  await srv.close();
+});
+
+test.before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpinet-chromium-'));
+  ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 },
+  });
+});
+
+test.after(async () => {
+  if (ctx) await ctx.close();
+  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+});
+
+// Opens a view with a fixed clock; collects page errors (any fails the test).
+async function open(view) {
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !/favicon/.test(m.location().url)) errors.push(m.text()); });
+  page.on('dialog', (d) => d.accept());
+  await page.clock.install({ time: NOW });
+  await page.goto(`${base}/cgi-bin/luci/admin/services/rpinet/${view}`);
+  await page.waitForSelector('body[data-view-ready]', { timeout: 10000 });
+  page.errors = errors;
+  return page;
+}
+
+// Full pages; with a modal open only the viewport, where the fixed overlay is.
+async function shots(page, name) {
+  const modal = await page.$('body.modal-overlay-active');
+  for (const [label, width] of [['desktop', 1280], ['phone', 390]]) {
+    await page.setViewportSize({ width, height: modal ? 800 : 900 });
+    await page.screenshot({ path: path.join(OUT, `${name}-${label}.png`), fullPage: !modal });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+function callsOf(object, method) {
+  return srv.calls.filter((c) => c.object === object && c.method === method);
+}
+
+async function settle(page, ms = 1000) {
+  await page.clock.runFor(ms);
+  await page.waitForTimeout(50);
+}
+
+// Advances the page clock half a second at a time until the selector matches.
+async function until(page, selector, tries = 20) {
+  for (let i = 0; i < tries; i++) {
+    if (await page.$(selector)) return;
+    await settle(page, 500);
+  }
+  await page.waitForSelector(selector, { timeout: 1000 });
+}
+
+test('overview: health, one card per node with its timeline, discovered Pis, Add, poll', async () => {
+  const page = await open('overview');
+
+  const health = await page.$$eval('#rpinet-health tr[data-health]', (rows) => rows.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
+  assert.deepEqual(health, [
+    'Storage OK SSD mounted at /mnt/rpinet',
+    'DHCP/TFTP (dnsmasq) OK dnsmasq serves TFTP from /mnt/rpinet/tftp',
+    'NFS server Problem nfsd is not running: /etc/init.d/nfsd start',
+  ]);
+
+  const cards = await page.$$eval('.rpinet-node', (els) => els.map((e) => ({
+    name: e.dataset.node,
+    badge: e.querySelector('h3 .label').textContent,
+    steps: [...e.querySelectorAll('[data-stage]')].map((s) => s.dataset.stage + ':' + s.dataset.state),
+    error: (e.querySelector('.rpinet-error') || {}).textContent || null,
+    text: e.innerText,
+  })));
+  assert.deepEqual(cards.map((c) => [c.name, c.badge]), [
+    ['running_lion', 'Boot failed'], ['quiet_otter', 'Up'], ['brave_fox', 'Booting: DHCP'], ['spare_pi', 'Disabled']]);
+  assert.deepEqual(cards[0].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending']);
+  assert.equal(cards[0].error, 'First problem: cmdline.txt not found in 38c128c0/');
+  assert.match(cards[0].text, /Last boot\s+3 min ago/);
+  assert.deepEqual(cards[1].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:done', 'up:done']);
+  assert.equal(cards[1].error, null);
+  assert.match(cards[3].text, /Last boot\s+never/);
+
+  const disc = await page.$$eval('#rpinet-discovered tr[data-mac]', (rows) => rows.map((r) => r.dataset.mac));
+  assert.deepEqual(disc, ['2c:cf:67:44:55:66', 'dc:a6:32:01:02:03']);
+  await shots(page, 'overview');
+
+  // polling: status is asked again every 5 seconds
+  const before = callsOf('rpinet', 'status').length;
+  await settle(page, 5000);
+  await settle(page, 5000);
+  assert.ok(callsOf('rpinet', 'status').length >= before + 2, 'status polled');
+
+  // Add opens the node form prefilled from the discovered Pi
+  await page.click('#rpinet-discovered tr[data-mac="dc:a6:32:01:02:03"] .cbi-button-add');
+  await page.waitForSelector('body.modal-overlay-active #modal_overlay .cbi-map');
+  const val = (opt) => page.inputValue(`#modal_overlay [id="widget.cbid.json.node.${opt}"]`);
+  assert.equal(await val('name'), 'pi_91cdf03e');
+  assert.equal(await val('serial'), '91cdf03e');
+  assert.equal(await val('mac'), 'dc:a6:32:01:02:03');
+  assert.equal(await val('model'), 'pi4');
+  assert.equal(await val('boot_id'), 'serial');
+  assert.ok(await page.isHidden('#modal_overlay [data-field="cbid.json.node.boot_dir"]'), 'custom dir hidden unless boot_id is custom');
+
+  // a bad serial is marked and never reaches node_add
+  await page.fill('#modal_overlay [id="widget.cbid.json.node.serial"]', '91CDF03');
+  await page.press('#modal_overlay [id="widget.cbid.json.node.serial"]', 'Tab');
+  assert.match(await page.getAttribute('#modal_overlay [id="widget.cbid.json.node.serial"]', 'class'), /cbi-input-invalid/);
+  assert.match(await page.getAttribute('#modal_overlay [id="widget.cbid.json.node.serial"]', 'title'), /8 hex digits/);
+  await shots(page, 'overview-add-invalid');
+  await page.click('#modal_overlay .cbi-button-positive');
+  await page.waitForSelector('.alert-message.error');
+  assert.equal(callsOf('rpinet', 'node_add').length, 0);
+
+  // fixed (upper case is fine): node_add gets the lower-case values
+  await page.fill('#modal_overlay [id="widget.cbid.json.node.serial"]', '91CDF03E');
+  await page.fill('#modal_overlay [id="widget.cbid.json.node.mac"]', 'DC:A6:32:01:02:03');
+  await page.click('#modal_overlay .cbi-button-positive');
+  await page.waitForSelector('body:not(.modal-overlay-active)');
+  const add = callsOf('rpinet', 'node_add');
+  assert.equal(add.length, 1);
+  assert.deepEqual(add[0].args, { name: 'pi_91cdf03e', serial: '91cdf03e', mac: 'dc:a6:32:01:02:03', model: 'pi4', boot_id: 'serial', boot_dir: '', ip: '' });
+  assert.match(await page.textContent('#maincontent'), /Node pi_91cdf03e added/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('nodes: grid over config node, SPEC §1 validation before Save, add, provision progress', async () => {
+  const page = await open('nodes');
+  const rows = await page.$$eval('tr.cbi-section-table-row', (trs) => trs.map((tr) => tr.dataset.sid));
+  assert.deepEqual(rows, ['running_lion', 'quiet_otter', 'brave_fox', 'spare_pi']);
+  const lion = await page.innerText('tr[data-sid="running_lion"]');
+  for (const s of ['38c128c0', 'dc:a6:32:79:26:df', 'Serial number', 'bookworm-lite', 'Reimage']) assert.ok(lion.includes(s), s);
+  await shots(page, 'nodes');
+
+  const setCalls = () => srv.calls.filter((c) => c.object === 'uci' && ['set', 'add'].includes(c.method)).length;
+  const n0 = setCalls();
+
+  // Edit: a bad serial is refused, a good one (any case) is stored lower case
+  await page.click('tr[data-sid="running_lion"] .cbi-button-edit');
+  await page.waitForSelector('body.modal-overlay-active');
+  const serial = '#modal_overlay [id="widget.cbid.rpinet.running_lion.serial"]';
+  await page.fill(serial, 'XYZ');
+  await page.press(serial, 'Tab');
+  assert.match(await page.getAttribute(serial, 'class'), /cbi-input-invalid/);
+  await page.click('#modal_overlay .cbi-button-positive');
+  await settle(page, 200);
+  assert.ok(await page.isVisible('#modal_overlay .cbi-map'), 'modal stays open');
+  assert.equal(setCalls(), n0, 'nothing reached uci');
+  const ip = '#modal_overlay [id="widget.cbid.rpinet.running_lion.ip"]';
+  await page.fill(serial, 'ABCDEF12');
+  await page.fill(ip, '192.168.1.300');
+  await page.press(ip, 'Tab');
+  assert.match(await page.getAttribute(ip, 'class'), /cbi-input-invalid/);
+  await page.fill(ip, '192.168.1.50');
+  await page.click('#modal_overlay .cbi-button-positive');
+  await page.waitForSelector('body:not(.modal-overlay-active)');
+  const set = srv.calls.filter((c) => c.object === 'uci' && c.method === 'set' && c.args.section === 'running_lion');
+  assert.equal(set.length, 1);
+  assert.deepEqual(set[0].args.values, { serial: 'abcdef12', ip: '192.168.1.50' });
+
+  // Add: a name outside [a-z0-9_]{1,32} is refused
+  await page.fill('.cbi-section-create-name', 'Bad-Name');
+  await page.click('.cbi-section-create .cbi-button-add');
+  await page.waitForSelector('.alert-message.error');
+  assert.match(await page.innerText('.alert-message.error'), /Invalid node name "Bad-Name"/);
+  await page.fill('.cbi-section-create-name', 'new_pi');
+  await page.click('.cbi-section-create .cbi-button-add');
+  await page.waitForSelector('body.modal-overlay-active [id="widget.cbid.rpinet.new_pi.serial"]');
+  await page.fill('[id="widget.cbid.rpinet.new_pi.serial"]', 'AABBCCDD');
+  await page.fill('[id="widget.cbid.rpinet.new_pi.mac"]', 'DC:A6:32:AA:BB:CC');
+  await page.selectOption('[id="widget.cbid.rpinet.new_pi.boot_id"]', 'custom');
+  const dir = '[id="widget.cbid.rpinet.new_pi.boot_dir"]';
+  await page.waitForSelector(dir, { state: 'visible' });
+  await page.fill(dir, '../etc');
+  await page.press(dir, 'Tab');
+  assert.match(await page.getAttribute(dir, 'class'), /cbi-input-invalid/);
+  await shots(page, 'nodes-add-invalid');
+  await page.fill(dir, 'rack1');
+  await page.click('#modal_overlay .cbi-button-positive');
+  await page.waitForSelector('body:not(.modal-overlay-active)');
+  const added = callsOf('uci', 'add').filter((c) => c.args.name === 'new_pi');
+  assert.equal(added.length, 1);
+  assert.equal(added[0].args.type, 'node');
+  assert.equal(added[0].args.values.serial, 'aabbccdd');
+  assert.equal(added[0].args.values.mac, 'dc:a6:32:aa:bb:cc');
+  assert.equal(added[0].args.values.boot_id, 'custom');
+  assert.equal(added[0].args.values.boot_dir, 'rack1');
+  await page.waitForSelector('tr[data-sid="new_pi"]');
+
+  // Save & Apply commits (uci apply)
+  await page.click('.cbi-page-actions .cbi-button-apply');
+  await page.waitForFunction(() => /Configuration changes applied/.test(document.body.innerText));
+  assert.equal(callsOf('uci', 'apply').length, 1);
+  assert.equal(srv.state.uci.rpinet.running_lion.serial, 'abcdef12');
+
+  // Delete: node_remove with the purge choice, then the grid reloads without the node
+  await page.click('tr[data-sid="spare_pi"] .cbi-button-remove');
+  await page.waitForSelector('body.modal-overlay-active [id="widget.rpinet-purge"]');
+  await page.check('[id="widget.rpinet-purge"]');
+  await shots(page, 'nodes-remove');
+  await page.click('#modal_overlay .cbi-button-negative');
+  await page.waitForFunction(() => !document.querySelector('tr[data-sid="spare_pi"]'));
+  assert.deepEqual(callsOf('rpinet', 'node_remove').at(-1).args, { name: 'spare_pi', purge: true });
+  assert.match(await page.innerText('#maincontent'), /Node spare_pi removed, its files deleted/);
+
+  // Provision: choose the image, follow the job until it fails, as the fixture's job does
+  await page.click('button[data-provision="brave_fox"]');
+  await page.waitForSelector('#rpinet-provision-image');
+  assert.deepEqual(await page.$$eval('[id="widget.rpinet-provision-image"] option', (o) => o.map((x) => x.value)), ['bookworm-lite', 'trixie-lite']);
+  await page.click('#modal_overlay .cbi-button-action');
+  await until(page, '#modal_overlay .rpinet-job[data-state="running"]');
+  assert.equal(await page.getAttribute('#modal_overlay .cbi-progressbar', 'title'), '30%');
+  assert.match(await page.getAttribute('#modal_overlay .cbi-progressbar > div', 'style'), /width:\s*30%/);
+  await shots(page, 'nodes-provision');
+  await until(page, '#modal_overlay .rpinet-job[data-state="failed"]');
+  assert.match(await page.innerText('#maincontent'), /Provisioning brave_fox failed: no space left on \/mnt\/rpinet/);
+  assert.deepEqual(callsOf('rpinet', 'node_provision').at(-1).args, { name: 'brave_fox', image: 'bookworm-lite' });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('images: list, delete refused while used, import with progress', async () => {
+  const page = await open('images');
+  const rows = await page.$$eval('#rpinet-images tr[data-image]', (trs) => trs.map((tr) => [tr.dataset.image, tr.querySelector('.cbi-button-remove').disabled]));
+  assert.deepEqual(rows, [['bookworm-lite', true], ['trixie-lite', false]]);
+  assert.equal(await page.getAttribute('tr[data-image="bookworm-lite"] .cbi-button-remove', 'title'),
+    'In use by running_lion, quiet_otter; reimage or remove those nodes first');
+  await shots(page, 'images');
+
+  // an empty field is not marked before anything is typed, and Import says what is missing
+  assert.doesNotMatch(await page.getAttribute('[id="widget.cbid.json.import.path"]', 'class'), /invalid/);
+  await page.click('#rpinet-import');
+  await page.waitForSelector('#rpinet-import-job .alert-message.error');
+  assert.match(await page.innerText('#rpinet-import-job'), /Give the absolute path of the image file/);
+  // a path that is not a .img/.img.xz never reaches image_import
+  await page.fill('[id="widget.cbid.json.import.path"]', '/mnt/rpinet/raspios.iso');
+  await page.click('#rpinet-import');
+  await page.waitForSelector('#rpinet-import-job .alert-message.error');
+  assert.equal(callsOf('rpinet', 'image_import').length, 0);
+
+  await page.fill('[id="widget.cbid.json.import.path"]', '/mnt/rpinet/raspios-lite.img.xz');
+  await page.click('#rpinet-import');
+  await until(page, '#rpinet-import-job .rpinet-job[data-state="running"]');
+  assert.deepEqual(callsOf('rpinet', 'image_import')[0].args, { path: '/mnt/rpinet/raspios-lite.img.xz', name: 'raspios-lite' });
+  assert.match(await page.innerText('#rpinet-import-job'), /10% · 204\.8 MiB of 2\.0 GiB · boot: overlays\//);
+  await shots(page, 'images-import');
+  await settle(page, 1000);
+  await page.waitForFunction(() => /55%/.test(document.getElementById('rpinet-import-job').innerText));
+  await until(page, '#rpinet-import-job .rpinet-job[data-state="done"]');
+  await page.waitForSelector('tr[data-image="raspios-lite"]');
+
+  // delete: the backend has no image_delete yet; the page says so instead of failing silently
+  await page.click('tr[data-image="trixie-lite"] .cbi-button-remove');
+  await page.waitForSelector('.alert-message.error');
+  assert.match(await page.innerText('.alert-message.error'), /Could not delete trixie-lite: the router has no image_delete method \(ubus code 3\)/);
+  assert.deepEqual(callsOf('rpinet', 'image_delete')[0].args, { name: 'trixie-lite' });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('settings: storage from block info, network choices, EEPROM per node, validation', async () => {
+  const page = await open('settings');
+  const storage = await page.$$eval('[id="widget.cbid.rpinet.main.storage_uuid"] option', (o) => o.map((x) => [x.value, x.textContent]));
+  assert.deepEqual(storage, [
+    ['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', 'sda1: label "pi-cluster", ext4, mounted at /mnt/rpinet — UUID 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44'],
+    ['2C4E-11A0', 'sdb1: label "USBSTICK", vfat, not mounted — UUID 2C4E-11A0'],
+  ]);
+  assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.storage_uuid"]'), '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+  const ifaces = await page.$$eval('[id="widget.cbid.rpinet.main.interface"] option', (o) => o.map((x) => x.value).filter((v) => v));
+  assert.deepEqual(ifaces, ['lan', 'wan', 'cluster']);
+
+  const ee = await page.$$eval('#rpinet-eeprom [data-node]', (els) => Object.fromEntries(els.map((e) => [e.dataset.node, e.innerText])));
+  assert.match(ee.running_lion, /BOOT_ORDER=0xf21\nTFTP_PREFIX=0/);
+  assert.match(ee.quiet_otter, /TFTP_PREFIX=2/);
+  assert.match(ee.spare_pi, /TFTP_PREFIX=1\nTFTP_PREFIX_STR=spare\//);
+  assert.match(ee.brave_fox, /program_usb_boot_mode=1/);
+  assert.doesNotMatch(ee.running_lion, /TFTP_IP/);
+  assert.match(await page.innerText('#rpinet-eeprom'), /grep Serial \/proc\/cpuinfo/);
+  await shots(page, 'settings');
+
+  // a bad server address is refused with LuCI's save error; nothing is sent
+  const n0 = callsOf('uci', 'set').length;
+  await page.fill('[id="widget.cbid.rpinet.main.server_ip"]', '192.168.1');
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForSelector('body.modal-overlay-active');
+  assert.match(await page.innerText('#modal_overlay'), /Option "Server address" contains an invalid input value/);
+  assert.equal(callsOf('uci', 'set').length, n0);
+  await page.click('#modal_overlay .cbi-button');
+  await page.fill('[id="widget.cbid.rpinet.main.server_ip"]', '');
+  await page.selectOption('[id="widget.cbid.rpinet.main.dhcp_mode"]', 'proxy');
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
+  await settle(page, 100);
+  const set = callsOf('uci', 'set').filter((c) => c.args.section === 'main');
+  assert.equal(set.length, 1);
+  assert.deepEqual(set[0].args.values, { dhcp_mode: 'proxy' });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('diagnostics: doctor findings with their fixes, errors first', async () => {
+  const page = await open('diagnostics');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '2 errors, 1 warning');
+  const rows = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => [tr.dataset.code, tr.dataset.level]));
+  assert.deepEqual(rows, [['nfsd_stopped', 'error'], ['boot_file_missing', 'error'], ['eeprom_prefix', 'warning'], ['proxy_dhcp', 'info']]);
+  assert.match(await page.innerText('tr[data-code="boot_file_missing"]'), /Node running_lion[\s\S]*cmdline\.txt not found[\s\S]*provision running_lion again/);
+  await shots(page, 'diagnostics');
+  const n = callsOf('rpinet', 'doctor').length;
+  await page.click('text=Check again');
+  await settle(page, 100);
+  assert.equal(callsOf('rpinet', 'doctor').length, n + 1);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('real: overview, diagnostics and images from `rpinet call` output of a --root lab', async () => {
+  let page = await open('overview');
+  const cards = await page.$$eval('.rpinet-node', (els) => els.map((e) => [e.dataset.node,
+    [...e.querySelectorAll('[data-stage]')].map((s) => s.dataset.state).join(' '),
+    (e.querySelector('.rpinet-error') || {}).textContent || '']));
+  assert.deepEqual(cards, [
+    ['running_lion', 'done done done failed pending', 'First problem: cmdline.txt not found in 38c128c0/'],
+    ['quiet_otter', 'done done done done done', ''],
+    ['brave_fox', 'done pending pending pending pending', ''],
+  ]);
+  assert.match(await page.innerText('[data-node="quiet_otter"] [data-stage="nfs"]'), /NFS root/);
+  assert.equal(await page.getAttribute('[data-node="quiet_otter"] [data-stage="nfs"]', 'title'), '2023-11-14 22:15:25 UTC — /mnt/rpinet/nfs/quiet_otter');
+  assert.deepEqual(await page.$$eval('#rpinet-discovered tr[data-mac]', (r) => r.map((x) => x.innerText.split('\t')[0].trim())), ['dc:a6:32:01:02:03']);
+  assert.match(await page.innerText('#rpinet-health'), /dnsmasq is not running/);
+  await shots(page, 'real-overview');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  page = await open('diagnostics');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '6 errors');
+  const codes = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => tr.dataset.code));
+  assert.equal(codes.length, 7);
+  assert.equal(codes.at(-1), 'unknown_pi');
+  await shots(page, 'real-diagnostics');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  page = await open('images');
+  assert.match(await page.innerText('#rpinet-images-box'), /No image imported yet/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('denied: a failed status or doctor call is a message on the page, not a broken view', async () => {
+  let page = await open('overview');
+  assert.match(await page.innerText('#rpinet-status-error'), /rpinet status failed: RPC call to rpinet\/status failed with error -32002: Access denied/);
+  assert.equal(await page.$$eval('#rpinet-health [data-health]', (r) => r.length), 3);
+  await page.close();
+  page = await open('diagnostics');
+  assert.match(await page.innerText('#rpinet-doctor'), /The check did not run: .*Access denied/);
+  await page.close();
+});
+
+test('the stand-in router refuses what the ACL does not grant', async () => {
+  const post = (params) => fetch(`${base}/ubus/`, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'call', params }) }).then((r) => r.json());
+  assert.deepEqual((await post(['s', 'rpinet', 'apply', {}])).error, { code: -32002, message: 'Access denied' });
+  assert.deepEqual((await post(['s', 'file', 'exec', { command: '/bin/sh' }])).error, { code: -32002, message: 'Access denied' });
+  assert.deepEqual((await post(['s', 'uci', 'set', { config: 'network', section: 'lan', values: { ipaddr: '1.2.3.4' } }])).error, { code: -32002, message: 'Access denied' });
+  assert.equal((await post(['s', 'uci', 'get', { config: 'network' }])).result[0], 0);
+});

@@ -1,0 +1,220 @@
+// The pure logic of luci-app-rpinet (htdocs/.../rpinet/logic.js), loaded as LuCI loads it.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { loadModule } = require('./load-module');
+
+const logic = loadModule(path.join(__dirname, '..', 'htdocs', 'luci-static', 'resources', 'rpinet', 'logic.js'));
+const fixture = (name) => require(path.join(__dirname, 'fixtures', name));
+const NOW = 1700000200;
+
+test('node names follow SPEC §1: [a-z0-9_]{1,32}', () => {
+  for (const ok of ['a', 'running_lion', 'pi_91cdf03d', '0', 'x'.repeat(32)])
+    assert.equal(logic.validateName(ok), true, ok);
+  for (const bad of ['', 'Running', 'running-lion', 'a b', 'x'.repeat(33), 'ä', 'a.b', ' a'])
+    assert.equal(typeof logic.validateName(bad), 'string', JSON.stringify(bad));
+  assert.match(logic.validateName(''), /required/);
+  assert.match(logic.validateName('x'.repeat(33)), /32/);
+});
+
+test('serials are 8 hex digits in either case', () => {
+  for (const ok of ['38c128c0', '38C128C0', '00000000', 'DeadBeef'])
+    assert.equal(logic.validateSerial(ok), true, ok);
+  for (const bad of ['', '38c128c', '38c128c00', '38c128cg', '0x38c128', '1000000038c128c0', ' 38c128c0'])
+    assert.equal(typeof logic.validateSerial(bad), 'string', bad);
+  assert.equal(logic.normalizeSerial('38C128C0'), '38c128c0');
+});
+
+test('MACs are six hex pairs with colons, either case', () => {
+  for (const ok of ['dc:a6:32:79:26:df', 'DC:A6:32:79:26:DF', 'Dc:a6:32:79:26:dF'])
+    assert.equal(logic.validateMac(ok), true, ok);
+  for (const bad of ['', 'dc-a6-32-79-26-df', 'dca6327926df', 'dc:a6:32:79:26', 'dc:a6:32:79:26:df:00', 'dc:a6:32:79:26:dg', 'dc:a6:32:79:2:df'])
+    assert.equal(typeof logic.validateMac(bad), 'string', bad);
+  assert.equal(logic.normalizeMac('DC:A6:32:79:26:DF'), 'dc:a6:32:79:26:df');
+});
+
+test('model, boot_id and boot_dir', () => {
+  for (const m of ['pi3', 'pi4', 'pi5']) assert.equal(logic.validateModel(m), true);
+  for (const m of ['', 'pi2', 'Pi4', 'cm4', 'pi400']) assert.equal(typeof logic.validateModel(m), 'string', m);
+  for (const b of ['serial', 'mac', 'custom']) assert.equal(logic.validateBootId(b), true);
+  for (const b of ['', 'Serial', 'uuid']) assert.equal(typeof logic.validateBootId(b), 'string', b);
+  // boot_dir is only checked (and required) when boot_id is custom
+  assert.equal(logic.validateBootDir('serial', ''), true);
+  assert.equal(logic.validateBootDir('serial', '../../etc'), true);
+  assert.match(logic.validateBootDir('custom', ''), /needs a name/);
+  for (const ok of ['spare', 'rack1.node-2', 'a'.repeat(31)])
+    assert.equal(logic.validateBootDir('custom', ok), true, ok);
+  for (const bad of ['..', '.hidden', '-x', 'a/b', 'a b', 'a'.repeat(32)])
+    assert.equal(typeof logic.validateBootDir('custom', bad), 'string', bad);
+});
+
+test('IPv4 addresses; empty only where optional', () => {
+  for (const ok of ['192.168.1.57', '0.0.0.0', '255.255.255.255', '10.0.0.1'])
+    assert.equal(logic.validateIPv4(ok), true, ok);
+  for (const bad of ['', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', 'a.b.c.d', '1.2.3.4 ', '::1'])
+    assert.equal(typeof logic.validateIPv4(bad), 'string', bad);
+  assert.equal(logic.validateIPv4('', true), true);
+  assert.equal(typeof logic.validateIPv4('x', true), 'string');
+});
+
+test('validateNode names every bad option, and none for a good node', () => {
+  assert.deepEqual(logic.validateNode({ name: 'running_lion', serial: '38C128C0', mac: 'DC:A6:32:79:26:DF', model: 'pi4', boot_id: 'serial' }), []);
+  const bad = logic.validateNode({ name: 'Bad-Name', serial: 'xyz', mac: 'dc-a6', model: 'pi9', boot_id: 'custom', boot_dir: '', ip: '300.1.1.1' });
+  assert.deepEqual(bad.map((b) => b.option), ['name', 'serial', 'mac', 'model', 'boot_dir', 'ip']);
+  // defaults per SPEC §1 when absent: model pi4, boot_id serial
+  assert.deepEqual(logic.validateNode({ name: 'a', serial: '00000000', mac: '00:00:00:00:00:00' }), []);
+});
+
+test('boot directory and hostname follow SPEC §1/§2', () => {
+  assert.equal(logic.bootDir({ boot_id: 'serial', serial: '38C128C0' }), '38c128c0');
+  assert.equal(logic.bootDir({ serial: '38c128c0' }), '38c128c0');
+  assert.equal(logic.bootDir({ boot_id: 'mac', mac: 'DC:A6:32:79:26:DF' }), 'dc-a6-32-79-26-df');
+  assert.equal(logic.bootDir({ boot_id: 'custom', boot_dir: 'spare' }), 'spare');
+  assert.equal(logic.hostname('running_lion'), 'running-lion');
+});
+
+test('the timeline marks stages done up to the one reached and the next one failed on error', () => {
+  const status = fixture('status.json');
+  const lion = logic.timeline(status.nodes[0].boot);
+  assert.deepEqual(lion.map((s) => s.stage), ['dhcp', 'firmware', 'kernel', 'nfs', 'up']);
+  assert.deepEqual(lion.map((s) => s.state), ['done', 'done', 'done', 'failed', 'pending']);
+  assert.deepEqual(lion.map((s) => s.title), ['DHCP', 'Firmware', 'Kernel', 'NFS root', 'Up']);
+  assert.equal(lion[0].detail, 'offered 192.168.1.57');
+  assert.equal(lion[0].time, '2023-11-14 22:13:20 UTC');
+  assert.equal(lion[3].detail, 'cmdline.txt not found in 38c128c0/');
+
+  const otter = logic.timeline(status.nodes[1].boot);
+  assert.deepEqual(otter.map((s) => s.state), ['done', 'done', 'done', 'done', 'done']);
+
+  const fox = logic.timeline(status.nodes[2].boot);
+  assert.deepEqual(fox.map((s) => s.state), ['done', 'pending', 'pending', 'pending', 'pending']);
+
+  assert.deepEqual(logic.timeline({ stage: 'none', stages: [] }).map((s) => s.state), Array(5).fill('pending'));
+  assert.deepEqual(logic.timeline(undefined).map((s) => s.state), Array(5).fill('pending'));
+  // failed before DHCP completed: the first stage is the failed one
+  assert.deepEqual(logic.timeline({ stage: 'none', error: 'no DHCP offer' }).map((s) => s.state),
+    ['failed', 'pending', 'pending', 'pending', 'pending']);
+});
+
+test('node cards carry badge, last boot, first error and address', () => {
+  const [lion, otter, fox, spare] = fixture('status.json').nodes.map((n) => logic.nodeCard(n, NOW));
+  assert.deepEqual(lion.badge, { level: 'error', text: 'Boot failed' });
+  assert.equal(lion.error, 'cmdline.txt not found in 38c128c0/');
+  assert.equal(lion.lastBoot, '3 min ago');
+  assert.equal(lion.address, '192.168.1.57');
+  assert.equal(lion.model, 'Raspberry Pi 4 / 400 / CM4');
+  assert.equal(lion.hostname, 'running-lion');
+  assert.deepEqual(otter.badge, { level: 'success', text: 'Up' });
+  assert.equal(otter.error, null);
+  assert.equal(otter.lastBoot, '1 min ago');
+  assert.deepEqual(fox.badge, { level: 'warning', text: 'Booting: DHCP' });
+  assert.deepEqual(spare.badge, { level: 'notice', text: 'Disabled' });
+  assert.equal(spare.lastBoot, 'never');
+  assert.equal(spare.bootDir, 'spare');
+});
+
+test('health rows for storage, dnsmasq and NFS', () => {
+  const rows = logic.healthRows(fixture('status.json'));
+  assert.deepEqual(rows.map((r) => [r.key, r.ok, r.state]),
+    [['storage', true, 'OK'], ['dnsmasq', true, 'OK'], ['nfs', false, 'Problem']]);
+  assert.equal(rows[2].message, 'nfsd is not running: /etc/init.d/nfsd start');
+  // a reply without the keys (e.g. {"error": ...}) gives three problems, not a crash
+  assert.deepEqual(logic.healthRows({ error: 'x' }).map((r) => r.ok), [false, false, false]);
+});
+
+test('discovered Pis: newest first, lower case, prefilled form with a free valid name', () => {
+  const rows = logic.discoveredRows(fixture('discovered.json').discovered, [{ name: 'pi_91cdf03e' }], NOW);
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0].mac, '2c:cf:67:44:55:66');
+  assert.deepEqual(rows[0].prefill, { name: 'pi_445566', serial: '', mac: '2c:cf:67:44:55:66', model: 'pi4', boot_id: 'mac' });
+  assert.equal(rows[0].model, 'unknown model');
+  assert.equal(rows[1].serial, '91cdf03e');
+  assert.deepEqual(rows[1].prefill, { name: 'pi_91cdf03e_2', serial: '91cdf03e', mac: 'dc:a6:32:01:02:03', model: 'pi4', boot_id: 'serial' });
+  assert.equal(rows[1].lastSeen, '1 min ago');
+  for (const r of rows) assert.equal(logic.validateName(r.prefill.name), true);
+  assert.deepEqual(logic.discoveredRows(undefined, [], NOW), []);
+});
+
+test('job progress', () => {
+  const [a, b, c] = fixture('job-import.json').map((j) => logic.jobView(j));
+  assert.deepEqual([a.state, a.percent, a.label, a.finished], ['running', 10, '10%', false]);
+  assert.equal(a.detail, '204.8 MiB of 2.0 GiB');
+  assert.equal(b.message, 'root: usr/lib/aarch64-linux-gnu/');
+  assert.deepEqual([c.state, c.percent, c.finished], ['done', 100, true]);
+  const f = logic.jobView(fixture('job-provision.json')[1]);
+  assert.deepEqual([f.state, f.label, f.message], ['failed', 'Failed', 'no space left on /mnt/rpinet']);
+  assert.deepEqual([logic.jobView({ error: 'no such job' }).state, logic.jobView({ progress: 250 }).percent], ['failed', 100]);
+});
+
+test('image rows: delete refused while a node uses the image', () => {
+  const rows = logic.imageRows(fixture('images.json').images);
+  assert.deepEqual(rows.map((r) => [r.name, r.deletable, r.size]),
+    [['bookworm-lite', false, '2.0 GiB'], ['trixie-lite', true, '2.3 GiB']]);
+  assert.equal(rows[0].deleteReason, 'In use by running_lion, quiet_otter; reimage or remove those nodes first');
+  assert.equal(rows[0].usedBy, 'running_lion, quiet_otter');
+  assert.equal(logic.imageNameFromPath('/mnt/rpinet/2024-11-19-raspios-bookworm-arm64-lite.img.xz'), '2024-11-19-raspios-bookworm-arm64-lite');
+  assert.equal(logic.imageNameFromPath('/mnt/x/my image (1).img'), 'my-image-1-');
+  assert.equal(logic.validateImagePath('/mnt/rpinet/a.img.xz'), true);
+  assert.equal(logic.validateImagePath('/mnt/rpinet/a.img'), true);
+  for (const bad of ['a.img', '/mnt/rpinet/a.iso', '/mnt/../etc/a.img', ''])
+    assert.equal(typeof logic.validateImagePath(bad), 'string', bad);
+  assert.equal(logic.validateImageName('bookworm-lite'), true);
+  assert.equal(typeof logic.validateImageName('../x'), 'string');
+});
+
+test('block devices become storage choices, swap and UUID-less ones left out', () => {
+  const choices = logic.blockChoices(fixture('block-info.json').devices);
+  assert.deepEqual(choices.map((c) => c.value), ['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', '2C4E-11A0']);
+  assert.equal(choices[0].label, 'sda1: label "pi-cluster", ext4, mounted at /mnt/rpinet — UUID 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+  assert.equal(choices[1].label, 'sdb1: label "USBSTICK", vfat, not mounted — UUID 2C4E-11A0');
+  assert.match(logic.blockChoices([{ device: 'sdc1', uuid: 'u', size: 512110190592 }])[0].label, /476\.9 GiB/);
+});
+
+test('EEPROM settings per boot_id and DHCP mode', () => {
+  const serial = logic.eeprom({ model: 'pi4', boot_id: 'serial' }, { dhcp_mode: 'server', server_ip: '192.168.1.1' });
+  assert.equal(serial.applicable, true);
+  assert.match(serial.text, /^BOOT_ORDER=0xf21$/m);
+  assert.match(serial.text, /^TFTP_PREFIX=0$/m);
+  assert.doesNotMatch(serial.text, /TFTP_IP|TFTP_PREFIX_STR/);
+  const mac = logic.eeprom({ model: 'pi5', boot_id: 'mac' }, { dhcp_mode: 'server' });
+  assert.match(mac.text, /^TFTP_PREFIX=2$/m);
+  const custom = logic.eeprom({ model: 'pi4', boot_id: 'custom', boot_dir: 'spare' }, { dhcp_mode: 'proxy', server_ip: '192.168.1.1' });
+  assert.match(custom.text, /^TFTP_PREFIX=1\nTFTP_PREFIX_STR=spare\/$/m);
+  assert.match(custom.text, /^TFTP_IP=192\.168\.1\.1$/m);
+  // every non-comment line is KEY=value, as rpi-eeprom-config reads it
+  for (const line of custom.text.trim().split('\n'))
+    assert.match(line, /^(#.*|[A-Z_]+=\S*)$/);
+  const proxyNoIp = logic.eeprom({ model: 'pi4' }, { dhcp_mode: 'proxy' });
+  assert.equal(proxyNoIp.notes.length, 1);
+  const pi3 = logic.eeprom({ model: 'pi3', boot_id: 'mac' }, {});
+  assert.equal(pi3.applicable, false);
+  assert.match(pi3.notes[0], /program_usb_boot_mode=1/);
+  assert.match(pi3.notes[1], /serial/);
+  assert.equal(logic.serialHelp()[0].code, 'grep Serial /proc/cpuinfo | cut -d " " -f 2 | cut -c 9-16');
+});
+
+test('doctor findings: errors first, then warnings, then info; summary', () => {
+  const findings = fixture('doctor.json').findings;
+  const rows = logic.findingRows(findings);
+  assert.deepEqual(rows.map((r) => r.code), ['nfsd_stopped', 'boot_file_missing', 'eeprom_prefix', 'proxy_dhcp']);
+  assert.deepEqual(rows.map((r) => r.cls), ['error', 'error', 'warning', 'notice']);
+  assert.deepEqual(rows.map((r) => r.scope), ['Router', 'Node running_lion', 'Node quiet_otter', 'Router']);
+  assert.equal(rows[0].fix, 'install nfs-kernel-server and run /etc/init.d/nfsd enable; /etc/init.d/nfsd start');
+  assert.deepEqual(logic.findingSummary(findings), { level: 'error', text: '2 errors, 1 warning' });
+  assert.deepEqual(logic.findingSummary([findings[0]]), { level: 'warning', text: '1 warning' });
+  assert.deepEqual(logic.findingSummary([]), { level: 'success', text: 'No problems found' });
+  assert.equal(logic.findingRows([{ level: 'bogus', message: 'm' }])[0].level, 'info');
+});
+
+test('formatting helpers', () => {
+  assert.equal(logic.formatAge(0, NOW), 'never');
+  assert.equal(logic.formatAge(NOW - 5, NOW), '5s ago');
+  assert.equal(logic.formatAge(NOW - 7200, NOW), '2 h ago');
+  assert.equal(logic.formatAge(NOW - 3 * 86400, NOW), '3 days ago');
+  assert.equal(logic.formatAge(NOW + 10, NOW), '0s ago');
+  assert.equal(logic.formatSize(512), '512 B');
+  assert.equal(logic.formatSize(1536), '1.5 KiB');
+  assert.equal(logic.fmt('%s is %d%%', 'x', 42.7), 'x is 42%');
+});

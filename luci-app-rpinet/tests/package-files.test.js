@@ -1,0 +1,72 @@
+// The package files agree with the views: every ubus call a view declares is granted by
+// the acl.d file, read and write are split as issue 6 asks, and every menu.d view exists.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const APP = path.join(__dirname, '..');
+const VIEWS = path.join(APP, 'htdocs', 'luci-static', 'resources', 'view');
+const acl = JSON.parse(fs.readFileSync(path.join(APP, 'root/usr/share/rpcd/acl.d/luci-app-rpinet.json'), 'utf8'));
+const menu = JSON.parse(fs.readFileSync(path.join(APP, 'root/usr/share/luci/menu.d/luci-app-rpinet.json'), 'utf8'));
+
+function declaredCalls() {
+  const out = [];
+  for (const f of fs.readdirSync(path.join(VIEWS, 'rpinet'))) {
+    const src = fs.readFileSync(path.join(VIEWS, 'rpinet', f), 'utf8');
+    for (const m of src.matchAll(/rpc\.declare\(\{\s*object:\s*'([^']+)',\s*method:\s*'([^']+)'/g))
+      out.push({ view: f, object: m[1], method: m[2] });
+  }
+  return out;
+}
+
+test('the ACL splits read and write as issue 6 asks', () => {
+  const g = acl['luci-app-rpinet'];
+  assert.deepEqual(g.read.ubus.rpinet, ['status', 'images', 'discovered', 'job', 'doctor']);
+  assert.deepEqual(g.read.ubus.block, ['info']);
+  assert.ok(g.read.uci.includes('rpinet'));
+  for (const m of ['node_add', 'node_remove', 'image_import', 'node_provision'])
+    assert.ok(g.write.ubus.rpinet.includes(m), m);
+  assert.deepEqual(g.write.uci, ['rpinet']);
+  // nothing that changes state is in read
+  for (const m of g.read.ubus.rpinet) assert.ok(!g.write.ubus.rpinet.includes(m), m);
+});
+
+test('every ubus call a view declares is granted', () => {
+  const g = acl['luci-app-rpinet'];
+  const calls = declaredCalls();
+  assert.ok(calls.length >= 10, `found ${calls.length} rpc.declare calls`);
+  for (const c of calls) {
+    const granted = [g.read, g.write].some((p) => (p.ubus[c.object] || []).includes(c.method));
+    assert.ok(granted, `${c.view}: ${c.object}.${c.method} is not in the ACL`);
+  }
+});
+
+test('menu.d: a firstchild entry guarded by the ACL group and five views that exist', () => {
+  const top = menu['admin/services/rpinet'];
+  assert.equal(top.action.type, 'firstchild');
+  assert.deepEqual(top.depends.acl, ['luci-app-rpinet']);
+  assert.deepEqual(top.depends.uci, { rpinet: true });
+  const views = Object.values(menu).filter((e) => e.action.type === 'view').map((e) => e.action.path);
+  assert.deepEqual(views, ['rpinet/overview', 'rpinet/nodes', 'rpinet/images', 'rpinet/settings', 'rpinet/diagnostics']);
+  for (const v of views) assert.ok(fs.existsSync(path.join(VIEWS, v + '.js')), v);
+});
+
+test('the views are LuCI modules: use strict, require directives, return view.extend', () => {
+  for (const f of fs.readdirSync(path.join(VIEWS, 'rpinet'))) {
+    const src = fs.readFileSync(path.join(VIEWS, 'rpinet', f), 'utf8');
+    assert.match(src, /^'use strict';\n'require view';\n/, f);
+    assert.match(src, /\nreturn view\.extend\(\{/, f);
+    assert.doesNotMatch(src, /^\s*import\s|\brequire\(/m, f);
+  }
+});
+
+test('the Makefile follows luci.mk', () => {
+  const mk = fs.readFileSync(path.join(APP, 'Makefile'), 'utf8');
+  assert.match(mk, /^include \$\(TOPDIR\)\/rules\.mk$/m);
+  assert.match(mk, /^LUCI_DEPENDS:=\+luci-base \+rpinet$/m);
+  assert.match(mk, /^LUCI_PKGARCH:=all$/m);
+  assert.match(mk, /^include \.\.\/\.\.\/luci\.mk$/m);
+});

@@ -1,0 +1,244 @@
+// STAND-IN for the router side of LuCI, for the luci-app-rpinet browser tests: uhttpd
+// serving /www, the LuCI page shell of each menu.d view, and uhttpd-mod-ubus + rpcd behind
+// /ubus/. Not OpenWrt's code. What it keeps faithful:
+//  - JSON-RPC 2.0 {"method":"call","params":[sid, object, method, args]} → {"result":[status, data]};
+//    a call the app's acl.d file does not grant → {"error":{"code":-32002,"message":"Access denied"}}
+//    (rpcd session ACLs: read ∪ write ubus methods; uci get needs uci read on the config,
+//    add/set/delete need uci write); an unknown object → -32000 "Object not found"; an unknown
+//    method of a known object → result [3] (UBUS_STATUS_METHOD_NOT_FOUND);
+//  - `uci`: get returns the config with the session's staged changes; add/set/delete stage;
+//    apply commits;
+//  - `rpinet`: each method answers with the JSON docs/api.md fixes, read from a fixtures
+//    directory (hand-made now; `rpinet call` output from a --root lab can replace it); jobs
+//    advance one step per `job` call; `block info` answers from block-info.json.
+'use strict';
+
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const APP = path.join(__dirname, '..');
+const HTDOCS = path.join(APP, 'htdocs');
+const STANDIN = path.join(__dirname, 'standin');
+const MENU = path.join(APP, 'root', 'usr', 'share', 'luci', 'menu.d', 'luci-app-rpinet.json');
+const ACL = path.join(APP, 'root', 'usr', 'share', 'rpcd', 'acl.d', 'luci-app-rpinet.json');
+
+const TYPES = { '.js': 'application/javascript', '.css': 'text/css', '.json': 'application/json', '.html': 'text/html' };
+
+function readJSON(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+// rpcd grants every group of every acl.d file to root; the app's file is the only one here.
+function loadAcl() {
+  const acl = { ubus: {}, uciRead: new Set(), uciWrite: new Set() };
+  for (const group of Object.values(readJSON(ACL))) {
+    for (const perm of ['read', 'write']) {
+      const p = group[perm] || {};
+      for (const [obj, methods] of Object.entries(p.ubus || {}))
+        for (const m of methods) (acl.ubus[obj] = acl.ubus[obj] || new Set()).add(m);
+      for (const conf of p.uci || []) (perm === 'read' ? acl.uciRead : acl.uciWrite).add(conf);
+    }
+  }
+  return acl;
+}
+
+function menuViews() {
+  const menu = readJSON(MENU);
+  return Object.entries(menu)
+    .filter(([, v]) => v.action && v.action.type === 'view')
+    .map(([k, v]) => ({ url: '/cgi-bin/luci/' + k, title: v.title, order: v.order || 0, view: v.action.path }))
+    .sort((a, b) => a.order - b.order);
+}
+
+function shell(views, current, env) {
+  const tabs = views.map((v) => `<li class="${v === current ? 'cbi-tab' : 'cbi-tab-disabled'}"><a href="${v.url}">${v.title}</a></li>`).join('');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>OpenWrt - ${current.title} - LuCI (stand-in)</title>
+<link rel="stylesheet" href="/luci-static/standin/standin.css">
+</head><body class="lang_en">
+<header><a class="brand" href="#">OpenWrt</a><span class="standin">LuCI stand-in · Services › Raspberry Pi netboot</span></header>
+<div id="maincontent" class="container">
+<ul class="cbi-tabmenu">${tabs}</ul>
+<div id="view"></div>
+</div>
+<script>window.__luciEnv = ${JSON.stringify(env)};</script>
+<script src="/luci-static/resources/luci.js"></script>
+<script>L.require('view.${current.view.replace(/\//g, '.')}');</script>
+</body></html>`;
+}
+
+// opts.real: answer status, discovered, doctor and images with what the real `rpinet call`
+// printed in a --root lab (fixtures/rpinet-call/, made by make-fixtures.sh).
+function createServer(opts = {}) {
+  const fixtures = opts.fixtures || path.join(__dirname, 'fixtures');
+  const real = path.join(fixtures, 'rpinet-call');
+  const fx = (name) => {
+    if (opts.real && fs.existsSync(path.join(real, name))) return readJSON(path.join(real, name));
+    return readJSON(path.join(fixtures, name));
+  };
+  const acl = loadAcl();
+  const views = menuViews();
+  const calls = [];
+  const jobs = {};
+  const state = {
+    uci: { rpinet: fx('uci-rpinet.json'), network: fx('uci-network.json') },
+    staged: [],
+    committed: [],
+    images: fx('images.json').images,
+  };
+
+  function uciView(conf) {
+    const v = JSON.parse(JSON.stringify(state.uci[conf] || {}));
+    for (const c of state.staged) {
+      if (c.config !== conf) continue;
+      if (c.op === 'add') v[c.name] = Object.assign({ '.type': c.type, '.name': c.name, '.anonymous': false, '.index': Object.keys(v).length }, c.values);
+      if (c.op === 'set' && v[c.section]) Object.assign(v[c.section], c.values);
+      if (c.op === 'delete' && v[c.section]) {
+        if (c.options) for (const o of c.options) delete v[c.section][o];
+        else delete v[c.section];
+      }
+    }
+    return v;
+  }
+
+  function startJob(file) {
+    const steps = fx(file);
+    jobs[steps[0].id] = { steps, at: 0 };
+    return { job: steps[0].id };
+  }
+
+  const rpinet = {
+    status: () => fx('status.json'),
+    discovered: () => fx('discovered.json'),
+    doctor: () => fx('doctor.json'),
+    images: () => ({ images: state.images }),
+    node_add: (a) => ({ node: { name: a.name, hostname: String(a.name).replace(/_/g, '-'), enabled: true, model: a.model || 'pi4',
+      serial: a.serial, mac: a.mac, boot_id: a.boot_id || 'serial', boot_dir: a.boot_dir || '', ip: a.ip || '', image: '' } }),
+    node_remove: (a) => {
+      // the real plugin edits /etc/config/rpinet itself
+      if (!state.uci.rpinet[a.name]) return { error: `no node named ${a.name}` };
+      delete state.uci.rpinet[a.name];
+      return { removed: a.name, purged: !!a.purge };
+    },
+    image_import: () => startJob('job-import.json'),
+    node_provision: () => startJob('job-provision.json'),
+    job: (a) => {
+      const j = jobs[a.id];
+      if (!j) return { error: `no job ${a.id}` };
+      const step = j.steps[Math.min(j.at, j.steps.length - 1)];
+      j.at++;
+      if (step.state === 'done' && step.kind === 'image_import' && !state.images.some((i) => i.name === 'raspios-lite'))
+        state.images.push({ name: 'raspios-lite', created: 1700000300, size: 2147483648, os: 'bookworm', used_by: [] });
+      return step;
+    },
+  };
+
+  function ubusCall(object, method, args) {
+    if (object === 'uci') {
+      const conf = args.config;
+      const read = ['get', 'state'].includes(method);
+      const write = ['add', 'set', 'delete', 'rename', 'order'].includes(method);
+      if (read && !acl.uciRead.has(conf)) return 'denied';
+      if (write && !acl.uciWrite.has(conf)) return 'denied';
+      if ((method === 'apply' || method === 'confirm' || method === 'rollback') && acl.uciWrite.size === 0) return 'denied';
+      switch (method) {
+        case 'get': return [0, { values: uciView(conf) }];
+        case 'add': state.staged.push({ op: 'add', config: conf, type: args.type, name: args.name, values: args.values || {} }); return [0, { section: args.name }];
+        case 'set': state.staged.push({ op: 'set', config: conf, section: args.section, values: args.values || {} }); return [0];
+        case 'delete': state.staged.push({ op: 'delete', config: conf, section: args.section, options: args.options || null }); return [0];
+        case 'changes': return [0, { changes: state.staged }];
+        case 'apply':
+          for (const conf2 of Object.keys(state.uci)) state.uci[conf2] = uciView(conf2);
+          state.committed.push(...state.staged);
+          state.staged = [];
+          return [0];
+        default: return [3];
+      }
+    }
+    if (!acl.ubus[object] || !acl.ubus[object].has(method)) return 'denied';
+    if ((opts.deny || []).includes(`${object}.${method}`)) return 'denied'; // a user without the grant
+    if (object === 'block') return method === 'info' ? [0, fx('block-info.json')] : [3];
+    if (object === 'rpinet') return rpinet[method] ? [0, rpinet[method](args || {})] : [3];
+    return 'noobject';
+  }
+
+  function handleRpc(msg) {
+    const reply = { jsonrpc: '2.0', id: msg.id };
+    if (msg.method !== 'call' || !Array.isArray(msg.params)) {
+      reply.error = { code: -32600, message: 'Invalid request' };
+      return reply;
+    }
+    const [, object, method, args] = msg.params;
+    const res = ubusCall(object, method, args || {});
+    calls.push({ object, method, args: args || {}, result: res });
+    if (res === 'denied') reply.error = { code: -32002, message: 'Access denied' };
+    else if (res === 'noobject') reply.error = { code: -32000, message: 'Object not found' };
+    else reply.result = res;
+    return reply;
+  }
+
+  function serveFile(res, file) {
+    fs.readFile(file, (err, data) => {
+      if (err) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        return res.end('not found');
+      }
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
+      res.end(data);
+    });
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname === '/ubus/' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        let out;
+        try {
+          const msg = JSON.parse(body);
+          out = Array.isArray(msg) ? msg.map(handleRpc) : handleRpc(msg);
+        } catch {
+          out = { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } };
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(out));
+      });
+      return;
+    }
+    const view = views.find((v) => v.url === url.pathname);
+    if (view) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return res.end(shell(views, view, { pollinterval: 5 }));
+    }
+    if (url.pathname.startsWith('/luci-static/standin/'))
+      return serveFile(res, path.join(STANDIN, path.basename(url.pathname)));
+    if (url.pathname.startsWith('/luci-static/resources/')) {
+      const rel = path.normalize(url.pathname).replace(/^\/+/, '');
+      const own = path.join(HTDOCS, rel);
+      if (own.startsWith(HTDOCS) && fs.existsSync(own)) return serveFile(res, own);
+      return serveFile(res, path.join(STANDIN, path.basename(rel)));
+    }
+    res.writeHead(404);
+    res.end();
+  });
+
+  return {
+    server, calls, state, views,
+    listen: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`))),
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections(); // the browser's keep-alive connections
+    }),
+  };
+}
+
+module.exports = { createServer };
+
+if (require.main === module) {
+  const s = createServer();
+  s.server.listen(+(process.env.PORT || 8080), '127.0.0.1', () => console.log(`stand-in LuCI on http://127.0.0.1:${s.server.address().port}${s.views[0].url}`));
+}

@@ -1,0 +1,279 @@
+'use strict';
+'require baseclass';
+'require dom';
+'require uci';
+
+/*
+ * STAND-IN for LuCI's ui.js (luci-base), written for the luci-app-rpinet browser tests,
+ * not LuCI's code. What the rpinet views and the form stand-in use, with LuCI's names,
+ * markup classes and behaviour:
+ *  - widgets Textfield, Select, Checkbox, Hiddenfield: a frame <div id="cbid..."> bound to
+ *    the widget instance, getValue/setValue/isValid/triggerValidation, 'widget-change'
+ *    events, and validation that marks the input .cbi-input-invalid with the message as
+ *    its title (empty values are invalid unless the widget is optional);
+ *  - showModal / hideModal (#modal_overlay, body.modal-overlay-active), addNotification
+ *    (an .alert-message at the top of #maincontent with a Dismiss button);
+ *  - createHandlerFn: the bound click handler that greys the button out while the
+ *    handler's promise runs;
+ *  - changes.apply (uci apply) and the no-op tab helpers form uses.
+ */
+
+var UIElement = baseclass.extend({
+	__name__: 'UIElement',
+
+	getValue: function() {
+		var i = this.node && this.node.querySelector('input:not([type="hidden"]), select, textarea');
+		return i ? i.value : null;
+	},
+
+	setValue: function(value) {
+		var i = this.node && this.node.querySelector('input:not([type="hidden"]), select, textarea');
+		if (i)
+			i.value = value;
+	},
+
+	isValid: function() {
+		return (this.validState !== false);
+	},
+
+	triggerValidation: function() {
+		if (typeof(this.vfunc) == 'function')
+			this.vfunc();
+		return this.isValid();
+	},
+
+	/* validation on the given events; the validator is LuCI's validate(section_id, value) */
+	setUpdateEvents: function(target) {
+		var self = this, opts = this.options || {},
+		    events = Array.prototype.slice.call(arguments, 1);
+
+		this.vfunc = function() {
+			var value = self.getValue(), res = true;
+			if (value == null)
+				value = '';
+			if (value === '' && !opts.optional)
+				res = _('Expecting: %s').format(_('non-empty value'));
+			else if (value !== '' && typeof(opts.validate) == 'function')
+				res = opts.validate(value);
+			self.validState = (res === true);
+			target.classList.toggle('cbi-input-invalid', res !== true);
+			if (res !== true)
+				target.setAttribute('title', String(res));
+			else
+				target.removeAttribute('title');
+			target.dispatchEvent(new CustomEvent(res === true ? 'validation-success' : 'validation-failure',
+				{ bubbles: true, detail: { message: res } }));
+		};
+
+		events.forEach(function(ev) { target.addEventListener(ev, self.vfunc); });
+		this.vfunc();
+	},
+
+	setChangeEvents: function(target) {
+		var node = this.node;
+		Array.prototype.slice.call(arguments, 1).forEach(function(ev) {
+			target.addEventListener(ev, function() {
+				node.dispatchEvent(new CustomEvent('widget-change', { bubbles: true }));
+			});
+		});
+	},
+
+	frame: function(inner) {
+		this.node = E('div', { 'id': this.options.id }, inner);
+		dom.bindClassInstance(this.node, this);
+		return this.node;
+	}
+});
+
+var UITextfield = UIElement.extend({
+	__name__: 'UITextfield',
+	__init__: function(value, options) {
+		this.value = value;
+		this.options = Object.assign({ optional: true }, options);
+	},
+
+	render: function() {
+		var input = E('input', {
+			'id': this.options.id ? 'widget.' + this.options.id : null,
+			'name': this.options.name || this.options.id,
+			'type': this.options.password ? 'password' : 'text',
+			'class': this.options.password ? 'cbi-input-password' : 'cbi-input-text',
+			'placeholder': this.options.placeholder,
+			'value': (this.value != null) ? this.value : ''
+		});
+		this.frame(input);
+		this.setUpdateEvents(input, 'keyup', 'blur', 'input');
+		this.setChangeEvents(input, 'change');
+		return this.node;
+	}
+});
+
+var UISelect = UIElement.extend({
+	__name__: 'UISelect',
+	__init__: function(value, choices, options) {
+		this.value = value;
+		this.choices = choices || {};
+		this.options = Object.assign({ optional: true, sort: null }, options);
+	},
+
+	render: function() {
+		var keys = Array.isArray(this.options.sort) ? this.options.sort : Object.keys(this.choices),
+		    value = (this.value != null) ? String(this.value) : null,
+		    sel = E('select', {
+			'id': this.options.id ? 'widget.' + this.options.id : null,
+			'name': this.options.name || this.options.id,
+			'class': 'cbi-input-select'
+		    });
+
+		if (this.options.optional || value == null || keys.indexOf(value) == -1)
+			sel.appendChild(E('option', { 'value': '' }, this.options.placeholder || _('-- Please choose --')));
+
+		keys.forEach(function(k) {
+			sel.appendChild(E('option', { 'value': k, 'selected': (k === value) ? '' : null }, [ this.choices[k] ]));
+		}, this);
+
+		this.frame(sel);
+		this.setUpdateEvents(sel, 'change', 'blur');
+		this.setChangeEvents(sel, 'change');
+		return this.node;
+	}
+});
+
+var UICheckbox = UIElement.extend({
+	__name__: 'UICheckbox',
+	__init__: function(value, options) {
+		this.value = value;
+		this.options = Object.assign({ value_enabled: '1', value_disabled: '0' }, options);
+	},
+
+	render: function() {
+		var id = this.options.id ? 'widget.' + this.options.id : null,
+		    cb = E('input', {
+			'id': id,
+			'name': this.options.name || this.options.id,
+			'type': 'checkbox',
+			'value': this.options.value_enabled,
+			'checked': (this.value == this.options.value_enabled) ? '' : null
+		    });
+		this.frame(E('div', {}, [ cb, E('label', { 'for': id }) ]));
+		this.validState = true;
+		this.setChangeEvents(cb, 'click', 'change');
+		return this.node;
+	},
+
+	isChecked: function() {
+		return this.node.querySelector('input[type="checkbox"]').checked;
+	},
+
+	getValue: function() {
+		return this.isChecked() ? this.options.value_enabled : this.options.value_disabled;
+	},
+
+	setValue: function(value) {
+		this.node.querySelector('input[type="checkbox"]').checked = (value == this.options.value_enabled);
+	}
+});
+
+var UIHiddenfield = UIElement.extend({
+	__name__: 'UIHiddenfield',
+	__init__: function(value, options) {
+		this.value = value;
+		this.options = Object.assign({}, options);
+	},
+
+	render: function() {
+		this.node = E('input', { 'type': 'hidden', 'id': this.options.id, 'value': this.value != null ? this.value : '' });
+		dom.bindClassInstance(this.node, this);
+		this.validState = true;
+		return this.node;
+	},
+
+	getValue: function() { return this.node.value; },
+	setValue: function(v) { this.node.value = v; }
+});
+
+return baseclass.extend({
+	__name__: 'ui',
+
+	AbstractElement: UIElement,
+	Textfield: UITextfield,
+	Select: UISelect,
+	Checkbox: UICheckbox,
+	Hiddenfield: UIHiddenfield,
+
+	showModal: function(title, children) {
+		var overlay = document.getElementById('modal_overlay'), dlg;
+		if (!overlay) {
+			overlay = E('div', { 'id': 'modal_overlay' }, E('div', { 'class': 'modal', 'role': 'dialog', 'aria-modal': 'true' }));
+			document.body.appendChild(overlay);
+		}
+		dlg = overlay.firstElementChild;
+		dlg.className = 'modal ' + Array.prototype.slice.call(arguments, 2).join(' ');
+		dom.content(dlg, [ E('h4', {}, title) ].concat(children || []));
+		document.body.classList.add('modal-overlay-active');
+		overlay.scrollTop = 0;
+		return dlg;
+	},
+
+	hideModal: function() {
+		document.body.classList.remove('modal-overlay-active');
+	},
+
+	addNotification: function(title, children) {
+		var mc = document.getElementById('maincontent') || document.body,
+		    msg = E('div', { 'class': 'alert-message fade-in' }, [
+			E('div', { 'style': 'display:flex' }, [
+				E('div', { 'style': 'flex:10' }, [ title ? E('h4', {}, title) : '' ].concat(children || [])),
+				E('div', { 'style': 'flex:1 1 auto;display:flex' },
+					E('button', {
+						'class': 'btn',
+						'style': 'margin-left:auto;margin-top:auto',
+						'click': function(ev) { dom.parent(ev.target, '.alert-message').remove(); }
+					}, _('Dismiss')))
+			])
+		    ]);
+		Array.prototype.slice.call(arguments, 2).forEach(function(c) {
+			String(c).split(/\s+/).forEach(function(k) { if (k) msg.classList.add(k); });
+		});
+		mc.insertBefore(msg, mc.firstElementChild);
+		return msg;
+	},
+
+	createHandlerFn: function(ctx, fn) {
+		var args = Array.prototype.slice.call(arguments, 2);
+		if (typeof(fn) == 'string')
+			fn = ctx[fn];
+		if (typeof(fn) != 'function')
+			return null;
+		return function(ev) {
+			var t = ev.currentTarget;
+			t.classList.add('spinning');
+			t.disabled = true;
+			return Promise.resolve(fn.apply(ctx, args.concat([ ev ]))).finally(function() {
+				t.classList.remove('spinning');
+				t.disabled = false;
+			});
+		};
+	},
+
+	changes: {
+		apply: function() {
+			return uci.apply().then(function() {
+				L.require('ui').then(function(u) {
+					u.addNotification(null, E('p', {}, _('Configuration changes applied.')), 'info');
+				});
+			}).catch(function(e) {
+				L.require('ui').then(function(u) {
+					u.addNotification(null, E('p', {}, _('Apply request failed with status %s').format(e)), 'error');
+				});
+			});
+		},
+		setIndicator: function() {},
+		renderChangeIndicator: function() {}
+	},
+
+	tabs: {
+		initTabGroup: function() {},
+		updateTabs: function() {}
+	}
+});

@@ -1,0 +1,25 @@
+# luci-app-rpinet: JS lint, the views' pure logic in node, the package files, and the five
+# views in headless Chromium against the LuCI stand-in (luci-app-rpinet/tests/).
+# Installs what it needs itself: the npm packages pinned by tests/package-lock.json, and
+# Debian's chromium when /usr/bin/chromium is missing. Screenshots go to test-output/luci/.
+
+LUCI_APP := luci-app-rpinet
+LUCI_TESTS := $(LUCI_APP)/tests
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: test-luci luci-setup
+TEST_TARGETS += test-luci
+
+luci-setup:
+	@command -v node >/dev/null || { echo "test-luci: node (>= 18) is required" >&2; exit 1; }
+	@[ -x $(CHROMIUM) ] || { echo "test-luci: installing Debian's chromium"; \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@[ -d $(LUCI_TESTS)/node_modules/playwright-core ] && [ -d $(LUCI_TESTS)/node_modules/eslint ] || \
+		(cd $(LUCI_TESTS) && npm ci --no-audit --no-fund --loglevel=error)
+
+test-luci: luci-setup
+	cd $(LUCI_APP) && tests/node_modules/.bin/eslint --max-warnings 0 -c tests/eslint.config.js htdocs tests
+	cd $(LUCI_TESTS) && node --test logic.test.js package-files.test.js
+	cd $(LUCI_TESTS) && CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 browser.test.js
+	@echo "test-luci: screenshots in test-output/luci/"
