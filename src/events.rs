@@ -231,22 +231,72 @@ pub fn parse_log(text: &str) -> Vec<Event> {
 /// `Wed Nov 25 03:00:12 2026 [1764039612.123] daemon.err dnsmasq-tftp[7]: file /x/y not found for 10.0.0.5`
 /// (dnsmasq ≥ 2.86 adds " for ADDR"; older ones end at "not found").
 pub fn parse_logread(text: &str) -> Vec<Event> {
+    parse_logread_in(text, year_of(now()))
+}
+
+/// The time of a syslog line (the part before the tag): `logread -t`'s
+/// `[SECS.MS]` stamp, else a ctime date with its year (`logread`), else the
+/// syslog `Mmm dd HH:MM:SS` of dnsmasq's own log file in `year`. Dates are
+/// taken as UTC, OpenWrt's default zone; `-t` avoids the question.
+pub fn line_time(head: &str, year: i64) -> Option<u64> {
+    if let Some(open) = head.find(" [") {
+        let stamp = head.get(open + 2..)?.split(']').next()?;
+        return stamp.split('.').next()?.parse::<u64>().ok();
+    }
+    let w: Vec<&str> = head.split_whitespace().collect();
+    let (mon, day, hms, yr) = match w.as_slice() {
+        [_, m, d, t, y, ..] if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => {
+            (*m, *d, *t, y.parse().ok()?)
+        }
+        [m, d, t, ..] => (*m, *d, *t, year),
+        _ => return None,
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == mon)? as i64 + 1;
+    let d: i64 = day.parse().ok()?;
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
+    let (ny, nm) = if m == 12 { (yr + 1, 1) } else { (yr, m + 1) };
+    let month_days = days_from_civil(ny, nm, 1) - days_from_civil(yr, m, 1);
+    if d < 1 || d > month_days || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let secs = days_from_civil(yr, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    u64::try_from(secs).ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (UTC) year of a Unix time.
+fn year_of(t: u64) -> i64 {
+    let mut y = 1970 + (t / 31_556_952) as i64;
+    while days_from_civil(y, 1, 1) * 86400 > t as i64 {
+        y -= 1;
+    }
+    while days_from_civil(y + 1, 1, 1) * 86400 <= t as i64 {
+        y += 1;
+    }
+    y
+}
+
+fn parse_logread_in(text: &str, now_year: i64) -> Vec<Event> {
     let mut out = Vec::new();
     for line in text.lines() {
         let Some(tag) = line.find("dnsmasq-tftp[") else {
             continue;
         };
-        let Some(open) = line[..tag].find(" [") else {
-            continue;
-        };
-        let Some(close) = line[open..].find(']').map(|c| open + c) else {
-            continue;
-        };
-        let Some(time) = line[open + 2..close]
-            .split('.')
-            .next()
-            .and_then(|s| s.parse::<u64>().ok())
-        else {
+        let Some(time) = line_time(&line[..tag], now_year) else {
             continue;
         };
         let Some(msg) = line[tag..].find("]: ").map(|c| &line[tag + c + 3..]) else {
@@ -462,7 +512,7 @@ mod tests {
                  Wed Nov 25 03:00:13 2026 [1764039613.001] daemon.err dnsmasq-tftp[7]: file /srv/x/start4.elf not found\n\
                  Wed Nov 25 03:00:14 2026 [1764039614.001] daemon.err dnsmasq-tftp[7]: cannot access /mnt/rpinet/tftp/a/config.txt: Permission denied\n\
                  Wed Nov 25 03:00:15 2026 [1764039615.001] daemon.info dnsmasq-tftp[7]: sent /x to 1.2.3.4\n\
-                 Wed Nov 25 03:00:15 2026 daemon.info dnsmasq-tftp[7]: file /nostamp not found\n";
+                 Wed Nov 25 03:00:15 2026 daemon.info dnsmasq-tftp[7]: sent /x to 1.2.3.4\n";
         let ev = parse_logread(t);
         assert_eq!(ev.len(), 3);
         assert_eq!(
@@ -480,6 +530,21 @@ mod tests {
         assert!(
             matches!(&ev[2].kind, EventKind::Missing { reason, .. } if reason == "Permission denied")
         );
+    }
+
+    #[test]
+    fn syslog_dates_are_read() {
+        // logread without -t: ctime with the year
+        let t = "Wed Nov 25 03:00:15 2026 daemon.err dnsmasq-tftp[7]: file /a/b not found\n\
+                 Nov  5 00:00:01 dnsmasq-tftp[9]: file /c/d not found for 10.0.0.2\n\
+                 Feb 30 00:00:01 dnsmasq-tftp[9]: file /bad/date not found\n";
+        let ev = parse_logread_in(t, 2026);
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert_eq!(ev[0].time, 1_795_575_615); // date -u -d '2026-11-25 03:00:15' +%s
+        assert_eq!(ev[1].time, 1_793_836_801); // 2026-11-05 00:00:01 UTC
+        assert_eq!(year_of(1_795_575_615), 2026);
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 
     #[test]
