@@ -338,6 +338,8 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
     // A lease that may open the next boot (seen after a kernel, no hostname).
     let mut pending_dhcp: Option<(u64, String)> = None;
     let mut last_time = 0u64;
+    // files transferred in the current boot
+    let mut sent: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (e, file) in events {
         let gap = cur.is_some() && e.time > last_time + NEW_BOOT_GAP;
         last_time = last_time.max(e.time);
@@ -375,17 +377,25 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                         b.ip = ip.clone();
                         b.mark(Stage::Dhcp, e.time, format!("offered {ip}"));
                         cur = Some(b);
+                        sent.clear();
                         pending_dhcp = None;
                     }
                 }
             }
             EventKind::Tftp { addr, .. } | EventKind::Missing { addr, .. } => {
                 let kind = file_kind(file);
+                // A failed request only opens a boot when none is going on: syslog
+                // lines merge into the log by the second, so their order among the
+                // transfers of that second is not known.
+                let missing = matches!(e.kind, EventKind::Missing { .. });
                 let new_boot = match &cur {
                     None => true,
-                    Some(b) => gap || (b.reached(Stage::Kernel) && kind == FileKind::Firmware),
+                    Some(b) => {
+                        gap || (!missing && b.reached(Stage::Kernel) && kind == FileKind::Firmware)
+                    }
                 };
                 if new_boot {
+                    sent.clear();
                     let mut b = Boot::starting(e.time);
                     if let Some((t, ip)) = pending_dhcp.take() {
                         if e.time <= t + NEW_BOOT_GAP {
@@ -397,12 +407,13 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                     cur = Some(b);
                 }
                 let Some(b) = cur.as_mut() else { continue };
-                b.updated = e.time;
+                b.updated = b.updated.max(e.time);
                 if !addr.is_empty() {
                     b.ip = addr.clone();
                 }
                 match &e.kind {
                     EventKind::Tftp { .. } => {
+                        sent.insert(*file);
                         match kind {
                             FileKind::Firmware => {
                                 b.mark(Stage::Firmware, e.time, file.to_string());
@@ -423,7 +434,7 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                         }
                     }
                     EventKind::Missing { reason, .. } => {
-                        if b.error.is_none() && is_required(file) {
+                        if b.error.is_none() && is_required(file) && !sent.contains(file) {
                             let place = if file.contains('/') || !in_node_dir(e, node) {
                                 "the TFTP root".to_string()
                             } else {
@@ -609,6 +620,25 @@ mod tests {
         let rm = Rmtab::parse("192.168.1.57:/mnt/rpinet/nfs/running_lion:0x1\n", 900);
         let b = run(&ev, &rm);
         assert_eq!(b.stage, Stage::Kernel);
+    }
+
+    #[test]
+    fn syslog_failures_of_the_same_second_stay_in_their_boot() {
+        // logread lines merge by the second: the probes' failures land after the kernel
+        let mut ev: Vec<Event> = pi4_boot(1000)
+            .into_iter()
+            .filter(|e| !matches!(e.kind, EventKind::Missing { .. }))
+            .map(|mut e| {
+                e.time = 1000;
+                e
+            })
+            .collect();
+        ev.push(miss(1000, "pieeprom.sig"));
+        ev.push(miss(1000, "recover4.elf"));
+        ev.push(miss(1000, "start4.elf")); // a probe, though start4.elf was sent
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Kernel);
+        assert_eq!(b.error, None);
     }
 
     #[test]
