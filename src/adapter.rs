@@ -156,8 +156,11 @@ pub fn node_remove(root: &Root, name: &str, purge: bool) -> Result<Value> {
 /// Add each node's last boot ("boot") to a status reply.
 pub fn add_boots(root: &Root, config: &crate::config::Config, status: &mut Value) {
     let cfg = Config::from_core(config);
-    let events = crate::events::gather(root).unwrap_or_default();
-    let boots = crate::trace::boots(root, &cfg, &events);
+    let events = match crate::events::gather(root) {
+        Ok(log) => crate::trace::boots(root, &cfg, &log.events()),
+        Err(_) => crate::trace::boots(root, &cfg, &[]),
+    };
+    let boots = events;
     if let Some(nodes) = status.get_mut("nodes").and_then(Value::as_array_mut) {
         for n in nodes {
             let name = n

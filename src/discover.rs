@@ -97,8 +97,8 @@ pub fn discover(
     let node_dirs: std::collections::HashSet<&str> = node_dirs.iter().map(String::as_str).collect();
     // keyed by MAC when known, else by "serial:<s>"
     let mut found: HashMap<String, Discovered> = HashMap::new();
-    let mut ip_to_mac: HashMap<String, String> = HashMap::new();
-    let mut pxe_macs: HashMap<String, ()> = HashMap::new();
+    let mut ip_to_mac: HashMap<&str, &str> = HashMap::new();
+    let mut pxe_macs: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let touch = |found: &mut HashMap<String, Discovered>, key: String, t: u64, seen: &str| {
         let d = found.entry(key).or_insert_with(|| Discovered {
             mac: String::new(),
@@ -125,39 +125,41 @@ pub fn discover(
                 action,
                 ..
             } => {
+                let (mac, ip): (&str, &str) = (mac, ip);
                 if action == "remove" || action == "del" {
                     continue;
                 }
-                ip_to_mac.insert(ip.clone(), mac.clone());
+                ip_to_mac.insert(ip, mac);
                 if vendor.starts_with("PXEClient") {
-                    pxe_macs.insert(mac.clone(), ());
+                    pxe_macs.insert(mac);
                 }
-                if node_macs.contains(mac.as_str()) || !is_pi_mac(mac) {
+                if node_macs.contains(mac) || !is_pi_mac(mac) {
                     continue;
                 }
-                touch(&mut found, mac.clone(), e.time, "dhcp");
+                touch(&mut found, mac.to_string(), e.time, "dhcp");
                 if let Some(d) = found.get_mut(mac) {
-                    d.mac = mac.clone();
-                    d.ip = ip.clone();
+                    d.mac = mac.to_string();
+                    d.ip = ip.to_string();
                     if d.model.is_empty() {
                         d.model = model_from_mac(mac).into();
                     }
                 }
             }
             EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
+                let (addr, path): (&str, &str) = (addr, path);
                 let serial = serial_dir(path, tftp_root);
                 if let Some(s) = &serial {
                     if node_dirs.contains(s.as_str()) {
                         continue;
                     }
                 }
-                let mac = ip_to_mac.get(addr).cloned();
+                let mac: Option<String> = ip_to_mac.get(addr).map(|m| m.to_string());
                 if mac.as_ref().is_some_and(|m| node_macs.contains(m.as_str())) {
                     continue;
                 }
                 let key = match (&mac, &serial) {
                     (Some(m), _)
-                        if is_pi_mac(m) || pxe_macs.contains_key(m) || serial.is_some() =>
+                        if is_pi_mac(m) || pxe_macs.contains(m.as_str()) || serial.is_some() =>
                     {
                         m.clone()
                     }
@@ -180,7 +182,7 @@ pub fn discover(
                         d.serial = s.clone();
                     }
                     if !addr.is_empty() {
-                        d.ip = addr.clone();
+                        d.ip = addr.to_string();
                     }
                     let m = model_from_file(path);
                     if !m.is_empty() {
@@ -210,32 +212,32 @@ pub fn discover(
 mod tests {
     use super::*;
 
-    fn dhcp(t: u64, mac: &str, ip: &str, vendor: &str) -> Event {
+    fn dhcp(t: u64, mac: &str, ip: &str, vendor: &str) -> Event<'static> {
         Event {
             time: t,
             kind: EventKind::Dhcp {
                 action: "add".into(),
-                mac: mac.into(),
-                ip: ip.into(),
-                hostname: String::new(),
-                vendor: vendor.into(),
+                mac: mac.to_string().into(),
+                ip: ip.to_string().into(),
+                hostname: "".into(),
+                vendor: vendor.to_string().into(),
             },
         }
     }
-    fn tftp(t: u64, ip: &str, path: &str, missing: bool) -> Event {
+    fn tftp(t: u64, ip: &str, path: &str, missing: bool) -> Event<'static> {
         Event {
             time: t,
             kind: if missing {
                 EventKind::Missing {
-                    addr: ip.into(),
-                    path: path.into(),
+                    addr: ip.to_string().into(),
+                    path: path.to_string().into(),
                     reason: "not found".into(),
                 }
             } else {
                 EventKind::Tftp {
                     size: 1,
-                    addr: ip.into(),
-                    path: path.into(),
+                    addr: ip.to_string().into(),
+                    path: path.to_string().into(),
                 }
             },
         }
@@ -330,7 +332,7 @@ mod tests {
 /// The `discovered` ubus method.
 pub fn reply(root: &crate::root::Root) -> crate::error::Result<Value> {
     let cfg = crate::adapter::Config::load(root)?;
-    let events = crate::events::gather(root)?;
-    let (_, found) = crate::trace::observe(root, &cfg, &events);
+    let log = crate::events::gather(root)?;
+    let (_, found) = crate::trace::observe(root, &cfg, &log.events());
     Ok(json!({ "discovered": found.iter().map(Discovered::to_json).collect::<Vec<_>>() }))
 }

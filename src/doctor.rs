@@ -778,8 +778,8 @@ impl Snapshot {
             }
             s.nodes.insert(n.name.clone(), f);
         }
-        if let Ok(events) = crate::events::gather(root) {
-            let (boots, disc) = crate::trace::observe(root, &cfg, &events);
+        if let Ok(log) = crate::events::gather(root) {
+            let (boots, disc) = crate::trace::observe(root, &cfg, &log.events());
             s.boots = boots.into_iter().collect();
             s.discovered = disc;
         }

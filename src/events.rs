@@ -17,6 +17,7 @@
 //! `TIME dhcp ACTION MAC IP HOSTNAME VENDORCLASS`,
 //! `TIME tftp SIZE ADDR PATH`, `TIME miss ADDR PATH REASON`.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -37,34 +38,37 @@ pub const LOG: &str = "/tmp/rpinet/events.log";
 pub const LOG_OLD: &str = "/tmp/rpinet/events.log.1";
 pub const LOCK: &str = "/tmp/rpinet/events.lock";
 
+/// Values borrow from the log text they were parsed from (no copy per field).
+pub type Str<'a> = Cow<'a, str>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventKind {
+pub enum EventKind<'a> {
     /// A lease was added, updated or removed (dnsmasq add/old/del).
     Dhcp {
-        action: String,
-        mac: String,
-        ip: String,
-        hostname: String,
-        vendor: String,
+        action: Str<'a>,
+        mac: Str<'a>,
+        ip: Str<'a>,
+        hostname: Str<'a>,
+        vendor: Str<'a>,
     },
     /// A TFTP transfer completed.
     Tftp {
         size: u64,
-        addr: String,
-        path: String,
+        addr: Str<'a>,
+        path: Str<'a>,
     },
     /// A TFTP request for a file that does not exist or cannot be read.
     Missing {
-        addr: String,
-        path: String,
-        reason: String,
+        addr: Str<'a>,
+        path: Str<'a>,
+        reason: Str<'a>,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct Event<'a> {
     pub time: u64,
-    pub kind: EventKind,
+    pub kind: EventKind<'a>,
 }
 
 /// Strip tabs, newlines and other control characters and bound the length.
@@ -104,7 +108,7 @@ pub fn from_env(
     kind: &str,
     env: &dyn Fn(&str) -> Option<String>,
     now: u64,
-) -> Result<Option<Event>> {
+) -> Result<Option<Event<'static>>> {
     let get = |k: &str| env(k).map(|v| clean(&v)).unwrap_or_default();
     match kind {
         "dhcp" => {
@@ -126,11 +130,11 @@ pub fn from_env(
             Ok(Some(Event {
                 time: now,
                 kind: EventKind::Dhcp {
-                    action,
-                    mac,
-                    ip,
-                    hostname: get("HOSTNAME"),
-                    vendor: get("DNSMASQ_VENDOR_CLASS"),
+                    action: action.into(),
+                    mac: mac.into(),
+                    ip: ip.into(),
+                    hostname: get("HOSTNAME").into(),
+                    vendor: get("DNSMASQ_VENDOR_CLASS").into(),
                 },
             }))
         }
@@ -143,7 +147,11 @@ pub fn from_env(
             let addr = get("TFTP_ADDR");
             Ok(Some(Event {
                 time: now,
-                kind: EventKind::Tftp { size, addr, path },
+                kind: EventKind::Tftp {
+                    size,
+                    addr: addr.into(),
+                    path: path.into(),
+                },
             }))
         }
         other => Err(Error::new(format!(
@@ -190,12 +198,12 @@ pub fn to_line(e: &Event) -> String {
 }
 
 /// Parse one log line; None for anything malformed (a torn or foreign line).
-pub fn parse_line(line: &str) -> Option<Event> {
+pub fn parse_line(line: &str) -> Option<Event<'_>> {
     let line = line.strip_suffix('\n').unwrap_or(line);
     let mut f = line.split('\t');
     let time = f.next()?.parse::<u64>().ok()?;
     let kind = f.next()?;
-    let mut take = || f.next().map(str::to_string);
+    let mut take = || f.next().map(Cow::Borrowed);
     let kind = match kind {
         "dhcp" => EventKind::Dhcp {
             action: take()?,
@@ -223,14 +231,14 @@ pub fn parse_line(line: &str) -> Option<Event> {
 }
 
 /// Parse every well-formed line of a log text.
-pub fn parse_log(text: &str) -> Vec<Event> {
+pub fn parse_log(text: &str) -> Vec<Event<'_>> {
     text.lines().filter_map(parse_line).collect()
 }
 
 /// Parse `logread -t` output into Missing events for dnsmasq's TFTP failures:
 /// `Wed Nov 25 03:00:12 2026 [1764039612.123] daemon.err dnsmasq-tftp[7]: file /x/y not found for 10.0.0.5`
 /// (dnsmasq ≥ 2.86 adds " for ADDR"; older ones end at "not found").
-pub fn parse_logread(text: &str) -> Vec<Event> {
+pub fn parse_logread(text: &str) -> Vec<Event<'static>> {
     parse_logread_in(text, year_of(now()))
 }
 
@@ -290,7 +298,7 @@ fn year_of(t: u64) -> i64 {
     y
 }
 
-fn parse_logread_in(text: &str, now_year: i64) -> Vec<Event> {
+fn parse_logread_in(text: &str, now_year: i64) -> Vec<Event<'static>> {
     let mut out = Vec::new();
     for line in text.lines() {
         let Some(tag) = line.find("dnsmasq-tftp[") else {
@@ -314,8 +322,8 @@ fn parse_logread_in(text: &str, now_year: i64) -> Vec<Event> {
             out.push(Event {
                 time,
                 kind: EventKind::Missing {
-                    addr: clean(addr.trim()),
-                    path: clean(path),
+                    addr: clean(addr.trim()).into(),
+                    path: clean(path).into(),
                     reason: "not found".into(),
                 },
             });
@@ -325,9 +333,9 @@ fn parse_logread_in(text: &str, now_year: i64) -> Vec<Event> {
             out.push(Event {
                 time,
                 kind: EventKind::Missing {
-                    addr: String::new(),
-                    path: clean(&rest[..i]),
-                    reason: clean(&rest[i + 2..]),
+                    addr: "".into(),
+                    path: clean(&rest[..i]).into(),
+                    reason: clean(&rest[i + 2..]).into(),
                 },
             });
         }
@@ -393,18 +401,18 @@ fn read_bounded(path: &std::path::Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Every event in the log, oldest first.
-pub fn read_all(root: &Root) -> Result<Vec<Event>> {
+/// The log's text (rotated file first): parse it with [`parse_log`].
+pub fn read_all(root: &Root) -> Result<String> {
     let _guard = lock(root, false)?;
     let mut text = read_bounded(&root.path(LOG_OLD))?;
     text.push_str(&read_bounded(&root.path(LOG))?);
-    Ok(parse_log(&text))
+    Ok(text)
 }
 
 /// dnsmasq's TFTP failures from syslog. On a router: `logread -t -e
 /// dnsmasq-tftp`. Under --root the file DIR/tmp/rpinet/logread.txt stands in
 /// for logread's output (a lab has no logd).
-pub fn read_syslog_failures(root: &Root) -> Vec<Event> {
+pub fn read_syslog_failures(root: &Root) -> Vec<Event<'static>> {
     if !root.is_live() {
         let p = root.path("/tmp/rpinet/logread.txt");
         return read_bounded(&p)
@@ -422,12 +430,28 @@ pub fn read_syslog_failures(root: &Root) -> Vec<Event> {
     }
 }
 
-/// The log merged with syslog failures, in time order (stable).
-pub fn gather(root: &Root) -> Result<Vec<Event>> {
-    let mut ev = read_all(root)?;
-    ev.extend(read_syslog_failures(root));
-    ev.sort_by_key(|e| e.time);
-    Ok(ev)
+/// What the system recorded about boots: the event log and syslog failures.
+pub struct Gathered {
+    text: String,
+    syslog: Vec<Event<'static>>,
+}
+
+impl Gathered {
+    /// Every event, in time order (stable: the log's own order within a second).
+    pub fn events(&self) -> Vec<Event<'_>> {
+        let mut ev = parse_log(&self.text);
+        ev.extend(self.syslog.iter().cloned());
+        ev.sort_by_key(|e| e.time);
+        ev
+    }
+}
+
+/// Read the event log and syslog's TFTP failures.
+pub fn gather(root: &Root) -> Result<Gathered> {
+    Ok(Gathered {
+        text: read_all(root)?,
+        syslog: read_syslog_failures(root),
+    })
 }
 
 /// `rpinet event dhcp|tftp`: record what the hook's environment says.
@@ -566,7 +590,8 @@ mod tests {
         let a = std::fs::metadata(root.path(LOG)).unwrap().len();
         let b = std::fs::metadata(root.path(LOG_OLD)).unwrap().len();
         assert!(a <= MAX_FILE && b <= MAX_FILE, "{a} {b}");
-        let all = read_all(&root).unwrap();
+        let text = read_all(&root).unwrap();
+        let all = parse_log(&text);
         assert!(all.len() as u64 * to_line(&e).len() as u64 > MAX_FILE);
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -171,8 +171,17 @@ enum FileKind {
     Other,
 }
 
+/// The name in lower case, borrowed when it is already (as Pi boot files are).
+fn lower(file: &str) -> std::borrow::Cow<'_, str> {
+    if file.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(file.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(file)
+    }
+}
+
 fn file_kind(file: &str) -> FileKind {
-    let f = file.to_ascii_lowercase();
+    let f = lower(file);
     let base = f.rsplit('/').next().unwrap_or(&f);
     if (base.starts_with("kernel") && base.ends_with(".img"))
         || base.starts_with("vmlinuz")
@@ -203,7 +212,7 @@ fn file_kind(file: &str) -> FileKind {
 /// Files whose absence stops a boot (the rest are probes the firmware makes
 /// and shrugs off: pieeprom.sig, recovery.elf, dt-blob.bin, armstub8*.bin …).
 pub fn is_required(file: &str) -> bool {
-    let f = file.to_ascii_lowercase();
+    let f = lower(file);
     if f.starts_with("overlays/") {
         return false;
     }
@@ -271,11 +280,11 @@ impl<'n> Index<'n> {
 pub fn attribute<'e>(
     e: &'e Event,
     ix: &Index<'_>,
-    ip_to_mac: &HashMap<String, String>,
+    ip_to_mac: &HashMap<&str, &str>,
     tftp_root: &str,
 ) -> Option<(usize, &'e str)> {
     match &e.kind {
-        EventKind::Dhcp { mac, .. } => ix.by_mac.get(mac.as_str()).map(|i| (*i, "")),
+        EventKind::Dhcp { mac, .. } => ix.by_mac.get(&**mac).map(|i| (*i, "")),
         EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
             // the first path component that is a node's boot dir, with more after it
             let mut at = 0;
@@ -292,9 +301,9 @@ pub fn attribute<'e>(
                 return None;
             }
             let i = ip_to_mac
-                .get(addr)
-                .and_then(|m| ix.by_mac.get(m.as_str()))
-                .or_else(|| ix.by_ip.get(addr.as_str()))?;
+                .get(&**addr)
+                .and_then(|m| ix.by_mac.get(*m))
+                .or_else(|| ix.by_ip.get(&**addr))?;
             Some((*i, relative(path, tftp_root)))
         }
     }
@@ -316,7 +325,7 @@ pub fn last_boots(
         } = &e.kind
         {
             if action != "remove" && action != "del" {
-                ip_to_mac.insert(ip.clone(), mac.clone());
+                ip_to_mac.insert(&**ip, &**mac);
             }
         }
         if let Some((i, file)) = attribute(e, &ix, &ip_to_mac, tftp_root) {
@@ -358,23 +367,23 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                 match cur.as_mut() {
                     Some(b) if b.reached(Stage::Kernel) && !gap && !is_pxe(vendor) => {
                         if os_request {
-                            b.ip = ip.clone();
+                            b.ip = ip.to_string();
                             b.updated = e.time;
                             b.mark(Stage::Up, e.time, format!("{hostname} at {ip}"));
                         } else {
                             // the initramfs' own DHCP, or the next boot's loader
-                            pending_dhcp = Some((e.time, ip.clone()));
+                            pending_dhcp = Some((e.time, ip.to_string()));
                             b.updated = e.time;
                         }
                     }
                     Some(b) if !b.reached(Stage::Firmware) && !gap => {
-                        b.ip = ip.clone();
+                        b.ip = ip.to_string();
                         b.updated = e.time;
                         b.mark(Stage::Dhcp, e.time, format!("offered {ip}"));
                     }
                     _ => {
                         let mut b = Boot::starting(e.time);
-                        b.ip = ip.clone();
+                        b.ip = ip.to_string();
                         b.mark(Stage::Dhcp, e.time, format!("offered {ip}"));
                         cur = Some(b);
                         sent.clear();
@@ -400,7 +409,7 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                     if let Some((t, ip)) = pending_dhcp.take() {
                         if e.time <= t + NEW_BOOT_GAP {
                             b = Boot::starting(t);
-                            b.ip = ip.clone();
+                            b.ip = ip.to_string();
                             b.mark(Stage::Dhcp, t, format!("offered {ip}"));
                         }
                     }
@@ -409,7 +418,7 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                 let Some(b) = cur.as_mut() else { continue };
                 b.updated = b.updated.max(e.time);
                 if !addr.is_empty() {
-                    b.ip = addr.clone();
+                    b.ip = addr.to_string();
                 }
                 match &e.kind {
                     EventKind::Tftp { .. } => {
@@ -493,48 +502,48 @@ mod tests {
         NodeKey {
             name: "running_lion".into(),
             mac: "dc:a6:32:79:26:df".into(),
-            ip: String::new(),
+            ip: "".into(),
             boot_dir: "38c128c0".into(),
             nfs_dir: "/mnt/rpinet/nfs/running_lion".into(),
             tftp_dir: "/mnt/rpinet/tftp/38c128c0".into(),
         }
     }
 
-    fn dhcp(t: u64, action: &str, host: &str, vendor: &str) -> Event {
+    fn dhcp(t: u64, action: &str, host: &str, vendor: &str) -> Event<'static> {
         Event {
             time: t,
             kind: EventKind::Dhcp {
-                action: action.into(),
+                action: action.to_string().into(),
                 mac: "dc:a6:32:79:26:df".into(),
                 ip: "192.168.1.57".into(),
-                hostname: host.into(),
-                vendor: vendor.into(),
+                hostname: host.to_string().into(),
+                vendor: vendor.to_string().into(),
             },
         }
     }
-    fn sent(t: u64, f: &str) -> Event {
+    fn sent(t: u64, f: &str) -> Event<'static> {
         Event {
             time: t,
             kind: EventKind::Tftp {
                 size: 10,
                 addr: "192.168.1.57".into(),
-                path: format!("/mnt/rpinet/tftp/38c128c0/{f}"),
+                path: format!("/mnt/rpinet/tftp/38c128c0/{f}").into(),
             },
         }
     }
-    fn miss(t: u64, f: &str) -> Event {
+    fn miss(t: u64, f: &str) -> Event<'static> {
         Event {
             time: t,
             kind: EventKind::Missing {
-                addr: String::new(),
-                path: format!("/mnt/rpinet/tftp/38c128c0/{f}"),
+                addr: "".into(),
+                path: format!("/mnt/rpinet/tftp/38c128c0/{f}").into(),
                 reason: "not found".into(),
             },
         }
     }
     const PXE: &str = "PXEClient:Arch:00000:UNDI:002001";
 
-    fn pi4_boot(t: u64) -> Vec<Event> {
+    fn pi4_boot(t: u64) -> Vec<Event<'static>> {
         vec![
             dhcp(t, "add", "", PXE),
             sent(t + 1, "start4.elf"),
