@@ -93,6 +93,12 @@ for _ in $(seq 1 "$calls"); do
     d=$(( (b - a) / 1000 )); total=$((total + d)); [ "$d" -gt "$worst" ] && worst=$d
 done
 rss=$( { /usr/bin/time -f '%M' "$bin" --root "$lab" call status </dev/null >/dev/null; } 2>&1 | tail -1)
+# CPU time per call (less sensitive than wall time to other load on the machine)
+cpu=""; core_cpu=""
+if command -v perf >/dev/null; then
+    cpu=$(perf stat -r "$calls" -x, -e task-clock "$bin" --root "$lab" call status </dev/null 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}')
+    core_cpu=$(perf stat -r "$calls" -x, -e task-clock "$bin" --root "$lab" status --json </dev/null 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}')
+fi
 reply_bytes=$(wc -c < "$lab/status.json")
 
 printf 'event log: %d events written in %d boots (%d rounds of the 100 nodes); holds %d lines, %d bytes (bound %d)\n' \
@@ -101,3 +107,5 @@ printf 'rpinet event: %.2f ms per call (mean over %d)\n' "$(echo "($t1 - $t0) / 
 printf 'rpinet call status (100 nodes, full log): mean %.2f ms, worst %.2f ms over %d calls; reply %d bytes\n' \
     "$(echo "$total / $calls / 1000" | bc -l)" "$(echo "$worst / 1000" | bc -l)" "$calls" "$reply_bytes"
 printf 'peak RSS of one call: %d KiB\n' "$rss"
+[ -n "$cpu" ] && printf 'CPU time per call: call status %s ms (of which the core'"'"'s status --json alone: %s ms)\n' "$cpu" "$core_cpu"
+printf 'load average while measuring: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"

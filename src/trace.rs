@@ -286,16 +286,30 @@ pub fn attribute<'e>(
     match &e.kind {
         EventKind::Dhcp { mac, .. } => ix.by_mac.get(&**mac).map(|i| (*i, "")),
         EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
-            // the first path component that is a node's boot dir, with more after it
-            let mut at = 0;
-            for comp in path.split('/') {
-                let end = at + comp.len();
-                if let Some(i) = ix.by_dir.get(comp) {
-                    if let Some(rest) = path.get(end + 1..).filter(|r| !r.is_empty()) {
-                        return Some((*i, rest));
+            // under the TFTP root, the first component names the dir (one lookup)
+            if let Some(rel) = path
+                .strip_prefix(tftp_root.trim_end_matches('/'))
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                if let Some((dir, rest)) = rel.split_once('/') {
+                    if let Some(i) = ix.by_dir.get(dir) {
+                        if !rest.is_empty() {
+                            return Some((*i, rest));
+                        }
                     }
                 }
-                at = end + 1;
+            } else {
+                // another root: the first path component that is a node's boot dir
+                let mut at = 0;
+                for comp in path.split('/') {
+                    let end = at + comp.len();
+                    if let Some(i) = ix.by_dir.get(comp) {
+                        if let Some(rest) = path.get(end + 1..).filter(|r| !r.is_empty()) {
+                            return Some((*i, rest));
+                        }
+                    }
+                    at = end + 1;
+                }
             }
             if addr.is_empty() {
                 return None;
