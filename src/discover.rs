@@ -208,6 +208,14 @@ pub fn discover(
     out
 }
 
+/// The `discovered` ubus method.
+pub fn reply(root: &crate::root::Root) -> crate::error::Result<Value> {
+    let cfg = crate::adapter::Config::load(root)?;
+    let log = crate::events::gather(root)?;
+    let (_, found) = crate::trace::observe(root, &cfg, &log.events());
+    Ok(json!({ "discovered": found.iter().map(Discovered::to_json).collect::<Vec<_>>() }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,12 +335,4 @@ mod tests {
         assert_eq!(d[0].model, "pi5");
         assert_eq!(d[0].first_seen, 5);
     }
-}
-
-/// The `discovered` ubus method.
-pub fn reply(root: &crate::root::Root) -> crate::error::Result<Value> {
-    let cfg = crate::adapter::Config::load(root)?;
-    let log = crate::events::gather(root)?;
-    let (_, found) = crate::trace::observe(root, &cfg, &log.events());
-    Ok(json!({ "discovered": found.iter().map(Discovered::to_json).collect::<Vec<_>>() }))
 }

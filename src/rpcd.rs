@@ -31,8 +31,11 @@ enum Ty {
     Bool,
 }
 
-/// (method, [(arg, type, required)])
-const METHODS: &[(&str, &[(&str, Ty, bool)])] = &[
+/// A method's arguments: (name, type, required).
+type ArgSpec = &'static [(&'static str, Ty, bool)];
+
+/// (method, arguments)
+const METHODS: &[(&str, ArgSpec)] = &[
     ("status", &[]),
     (
         "node_add",

@@ -508,6 +508,64 @@ fn in_node_dir(e: &Event, node: &NodeKey) -> bool {
     }
 }
 
+// ---- the imperative edge ----
+
+/// mountd's rmtab under `root`, with its mtime.
+pub fn read_rmtab(root: &crate::root::Root) -> Rmtab {
+    let p = root.path("/var/lib/nfs/rmtab");
+    let mtime = std::fs::metadata(&p)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let text = std::fs::read(&p).unwrap_or_default();
+    Rmtab::parse(&String::from_utf8_lossy(&text), mtime)
+}
+
+/// The keys tracing uses for the configured nodes.
+pub fn node_keys(cfg: &crate::adapter::Config) -> Vec<NodeKey> {
+    let sp = cfg.main.storage_path.trim_end_matches('/');
+    cfg.nodes
+        .iter()
+        .map(|n| NodeKey {
+            name: n.name.clone(),
+            mac: n.mac.clone(),
+            ip: n.ip.clone(),
+            boot_dir: n.boot_dir(),
+            nfs_dir: format!("{sp}/nfs/{}", n.name),
+            tftp_dir: format!("{sp}/tftp/{}", n.boot_dir()),
+        })
+        .collect()
+}
+
+/// Each node's last boot, from `events`.
+pub fn boots(
+    root: &crate::root::Root,
+    cfg: &crate::adapter::Config,
+    events: &[Event],
+) -> Vec<(String, Boot)> {
+    let keys = node_keys(cfg);
+    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
+    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    keys.into_iter().map(|k| k.name).zip(boots).collect()
+}
+
+/// Each node's last boot and the Pis that are not nodes, from `events`.
+pub fn observe(
+    root: &crate::root::Root,
+    cfg: &crate::adapter::Config,
+    events: &[Event],
+) -> (Vec<(String, Boot)>, Vec<crate::discover::Discovered>) {
+    let keys = node_keys(cfg);
+    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
+    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    let macs: Vec<String> = keys.iter().map(|k| k.mac.clone()).collect();
+    let dirs: Vec<String> = keys.iter().map(|k| k.boot_dir.clone()).collect();
+    let disc = crate::discover::discover(events, &macs, &dirs, &tftp_root);
+    (keys.into_iter().map(|k| k.name).zip(boots).collect(), disc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,62 +763,4 @@ mod tests {
             Some("start4.elf not found in the TFTP root")
         );
     }
-}
-
-// ---- the imperative edge ----
-
-/// mountd's rmtab under `root`, with its mtime.
-pub fn read_rmtab(root: &crate::root::Root) -> Rmtab {
-    let p = root.path("/var/lib/nfs/rmtab");
-    let mtime = std::fs::metadata(&p)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let text = std::fs::read(&p).unwrap_or_default();
-    Rmtab::parse(&String::from_utf8_lossy(&text), mtime)
-}
-
-/// The keys tracing uses for the configured nodes.
-pub fn node_keys(cfg: &crate::adapter::Config) -> Vec<NodeKey> {
-    let sp = cfg.main.storage_path.trim_end_matches('/');
-    cfg.nodes
-        .iter()
-        .map(|n| NodeKey {
-            name: n.name.clone(),
-            mac: n.mac.clone(),
-            ip: n.ip.clone(),
-            boot_dir: n.boot_dir(),
-            nfs_dir: format!("{sp}/nfs/{}", n.name),
-            tftp_dir: format!("{sp}/tftp/{}", n.boot_dir()),
-        })
-        .collect()
-}
-
-/// Each node's last boot, from `events`.
-pub fn boots(
-    root: &crate::root::Root,
-    cfg: &crate::adapter::Config,
-    events: &[Event],
-) -> Vec<(String, Boot)> {
-    let keys = node_keys(cfg);
-    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
-    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
-    keys.into_iter().map(|k| k.name).zip(boots).collect()
-}
-
-/// Each node's last boot and the Pis that are not nodes, from `events`.
-pub fn observe(
-    root: &crate::root::Root,
-    cfg: &crate::adapter::Config,
-    events: &[Event],
-) -> (Vec<(String, Boot)>, Vec<crate::discover::Discovered>) {
-    let keys = node_keys(cfg);
-    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
-    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
-    let macs: Vec<String> = keys.iter().map(|k| k.mac.clone()).collect();
-    let dirs: Vec<String> = keys.iter().map(|k| k.boot_dir.clone()).collect();
-    let disc = crate::discover::discover(events, &macs, &dirs, &tftp_root);
-    (keys.into_iter().map(|k| k.name).zip(boots).collect(), disc)
 }

@@ -16,7 +16,6 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rpinet");
 const UUID: &str = "6a1f0000-0000-0000-0000-000000000001";
-const SP: &str = "mnt/rpinet";
 const TFTP: &str = "mnt/rpinet/tftp/38c128c0";
 const NFS: &str = "mnt/rpinet/nfs/running_lion";
 const CMDLINE: &str = "console=serial0,115200 console=tty1 root=/dev/nfs \

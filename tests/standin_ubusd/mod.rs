@@ -157,7 +157,10 @@ fn str_attr(id: u8, s: &str) -> Vec<u8> {
 
 // ---- decoding requests (trusted enough: the client is ours, but checked) ----
 
-fn read_request(s: &mut UnixStream) -> Option<(u8, u16, u32, Vec<(u8, Vec<u8>)>)> {
+/// (type, seq, peer, attributes as (id, payload))
+type Request = (u8, u16, u32, Vec<(u8, Vec<u8>)>);
+
+fn read_request(s: &mut UnixStream) -> Option<Request> {
     let mut h = [0u8; 12];
     s.read_exact(&mut h).ok()?;
     let len = (u32::from_be_bytes([h[8], h[9], h[10], h[11]]) & 0xff_ffff) as usize;
