@@ -57,6 +57,8 @@ const METHODS: &[(&str, ArgSpec)] = &[
         "image_import",
         &[("path", Ty::Str, true), ("name", Ty::Str, false)],
     ),
+    // an addition to SPEC §4 (LuCI's images view uses it)
+    ("image_delete", &[("name", Ty::Str, true)]),
     (
         "node_provision",
         &[("name", Ty::Str, true), ("image", Ty::Str, true)],
@@ -220,6 +222,7 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
         "job" => read_job(root, a.str("id")),
         "images" => crate::adapter::images(root),
+        "image_delete" => image_delete(root, a.str("name")),
         "discovered" => crate::discover::reply(root),
         "doctor" => crate::doctor::reply(root),
         other => Err(Error::new(format!("unknown method '{other}'"))),
@@ -398,6 +401,79 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
     start_job(root, "image_import", &args)
 }
 
+/// `image_delete`: take an unused image out of images/ at once (a rename, so
+/// it is gone from `images` and nothing half-deleted is ever listed), then
+/// delete its files in a detached child: a root tree takes longer than rpcd's
+/// budget. Leftovers of an interrupted delete are swept by the next one.
+fn image_delete(root: &Root, name: &str) -> Result<Value> {
+    if !valid_image_name(name) {
+        return Err(Error::new(format!(
+            "image_delete: '{name}' is not an image name"
+        )));
+    }
+    let (_, core) = crate::world::load_config(root)?;
+    let storage = crate::system::storage::check(root, &core);
+    let Some(sp) = storage.mounted_path() else {
+        return Err(Error::new(format!(
+            "image_delete: {}",
+            storage.describe(&core)
+        )));
+    };
+    let users: Vec<&str> = core
+        .nodes
+        .iter()
+        .filter(|n| n.image.as_deref() == Some(name))
+        .map(|n| n.name.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(Error::new(format!(
+            "image '{name}' is used by node {}: provision them from another image first",
+            users.join(", ")
+        )));
+    }
+    let images = root.path(format!("{sp}/images"));
+    let dir = images.join(name);
+    if !dir.is_dir() {
+        return Err(Error::new(format!("no imported image '{name}'")));
+    }
+    let trash = images.join(format!(".deleting-{name}-{}", std::process::id()));
+    std::fs::rename(&dir, &trash).ctx(|| format!("failed to move {} aside", dir.display()))?;
+    sweep_detached(&images);
+    Ok(json!({ "deleted": name }))
+}
+
+/// Delete every `.deleting-*` directory under `images` in a detached child.
+fn sweep_detached(images: &std::path::Path) {
+    use nix::unistd::{ForkResult, fork, setsid};
+    // SAFETY: rpinet is single-threaded here; the child only redirects its
+    // standard streams, deletes files and exits, never returning into the
+    // parent's state (so rpcd sees stdout close when the parent exits).
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let _ = setsid();
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            if let Ok(rd) = std::fs::read_dir(images) {
+                for e in rd.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(".deleting-") {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+            std::process::exit(0);
+        }
+        Ok(ForkResult::Parent { .. }) => {}
+        Err(e) => log::warn!("image_delete: cannot start the deleting process: {e}"),
+    }
+}
+
 fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
     if !valid_node_name(name) {
         return Err(Error::new(format!(
@@ -436,7 +512,7 @@ mod tests {
         assert_eq!(s["node_remove"]["purge"], json!(true));
         assert_eq!(s["node_add"]["mac"], json!("str"));
         assert_eq!(s["status"], json!({}));
-        assert_eq!(s.as_object().unwrap().len(), 9);
+        assert_eq!(s.as_object().unwrap().len(), 10);
     }
 
     #[test]

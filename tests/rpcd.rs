@@ -389,3 +389,64 @@ fn node_add_and_remove_go_through_the_core() {
     let (v, _) = call(Some(lab.path()), "node_remove", br#"{"name":"quiet_owl"}"#);
     assert!(err(&v).contains("quiet_owl"), "{v}");
 }
+
+#[test]
+fn image_delete_takes_an_unused_image_away_at_once() {
+    let lab = Lab::new("imgdel");
+    for f in [
+        "boot/config.txt",
+        "root/etc/os-release",
+        "root/usr/lib/a/b/c",
+    ] {
+        lab.write(&format!("mnt/rpinet/images/bookworm/{f}"), "x\n");
+        lab.write(&format!("mnt/rpinet/images/trixie/{f}"), "x\n");
+    }
+    // a node provisioned from bookworm
+    let cfg = std::fs::read_to_string(lab.path().join("etc/config/rpinet")).unwrap();
+    lab.write(
+        "etc/config/rpinet",
+        &format!("{cfg}\toption image 'bookworm'\n"),
+    );
+    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"bookworm"}"#);
+    assert!(err(&v).contains("used by node running_lion"), "{v}");
+    assert!(
+        lab.path()
+            .join("mnt/rpinet/images/bookworm/root/usr/lib/a/b/c")
+            .exists()
+    );
+    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"../tftp"}"#);
+    assert!(err(&v).contains("not an image name"), "{v}");
+    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"nosuch"}"#);
+    assert!(err(&v).contains("no imported image"), "{v}");
+
+    let (v, took) = call(Some(lab.path()), "image_delete", br#"{"name":"trixie"}"#);
+    assert!(took < Duration::from_secs(2));
+    assert_eq!(v, json!({"deleted": "trixie"}));
+    let (imgs, _) = call(Some(lab.path()), "images", b"{}");
+    let names: Vec<&str> = imgs["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bookworm"], "{imgs}");
+    // the detached child removes the files
+    let images = lab.path().join("mnt/rpinet/images");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<String> = std::fs::read_dir(&images)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        if left == ["bookworm"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still there: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // without the SSD nothing is touched
+    lab.write("proc/mounts", "/dev/root / squashfs ro 0 0\n");
+    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"bookworm"}"#);
+    assert!(err(&v).contains("not mounted"), "{v}");
+}
