@@ -70,6 +70,10 @@ pub struct Dnsmasq {
     pub has_rpinet_conf: bool,
     /// Whether <storage_path>/tftp exists as the process sees its root (jail).
     pub sees_tftp: bool,
+    /// When the process started and when its rpinet.conf was last written
+    /// (Unix seconds), when known.
+    pub started: Option<u64>,
+    pub conf_mtime: Option<u64>,
 }
 
 /// What was read about one node.
@@ -353,6 +357,16 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
             out.push(find(Error, "rpinet_conf_not_loaded", "",
                 format!("no running dnsmasq reads rpinet.conf (its conf-dirs: {})", if dirs.is_empty() { "none".to_string() } else { dirs.join(", ") }),
                 "run `rpinet apply`, which writes rpinet.conf into the conf-dir of the dnsmasq instance serving the interface and reloads it".into()));
+        }
+        for d in &s.dnsmasq {
+            if let (true, Some(start), Some(written)) = (d.has_rpinet_conf, d.started, d.conf_mtime)
+            {
+                if written > start + 1 {
+                    out.push(find(Warning, "rpinet_conf_stale", "",
+                        format!("dnsmasq (pid {}) started before rpinet.conf was last written, so it runs without the latest boot settings", d.pid),
+                        "restart dnsmasq: /etc/init.d/dnsmasq restart (`rpinet apply` does when rpinet.conf changes)".into()));
+                }
+            }
         }
         if storage_ok && !s.dnsmasq.iter().any(|d| d.sees_tftp) {
             out.push(find(Error, "dnsmasq_jail_no_ssd", "",
@@ -653,10 +667,34 @@ fn dnsmasq_facts(root: &Root, pid: u32, storage_path: &str) -> Dnsmasq {
                 .push(v.split(',').next().unwrap_or("").to_string());
         }
     }
-    let has = dirs.as_ref().is_some_and(|d| {
+    let conf = dirs.as_ref().and_then(|d| {
         d.iter()
-            .any(|d| root.path(format!("{d}/rpinet.conf")).is_file())
+            .map(|d| root.path(format!("{d}/rpinet.conf")))
+            .find(|p| p.is_file())
     });
+    let has = conf.is_some();
+    let conf_mtime = conf
+        .and_then(|p| std::fs::metadata(p).ok())
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    // /proc/<pid>/stat field 22 is the start in clock ticks (USER_HZ, 100 on
+    // Linux) after boot; /proc/stat's btime is the boot's Unix time.
+    let started = read_small(&root.path(format!("/proc/{pid}/stat")), 4096)
+        .and_then(|st| {
+            let rest = st.rsplit_once(')')?.1;
+            rest.split_whitespace().nth(19)?.parse::<u64>().ok()
+        })
+        .and_then(|ticks| {
+            let stat = read_small(&root.path("/proc/stat"), 64 * 1024)?;
+            let btime = stat
+                .lines()
+                .find_map(|l| l.strip_prefix("btime "))?
+                .trim()
+                .parse::<u64>()
+                .ok()?;
+            Some(btime + ticks / 100)
+        });
     let jail = root.path(format!("/proc/{pid}/root"));
     let sees = jail
         .join(format!(
@@ -668,6 +706,8 @@ fn dnsmasq_facts(root: &Root, pid: u32, storage_path: &str) -> Dnsmasq {
         pid,
         conf_dirs: dirs,
         has_rpinet_conf: has,
+        started,
+        conf_mtime,
         sees_tftp: sees,
     }
 }

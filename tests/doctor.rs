@@ -51,10 +51,13 @@ impl Lab {
             "/dev/root / squashfs ro 0 0\n/dev/sda1 /mnt/rpinet ext4 rw,relatime 0 0\n",
         );
         std::fs::create_dir_all(lab.p("dev")).unwrap();
+        std::fs::File::create(lab.p("dev/sda1"))
+            .unwrap()
+            .set_len(2 << 20)
+            .unwrap();
         let st = Command::new("mkfs.ext4")
             .args(["-q", "-F", "-U", UUID])
             .arg(lab.p("dev/sda1"))
-            .arg("2M")
             .status()
             .expect("mkfs.ext4 (e2fsprogs) is installed by make setup");
         assert!(st.success());
@@ -281,6 +284,28 @@ fn dnsmasq_findings() {
         "error",
         |l| l.rm("tmp/dnsmasq.cfg01411c.d/rpinet.conf"),
         |l| l.write("tmp/dnsmasq.cfg01411c.d/rpinet.conf", "enable-tftp\n"),
+    );
+    // dnsmasq started (boot at 1_700_000_000, +5000 ticks = 50 s) before rpinet.conf changed
+    lab.write("proc/stat", "cpu  1 2 3 4\nbtime 1700000000\n");
+    lab.write(
+        "proc/100/stat",
+        "100 (dnsmasq) S 1 100 100 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 5000 1000 100\n",
+    );
+    let set_conf_time = |l: &Lab, t: u64| {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(l.p("tmp/dnsmasq.cfg01411c.d/rpinet.conf"))
+            .unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t))
+            .unwrap();
+    };
+    set_conf_time(&lab, 1_700_000_040);
+    provoke(
+        &lab,
+        "rpinet_conf_stale",
+        "warning",
+        |l| set_conf_time(l, 1_700_000_100),
+        |l| set_conf_time(l, 1_700_000_040),
     );
     provoke(
         &lab,
