@@ -239,7 +239,7 @@ pub fn parse_log(text: &str) -> Vec<Event<'_>> {
 /// `Wed Nov 25 03:00:12 2026 [1764039612.123] daemon.err dnsmasq-tftp[7]: file /x/y not found for 10.0.0.5`
 /// (dnsmasq ≥ 2.86 adds " for ADDR"; older ones end at "not found").
 pub fn parse_logread(text: &str) -> Vec<Event<'static>> {
-    parse_logread_in(text, year_of(now()))
+    parse_logread_in(text, now())
 }
 
 /// The time of a syslog line (the part before the tag): `logread -t`'s
@@ -298,15 +298,21 @@ fn year_of(t: u64) -> i64 {
     y
 }
 
-fn parse_logread_in(text: &str, now_year: i64) -> Vec<Event<'static>> {
+/// `now` places dates without a year: in this year, or the last one when
+/// that would be in the future (a December line read in January).
+fn parse_logread_in(text: &str, now: u64) -> Vec<Event<'static>> {
+    let year = year_of(now);
     let mut out = Vec::new();
     for line in text.lines() {
         let Some(tag) = line.find("dnsmasq-tftp[") else {
             continue;
         };
-        let Some(time) = line_time(&line[..tag], now_year) else {
+        let Some(mut time) = line_time(&line[..tag], year) else {
             continue;
         };
+        if time > now + 86_400 {
+            time = line_time(&line[..tag], year - 1).unwrap_or(time);
+        }
         let Some(msg) = line[tag..].find("]: ").map(|c| &line[tag + c + 3..]) else {
             continue;
         };
@@ -562,7 +568,12 @@ mod tests {
         let t = "Wed Nov 25 03:00:15 2026 daemon.err dnsmasq-tftp[7]: file /a/b not found\n\
                  Nov  5 00:00:01 dnsmasq-tftp[9]: file /c/d not found for 10.0.0.2\n\
                  Feb 30 00:00:01 dnsmasq-tftp[9]: file /bad/date not found\n";
-        let ev = parse_logread_in(t, 2026);
+        let ev = parse_logread_in(t, 1_795_600_000); // late 2026
+        let jan = parse_logread_in(
+            "Dec 31 23:59:00 dnsmasq-tftp[9]: file /x not found\n",
+            1_798_848_000,
+        ); // 2027-01-01
+        assert_eq!(jan[0].time, 1_798_761_540); // 2026-12-31 23:59:00 UTC
         assert_eq!(ev.len(), 2, "{ev:?}");
         assert_eq!(ev[0].time, 1_795_575_615); // date -u -d '2026-11-25 03:00:15' +%s
         assert_eq!(ev[1].time, 1_793_836_801); // 2026-11-05 00:00:01 UTC
