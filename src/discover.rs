@@ -129,7 +129,9 @@ pub fn discover(
                 if action == "remove" || action == "del" {
                     continue;
                 }
-                ip_to_mac.insert(ip, mac);
+                if !ip.is_empty() {
+                    ip_to_mac.insert(ip, mac);
+                }
                 if vendor.starts_with("PXEClient") {
                     pxe_macs.insert(mac);
                 }
@@ -139,7 +141,9 @@ pub fn discover(
                 touch(&mut found, mac.to_string(), e.time, "dhcp");
                 if let Some(d) = found.get_mut(mac) {
                     d.mac = mac.to_string();
-                    d.ip = ip.to_string();
+                    if !ip.is_empty() {
+                        d.ip = ip.to_string();
+                    }
                     if d.model.is_empty() {
                         d.model = model_from_mac(mac).into();
                     }
@@ -288,6 +292,26 @@ mod tests {
             (100, 102, "tftp")
         );
         assert_eq!(p.missing[0], "91cdf03d/start4.elf");
+    }
+
+    #[test]
+    fn a_pi_dnsmasq_ignores_in_proxy_mode_is_found() {
+        let ev = vec![Event {
+            time: 9,
+            kind: EventKind::Dhcp {
+                action: "ignored".into(),
+                mac: "d8:3a:dd:00:00:01".into(),
+                ip: "".into(),
+                hostname: "".into(),
+                vendor: "PXEClient".into(),
+            },
+        }];
+        let d = discover(&ev, &[], &[], ROOT);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].mac.as_str(), d[0].ip.as_str()),
+            ("d8:3a:dd:00:00:01", "")
+        );
     }
 
     #[test]

@@ -304,7 +304,10 @@ fn parse_logread_in(text: &str, now: u64) -> Vec<Event<'static>> {
     let year = year_of(now);
     let mut out = Vec::new();
     for line in text.lines() {
-        let Some(tag) = line.find("dnsmasq-tftp[") else {
+        let Some(tag) = line
+            .find("dnsmasq-tftp[")
+            .or_else(|| line.find("dnsmasq-dhcp["))
+        else {
             continue;
         };
         let Some(mut time) = line_time(&line[..tag], year) else {
@@ -316,6 +319,10 @@ fn parse_logread_in(text: &str, now: u64) -> Vec<Event<'static>> {
         let Some(msg) = line[tag..].find("]: ").map(|c| &line[tag + c + 3..]) else {
             continue;
         };
+        if line[tag..].starts_with("dnsmasq-dhcp[") {
+            out.extend(dhcp_log_event(msg, time));
+            continue;
+        }
         if let Some(rest) = msg.strip_prefix("file ") {
             // "file PATH not found" or "file PATH not found for ADDR"
             let (path, addr) = match rest.rfind(" not found for ") {
@@ -347,6 +354,44 @@ fn parse_logread_in(text: &str, now: u64) -> Vec<Event<'static>> {
         }
     }
     out
+}
+
+/// A dnsmasq-dhcp log line that says a client asked, for when no lease event
+/// comes (proxy mode, or a client dnsmasq ignores): `[XID ]TYPE(IFACE) [IP ]MAC[ TEXT]`.
+/// `DHCPDISCOVER` → action "discover"; `PXE … proxy` → "proxy" (boot options
+/// sent beside another DHCP server); `PXE … proxy-ignored` → "ignored". Both
+/// PXE forms come only from PXE clients, so the vendor class is PXEClient.
+fn dhcp_log_event(msg: &str, time: u64) -> Option<Event<'static>> {
+    let mut w = msg.split_whitespace();
+    let mut first = w.next()?;
+    if first.bytes().all(|b| b.is_ascii_digit()) {
+        first = w.next()?; // log-dhcp's transaction id
+    }
+    let (kind, _) = first.split_once('(')?;
+    let rest: Vec<&str> = w.collect();
+    let (action, vendor) = match kind {
+        "DHCPDISCOVER" => ("discover", ""),
+        "PXE" if rest.last() == Some(&"proxy") => ("proxy", "PXEClient"),
+        "PXE" if rest.last() == Some(&"proxy-ignored") => ("ignored", "PXEClient"),
+        _ => return None,
+    };
+    // the MAC is the first word that is one; an address may come before it
+    let mac = rest.iter().find_map(|x| normalize_mac(x))?;
+    let ip = rest
+        .first()
+        .filter(|x| valid_ipv4(x))
+        .map(|x| x.to_string())
+        .unwrap_or_default();
+    Some(Event {
+        time,
+        kind: EventKind::Dhcp {
+            action: action.into(),
+            mac: mac.into(),
+            ip: ip.into(),
+            hostname: "".into(),
+            vendor: vendor.into(),
+        },
+    })
 }
 
 fn lock(root: &Root, exclusive: bool) -> Result<nix::fcntl::Flock<File>> {
@@ -426,7 +471,7 @@ pub fn read_syslog_failures(root: &Root) -> Vec<Event<'static>> {
             .unwrap_or_default();
     }
     let out = std::process::Command::new("logread")
-        .args(["-t", "-e", "dnsmasq-tftp"])
+        .args(["-t", "-e", "dnsmasq-"])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output();
@@ -560,6 +605,43 @@ mod tests {
         assert!(
             matches!(&ev[2].kind, EventKind::Missing { reason, .. } if reason == "Permission denied")
         );
+    }
+
+    #[test]
+    fn dhcp_log_lines_become_dhcp_events() {
+        let t = "Wed Nov 25 03:00:12 2026 [1764039612.1] daemon.info dnsmasq-dhcp[7]: PXE(br-lan) dc:a6:32:01:02:03 proxy\n\
+                 Wed Nov 25 03:00:12 2026 [1764039612.2] daemon.info dnsmasq-dhcp[7]: 2713259800 PXE(br-lan) DC:A6:32:01:02:04 proxy-ignored\n\
+                 Wed Nov 25 03:00:12 2026 [1764039612.3] daemon.info dnsmasq-dhcp[7]: DHCPDISCOVER(br-lan) 10.0.0.5 dc:a6:32:01:02:05 no address available\n\
+                 Wed Nov 25 03:00:12 2026 [1764039612.4] daemon.info dnsmasq-dhcp[7]: DHCPACK(br-lan) 10.0.0.6 dc:a6:32:01:02:06 lion\n\
+                 Wed Nov 25 03:00:12 2026 [1764039612.5] daemon.info dnsmasq-dhcp[7]: 2713259800 vendor class: PXEClient:Arch:00000:UNDI:002001\n";
+        let ev = parse_logread(t);
+        let got: Vec<(String, String, String, String)> = ev
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::Dhcp {
+                    action,
+                    mac,
+                    ip,
+                    vendor,
+                    ..
+                } => (
+                    action.to_string(),
+                    mac.to_string(),
+                    ip.to_string(),
+                    vendor.to_string(),
+                ),
+                _ => panic!("{e:?}"),
+            })
+            .collect();
+        let want = [
+            ("proxy", "dc:a6:32:01:02:03", "", "PXEClient"),
+            ("ignored", "dc:a6:32:01:02:04", "", "PXEClient"),
+            ("discover", "dc:a6:32:01:02:05", "10.0.0.5", ""),
+        ];
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!((g.0.as_str(), g.1.as_str(), g.2.as_str(), g.3.as_str()), w);
+        }
     }
 
     #[test]

@@ -338,7 +338,7 @@ pub fn last_boots(
             mac, ip, action, ..
         } = &e.kind
         {
-            if action != "remove" && action != "del" {
+            if action != "remove" && action != "del" && !ip.is_empty() {
                 ip_to_mac.insert(&**ip, &**mac);
             }
         }
@@ -374,14 +374,20 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                 vendor,
                 ..
             } => {
-                if action == "remove" || action == "del" {
-                    continue;
-                }
+                // a lease (add/update) or a proxy reply; a bare DISCOVER or a
+                // client dnsmasq ignored is no offer
+                let offer = match &**action {
+                    "add" | "update" | "old" => format!("offered {ip}"),
+                    "proxy" => "boot options sent (proxy DHCP)".to_string(),
+                    _ => continue,
+                };
                 let os_request = !is_pxe(vendor) && !hostname.is_empty();
                 match cur.as_mut() {
                     Some(b) if b.reached(Stage::Kernel) && !gap && !is_pxe(vendor) => {
                         if os_request {
-                            b.ip = ip.to_string();
+                            if !ip.is_empty() {
+                                b.ip = ip.to_string();
+                            }
                             b.updated = e.time;
                             b.mark(Stage::Up, e.time, format!("{hostname} at {ip}"));
                         } else {
@@ -391,14 +397,18 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                         }
                     }
                     Some(b) if !b.reached(Stage::Firmware) && !gap => {
-                        b.ip = ip.to_string();
+                        if !ip.is_empty() {
+                            b.ip = ip.to_string();
+                        }
                         b.updated = e.time;
-                        b.mark(Stage::Dhcp, e.time, format!("offered {ip}"));
+                        b.mark(Stage::Dhcp, e.time, offer.clone());
                     }
                     _ => {
                         let mut b = Boot::starting(e.time);
-                        b.ip = ip.to_string();
-                        b.mark(Stage::Dhcp, e.time, format!("offered {ip}"));
+                        if !ip.is_empty() {
+                            b.ip = ip.to_string();
+                        }
+                        b.mark(Stage::Dhcp, e.time, offer.clone());
                         cur = Some(b);
                         sent.clear();
                         pending_dhcp = None;
@@ -720,6 +730,25 @@ mod tests {
         let b = run(&ev, &Rmtab::default());
         assert_eq!(b.stage, Stage::Kernel);
         assert_eq!(b.error, None);
+    }
+
+    #[test]
+    fn a_proxy_reply_starts_the_boot_and_a_discover_does_not() {
+        let mut d = dhcp(1000, "discover", "", "");
+        if let EventKind::Dhcp { ip, .. } = &mut d.kind {
+            *ip = "".into();
+        }
+        assert_eq!(run(&[d], &Rmtab::default()), Boot::none());
+        let mut p = dhcp(1000, "proxy", "", PXE);
+        if let EventKind::Dhcp { ip, .. } = &mut p.kind {
+            *ip = "".into();
+        }
+        let mut ev = vec![p];
+        ev.extend(pi4_boot(1001).into_iter().skip(1));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Kernel);
+        assert_eq!(b.stages[0].detail, "boot options sent (proxy DHCP)");
+        assert_eq!(b.ip, "192.168.1.57"); // from the transfers
     }
 
     #[test]
