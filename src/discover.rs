@@ -97,7 +97,7 @@ pub fn discover(
     let node_dirs: std::collections::HashSet<&str> = node_dirs.iter().map(String::as_str).collect();
     // keyed by MAC when known, else by "serial:<s>"
     let mut found: HashMap<String, Discovered> = HashMap::new();
-    let mut ip_to_mac: HashMap<&str, &str> = HashMap::new();
+    let ips = crate::events::IpMap::new(events);
     let mut pxe_macs: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let touch = |found: &mut HashMap<String, Discovered>, key: String, t: u64, seen: &str| {
         let d = found.entry(key).or_insert_with(|| Discovered {
@@ -129,9 +129,6 @@ pub fn discover(
                 if action == "remove" || action == "del" {
                     continue;
                 }
-                if !ip.is_empty() {
-                    ip_to_mac.insert(ip, mac);
-                }
                 if vendor.starts_with("PXEClient") {
                     pxe_macs.insert(mac);
                 }
@@ -157,7 +154,7 @@ pub fn discover(
                         continue;
                     }
                 }
-                let mac: Option<String> = ip_to_mac.get(addr).map(|m| m.to_string());
+                let mac: Option<String> = ips.mac_at(addr, e.time).map(str::to_string);
                 if mac.as_ref().is_some_and(|m| node_macs.contains(m.as_str())) {
                     continue;
                 }

@@ -481,6 +481,41 @@ pub fn read_syslog_failures(root: &Root) -> Vec<Event<'static>> {
     }
 }
 
+/// Which MAC held an address when: from every lease event, so that a TFTP
+/// request can be tied to its client even when syslog's line for it sorts
+/// before the lease event of the same second.
+pub struct IpMap<'a> {
+    by_ip: std::collections::HashMap<&'a str, Vec<(u64, &'a str)>>,
+}
+
+impl<'a> IpMap<'a> {
+    pub fn new(events: &'a [Event<'a>]) -> IpMap<'a> {
+        let mut by_ip: std::collections::HashMap<&str, Vec<(u64, &str)>> =
+            std::collections::HashMap::new();
+        for e in events {
+            if let EventKind::Dhcp {
+                action, mac, ip, ..
+            } = &e.kind
+            {
+                if !ip.is_empty() && action != "remove" && action != "del" {
+                    by_ip.entry(&**ip).or_default().push((e.time, &**mac));
+                }
+            }
+        }
+        IpMap { by_ip }
+    }
+
+    /// The MAC that last leased `ip` up to a second after `time`.
+    pub fn mac_at(&self, ip: &str, time: u64) -> Option<&'a str> {
+        self.by_ip
+            .get(ip)?
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= time + 1)
+            .map(|(_, m)| *m)
+    }
+}
+
 /// What the system recorded about boots: the event log and syslog failures.
 pub struct Gathered {
     text: String,
@@ -488,11 +523,13 @@ pub struct Gathered {
 }
 
 impl Gathered {
-    /// Every event, in time order (stable: the log's own order within a second).
+    /// Every event, in time order. Within one second syslog's lines come
+    /// first: they are DHCP exchanges (which precede the transfers they allow)
+    /// and failed requests (whose place in a boot the trace does not need).
     pub fn events(&self) -> Vec<Event<'_>> {
-        let mut ev = parse_log(&self.text);
-        ev.extend(self.syslog.iter().cloned());
-        ev.sort_by_key(|e| e.time);
+        let mut ev: Vec<Event<'_>> = self.syslog.to_vec();
+        ev.extend(parse_log(&self.text));
+        ev.sort_by_key(|e| e.time); // stable
         ev
     }
 }

@@ -280,7 +280,7 @@ impl<'n> Index<'n> {
 pub fn attribute<'e>(
     e: &'e Event,
     ix: &Index<'_>,
-    ip_to_mac: &HashMap<&str, &str>,
+    ips: &crate::events::IpMap<'_>,
     tftp_root: &str,
 ) -> Option<(usize, &'e str)> {
     match &e.kind {
@@ -314,9 +314,9 @@ pub fn attribute<'e>(
             if addr.is_empty() {
                 return None;
             }
-            let i = ip_to_mac
-                .get(&**addr)
-                .and_then(|m| ix.by_mac.get(*m))
+            let i = ips
+                .mac_at(addr, e.time)
+                .and_then(|m| ix.by_mac.get(m))
                 .or_else(|| ix.by_ip.get(&**addr))?;
             Some((*i, relative(path, tftp_root)))
         }
@@ -331,18 +331,10 @@ pub fn last_boots(
     tftp_root: &str,
 ) -> Vec<Boot> {
     let ix = Index::new(nodes);
-    let mut ip_to_mac = HashMap::new();
+    let ips = crate::events::IpMap::new(events);
     let mut per_node: Vec<Vec<(&Event, &str)>> = vec![Vec::new(); nodes.len()];
     for e in events {
-        if let EventKind::Dhcp {
-            mac, ip, action, ..
-        } = &e.kind
-        {
-            if action != "remove" && action != "del" && !ip.is_empty() {
-                ip_to_mac.insert(&**ip, &**mac);
-            }
-        }
-        if let Some((i, file)) = attribute(e, &ix, &ip_to_mac, tftp_root) {
+        if let Some((i, file)) = attribute(e, &ix, &ips, tftp_root) {
             if let Some(v) = per_node.get_mut(i) {
                 v.push((e, file));
             }

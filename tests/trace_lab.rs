@@ -356,3 +356,65 @@ fn real_dnsmasq_events_give_each_pi_its_boot_stages() {
     assert_eq!(b["stage"], "up", "{b}");
     assert_eq!(stages(b), ["dhcp", "firmware", "kernel", "nfs", "up"]);
 }
+
+#[test]
+fn proxy_mode_boots_are_traced_from_dnsmasq_log_lines() {
+    let Some(lab) = Lab::up("proxy", &["--dhcp-mode", "proxy"]) else {
+        return;
+    };
+    lab.rpinet(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    lab.rpinet(&["apply"]);
+    lab.fill_pi4("38c128c0", "lion", true);
+    lab.install_dhcp_script();
+    lab.lab_sh(&["dhcpd-start"]);
+    lab.lab_sh(&["dnsmasq-start"]);
+    assert_eq!(
+        lab.boot(
+            "lion",
+            "dc:a6:32:79:26:df",
+            &["--kind", "pi4", "--serial", "38c128c0"]
+        ),
+        0
+    );
+    // a Pi that is not a node: dnsmasq does not serve it
+    lab.boot(
+        "stray",
+        "dc:a6:32:00:00:99",
+        &["--kind", "pi4", "--serial", "5b154510"],
+    );
+    lab.wait_event("/38c128c0/kernel8.img");
+    std::fs::copy(
+        lab.path("tmp/dnsmasq.log"),
+        lab.path("tmp/rpinet/logread.txt"),
+    )
+    .unwrap();
+    let log = std::fs::read_to_string(lab.path("tmp/rpinet/events.log")).unwrap();
+    assert!(
+        !log.contains("\tdhcp\t"),
+        "proxy mode makes no leases here: {log}"
+    );
+
+    let status = lab.call("status");
+    let lion = &node(&status, "lion")["boot"];
+    assert_eq!(stages(lion), ["dhcp", "firmware", "kernel"], "{lion}");
+    assert_eq!(
+        lion["stages"][0]["detail"], "boot options sent (proxy DHCP)",
+        "{lion}"
+    );
+    let disc = lab.call("discovered");
+    assert!(
+        disc["discovered"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|d| d["mac"] == "dc:a6:32:00:00:99")),
+        "the stray Pi is seen in dnsmasq's log: {disc}\n{}",
+        std::fs::read_to_string(lab.path("tmp/dnsmasq.log")).unwrap_or_default()
+    );
+}
