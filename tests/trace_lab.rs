@@ -281,6 +281,7 @@ fn real_dnsmasq_events_give_each_pi_its_boot_stages() {
         &["--kind", "pi4", "--serial", "5b154510"],
     );
 
+    lab.wait_event("\tdc:a6:32:00:00:99\t");
     let log = lab.wait_event("/38c128c0/kernel8.img");
     assert!(log.contains("\tdhcp\tadd\tdc:a6:32:79:26:df\t"), "{log}");
     assert!(
