@@ -24,7 +24,8 @@ printf "config interface 'lan'\n\toption proto 'static'\n\toption ipaddr '192.16
 printf "config dnsmasq\n\toption domain 'lan'\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n" > "$lab/etc/config/dhcp"
 printf "conf-dir=/tmp/dnsmasq.cfg01411c.d\n" > "$lab/var/etc/dnsmasq.conf.cfg01411c"
 printf "/dev/root / squashfs ro 0 0\n/dev/sda1 /mnt/rpinet ext4 rw 0 0\n" > "$lab/proc/mounts"
-mkfs.ext4 -q -F -U "$uuid" "$lab/dev/sda1" 4M
+truncate -s 4M "$lab/dev/sda1"
+mkfs.ext4 -q -F -U "$uuid" "$lab/dev/sda1"
 echo dnsmasq > "$lab/proc/100/comm"
 printf '/usr/sbin/dnsmasq\0-C\0/var/etc/dnsmasq.conf.cfg01411c\0' > "$lab/proc/100/cmdline"
 echo nfsd > "$lab/proc/200/comm"
