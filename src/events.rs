@@ -118,6 +118,11 @@ pub fn from_env(
                     "event dhcp: ACTION '{action}' is not add, update or remove"
                 )));
             }
+            // dnsmasq replays its lease file at startup ("old" with
+            // DNSMASQ_DATA_MISSING=1): no client asked for anything then
+            if get("DNSMASQ_DATA_MISSING") == "1" {
+                return Ok(None);
+            }
             let raw_mac = get("MACADDR");
             let Some(mac) = normalize_mac(&raw_mac) else {
                 // dnsmasq passes non-Ethernet hardware addresses too; not a Pi.
@@ -606,6 +611,14 @@ mod tests {
         assert!(from_env("dhcp", &env_of(&[("ACTION", "boom")]), 1).is_err());
         assert!(from_env("tftp", &env_of(&[]), 1).is_err());
         assert!(from_env("neigh", &env_of(&[]), 1).is_err());
+        let replay = env_of(&[
+            ("ACTION", "update"),
+            ("MACADDR", "dc:a6:32:01:02:03"),
+            ("IPADDR", "192.168.1.60"),
+            ("HOSTNAME", "lion"),
+            ("DNSMASQ_DATA_MISSING", "1"),
+        ]);
+        assert_eq!(from_env("dhcp", &replay, 1).unwrap(), None);
         let v6 = env_of(&[("ACTION", "add"), ("MACADDR", "x"), ("IPADDR", "fe80::1")]);
         assert_eq!(from_env("dhcp", &v6, 1).unwrap(), None);
     }
