@@ -134,7 +134,9 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
             "{EXPORTS_PATH} {why}; fix it by hand, then run 'rpinet apply' again"
         ))
     })?;
-    let exports_changed = merged != existing;
+    // No block to write and none there: leave the user's file (or its absence) alone.
+    let nothing_to_export = exports::is_empty(&inputs) && !existing.contains(exports::BEGIN);
+    let exports_changed = merged != existing && !nothing_to_export;
     if exports_changed {
         actions.push(Action::Write {
             path: EXPORTS_PATH.into(),
@@ -159,7 +161,13 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
 /// Load, plan and (unless `dry_run`) execute; returns the snapshot the plan was made from
 /// and the plan.
 pub fn run(root: &Root, dry_run: bool) -> Result<World> {
-    let world = crate::world::load(root)?;
+    let (_, config) = crate::world::load_config(root)?;
+    run_with(root, config, dry_run)
+}
+
+/// [`run`] for a config that is not (or not yet) the one on disk.
+pub fn run_with(root: &Root, config: crate::config::Config, dry_run: bool) -> Result<World> {
+    let world = crate::world::load_with(root, config)?;
     let actions = plan(&world)?;
     warn_about(&world);
     report_or_execute(root, world, actions, dry_run)

@@ -33,6 +33,9 @@ pub struct ApplyArgs {
     /// print the plan and change nothing
     #[argh(switch)]
     pub dry_run: bool,
+    /// take back everything rpinet set up, as if disabled (package removal)
+    #[argh(switch)]
+    pub withdraw: bool,
 }
 
 /// health and every node's state

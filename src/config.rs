@@ -682,7 +682,10 @@ config node 'b'
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(2000))]
+            // PROPTEST_CASES lowers this where cases are slow (under qemu-user).
+            #![proptest_config(ProptestConfig::with_cases(
+                std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+            ))]
 
             /// Any value for any option is either refused naming the section and option, or
             /// lands in a typed field holding only safe characters.

@@ -2,10 +2,14 @@
 //! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
+mod adapter;
 mod apply;
 mod cli;
 mod config;
+mod discover;
+mod doctor;
 mod error;
+mod events;
 mod image;
 mod job;
 mod logger;
@@ -14,8 +18,11 @@ mod node;
 mod provision;
 mod render;
 mod root;
+mod rpcd;
 mod status;
 mod system;
+mod trace;
+mod ubus;
 mod uci;
 mod world;
 
@@ -48,15 +55,22 @@ fn print_json(v: &serde_json::Value) {
 /// Run one command; the returned code is the process exit status.
 fn run(root: &Root, command: Command) -> Result<i32> {
     match command {
+        Command::List(_) => rpcd::list(),
+        Command::Call(a) => rpcd::call(root, &a.method),
+        Command::Event(a) => events::record_from_env(root, &a.kind).map(|_| 0),
+        Command::Doctor(a) => doctor::run(root, a.json),
+        Command::Apply(a) if a.withdraw => {
+            let (_, mut config) = world::load_config(root)?;
+            config.enabled = false;
+            apply::run_with(root, config, a.dry_run)?;
+            Ok(0)
+        }
         Command::Apply(a) => {
             apply::run(root, a.dry_run)?;
             Ok(0)
         }
         Command::Status(a) => {
-            let world = world::load(root)?;
-            let pending = apply::plan(&world)?;
-            let probe = status::Probe::read(root, &world);
-            let v = status::report(&world, &probe, &pending);
+            let v = adapter::status(root)?;
             if a.json {
                 print_json(&v)
             } else {

@@ -354,3 +354,32 @@ fn status_json_follows_the_api() {
     let v: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
     assert_eq!(v["dnsmasq"]["conf_written"], false);
 }
+
+#[test]
+fn withdraw_takes_back_everything_but_the_config_and_data() {
+    let lab = Lab::new("withdraw");
+    lab.ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    let config = lab.read("etc/config/rpinet");
+    lab.ok(&["apply", "--withdraw"]);
+    assert!(!lab.path("tmp/dnsmasq.d/rpinet.conf").exists());
+    assert!(!lab.path("tmp/dnsmasq.d/rpinet.hosts/lion").exists());
+    let exports = lab.read("etc/exports");
+    assert!(
+        exports.starts_with("# /mnt\t*(ro,all_squash,insecure,sync)\n# BEGIN rpinet\n"),
+        "{exports}"
+    );
+    assert!(!exports.contains("/mnt/rpinet/"), "{exports}");
+    assert_eq!(lab.read("etc/config/rpinet"), config);
+    assert!(lab.path("mnt/rpinet/nfs/lion").is_dir(), "node data kept");
+    // A plain apply brings it all back.
+    lab.ok(&["apply"]);
+    assert!(lab.path("tmp/dnsmasq.d/rpinet.hosts/lion").exists());
+}

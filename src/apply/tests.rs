@@ -161,7 +161,18 @@ fn absent_ssd_creates_and_exports_nothing() {
         })
         .unwrap();
     assert!(!conf.contains("tftp-root") && !conf.contains("pxe-service"));
-    let exports = actions
+    // No block existed and none is needed: /etc/exports is left alone.
+    assert!(!kinds(&actions).contains(&"write /etc/exports".to_string()));
+    assert!(!kinds(&actions).contains(&"write /etc/config/dhcp".to_string()));
+    // The SSD vanishing after nodes were exported empties the block and reloads nfsd.
+    let mounted = world(NODES, true);
+    let done = plan(&mounted).unwrap();
+    let mut w = settle(mounted, &done);
+    w.storage = Storage::NotMounted {
+        path: "/mnt/rpinet".into(),
+    };
+    let gone = plan(&w).unwrap();
+    let exports = gone
         .iter()
         .find_map(|a| match a {
             Action::Write { path, content, .. } if path == EXPORTS_PATH => Some(content),
@@ -169,7 +180,7 @@ fn absent_ssd_creates_and_exports_nothing() {
         })
         .unwrap();
     assert_eq!(exports.lines().filter(|l| !l.starts_with('#')).count(), 0);
-    assert!(!kinds(&actions).contains(&"write /etc/config/dhcp".to_string()));
+    assert!(kinds(&gone).contains(&"reload NFS exports (exportfs -ra)".to_string()));
 }
 
 #[test]

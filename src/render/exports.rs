@@ -35,6 +35,11 @@ pub fn render(i: &Inputs) -> String {
     out
 }
 
+/// True when no node is exported (SSD absent, rpinet disabled, or no enabled node).
+pub fn is_empty(i: &Inputs) -> bool {
+    i.storage.is_none() || !i.config.enabled || !i.config.nodes.iter().any(|n| n.enabled)
+}
+
 /// Replace the rpinet block in `existing` (or append it); every other line is kept byte for
 /// byte. A BEGIN without END (or the reverse) is refused rather than guessed at.
 pub fn merge(existing: &str, block: &str) -> Result<String, String> {

@@ -1,0 +1,125 @@
+# Router packages: static musl binaries for every common OpenWrt architecture,
+# packed as .ipk (opkg, OpenWrt <= 24.10) and .apk (apk-tools v3, 25.12).
+#
+#   make cross-setup     rustup targets for x86_64/aarch64 (+ zig toolchain: cross-setup-zig)
+#   make ipk             x86_64 + aarch64 binaries -> dist/rpinet_<version>_<arch>.ipk
+#   make apk             the same as apk v3 -> dist/apk/<arch>/rpinet-<version>-r<release>.apk
+#   make packages        every architecture, .ipk and .apk, luci-app-rpinet too
+#   make dist            packages + dist/SHA256SUMS
+#   make test-packages   unpack and check the packages; aarch64 binary under qemu
+#   make test-cross      unit tests for aarch64 and mipsel under qemu-user
+#
+# Recipe and measurements: shared/research/cross-build.md; files installed on
+# the router: files/; SDK build: openwrt/rpinet/Makefile.
+
+NIGHTLY ?= nightly-2026-05-20
+ZIG_VENV ?= $(CURDIR)/cross/.venv
+DIST ?= dist
+PKG_STAGE ?= $(TARGET_DIR)/pkg-stage
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+LLD_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+ZIG_TARGETS := armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl mips-unknown-linux-musl
+
+# OpenWrt package architecture -> Rust target. One static binary serves every
+# CPU variant of an architecture, so it is packed once per label.
+ARCHS_x86_64-unknown-linux-musl := x86_64
+ARCHS_aarch64-unknown-linux-musl := aarch64_cortex-a72 aarch64_cortex-a53 aarch64_cortex-a76 aarch64_generic
+# Hard-float ARMv7 (the Rust target is VFPv3-D16 + Thumb-2, no NEON: every
+# one of these CPUs runs it).
+ARCHS_armv7-unknown-linux-musleabihf := arm_cortex-a7_neon-vfpv4 arm_cortex-a9_vfpv3-d16 \
+	arm_cortex-a15_neon-vfpv4 arm_cortex-a9_neon arm_cortex-a8_vfpv3 arm_cortex-a5_vfpv4
+ARCHS_mipsel-unknown-linux-musl := mipsel_24kc
+ARCHS_mips-unknown-linux-musl := mips_24kc
+
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+bin_of = $(TARGET_DIR)/$(1)/release/rpinet
+VERSION = $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+RELEASE = $(shell sed -n 's/^PKG_RELEASE:=//p' openwrt/rpinet/Makefile)
+LUCI_DIR := luci-app-rpinet
+# luci-app-rpinet is packed as soon as its directory holds files to install.
+HAVE_LUCI = $(if $(wildcard $(LUCI_DIR)/htdocs $(LUCI_DIR)/root),1)
+
+.PHONY: cross-setup cross-setup-zig ipk apk packages dist check-version test-packages test-cross \
+	$(addprefix cross-,$(LLD_TARGETS) $(ZIG_TARGETS))
+
+cross-setup:
+	NIGHTLY=$(NIGHTLY) ZIG_VENV=$(ZIG_VENV) cross/setup-debian.sh
+
+cross-setup-zig:
+	NIGHTLY=$(NIGHTLY) ZIG_VENV=$(ZIG_VENV) cross/setup-debian.sh --zig
+
+$(addprefix cross-,$(LLD_TARGETS)): cross-%: cross-setup
+	$(CARGO) build --release --locked --target $* --bin rpinet
+	cross/check-static.sh $(call bin_of,$*)
+
+$(addprefix cross-,$(ZIG_TARGETS)): cross-%: cross-setup-zig
+	PATH="$(ZIG_VENV)/bin:$$PATH" $(CARGO) +$(NIGHTLY) zigbuild -Zbuild-std=std,panic_abort \
+		--release --locked --target $* --bin rpinet
+	cross/check-static.sh $(call bin_of,$*)
+
+# pack FORMAT TARGETS: stage and pack one package per OpenWrt arch of each target.
+pack = @set -e; for t in $(2); do \
+		case $$t in $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(t)$(rparen) archs="$(ARCHS_$(t))";;) esac; \
+		for a in $$archs; do \
+			cross/stage.sh rpinet $$a $(TARGET_DIR)/$$t/release/rpinet $(PKG_STAGE)/$(1)/rpinet-$$a; \
+			$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/$(1)/rpinet-$$a $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/$(1)/rpinet-$$a $(DIST)/apk/$$a); \
+		done; \
+	done
+rparen := )
+
+# luci-app-rpinet (arch all), packed with either format.
+pack_luci = $(if $(HAVE_LUCI),cross/stage.sh luci-app-rpinet all $(LUCI_DIR) $(PKG_STAGE)/$(1)/luci-app-rpinet && \
+	$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/$(1)/luci-app-rpinet $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/$(1)/luci-app-rpinet $(DIST)/apk/noarch))
+
+ipk: check-version $(addprefix cross-,$(LLD_TARGETS))
+	@mkdir -p $(DIST)
+	$(call pack,ipk,$(LLD_TARGETS))
+	$(call pack_luci,ipk)
+
+apk: check-version $(addprefix cross-,$(LLD_TARGETS))
+	$(call pack,apk,$(LLD_TARGETS))
+	$(call pack_luci,apk)
+
+packages: ipk apk $(addprefix cross-,$(ZIG_TARGETS))
+	$(call pack,ipk,$(ZIG_TARGETS))
+	$(call pack,apk,$(ZIG_TARGETS))
+	@cross/check-static.sh $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(call bin_of,$(t)))
+
+# Release artefacts: exactly this build's packages, checked, and their sums.
+dist:
+	rm -rf $(DIST)
+	$(MAKE) --no-print-directory packages
+	cd $(DIST) && find . -name '*.ipk' -o -name '*.apk' | sed 's|^\./||' | LC_ALL=C sort \
+		| xargs sha256sum >SHA256SUMS
+	cross/test-packages.sh $(DIST)
+	@cat $(DIST)/SHA256SUMS
+
+# Cargo.toml is the one source of the version: the SDK Makefile must agree.
+check-version:
+	@v=$(VERSION); m=$$(sed -n 's/^PKG_VERSION:=//p' openwrt/rpinet/Makefile); \
+	if [ "$$v" != "$$m" ]; then \
+		echo "check-version: Cargo.toml says $$v, openwrt/rpinet/Makefile PKG_VERSION says $$m" >&2; exit 1; fi; \
+	case "$(RELEASE)" in ''|*[!0-9]*) echo "check-version: PKG_RELEASE must be an integer (apk)" >&2; exit 1;; esac; \
+	echo "check-version: $$v-$(RELEASE)"
+
+# Checks packages made for the test alone, so stale ones in dist/ cannot mix in.
+TEST_DIST := $(TARGET_DIR)/test-dist
+test-packages:
+	rm -rf $(TEST_DIST)
+	$(MAKE) --no-print-directory ipk apk DIST=$(TEST_DIST)
+	cross/test-packages.sh $(TEST_DIST)
+
+# The unit tests on the router architectures under qemu-user: aarch64 (the
+# Pi 4 router) and mipsel (32-bit; mips is big-endian and is built, not
+# tested here, to keep `make test` short). Most of the time is the property
+# tests running under qemu: ~2 min warm, ~6 min cold on 2 busy cores.
+# PROPTEST_CASES: the property tests' 2000 cases take minutes under qemu-user; 200 still
+# exercise every option on 64-bit aarch64 and 32-bit mipsel.
+test-cross: export PROPTEST_CASES = 200
+test-cross: cross-setup-zig
+	$(CARGO) test --locked --target aarch64-unknown-linux-musl --bin rpinet
+	PATH="$(ZIG_VENV)/bin:$$PATH" RUSTUP_TOOLCHAIN=$(NIGHTLY) cargo-zigbuild test \
+		-Zbuild-std=std,panic_abort --locked --target mipsel-unknown-linux-musl --bin rpinet
+
+TEST_TARGETS += test-packages test-cross

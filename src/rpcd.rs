@@ -1,0 +1,553 @@
+//! The rpcd exec-plugin protocol (SPEC §4): /usr/libexec/rpcd/rpinet.
+//!
+//! rpcd runs `rpinet list` once at start and takes the method signatures from
+//! the first JSON object on stdout (sample values give the argument types).
+//! For each ubus call it runs `rpinet call METHOD`, writes the arguments as one
+//! JSON object to stdin (cut at 65,536 bytes) and closes it, then replies
+//! with the first JSON value on stdout; exit code and stderr are ignored, and
+//! declared types are not enforced. So: every argument is checked here, stdin
+//! of 64 KiB or more is refused, every answer is one JSON object (errors are
+//! `{"error": "…"}`), and replies stay under [`MAX_REPLY`]. Work that takes
+//! longer than rpcd's budget (image import, provisioning) runs as a detached
+//! `rpinet` process whose state file /tmp/rpinet/jobs/<id>.json `job` reads.
+
+use std::io::{Read, Write};
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Context, Error, Result};
+use crate::root::Root;
+
+/// rpcd cuts a request at this many bytes; a request this long is refused.
+pub const MAX_REQUEST: usize = 64 * 1024;
+/// Replies stay below this (ubusd drops rpcd's connection near 1 MiB).
+pub const MAX_REPLY: usize = 256 * 1024;
+pub const JOBS_DIR: &str = "/tmp/rpinet/jobs";
+
+/// Argument types, named by the sample value `list` prints.
+#[derive(Clone, Copy)]
+enum Ty {
+    Str,
+    Bool,
+}
+
+/// A method's arguments: (name, type, required).
+type ArgSpec = &'static [(&'static str, Ty, bool)];
+
+/// (method, arguments)
+const METHODS: &[(&str, ArgSpec)] = &[
+    ("status", &[]),
+    (
+        "node_add",
+        &[
+            ("name", Ty::Str, true),
+            ("serial", Ty::Str, true),
+            ("mac", Ty::Str, true),
+            ("model", Ty::Str, false),
+            ("boot_id", Ty::Str, false),
+            ("boot_dir", Ty::Str, false),
+            ("ip", Ty::Str, false),
+        ],
+    ),
+    (
+        "node_remove",
+        &[("name", Ty::Str, true), ("purge", Ty::Bool, false)],
+    ),
+    (
+        "image_import",
+        &[("path", Ty::Str, true), ("name", Ty::Str, false)],
+    ),
+    // an addition to SPEC §4 (LuCI's images view uses it)
+    ("image_delete", &[("name", Ty::Str, true)]),
+    (
+        "node_provision",
+        &[("name", Ty::Str, true), ("image", Ty::Str, true)],
+    ),
+    ("job", &[("id", Ty::Str, true)]),
+    ("images", &[]),
+    ("discovered", &[]),
+    ("doctor", &[]),
+];
+
+/// What `rpinet list` prints.
+pub fn signatures() -> Value {
+    let mut m = Map::new();
+    for (name, args) in METHODS {
+        let mut a = Map::new();
+        for (arg, ty, _) in *args {
+            a.insert(
+                (*arg).into(),
+                match ty {
+                    Ty::Str => json!("str"),
+                    Ty::Bool => json!(true),
+                },
+            );
+        }
+        m.insert((*name).into(), Value::Object(a));
+    }
+    Value::Object(m)
+}
+
+/// Checked arguments of one call.
+pub struct Args(Map<String, Value>);
+
+impl Args {
+    pub fn str(&self, k: &str) -> &str {
+        self.0.get(k).and_then(Value::as_str).unwrap_or("")
+    }
+    pub fn opt(&self, k: &str) -> Option<&str> {
+        self.0.get(k).and_then(Value::as_str)
+    }
+    pub fn bool(&self, k: &str) -> bool {
+        self.0.get(k).and_then(Value::as_bool).unwrap_or(false)
+    }
+}
+
+/// Parse and check the request bytes for `method`.
+pub fn parse_request(method: &str, input: &[u8]) -> Result<Args> {
+    let Some((_, spec)) = METHODS.iter().find(|(m, _)| *m == method) else {
+        return Err(Error::new(format!("unknown method '{method}'")));
+    };
+    if input.len() >= MAX_REQUEST {
+        return Err(Error::new("request refused: 64 KiB or more of arguments"));
+    }
+    let text = std::str::from_utf8(input).map_err(|_| Error::new("arguments are not UTF-8"))?;
+    let v: Value = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_str(text)
+            .map_err(|e| Error::new(format!("arguments are not JSON: {e}")))?
+    };
+    let Value::Object(mut obj) = v else {
+        return Err(Error::new("arguments must be a JSON object"));
+    };
+    obj.remove("ubus_rpc_session");
+    for (k, v) in &obj {
+        let Some((_, ty, _)) = spec.iter().find(|(a, _, _)| a == k) else {
+            return Err(Error::new(format!("{method}: unknown argument '{k}'")));
+        };
+        let ok = match ty {
+            Ty::Str => v.as_str().is_some_and(|s| s.len() <= 4096),
+            Ty::Bool => v.is_boolean() || v.as_u64().is_some_and(|n| n <= 1),
+        };
+        if !ok {
+            let want = match ty {
+                Ty::Str => "a string",
+                Ty::Bool => "a boolean",
+            };
+            return Err(Error::new(format!(
+                "{method}: argument '{k}' must be {want}"
+            )));
+        }
+    }
+    // rpcd sends booleans of a declared bool as 0/1 when they come from JSON ints
+    for (arg, ty, _) in *spec {
+        if let (Ty::Bool, Some(n)) = (ty, obj.get(*arg).and_then(Value::as_u64)) {
+            obj.insert((*arg).into(), Value::Bool(n == 1));
+        }
+    }
+    for (arg, _, required) in *spec {
+        if *required
+            && obj
+                .get(*arg)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        {
+            return Err(Error::new(format!(
+                "{method}: argument '{arg}' is required"
+            )));
+        }
+    }
+    Ok(Args(obj))
+}
+
+/// A reply that fits rpcd: the object, or an error if it would not fit.
+pub fn encode_reply(v: &Value) -> String {
+    let s =
+        serde_json::to_string(v).unwrap_or_else(|_| r#"{"error":"reply not encodable"}"#.into());
+    if s.len() >= MAX_REPLY {
+        return json!({"error": format!("reply too large ({} bytes); use the command line", s.len())})
+            .to_string();
+    }
+    s
+}
+
+fn error_reply(e: &Error) -> Value {
+    json!({ "error": e.message() })
+}
+
+/// `rpinet list`.
+pub fn list() -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", signatures()).ctx(|| "failed to write stdout".to_string())?;
+    Ok(0)
+}
+
+/// `rpinet call METHOD`: one JSON object on stdout whatever happens.
+pub fn call(root: &Root, method: &str) -> Result<i32> {
+    let mut buf = Vec::with_capacity(4096);
+    let read = std::io::stdin()
+        .lock()
+        .take(MAX_REQUEST as u64)
+        .read_to_end(&mut buf);
+    let reply = match read {
+        Err(e) => error_reply(&Error::new(format!("failed to read stdin: {e}"))),
+        Ok(_) => match parse_request(method, &buf).and_then(|a| dispatch(root, method, &a)) {
+            Ok(v) => v,
+            Err(e) => error_reply(&e),
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", encode_reply(&reply)).ctx(|| "failed to write stdout".to_string())?;
+    Ok(0)
+}
+
+fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
+    match method {
+        "status" => crate::adapter::status(root),
+        "node_add" => crate::adapter::node_add(
+            root,
+            &crate::adapter::NewNode {
+                name: a.str("name"),
+                serial: a.str("serial"),
+                mac: a.str("mac"),
+                model: a.opt("model"),
+                boot_id: a.opt("boot_id"),
+                boot_dir: a.opt("boot_dir"),
+                ip: a.opt("ip"),
+            },
+        ),
+        "node_remove" => crate::adapter::node_remove(root, a.str("name"), a.bool("purge")),
+        "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
+        "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
+        "job" => read_job(root, a.str("id")),
+        "images" => crate::adapter::images(root),
+        "image_delete" => image_delete(root, a.str("name")),
+        "discovered" => crate::discover::reply(root),
+        "doctor" => crate::doctor::reply(root),
+        other => Err(Error::new(format!("unknown method '{other}'"))),
+    }
+}
+
+/// A job id: [A-Za-z0-9_-]{1,64} (one safe file name; ours are `j<time>-<pid>`).
+pub fn valid_job_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// Node names: [a-z0-9_]{1,32} (SPEC §1).
+pub fn valid_node_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// Image names: a directory name under images/: [A-Za-z0-9._-]{1,64}, not starting with '.'.
+pub fn valid_image_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+fn read_job(root: &Root, id: &str) -> Result<Value> {
+    if !valid_job_id(id) {
+        return Err(Error::new(format!("job: '{id}' is not a job id")));
+    }
+    let path = root.path(format!("{JOBS_DIR}/{id}.json"));
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::new(format!("no job '{id}'")));
+        }
+        Err(e) => {
+            return Err(Error::new(format!(
+                "failed to read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    if text.len() >= MAX_REPLY {
+        return Err(Error::new(format!("job '{id}': state file too large")));
+    }
+    let v: Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::new(format!("job '{id}': state file is not JSON: {e}")))?;
+    let Value::Object(mut m) = v else {
+        return Err(Error::new(format!(
+            "job '{id}': state file is not an object"
+        )));
+    };
+    m.insert("id".into(), json!(id));
+    // a job whose process ended without writing a result did not finish
+    if m.get("state").and_then(Value::as_str) == Some("running") {
+        let pid = std::fs::read_to_string(root.path(format!("{JOBS_DIR}/{id}.pid")))
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !process_alive(pid) {
+                m.insert("state".into(), json!("failed"));
+                m.insert(
+                    "message".into(),
+                    json!("the job's process ended without reporting a result"),
+                );
+            }
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+/// Whether a process runs (a zombie does not count). This is the machine's
+/// own /proc, not the --root one: the job is a real process here.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Write a job state file atomically (temp + fsync + rename).
+pub fn write_job(root: &Root, id: &str, state: &Value) -> Result<()> {
+    let dir = root.path(JOBS_DIR);
+    std::fs::create_dir_all(&dir).ctx(|| format!("failed to create {}", dir.display()))?;
+    let path = dir.join(format!("{id}.json"));
+    let tmp = dir.join(format!(".{id}.json.tmp"));
+    let mut f =
+        std::fs::File::create(&tmp).ctx(|| format!("failed to create {}", tmp.display()))?;
+    f.write_all(state.to_string().as_bytes())
+        .and_then(|_| f.sync_all())
+        .ctx(|| format!("failed to write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).ctx(|| format!("failed to rename {}", tmp.display()))
+}
+
+/// Start `rpinet [--root DIR] ARGS… --job ID` detached and return its id.
+fn start_job(root: &Root, kind: &str, args: &[&str]) -> Result<Value> {
+    let id = format!("j{}-{}", crate::events::now(), std::process::id());
+    write_job(
+        root,
+        &id,
+        &json!({"id": id, "kind": kind, "state": "running", "progress": 0,
+                "bytes_done": 0, "bytes_total": 0, "files": 0, "message": "starting"}),
+    )?;
+    let exe = std::env::current_exe().ctx(|| "failed to find the rpinet binary".to_string())?;
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(base) = root_base(root) {
+        cmd.arg("--root").arg(base);
+    }
+    cmd.args(args)
+        .arg("--job")
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    match cmd.spawn() {
+        Ok(child) => {
+            let pidfile = root.path(format!("{JOBS_DIR}/{id}.pid"));
+            std::fs::write(&pidfile, format!("{}\n", child.id()))
+                .ctx(|| format!("failed to write {}", pidfile.display()))?;
+            Ok(json!({ "job": id }))
+        }
+        Err(e) => {
+            let msg = format!("failed to start {kind}: {e}");
+            write_job(
+                root,
+                &id,
+                &json!({"id": id, "kind": kind, "state": "failed", "progress": 0, "message": msg}),
+            )?;
+            Err(Error::new(msg))
+        }
+    }
+}
+
+/// The DIR of `--root DIR`, recovered from the mapping.
+fn root_base(root: &Root) -> Option<std::path::PathBuf> {
+    if root.is_live() {
+        None
+    } else {
+        Some(root.path("/"))
+    }
+}
+
+fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
+    if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
+        return Err(Error::new(format!(
+            "image_import: path '{path}' must be an absolute path without '..'"
+        )));
+    }
+    let lower = path.to_ascii_lowercase();
+    if !(lower.ends_with(".img") || lower.ends_with(".img.xz")) {
+        return Err(Error::new(format!(
+            "image_import: '{path}' is not an .img or .img.xz file"
+        )));
+    }
+    let on_disk = root.path(path);
+    if !on_disk.is_file() {
+        return Err(Error::new(format!("image_import: no file '{path}'")));
+    }
+    if !name.is_empty() && !valid_image_name(name) {
+        return Err(Error::new(format!(
+            "image_import: name '{name}' must be 1-64 of A-Z a-z 0-9 . _ - and not start with '.'"
+        )));
+    }
+    let mut args = vec!["image", "import", path];
+    if !name.is_empty() {
+        args.extend(["--name", name]);
+    }
+    start_job(root, "image_import", &args)
+}
+
+/// `image_delete`: take an unused image out of images/ at once (a rename, so
+/// it is gone from `images` and nothing half-deleted is ever listed), then
+/// delete its files in a detached child: a root tree takes longer than rpcd's
+/// budget. Leftovers of an interrupted delete are swept by the next one.
+fn image_delete(root: &Root, name: &str) -> Result<Value> {
+    if !valid_image_name(name) {
+        return Err(Error::new(format!(
+            "image_delete: '{name}' is not an image name"
+        )));
+    }
+    let (_, core) = crate::world::load_config(root)?;
+    let storage = crate::system::storage::check(root, &core);
+    let Some(sp) = storage.mounted_path() else {
+        return Err(Error::new(format!(
+            "image_delete: {}",
+            storage.describe(&core)
+        )));
+    };
+    let users: Vec<&str> = core
+        .nodes
+        .iter()
+        .filter(|n| n.image.as_deref() == Some(name))
+        .map(|n| n.name.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(Error::new(format!(
+            "image '{name}' is used by node {}: provision them from another image first",
+            users.join(", ")
+        )));
+    }
+    let images = root.path(format!("{sp}/images"));
+    let dir = images.join(name);
+    if !dir.is_dir() {
+        return Err(Error::new(format!("no imported image '{name}'")));
+    }
+    let trash = images.join(format!(".deleting-{name}-{}", std::process::id()));
+    std::fs::rename(&dir, &trash).ctx(|| format!("failed to move {} aside", dir.display()))?;
+    sweep_detached(&images);
+    Ok(json!({ "deleted": name }))
+}
+
+/// Delete every `.deleting-*` directory under `images` in a detached child.
+fn sweep_detached(images: &std::path::Path) {
+    use nix::unistd::{ForkResult, fork, setsid};
+    // SAFETY: rpinet is single-threaded here; the child only redirects its
+    // standard streams, deletes files and exits, never returning into the
+    // parent's state (so rpcd sees stdout close when the parent exits).
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let _ = setsid();
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            if let Ok(rd) = std::fs::read_dir(images) {
+                for e in rd.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(".deleting-") {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+            std::process::exit(0);
+        }
+        Ok(ForkResult::Parent { .. }) => {}
+        Err(e) => log::warn!("image_delete: cannot start the deleting process: {e}"),
+    }
+}
+
+fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
+    if !valid_node_name(name) {
+        return Err(Error::new(format!(
+            "node_provision: name '{name}' must be 1-32 of a-z 0-9 _"
+        )));
+    }
+    if !valid_image_name(image) {
+        return Err(Error::new(format!(
+            "node_provision: image '{image}' is not an image name"
+        )));
+    }
+    let cfg = crate::adapter::Config::load(root)?;
+    if cfg.node(name).is_none() {
+        return Err(Error::new(format!("node_provision: no node '{name}'")));
+    }
+    let dir = root.path(format!("{}/images/{image}", cfg.main.storage_path));
+    if !dir.is_dir() {
+        return Err(Error::new(format!(
+            "node_provision: no imported image '{image}'"
+        )));
+    }
+    start_job(
+        root,
+        "node_provision",
+        &["node", "provision", name, "--image", image],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_name_every_method_with_typed_samples() {
+        let s = signatures();
+        assert_eq!(s["node_remove"]["purge"], json!(true));
+        assert_eq!(s["node_add"]["mac"], json!("str"));
+        assert_eq!(s["status"], json!({}));
+        assert_eq!(s.as_object().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn requests_are_checked() {
+        assert!(parse_request("status", b"{\"ubus_rpc_session\":\"abc\"}").is_ok());
+        assert!(parse_request("status", b"").is_ok());
+        assert!(parse_request("status", b"[]").is_err());
+        assert!(parse_request("status", b"{\"x\":1}").is_err());
+        assert!(parse_request("nope", b"{}").is_err());
+        assert!(parse_request("job", b"{}").is_err());
+        assert!(parse_request("job", b"{\"id\":5}").is_err());
+        assert!(parse_request("node_remove", b"{\"name\":\"a\",\"purge\":\"yes\"}").is_err());
+        let a = parse_request("node_remove", b"{\"name\":\"a\",\"purge\":1}").unwrap();
+        assert!(a.bool("purge"));
+        assert!(parse_request("status", &vec![b' '; MAX_REQUEST]).is_err());
+        assert!(parse_request("status", b"{\"a\":").is_err());
+        assert!(parse_request("status", &[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn names_and_ids_are_checked() {
+        assert!(valid_job_id("j1700000000-1234"));
+        assert!(!valid_job_id("j1-../../etc/passwd"));
+        assert!(!valid_job_id(""));
+        assert!(valid_node_name("running_lion"));
+        assert!(!valid_node_name("Running"));
+        assert!(valid_image_name("bookworm-lite.2024"));
+        assert!(!valid_image_name("../x"));
+        assert!(!valid_image_name(".hidden"));
+    }
+
+    #[test]
+    fn oversized_replies_become_errors() {
+        let big = json!({"x": "a".repeat(MAX_REPLY)});
+        let r: Value = serde_json::from_str(&encode_reply(&big)).unwrap();
+        assert!(r["error"].as_str().unwrap().contains("too large"));
+    }
+}

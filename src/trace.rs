@@ -1,0 +1,787 @@
+//! Boot tracing: from the event log to each node's last boot.
+//!
+//! A pure function of the events (see `events`), the nodes and what mountd's
+//! rmtab says. A Pi's network boot shows up as:
+//!
+//! 1. `dhcp`: the bootloader's lease (vendor class `PXEClient…`). dnsmasq
+//!    only runs its script when a lease is new or changed, so a reboot with a
+//!    live lease has no dhcp event: a boot may also start at its first TFTP
+//!    transfer.
+//! 2. `firmware`: the first firmware file transferred (start4.elf, or
+//!    config.txt on a Pi 5 whose firmware is in its EEPROM).
+//! 3. `kernel`: a kernel image transferred (kernel8.img, kernel_2712.img …).
+//! 4. `nfs`: mountd lists the node's root directory as mounted by its address.
+//! 5. `up`: the OS's own DHCP request carrying its hostname, or the OS
+//!    mounting its /boot/firmware (the TFTP dir) from fstab.
+//!
+//! A firmware file after a kernel, or a gap of more than [`NEW_BOOT_GAP`]
+//! seconds, starts a new boot. The first required file that was not found
+//! (or not readable) is the boot's error.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::events::{Event, EventKind};
+
+/// Seconds of silence after which the next event belongs to a new boot.
+pub const NEW_BOOT_GAP: u64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    None,
+    Dhcp,
+    Firmware,
+    Kernel,
+    Nfs,
+    Up,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::None => "none",
+            Stage::Dhcp => "dhcp",
+            Stage::Firmware => "firmware",
+            Stage::Kernel => "kernel",
+            Stage::Nfs => "nfs",
+            Stage::Up => "up",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageMark {
+    pub stage: Stage,
+    pub time: u64,
+    pub detail: String,
+}
+
+/// One node's last boot, as `status` reports it (docs/api.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boot {
+    pub stage: Stage,
+    pub started: u64,
+    pub updated: u64,
+    pub ip: String,
+    pub stages: Vec<StageMark>,
+    pub error: Option<String>,
+}
+
+impl Boot {
+    pub fn none() -> Boot {
+        Boot {
+            stage: Stage::None,
+            started: 0,
+            updated: 0,
+            ip: String::new(),
+            stages: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn starting(time: u64) -> Boot {
+        Boot {
+            started: time,
+            updated: time,
+            ..Boot::none()
+        }
+    }
+
+    fn reached(&self, s: Stage) -> bool {
+        self.stage >= s
+    }
+
+    fn mark(&mut self, stage: Stage, time: u64, detail: String) {
+        if self.stages.iter().any(|m| m.stage == stage) {
+            return;
+        }
+        self.stages.push(StageMark {
+            stage,
+            time,
+            detail,
+        });
+        self.stages.sort_by_key(|m| m.stage);
+        if stage > self.stage {
+            self.stage = stage;
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "stage": self.stage.as_str(),
+            "started": self.started,
+            "updated": self.updated,
+            "ip": self.ip,
+            "stages": self.stages.iter().map(|m| json!({
+                "stage": m.stage.as_str(), "time": m.time, "detail": m.detail
+            })).collect::<Vec<_>>(),
+            "error": self.error,
+        })
+    }
+}
+
+/// What tracing needs to know about one node.
+#[derive(Debug, Clone)]
+pub struct NodeKey {
+    pub name: String,
+    pub mac: String,
+    pub ip: String,
+    /// The TFTP directory name (serial, kebab MAC or custom).
+    pub boot_dir: String,
+    /// Router paths of its root and boot directories, as mountd records them.
+    pub nfs_dir: String,
+    pub tftp_dir: String,
+}
+
+/// mountd's /var/lib/nfs/rmtab: `client:path:0xCOUNT` lines, and its mtime.
+#[derive(Debug, Clone, Default)]
+pub struct Rmtab {
+    pub entries: Vec<(String, String)>,
+    pub mtime: u64,
+}
+
+impl Rmtab {
+    pub fn parse(text: &str, mtime: u64) -> Rmtab {
+        let entries = text
+            .lines()
+            .filter_map(|l| {
+                let (client, rest) = l.split_once(':')?;
+                let path = match rest.rsplit_once(':') {
+                    Some((p, count)) if count.starts_with("0x") => p,
+                    _ => rest,
+                };
+                Some((client.to_string(), path.trim_end_matches('/').to_string()))
+            })
+            .collect();
+        Rmtab { entries, mtime }
+    }
+
+    fn has(&self, ip: &str, path: &str) -> bool {
+        let path = path.trim_end_matches('/');
+        self.entries.iter().any(|(c, p)| c == ip && p == path)
+    }
+}
+
+/// The kind of a boot file, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Firmware,
+    Kernel,
+    Other,
+}
+
+/// The name in lower case, borrowed when it is already (as Pi boot files are).
+fn lower(file: &str) -> std::borrow::Cow<'_, str> {
+    if file.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(file.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(file)
+    }
+}
+
+fn file_kind(file: &str) -> FileKind {
+    let f = lower(file);
+    let base = f.rsplit('/').next().unwrap_or(&f);
+    if (base.starts_with("kernel") && base.ends_with(".img"))
+        || base.starts_with("vmlinuz")
+        || base.starts_with("vmlinux")
+        || base == "zimage"
+        || base == "image"
+    {
+        return FileKind::Kernel;
+    }
+    if f.contains('/') {
+        return FileKind::Other; // overlays/…
+    }
+    if (base.starts_with("start") && base.ends_with(".elf"))
+        || (base.starts_with("fixup") && base.ends_with(".dat"))
+        || base == "bootcode.bin"
+        || base == "config.txt"
+        || base.starts_with("pieeprom.")
+        || base.starts_with("recover")
+        || base.starts_with("vl805.")
+        || base == "autoboot.txt"
+        || base == "bootcfg.txt"
+    {
+        return FileKind::Firmware;
+    }
+    FileKind::Other
+}
+
+/// Files whose absence stops a boot (the rest are probes the firmware makes
+/// and shrugs off: pieeprom.sig, recovery.elf, dt-blob.bin, armstub8*.bin …).
+pub fn is_required(file: &str) -> bool {
+    let f = lower(file);
+    if f.starts_with("overlays/") {
+        return false;
+    }
+    let base = f.rsplit('/').next().unwrap_or(&f);
+    (base.starts_with("start") && base.ends_with(".elf"))
+        || (base.starts_with("fixup") && base.ends_with(".dat") && !base.contains("rc."))
+        || base == "bootcode.bin"
+        || base == "config.txt"
+        || base == "cmdline.txt"
+        || base.ends_with(".dtb")
+        || file_kind(base) == FileKind::Kernel
+}
+
+fn is_pxe(vendor: &str) -> bool {
+    vendor.starts_with("PXEClient")
+}
+
+/// Split a TFTP path into (dir, file) relative to the node dir it names, if
+/// any: `/mnt/rpinet/tftp/91cdf03d/overlays/x.dtbo` → ("91cdf03d", "overlays/x.dtbo").
+fn split_for<'a>(path: &'a str, boot_dir: &str) -> Option<&'a str> {
+    if boot_dir.is_empty() {
+        return None;
+    }
+    let needle = format!("/{boot_dir}/");
+    let i = path.find(&needle)?;
+    Some(&path[i + needle.len()..])
+}
+
+/// The path relative to the TFTP root (for root-level files and messages).
+fn relative<'a>(path: &'a str, tftp_root: &str) -> &'a str {
+    let root = tftp_root.trim_end_matches('/');
+    path.strip_prefix(root)
+        .map(|p| p.trim_start_matches('/'))
+        .unwrap_or(path)
+}
+
+/// Lookups from what events carry to node indexes.
+pub struct Index<'n> {
+    by_dir: HashMap<&'n str, usize>,
+    by_mac: HashMap<&'n str, usize>,
+    by_ip: HashMap<&'n str, usize>,
+}
+
+impl<'n> Index<'n> {
+    pub fn new(nodes: &'n [NodeKey]) -> Index<'n> {
+        let mut ix = Index {
+            by_dir: HashMap::new(),
+            by_mac: HashMap::new(),
+            by_ip: HashMap::new(),
+        };
+        for (i, n) in nodes.iter().enumerate() {
+            if !n.boot_dir.is_empty() {
+                ix.by_dir.entry(n.boot_dir.as_str()).or_insert(i);
+            }
+            ix.by_mac.entry(n.mac.as_str()).or_insert(i);
+            if !n.ip.is_empty() {
+                ix.by_ip.entry(n.ip.as_str()).or_insert(i);
+            }
+        }
+        ix
+    }
+}
+
+/// Which node an event belongs to, and the file name relative to its dir.
+pub fn attribute<'e>(
+    e: &'e Event,
+    ix: &Index<'_>,
+    ips: &crate::events::IpMap<'_>,
+    tftp_root: &str,
+) -> Option<(usize, &'e str)> {
+    match &e.kind {
+        EventKind::Dhcp { mac, .. } => ix.by_mac.get(&**mac).map(|i| (*i, "")),
+        EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
+            // under the TFTP root, the first component names the dir (one lookup)
+            if let Some(rel) = path
+                .strip_prefix(tftp_root.trim_end_matches('/'))
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                if let Some((dir, rest)) = rel.split_once('/') {
+                    if let Some(i) = ix.by_dir.get(dir) {
+                        if !rest.is_empty() {
+                            return Some((*i, rest));
+                        }
+                    }
+                }
+            } else {
+                // another root: the first path component that is a node's boot dir
+                let mut at = 0;
+                for comp in path.split('/') {
+                    let end = at + comp.len();
+                    if let Some(i) = ix.by_dir.get(comp) {
+                        if let Some(rest) = path.get(end + 1..).filter(|r| !r.is_empty()) {
+                            return Some((*i, rest));
+                        }
+                    }
+                    at = end + 1;
+                }
+            }
+            if addr.is_empty() {
+                return None;
+            }
+            let i = ips
+                .mac_at(addr, e.time)
+                .and_then(|m| ix.by_mac.get(m))
+                .or_else(|| ix.by_ip.get(&**addr))?;
+            Some((*i, relative(path, tftp_root)))
+        }
+    }
+}
+
+/// The last boot of every node, in the order of `nodes`.
+pub fn last_boots(
+    nodes: &[NodeKey],
+    events: &[Event],
+    rmtab: &Rmtab,
+    tftp_root: &str,
+) -> Vec<Boot> {
+    let ix = Index::new(nodes);
+    let ips = crate::events::IpMap::new(events);
+    let mut per_node: Vec<Vec<(&Event, &str)>> = vec![Vec::new(); nodes.len()];
+    for e in events {
+        if let Some((i, file)) = attribute(e, &ix, &ips, tftp_root) {
+            if let Some(v) = per_node.get_mut(i) {
+                v.push((e, file));
+            }
+        }
+    }
+    nodes
+        .iter()
+        .zip(per_node.iter())
+        .map(|(n, evs)| trace_node(n, evs, rmtab))
+        .collect()
+}
+
+/// Run one node's events (time-ordered) through the stages.
+fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot {
+    let mut cur: Option<Boot> = None;
+    // A lease that may open the next boot (seen after a kernel, no hostname).
+    let mut pending_dhcp: Option<(u64, String)> = None;
+    let mut last_time = 0u64;
+    // files transferred in the current boot
+    let mut sent: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for (e, file) in events {
+        let gap = cur.is_some() && e.time > last_time + NEW_BOOT_GAP;
+        last_time = last_time.max(e.time);
+        match &e.kind {
+            EventKind::Dhcp {
+                action,
+                ip,
+                hostname,
+                vendor,
+                ..
+            } => {
+                // a lease (add/update) or a proxy reply; a bare DISCOVER or a
+                // client dnsmasq ignored is no offer
+                let offer = match &**action {
+                    "add" | "update" | "old" => format!("offered {ip}"),
+                    "proxy" => "boot options sent (proxy DHCP)".to_string(),
+                    _ => continue,
+                };
+                let os_request = !is_pxe(vendor) && !hostname.is_empty();
+                match cur.as_mut() {
+                    Some(b) if b.reached(Stage::Kernel) && !gap && !is_pxe(vendor) => {
+                        if os_request {
+                            if !ip.is_empty() {
+                                b.ip = ip.to_string();
+                            }
+                            b.updated = e.time;
+                            b.mark(Stage::Up, e.time, format!("{hostname} at {ip}"));
+                        } else {
+                            // the initramfs' own DHCP, or the next boot's loader
+                            pending_dhcp = Some((e.time, ip.to_string()));
+                            b.updated = e.time;
+                        }
+                    }
+                    Some(b) if !b.reached(Stage::Firmware) && !gap => {
+                        if !ip.is_empty() {
+                            b.ip = ip.to_string();
+                        }
+                        b.updated = e.time;
+                        b.mark(Stage::Dhcp, e.time, offer.clone());
+                    }
+                    _ => {
+                        let mut b = Boot::starting(e.time);
+                        if !ip.is_empty() {
+                            b.ip = ip.to_string();
+                        }
+                        b.mark(Stage::Dhcp, e.time, offer.clone());
+                        cur = Some(b);
+                        sent.clear();
+                        pending_dhcp = None;
+                    }
+                }
+            }
+            EventKind::Tftp { addr, .. } | EventKind::Missing { addr, .. } => {
+                let kind = file_kind(file);
+                // A failed request only opens a boot when none is going on: syslog
+                // lines merge into the log by the second, so their order among the
+                // transfers of that second is not known.
+                let missing = matches!(e.kind, EventKind::Missing { .. });
+                let new_boot = match &cur {
+                    None => true,
+                    Some(b) => {
+                        gap || (!missing && b.reached(Stage::Kernel) && kind == FileKind::Firmware)
+                    }
+                };
+                if new_boot {
+                    sent.clear();
+                    let mut b = Boot::starting(e.time);
+                    if let Some((t, ip)) = pending_dhcp.take() {
+                        if e.time <= t + NEW_BOOT_GAP {
+                            b = Boot::starting(t);
+                            b.ip = ip.to_string();
+                            b.mark(Stage::Dhcp, t, format!("offered {ip}"));
+                        }
+                    }
+                    cur = Some(b);
+                }
+                let Some(b) = cur.as_mut() else { continue };
+                b.updated = b.updated.max(e.time);
+                if !addr.is_empty() {
+                    b.ip = addr.to_string();
+                }
+                match &e.kind {
+                    EventKind::Tftp { .. } => {
+                        sent.insert(*file);
+                        match kind {
+                            FileKind::Firmware => {
+                                b.mark(Stage::Firmware, e.time, file.to_string());
+                            }
+                            FileKind::Kernel => {
+                                b.mark(Stage::Firmware, e.time, file.to_string());
+                                b.mark(Stage::Kernel, e.time, file.to_string());
+                                // a Pi 5 falls back from kernel_2712.img to kernel8.img
+                                if b.error.as_deref().is_some_and(|m| {
+                                    m.split(' ')
+                                        .next()
+                                        .is_some_and(|f| file_kind(f) == FileKind::Kernel)
+                                }) {
+                                    b.error = None;
+                                }
+                            }
+                            FileKind::Other => {}
+                        }
+                    }
+                    EventKind::Missing { reason, .. } => {
+                        if b.error.is_none() && is_required(file) && !sent.contains(file) {
+                            let place = if file.contains('/') || !in_node_dir(e, node) {
+                                "the TFTP root".to_string()
+                            } else {
+                                format!("{}/", node.boot_dir)
+                            };
+                            b.error = Some(if reason == "not found" {
+                                format!("{file} not found in {place}")
+                            } else {
+                                format!("{file} in {place} cannot be read: {reason}")
+                            });
+                        }
+                    }
+                    EventKind::Dhcp { .. } => {}
+                }
+            }
+        }
+    }
+    let Some(mut b) = cur else {
+        return Boot::none();
+    };
+    // NFS and the OS's own mounts: mountd's rmtab, if written during this boot.
+    if b.reached(Stage::Kernel) && !b.ip.is_empty() && rmtab.mtime >= b.started {
+        let kernel_time = b
+            .stages
+            .iter()
+            .find(|m| m.stage == Stage::Kernel)
+            .map(|m| m.time)
+            .unwrap_or(b.started);
+        let t = rmtab.mtime.max(kernel_time);
+        if rmtab.has(&b.ip, &node.nfs_dir) {
+            b.mark(Stage::Nfs, t, node.nfs_dir.clone());
+            b.updated = b.updated.max(t);
+        }
+        if rmtab.has(&b.ip, &node.tftp_dir) {
+            b.mark(Stage::Up, t, format!("mounted {}", node.tftp_dir));
+            b.updated = b.updated.max(t);
+        }
+    }
+    b
+}
+
+fn in_node_dir(e: &Event, node: &NodeKey) -> bool {
+    match &e.kind {
+        EventKind::Tftp { path, .. } | EventKind::Missing { path, .. } => {
+            split_for(path, &node.boot_dir).is_some()
+        }
+        EventKind::Dhcp { .. } => false,
+    }
+}
+
+// ---- the imperative edge ----
+
+/// mountd's rmtab under `root`, with its mtime.
+pub fn read_rmtab(root: &crate::root::Root) -> Rmtab {
+    let p = root.path("/var/lib/nfs/rmtab");
+    let mtime = std::fs::metadata(&p)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let text = std::fs::read(&p).unwrap_or_default();
+    Rmtab::parse(&String::from_utf8_lossy(&text), mtime)
+}
+
+/// The keys tracing uses for the configured nodes.
+pub fn node_keys(cfg: &crate::adapter::Config) -> Vec<NodeKey> {
+    let sp = cfg.main.storage_path.trim_end_matches('/');
+    cfg.nodes
+        .iter()
+        .map(|n| NodeKey {
+            name: n.name.clone(),
+            mac: n.mac.clone(),
+            ip: n.ip.clone(),
+            boot_dir: n.boot_dir(),
+            nfs_dir: format!("{sp}/nfs/{}", n.name),
+            tftp_dir: format!("{sp}/tftp/{}", n.boot_dir()),
+        })
+        .collect()
+}
+
+/// Each node's last boot, from `events`.
+pub fn boots(
+    root: &crate::root::Root,
+    cfg: &crate::adapter::Config,
+    events: &[Event],
+) -> Vec<(String, Boot)> {
+    let keys = node_keys(cfg);
+    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
+    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    keys.into_iter().map(|k| k.name).zip(boots).collect()
+}
+
+/// Each node's last boot and the Pis that are not nodes, from `events`.
+pub fn observe(
+    root: &crate::root::Root,
+    cfg: &crate::adapter::Config,
+    events: &[Event],
+) -> (Vec<(String, Boot)>, Vec<crate::discover::Discovered>) {
+    let keys = node_keys(cfg);
+    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
+    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    let macs: Vec<String> = keys.iter().map(|k| k.mac.clone()).collect();
+    let dirs: Vec<String> = keys.iter().map(|k| k.boot_dir.clone()).collect();
+    let disc = crate::discover::discover(events, &macs, &dirs, &tftp_root);
+    (keys.into_iter().map(|k| k.name).zip(boots).collect(), disc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> NodeKey {
+        NodeKey {
+            name: "running_lion".into(),
+            mac: "dc:a6:32:79:26:df".into(),
+            ip: "".into(),
+            boot_dir: "38c128c0".into(),
+            nfs_dir: "/mnt/rpinet/nfs/running_lion".into(),
+            tftp_dir: "/mnt/rpinet/tftp/38c128c0".into(),
+        }
+    }
+
+    fn dhcp(t: u64, action: &str, host: &str, vendor: &str) -> Event<'static> {
+        Event {
+            time: t,
+            kind: EventKind::Dhcp {
+                action: action.to_string().into(),
+                mac: "dc:a6:32:79:26:df".into(),
+                ip: "192.168.1.57".into(),
+                hostname: host.to_string().into(),
+                vendor: vendor.to_string().into(),
+            },
+        }
+    }
+    fn sent(t: u64, f: &str) -> Event<'static> {
+        Event {
+            time: t,
+            kind: EventKind::Tftp {
+                size: 10,
+                addr: "192.168.1.57".into(),
+                path: format!("/mnt/rpinet/tftp/38c128c0/{f}").into(),
+            },
+        }
+    }
+    fn miss(t: u64, f: &str) -> Event<'static> {
+        Event {
+            time: t,
+            kind: EventKind::Missing {
+                addr: "".into(),
+                path: format!("/mnt/rpinet/tftp/38c128c0/{f}").into(),
+                reason: "not found".into(),
+            },
+        }
+    }
+    const PXE: &str = "PXEClient:Arch:00000:UNDI:002001";
+
+    fn pi4_boot(t: u64) -> Vec<Event<'static>> {
+        vec![
+            dhcp(t, "add", "", PXE),
+            sent(t + 1, "start4.elf"),
+            sent(t + 1, "config.txt"),
+            miss(t + 1, "pieeprom.sig"),
+            miss(t + 1, "recover4.elf"),
+            sent(t + 2, "start4.elf"),
+            sent(t + 2, "fixup4.dat"),
+            miss(t + 2, "dt-blob.bin"),
+            sent(t + 3, "initramfs8"),
+            sent(t + 3, "bcm2711-rpi-4-b.dtb"),
+            sent(t + 3, "overlays/overlay_map.dtb"),
+            sent(t + 3, "cmdline.txt"),
+            miss(t + 3, "armstub8-gic.bin"),
+            sent(t + 4, "kernel8.img"),
+        ]
+    }
+
+    fn run(ev: &[Event], rmtab: &Rmtab) -> Boot {
+        last_boots(&[key()], ev, rmtab, "/mnt/rpinet/tftp")
+            .pop()
+            .unwrap()
+    }
+
+    #[test]
+    fn no_events_no_boot() {
+        assert_eq!(run(&[], &Rmtab::default()), Boot::none());
+    }
+
+    #[test]
+    fn a_full_boot_reaches_up() {
+        let mut ev = pi4_boot(1000);
+        ev.push(dhcp(1020, "update", "running-lion", "dhcpcd-10.0.6:Linux"));
+        let rm = Rmtab::parse(
+            "192.168.1.57:/mnt/rpinet/nfs/running_lion:0x00000001\n",
+            1010,
+        );
+        let b = run(&ev, &rm);
+        assert_eq!(b.stage, Stage::Up);
+        let names: Vec<_> = b.stages.iter().map(|m| m.stage.as_str()).collect();
+        assert_eq!(names, ["dhcp", "firmware", "kernel", "nfs", "up"]);
+        assert_eq!(b.stages[0].detail, "offered 192.168.1.57");
+        assert_eq!(b.stages[1].detail, "start4.elf");
+        assert_eq!(b.stages[2].detail, "kernel8.img");
+        assert_eq!(b.stages[3].time, 1010);
+        assert_eq!(b.error, None);
+        assert_eq!((b.started, b.updated), (1000, 1020));
+    }
+
+    #[test]
+    fn a_missing_kernel_stops_at_firmware() {
+        let mut ev = pi4_boot(1000);
+        ev.pop();
+        ev.push(miss(1004, "kernel8.img"));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Firmware);
+        assert_eq!(
+            b.error.as_deref(),
+            Some("kernel8.img not found in 38c128c0/")
+        );
+    }
+
+    #[test]
+    fn a_reboot_starts_a_new_boot_without_dhcp() {
+        let mut ev = pi4_boot(1000);
+        ev.push(dhcp(1020, "update", "running-lion", "dhcpcd"));
+        // reboot with the lease still valid: no dhcp event
+        ev.push(sent(1100, "start4.elf"));
+        ev.push(miss(1101, "cmdline.txt"));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Firmware);
+        assert_eq!(b.started, 1100);
+        assert_eq!(
+            b.error.as_deref(),
+            Some("cmdline.txt not found in 38c128c0/")
+        );
+    }
+
+    #[test]
+    fn initramfs_dhcp_is_not_up_and_stale_rmtab_is_ignored() {
+        let mut ev = pi4_boot(1000);
+        ev.push(dhcp(1006, "update", "", "Linux ipconfig"));
+        let rm = Rmtab::parse("192.168.1.57:/mnt/rpinet/nfs/running_lion:0x1\n", 900);
+        let b = run(&ev, &rm);
+        assert_eq!(b.stage, Stage::Kernel);
+    }
+
+    #[test]
+    fn syslog_failures_of_the_same_second_stay_in_their_boot() {
+        // logread lines merge by the second: the probes' failures land after the kernel
+        let mut ev: Vec<Event> = pi4_boot(1000)
+            .into_iter()
+            .filter(|e| !matches!(e.kind, EventKind::Missing { .. }))
+            .map(|mut e| {
+                e.time = 1000;
+                e
+            })
+            .collect();
+        ev.push(miss(1000, "pieeprom.sig"));
+        ev.push(miss(1000, "recover4.elf"));
+        ev.push(miss(1000, "start4.elf")); // a probe, though start4.elf was sent
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Kernel);
+        assert_eq!(b.error, None);
+    }
+
+    #[test]
+    fn a_proxy_reply_starts_the_boot_and_a_discover_does_not() {
+        let mut d = dhcp(1000, "discover", "", "");
+        if let EventKind::Dhcp { ip, .. } = &mut d.kind {
+            *ip = "".into();
+        }
+        assert_eq!(run(&[d], &Rmtab::default()), Boot::none());
+        let mut p = dhcp(1000, "proxy", "", PXE);
+        if let EventKind::Dhcp { ip, .. } = &mut p.kind {
+            *ip = "".into();
+        }
+        let mut ev = vec![p];
+        ev.extend(pi4_boot(1001).into_iter().skip(1));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Kernel);
+        assert_eq!(b.stages[0].detail, "boot options sent (proxy DHCP)");
+        assert_eq!(b.ip, "192.168.1.57"); // from the transfers
+    }
+
+    #[test]
+    fn pi5_falls_back_to_kernel8_without_error() {
+        let ev = vec![
+            sent(1, "config.txt"),
+            sent(2, "bcm2712-rpi-5-b.dtb"),
+            miss(3, "kernel_2712.img"),
+            sent(4, "kernel8.img"),
+        ];
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Kernel);
+        assert_eq!(b.stages[0].detail, "config.txt");
+        assert_eq!(b.error, None);
+    }
+
+    #[test]
+    fn the_os_mounting_boot_firmware_means_up() {
+        let ev = pi4_boot(1000);
+        let rm = Rmtab::parse(
+            "192.168.1.57:/mnt/rpinet/nfs/running_lion:0x1\n192.168.1.57:/mnt/rpinet/tftp/38c128c0:0x1\n",
+            1030,
+        );
+        assert_eq!(run(&ev, &rm).stage, Stage::Up);
+    }
+
+    #[test]
+    fn root_files_are_attributed_by_address() {
+        let mut ev = vec![dhcp(1, "add", "", PXE)];
+        ev.push(Event {
+            time: 2,
+            kind: EventKind::Missing {
+                addr: "192.168.1.57".into(),
+                path: "/mnt/rpinet/tftp/start4.elf".into(),
+                reason: "not found".into(),
+            },
+        });
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(
+            b.error.as_deref(),
+            Some("start4.elf not found in the TFTP root")
+        );
+    }
+}

@@ -1,0 +1,421 @@
+//! Boot tracing fed by a real dnsmasq: the netboot lab (scripts/lab.sh, Debian's dnsmasq
+//! in network namespaces, tools/pisim as the Pis) with dnsmasq's --dhcp-script doing what
+//! OpenWrt's /usr/lib/dnsmasq/dhcp-script.sh does — export ACTION, MACADDR, IPADDR,
+//! HOSTNAME (lease add/old/del → add/update/remove) or TFTP_SIZE, TFTP_ADDR, TFTP_PATH
+//! (completed transfers) — with hotplug-call's part (running /etc/hotplug.d/{dhcp,tftp}/
+//! hooks) done directly: `rpinet event dhcp|tftp`, as rpinet's hooks do.
+//!
+//! Stand-ins: the lab has no logd, so dnsmasq's own log file is copied to where `--root`
+//! reads logread output (DIR/tmp/rpinet/logread.txt); and no NFS mount happens, so mountd's
+//! rmtab is written as mountd would for the NFS-root step.
+//!
+//! Needs root, `ip netns` and dnsmasq; skips otherwise (fails under CI / RPINET_REQUIRE_LAB).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const RPINET: &str = env!("CARGO_BIN_EXE_rpinet");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lab_available() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let netns = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let dnsmasq = Command::new("dnsmasq")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let pisim = pisim().exists();
+    if root && netns && dnsmasq && pisim {
+        return true;
+    }
+    let why = format!(
+        "trace lab needs root ({root}), `ip netns` ({netns}), dnsmasq ({dnsmasq}) and pisim built ({pisim})"
+    );
+    if std::env::var_os("CI").is_some() || std::env::var_os("RPINET_REQUIRE_LAB").is_some() {
+        panic!("{why}: required here (CI / RPINET_REQUIRE_LAB)");
+    }
+    eprintln!("SKIPPED: {why}");
+    false
+}
+
+fn pisim() -> PathBuf {
+    Path::new(RPINET)
+        .parent()
+        .map(|d| d.join("pisim"))
+        .unwrap_or_default()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+struct Lab {
+    dir: PathBuf,
+}
+
+impl Lab {
+    fn up(name: &str, args: &[&str]) -> Option<Lab> {
+        if !lab_available() {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("rpinet-trace-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let lab = Lab { dir };
+        run(Command::new(repo().join("scripts/lab.sh"))
+            .arg("up")
+            .arg(&lab.dir)
+            .args(args));
+        Some(lab)
+    }
+
+    fn lab_sh(&self, args: &[&str]) -> String {
+        let out = run(Command::new(repo().join("scripts/lab.sh"))
+            .arg(args[0])
+            .arg(&self.dir)
+            .args(&args[1..]));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn rpinet(&self, args: &[&str]) -> String {
+        let out = run(Command::new(RPINET).arg("--root").arg(&self.dir).args(args));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `rpinet call METHOD` as rpcd runs it.
+    fn call(&self, method: &str) -> Value {
+        let out = Command::new(RPINET)
+            .arg("--root")
+            .arg(&self.dir)
+            .args(["call", method])
+            .stdin(Stdio::null())
+            .output()
+            .expect("rpinet call");
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// dnsmasq's --dhcp-script: OpenWrt's dhcp-script.sh with rpinet's hooks inlined.
+    /// dnsmasq runs it in the lab's mount namespace, where DIR is /mnt/.lab.
+    fn install_dhcp_script(&self) {
+        let script = format!(
+            r#"#!/bin/sh
+case "$1" in
+	add) export ACTION=add MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec {rpinet} --root /mnt/.lab event dhcp ;;
+	del) export ACTION=remove MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec {rpinet} --root /mnt/.lab event dhcp ;;
+	old) export ACTION=update MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec {rpinet} --root /mnt/.lab event dhcp ;;
+	tftp) export ACTION=add TFTP_SIZE="$2" TFTP_ADDR="$3" TFTP_PATH="$4"; exec {rpinet} --root /mnt/.lab event tftp ;;
+esac
+"#,
+            rpinet = RPINET
+        );
+        std::fs::write(self.path("dhcp-script.sh"), script).expect("write dhcp-script.sh");
+    }
+
+    fn fill_pi4(&self, boot_dir: &str, node: &str, with_kernel: bool) {
+        let dir = self.path("mnt/rpinet/tftp").join(boot_dir);
+        let mut files = vec![
+            "start4.elf",
+            "config.txt",
+            "fixup4.dat",
+            "bcm2711-rpi-4-b.dtb",
+            "overlays/overlay_map.dtb",
+            "cmdline.txt",
+        ];
+        if with_kernel {
+            files.push("kernel8.img");
+        }
+        for f in files {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, format!("{f} of {node}\n")).unwrap();
+        }
+    }
+
+    /// Boot a simulated Pi on its own LAN port; returns pisim's exit code.
+    fn boot(&self, name: &str, mac: &str, args: &[&str]) -> i32 {
+        let _ = Command::new(repo().join("scripts/lab.sh"))
+            .args(["client-del"])
+            .arg(&self.dir)
+            .arg(name)
+            .output();
+        self.lab_sh(&["client", name, mac]);
+        let mut child = Command::new(repo().join("scripts/lab.sh"))
+            .arg("run")
+            .arg(&self.dir)
+            .arg(name)
+            .arg(pisim())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn pisim");
+        let until = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                return st.code().unwrap_or(-1);
+            }
+            if Instant::now() > until {
+                let _ = child.kill();
+                return -1;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait (bounded) until the event log mentions `needle`: the script runs after the fact.
+    fn wait_event(&self, needle: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log =
+                std::fs::read_to_string(self.path("tmp/rpinet/events.log")).unwrap_or_default();
+            if log.contains(needle) || Instant::now() > until {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/lab.sh"))
+            .arg("down")
+            .arg(&self.dir)
+            .output();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("lab kept for inspection: {}", self.dir.display());
+        }
+    }
+}
+
+fn node<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["name"] == name))
+        .unwrap_or_else(|| panic!("no node {name} in {status}"))
+}
+
+fn stages(boot: &Value) -> Vec<String> {
+    boot["stages"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s["stage"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn real_dnsmasq_events_give_each_pi_its_boot_stages() {
+    let Some(lab) = Lab::up("stages", &["--match", "any-pi"]) else {
+        return;
+    };
+    lab.rpinet(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    lab.rpinet(&[
+        "node",
+        "add",
+        "tiger",
+        "--serial",
+        "0badcafe",
+        "--mac",
+        "e4:5f:01:00:00:02",
+    ]);
+    lab.rpinet(&["apply"]);
+    lab.fill_pi4("38c128c0", "lion", true);
+    lab.fill_pi4("0badcafe", "tiger", false); // stuck: no kernel
+    lab.install_dhcp_script();
+    lab.lab_sh(&["dnsmasq-start"]);
+
+    assert_eq!(
+        lab.boot(
+            "lion",
+            "dc:a6:32:79:26:df",
+            &["--kind", "pi4", "--serial", "38c128c0"]
+        ),
+        0
+    );
+    let tiger = lab.boot(
+        "tiger",
+        "e4:5f:01:00:00:02",
+        &["--kind", "pi4", "--serial", "0badcafe"],
+    );
+    assert_ne!(tiger, 0, "tiger has no kernel and cannot boot");
+    // a Pi that is no node (match any-pi serves it): it asks for its serial's dir
+    lab.boot(
+        "stray",
+        "dc:a6:32:00:00:99",
+        &["--kind", "pi4", "--serial", "5b154510"],
+    );
+
+    lab.wait_event("\tdc:a6:32:00:00:99\t");
+    let log = lab.wait_event("/38c128c0/kernel8.img");
+    assert!(log.contains("\tdhcp\tadd\tdc:a6:32:79:26:df\t"), "{log}");
+    assert!(
+        log.contains("\tPXEClient:Arch:00000:UNDI:002001"),
+        "the vendor class comes through: {log}"
+    );
+    assert!(log.contains("\ttftp\t"), "{log}");
+    // what logd would hold: dnsmasq's log lines (TFTP failures never reach the script)
+    std::fs::copy(
+        lab.path("tmp/dnsmasq.log"),
+        lab.path("tmp/rpinet/logread.txt"),
+    )
+    .unwrap();
+
+    let status = lab.call("status");
+    let lion = &node(&status, "lion")["boot"];
+    assert_eq!(lion["stage"], "kernel", "{lion}");
+    assert_eq!(stages(lion), ["dhcp", "firmware", "kernel"], "{lion}");
+    assert_eq!(lion["stages"][1]["detail"], "start4.elf");
+    assert_eq!(lion["stages"][2]["detail"], "kernel8.img");
+    assert_eq!(lion["error"], Value::Null, "{lion}");
+    let lion_ip = lion["ip"].as_str().unwrap().to_string();
+    assert!(lion_ip.starts_with("10.99.0."), "{lion}");
+
+    let tiger = &node(&status, "tiger")["boot"];
+    assert_eq!(tiger["stage"], "firmware", "{tiger}");
+    assert_eq!(
+        tiger["error"], "kernel8.img not found in 0badcafe/",
+        "{tiger}"
+    );
+
+    let disc = lab.call("discovered");
+    let stray = disc["discovered"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["mac"] == "dc:a6:32:00:00:99"))
+        .unwrap_or_else(|| panic!("stray not discovered: {disc}"));
+    assert_eq!(stray["serial"], "5b154510", "{stray}");
+    assert_eq!(stray["model"], "pi4", "{stray}");
+    assert_eq!(
+        disc["discovered"].as_array().unwrap().len(),
+        1,
+        "only the stray: {disc}"
+    );
+
+    let doctor = lab.call("doctor");
+    let codes: Vec<&str> = doctor["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"boot_file_not_found"), "{doctor}");
+    assert!(codes.contains(&"unknown_pi"), "{doctor}");
+
+    // mountd records the NFS root mount, then the OS mounts /boot/firmware from fstab
+    std::fs::create_dir_all(lab.path("var/lib/nfs")).unwrap();
+    std::fs::write(
+        lab.path("var/lib/nfs/rmtab"),
+        format!("{lion_ip}:/mnt/rpinet/nfs/lion:0x00000001\n"),
+    )
+    .unwrap();
+    let lion = lab.call("status");
+    assert_eq!(node(&lion, "lion")["boot"]["stage"], "nfs");
+    std::fs::write(
+        lab.path("var/lib/nfs/rmtab"),
+        format!(
+            "{lion_ip}:/mnt/rpinet/nfs/lion:0x00000001\n{lion_ip}:/mnt/rpinet/tftp/38c128c0:0x00000001\n"
+        ),
+    )
+    .unwrap();
+    let lion = lab.call("status");
+    let b = &node(&lion, "lion")["boot"];
+    assert_eq!(b["stage"], "up", "{b}");
+    assert_eq!(stages(b), ["dhcp", "firmware", "kernel", "nfs", "up"]);
+}
+
+#[test]
+fn proxy_mode_boots_are_traced_from_dnsmasq_log_lines() {
+    let Some(lab) = Lab::up("proxy", &["--dhcp-mode", "proxy"]) else {
+        return;
+    };
+    lab.rpinet(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+    ]);
+    lab.rpinet(&["apply"]);
+    lab.fill_pi4("38c128c0", "lion", true);
+    lab.install_dhcp_script();
+    lab.lab_sh(&["dhcpd-start"]);
+    lab.lab_sh(&["dnsmasq-start"]);
+    assert_eq!(
+        lab.boot(
+            "lion",
+            "dc:a6:32:79:26:df",
+            &["--kind", "pi4", "--serial", "38c128c0"]
+        ),
+        0
+    );
+    // a Pi that is not a node: dnsmasq does not serve it
+    lab.boot(
+        "stray",
+        "dc:a6:32:00:00:99",
+        &["--kind", "pi4", "--serial", "5b154510"],
+    );
+    lab.wait_event("/38c128c0/kernel8.img");
+    std::fs::copy(
+        lab.path("tmp/dnsmasq.log"),
+        lab.path("tmp/rpinet/logread.txt"),
+    )
+    .unwrap();
+    let log = std::fs::read_to_string(lab.path("tmp/rpinet/events.log")).unwrap();
+    assert!(
+        !log.contains("\tdhcp\t"),
+        "proxy mode makes no leases here: {log}"
+    );
+
+    let status = lab.call("status");
+    let lion = &node(&status, "lion")["boot"];
+    assert_eq!(stages(lion), ["dhcp", "firmware", "kernel"], "{lion}");
+    assert_eq!(
+        lion["stages"][0]["detail"], "boot options sent (proxy DHCP)",
+        "{lion}"
+    );
+    let disc = lab.call("discovered");
+    assert!(
+        disc["discovered"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|d| d["mac"] == "dc:a6:32:00:00:99")),
+        "the stray Pi is seen in dnsmasq's log: {disc}\n{}",
+        std::fs::read_to_string(lab.path("tmp/dnsmasq.log")).unwrap_or_default()
+    );
+}
