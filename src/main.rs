@@ -2,7 +2,6 @@
 //! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
-mod adapter;
 mod apply;
 mod cli;
 mod config;
@@ -10,6 +9,7 @@ mod discover;
 mod doctor;
 mod error;
 mod events;
+mod images;
 mod logger;
 mod network;
 mod node;
@@ -66,7 +66,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Status(a) => {
-            let v = adapter::status(root)?;
+            let v = status::read(root)?;
             if a.json {
                 print_json(&v)
             } else {
