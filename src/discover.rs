@@ -79,8 +79,8 @@ fn is_serial(s: &str) -> bool {
 }
 
 /// The 8-hex-digit first component of a TFTP path under the root, if any.
-fn serial_dir(path: &str, tftp_root: &str) -> Option<String> {
-    let root = tftp_root.trim_end_matches('/');
+fn serial_dir(path: &str, tftp_root: Option<&str>) -> Option<String> {
+    let root = tftp_root?.trim_end_matches('/');
     let rel = path.strip_prefix(root)?.trim_start_matches('/');
     let (dir, rest) = rel.split_once('/')?;
     (is_serial(dir) && !rest.is_empty()).then(|| dir.to_string())
@@ -91,7 +91,7 @@ pub fn discover(
     events: &[Event],
     node_macs: &[String],
     node_dirs: &[String],
-    tftp_root: &str,
+    tftp_root: Option<&str>,
 ) -> Vec<Discovered> {
     let node_macs: std::collections::HashSet<&str> = node_macs.iter().map(String::as_str).collect();
     let node_dirs: std::collections::HashSet<&str> = node_dirs.iter().map(String::as_str).collect();
@@ -190,8 +190,8 @@ pub fn discover(
                         d.model = m.into();
                     }
                     if matches!(e.kind, EventKind::Missing { .. }) && d.missing.len() < 8 {
-                        let rel = path
-                            .strip_prefix(tftp_root.trim_end_matches('/'))
+                        let rel = tftp_root
+                            .and_then(|r| path.strip_prefix(r.trim_end_matches('/')))
                             .unwrap_or(path)
                             .trim_start_matches('/')
                             .to_string();
@@ -211,7 +211,7 @@ pub fn discover(
 
 /// The `discovered` ubus method.
 pub fn reply(root: &crate::root::Root) -> crate::error::Result<Value> {
-    let cfg = crate::adapter::Config::load(root)?;
+    let (_, cfg) = crate::world::load_config(root)?;
     let log = crate::events::gather(root)?;
     let (_, found) = crate::trace::observe(root, &cfg, &log.events());
     Ok(json!({ "discovered": found.iter().map(Discovered::to_json).collect::<Vec<_>>() }))
@@ -252,7 +252,7 @@ mod tests {
         }
     }
     const PXE: &str = "PXEClient:Arch:00000:UNDI:002001";
-    const ROOT: &str = "/mnt/rpinet/tftp";
+    const ROOT: Option<&str> = Some("/mnt/rpinet/tftp");
 
     #[test]
     fn an_unknown_pi4_is_found_with_serial_and_model() {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::adapter::{Config, Node};
+use crate::config::{Config, Model, Node};
 use crate::discover::Discovered;
 use crate::error::Result;
 use crate::root::Root;
@@ -163,8 +163,8 @@ pub fn server_ip(s: &Snapshot, cfg: &Config) -> Option<String> {
     if let Some(ip) = &s.server_ip {
         return Some(ip.clone());
     }
-    if !cfg.main.server_ip.is_empty() {
-        return Some(cfg.main.server_ip.clone());
+    if let Some(ip) = cfg.server_ip {
+        return Some(ip.to_string());
     }
     s.iface_ipv4.as_ref().and_then(|v| v.first().cloned())
 }
@@ -178,8 +178,8 @@ fn required_boot_files(n: &Node, f: &NodeFacts, root_files: &[String]) -> Vec<St
             .any(|x| x.name.starts_with(p) && x.name.ends_with(s))
     };
     let mut missing = Vec::new();
-    match n.model.as_str() {
-        "pi5" => {
+    match n.model {
+        Model::Pi5 => {
             if !has("config.txt") {
                 missing.push("config.txt".to_string());
             }
@@ -187,7 +187,7 @@ fn required_boot_files(n: &Node, f: &NodeFacts, root_files: &[String]) -> Vec<St
                 missing.push("bcm2712-rpi-5-b.dtb".to_string());
             }
         }
-        "pi3" => {
+        Model::Pi3 => {
             if !root_files.iter().any(|x| x == "bootcode.bin") {
                 missing.push("bootcode.bin (in the TFTP root)".to_string());
             }
@@ -195,7 +195,7 @@ fn required_boot_files(n: &Node, f: &NodeFacts, root_files: &[String]) -> Vec<St
                 missing.push("start.elf".to_string());
             }
         }
-        _ => {
+        Model::Pi4 => {
             if !has("start4.elf") {
                 missing.push("start4.elf".to_string());
             }
@@ -293,7 +293,10 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         out.extend(duplicates(&s.identities));
         return out;
     };
-    let sp = cfg.main.storage_path.trim_end_matches('/');
+    // Where the SSD is configured to be; with none, nothing on it is looked at.
+    let sp = cfg.storage_path.as_deref();
+    // The guard reports NotMounted and WrongFilesystem only when storage_uuid is set.
+    let uuid = cfg.storage_uuid.as_deref().unwrap_or_default();
 
     // storage (the core's guard decides what is mounted and whether it is the SSD)
     let storage_ok = matches!(s.storage, Some(Storage::Mounted { .. }));
@@ -303,24 +306,24 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
             "no SSD is configured: storage_uuid and storage_path must both be set".into(),
             "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted".into())),
         Some(Storage::NotMounted { path }) => {
-            let present = s.block.as_ref().and_then(|b| b.iter().find(|d| d.uuid.eq_ignore_ascii_case(&cfg.main.storage_uuid)));
+            let present = s.block.as_ref().and_then(|b| b.iter().find(|d| d.uuid.eq_ignore_ascii_case(uuid)));
             let (message, fix) = match (present, &s.block) {
                 (Some(d), _) => (
-                    format!("the SSD with UUID {} is present as {} but {}", cfg.main.storage_uuid, d.device,
+                    format!("the SSD with UUID {} is present as {} but {}", uuid, d.device,
                         if d.mount.is_empty() { format!("not mounted (it should be at {path})") } else { format!("mounted at {} instead of {path}", d.mount) }),
-                    format!("mount it at {path}: a block-mount `config mount` section with option uuid '{}' and target '{path}', then `block mount`", cfg.main.storage_uuid)),
+                    format!("mount it at {path}: a block-mount `config mount` section with option uuid '{}' and target '{path}', then `block mount`", uuid)),
                 (None, Some(b)) => (
-                    format!("no disk with UUID {} is connected ({})", cfg.main.storage_uuid,
+                    format!("no disk with UUID {} is connected ({})", uuid,
                         if b.is_empty() { "block info lists no filesystems".to_string() } else { format!("block info lists {}", b.iter().map(|d| format!("{} {}", d.device, d.uuid)).collect::<Vec<_>>().join(", ")) }),
                     "plug in the SSD, or set storage_uuid to the UUID `block info` shows for it".into()),
                 (None, None) => (
-                    format!("the SSD with UUID {} is not mounted at {path}", cfg.main.storage_uuid),
+                    format!("the SSD with UUID {} is not mounted at {path}", uuid),
                     format!("plug in the SSD and mount it at {path} (block-mount: a mount section with its UUID), or set storage_uuid to the UUID `block info` shows")),
             };
             out.push(find(Error, "storage_absent", "", message, fix));
         }
         Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
-            format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), cfg.main.storage_uuid),
+            format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), uuid),
             "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
     }
     if let Some(e) = &s.network_error {
@@ -368,7 +371,9 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                 }
             }
         }
-        if storage_ok && !s.dnsmasq.iter().any(|d| d.sees_tftp) {
+        if let (Some(Storage::Mounted { path: sp, .. }), false) =
+            (&s.storage, s.dnsmasq.iter().any(|d| d.sees_tftp))
+        {
             out.push(find(Error, "dnsmasq_jail_no_ssd", "",
                 format!("dnsmasq runs in a jail that does not contain {sp}/tftp, so it cannot serve boot files"),
                 format!("run `rpinet apply` (it sets tftp_root / addnmount for {sp}) and restart dnsmasq; the SSD must be mounted before dnsmasq starts")));
@@ -390,7 +395,7 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
     if let (Some(ip), Some(addrs)) = (server_ip(s, cfg), &s.iface_ipv4) {
         if !addrs.contains(&ip) {
             out.push(find(Error, "server_ip_not_on_interface", "",
-                format!("the server address {ip} is not an address of interface '{}' ({})", cfg.main.interface,
+                format!("the server address {ip} is not an address of interface '{}' ({})", cfg.interface,
                     if addrs.is_empty() { "it has none".to_string() } else { addrs.join(", ") }),
                 "clear server_ip to use the interface's address, or set it to one of the interface's addresses".into()));
         }
@@ -402,9 +407,9 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
     for n in cfg.nodes.iter().filter(|n| n.enabled) {
         let f = s.nodes.get(&n.name).cloned().unwrap_or_default();
         let bd = n.boot_dir();
-        let tftp = format!("{sp}/tftp/{bd}");
-        let nfs = format!("{sp}/nfs/{}", n.name);
-        if storage_ok {
+        // The node's directories on storage (router paths), when storage is configured.
+        let dirs = sp.map(|sp| (format!("{sp}/tftp/{bd}"), format!("{sp}/nfs/{}", n.name)));
+        if let (true, Some((tftp, nfs))) = (storage_ok, &dirs) {
             if !f.tftp_dir_exists {
                 out.push(find(Error, "boot_dir_missing", &n.name, format!("the boot directory {tftp} does not exist"),
                     format!("run `rpinet node provision {} --image IMAGE` (or `rpinet apply` to create it empty)", n.name)));
@@ -421,7 +426,7 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                         format!("move them: the TFTP dir {tftp} is the boot partition (nodes NFS-mount it as /boot/firmware); `rpinet node provision {}` does this", n.name)));
                 } else if !missing.is_empty() {
                     out.push(find(Error, "boot_files_missing", &n.name,
-                        format!("{tftp} lacks what a {} needs to boot: {}", n.model, missing.join(", ")),
+                        format!("{tftp} lacks what a {} needs to boot: {}", n.model.as_str(), missing.join(", ")),
                         format!("run `rpinet node provision {} --image IMAGE`, or copy the image's boot partition into {tftp}", n.name)));
                 }
                 let bad: Vec<&str> = f
@@ -457,7 +462,7 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                                         format!("set nfsroot={ip}:{nfs},vers=3 in {tftp}/cmdline.txt")));
                                 }
                             }
-                            if path != nfs {
+                            if path != *nfs {
                                 out.push(find(Error, "cmdline_wrong_path", &n.name,
                                     format!("cmdline.txt mounts {path}, but the node's root is {nfs}"),
                                     format!("set the nfsroot path to {nfs} in {tftp}/cmdline.txt")));
@@ -497,12 +502,13 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                 }
             }
         }
-        // exports
-        match &s.exports {
-            Some(t) if exports_has(t, &nfs) => {
+        // exports (none are written while no storage is configured)
+        match (&dirs, &s.exports) {
+            (None, _) => {}
+            (Some((_, nfs)), Some(t)) if exports_has(t, nfs) => {
                 if s.nfsd_running {
                     if let Some(e) = &s.etab {
-                        if !etab_has(e, &nfs) {
+                        if !etab_has(e, nfs) {
                             out.push(find(
                                 Error,
                                 "export_not_active",
@@ -514,7 +520,7 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                     }
                 }
             }
-            _ => out.push(find(
+            (Some((_, nfs)), _) => out.push(find(
                 Error,
                 "export_missing",
                 &n.name,
@@ -534,7 +540,9 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                         b.stage.as_str()
                     ),
                     format!(
-                        "check {tftp}: `rpinet node provision {}` rebuilds it",
+                        "check {}: `rpinet node provision {}` rebuilds it",
+                        dirs.as_ref()
+                            .map_or(format!("tftp/{bd}"), |(t, _)| t.clone()),
                         n.name
                     ),
                 ));
@@ -641,7 +649,8 @@ pub fn conf_dirs(conf: &str) -> Vec<String> {
         .collect()
 }
 
-fn dnsmasq_facts(root: &Root, pid: u32, storage_path: &str) -> Dnsmasq {
+/// Facts about the dnsmasq with `pid`; `storage` is the mounted SSD's path, if any.
+fn dnsmasq_facts(root: &Root, pid: u32, storage: Option<&str>) -> Dnsmasq {
     let cmdline = std::fs::read(root.path(format!("/proc/{pid}/cmdline"))).unwrap_or_default();
     let args: Vec<String> = cmdline
         .split(|b| *b == 0)
@@ -696,12 +705,13 @@ fn dnsmasq_facts(root: &Root, pid: u32, storage_path: &str) -> Dnsmasq {
             Some(btime + ticks / 100)
         });
     let jail = root.path(format!("/proc/{pid}/root"));
-    let sees = jail
-        .join(format!(
+    let sees = storage.is_some_and(|sp| {
+        jail.join(format!(
             "{}/tftp",
-            storage_path.trim_start_matches('/').trim_end_matches('/')
+            sp.trim_start_matches('/').trim_end_matches('/')
         ))
-        .is_dir();
+        .is_dir()
+    });
     Dnsmasq {
         pid,
         conf_dirs: dirs,
@@ -751,26 +761,23 @@ impl Snapshot {
         if let Some(t) = read_small(&root.path(crate::config::CONFIG_PATH), 1 << 20) {
             s.identities = identities(&t);
         }
-        let cfg = match Config::load(root) {
-            Ok(c) => c,
+        let cfg = match crate::world::load_config(root) {
+            Ok((_, c)) => c,
             Err(e) => {
                 s.config_error = Some(e.message().to_string());
                 return s;
             }
         };
-        let sp = cfg.main.storage_path.trim_end_matches('/').to_string();
-        if let Ok((_, core)) = crate::world::load_config(root) {
-            s.storage = Some(crate::system::storage::check(root, &core));
-            match crate::world::load_with(root, core) {
-                Ok(w) => s.server_ip = Some(w.net.server.to_string()),
-                Err(e) => s.network_error = Some(e.message().to_string()),
-            }
+        let storage = crate::system::storage::check(root, &cfg);
+        match crate::world::load_with(root, cfg.clone()) {
+            Ok(w) => s.server_ip = Some(w.net.server.to_string()),
+            Err(e) => s.network_error = Some(e.message().to_string()),
         }
         let procs = processes(root);
         s.dnsmasq = procs
             .iter()
             .filter(|(_, c)| c == "dnsmasq")
-            .map(|(p, _)| dnsmasq_facts(root, *p, &sp))
+            .map(|(p, _)| dnsmasq_facts(root, *p, storage.mounted_path()))
             .collect();
         s.nfsd_running = procs.iter().any(|(_, c)| c == "nfsd")
             || read_small(&root.path("/proc/fs/nfsd/threads"), 32)
@@ -781,11 +788,12 @@ impl Snapshot {
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
         s.etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
         let mut bus = crate::ubus::client::Bus::open(root);
-        s.iface_ipv4 = bus.interface_ipv4(&cfg.main.interface);
+        s.iface_ipv4 = bus.interface_ipv4(&cfg.interface);
         s.block = bus.block_info();
         s.services = bus.service_instances(&["dnsmasq"]);
-        let mounted = matches!(s.storage, Some(Storage::Mounted { .. }));
-        if mounted {
+        // Only the mounted SSD is looked at (never the bare mount point on flash).
+        let mounted = storage.mounted_path().map(str::to_string);
+        if let Some(sp) = &mounted {
             s.tftp_root_files = list_files(&root.path(format!("{sp}/tftp")), 4096)
                 .into_iter()
                 .map(|f| f.name)
@@ -793,7 +801,7 @@ impl Snapshot {
         }
         for n in &cfg.nodes {
             let mut f = NodeFacts::default();
-            if mounted {
+            if let Some(sp) = &mounted {
                 let tftp = root.path(format!("{sp}/tftp/{}", n.boot_dir()));
                 let nfs = root.path(format!("{sp}/nfs/{}", n.name));
                 f.tftp_dir_exists = !n.boot_dir().is_empty() && tftp.is_dir();
@@ -823,6 +831,7 @@ impl Snapshot {
             s.boots = boots.into_iter().collect();
             s.discovered = disc;
         }
+        s.storage = Some(storage);
         s.config = Some(cfg);
         s
     }

@@ -2,7 +2,6 @@
 //! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
-mod adapter;
 mod apply;
 mod cli;
 mod config;
@@ -11,6 +10,7 @@ mod doctor;
 mod error;
 mod events;
 mod image;
+mod images;
 mod job;
 mod logger;
 mod network;
@@ -70,7 +70,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Status(a) => {
-            let v = adapter::status(root)?;
+            let v = status::read(root)?;
             if a.json {
                 print_json(&v)
             } else {
@@ -172,7 +172,6 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             println!("{}", rep.summary());
             Ok(0)
         }
-        _ => Err(Error::new("this command is not built yet")),
     }
 }
 

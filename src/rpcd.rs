@@ -204,29 +204,43 @@ pub fn call(root: &Root, method: &str) -> Result<i32> {
 
 fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
     match method {
-        "status" => crate::adapter::status(root),
-        "node_add" => crate::adapter::node_add(
-            root,
-            &crate::adapter::NewNode {
-                name: a.str("name"),
-                serial: a.str("serial"),
-                mac: a.str("mac"),
-                model: a.opt("model"),
-                boot_id: a.opt("boot_id"),
-                boot_dir: a.opt("boot_dir"),
-                ip: a.opt("ip"),
-            },
-        ),
-        "node_remove" => crate::adapter::node_remove(root, a.str("name"), a.bool("purge")),
+        "status" => crate::status::read(root),
+        "node_add" => node_add(root, a),
+        "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
         "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
         "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
         "job" => read_job(root, a.str("id")),
-        "images" => crate::adapter::images(root),
-        "image_delete" => image_delete(root, a.str("name")),
+        "images" => crate::images::list(root),
+        "image_delete" => crate::images::delete(root, a.str("name")),
         "discovered" => crate::discover::reply(root),
         "doctor" => crate::doctor::reply(root),
         other => Err(Error::new(format!("unknown method '{other}'"))),
     }
+}
+
+/// `node_add`: the core's `node add` (what the command line runs), answered with the node
+/// as `status` shows it. An empty optional argument counts as absent.
+fn node_add(root: &Root, a: &Args) -> Result<Value> {
+    let own = |k: &str| a.opt(k).filter(|s| !s.is_empty()).map(str::to_string);
+    let req = crate::node::NodeRequest {
+        name: a.str("name").into(),
+        serial: a.str("serial").into(),
+        mac: a.str("mac").into(),
+        model: own("model"),
+        boot_id: own("boot_id"),
+        boot_dir: own("boot_dir"),
+        ip: own("ip"),
+    };
+    let added = crate::node::add(root, &req)?;
+    let world = crate::world::load(root)?;
+    let probe = crate::status::Probe::read(root, &world);
+    Ok(json!({ "node": crate::status::node_json(&world, &probe, &added, true) }))
+}
+
+/// `node_remove`: the core's `node remove`.
+fn node_remove(root: &Root, name: &str, purge: bool) -> Result<Value> {
+    let purged = crate::node::remove(root, name, purge)?;
+    Ok(json!({ "removed": name, "purged": purged }))
 }
 
 /// A job id: [A-Za-z0-9_-]{1,64} (one safe file name; ours are `j<time>-<pid>`).
@@ -401,79 +415,6 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
     start_job(root, "image_import", &args)
 }
 
-/// `image_delete`: take an unused image out of images/ at once (a rename, so
-/// it is gone from `images` and nothing half-deleted is ever listed), then
-/// delete its files in a detached child: a root tree takes longer than rpcd's
-/// budget. Leftovers of an interrupted delete are swept by the next one.
-fn image_delete(root: &Root, name: &str) -> Result<Value> {
-    if !valid_image_name(name) {
-        return Err(Error::new(format!(
-            "image_delete: '{name}' is not an image name"
-        )));
-    }
-    let (_, core) = crate::world::load_config(root)?;
-    let storage = crate::system::storage::check(root, &core);
-    let Some(sp) = storage.mounted_path() else {
-        return Err(Error::new(format!(
-            "image_delete: {}",
-            storage.describe(&core)
-        )));
-    };
-    let users: Vec<&str> = core
-        .nodes
-        .iter()
-        .filter(|n| n.image.as_deref() == Some(name))
-        .map(|n| n.name.as_str())
-        .collect();
-    if !users.is_empty() {
-        return Err(Error::new(format!(
-            "image '{name}' is used by node {}: provision them from another image first",
-            users.join(", ")
-        )));
-    }
-    let images = root.path(format!("{sp}/images"));
-    let dir = images.join(name);
-    if !dir.is_dir() {
-        return Err(Error::new(format!("no imported image '{name}'")));
-    }
-    let trash = images.join(format!(".deleting-{name}-{}", std::process::id()));
-    std::fs::rename(&dir, &trash).ctx(|| format!("failed to move {} aside", dir.display()))?;
-    sweep_detached(&images);
-    Ok(json!({ "deleted": name }))
-}
-
-/// Delete every `.deleting-*` directory under `images` in a detached child.
-fn sweep_detached(images: &std::path::Path) {
-    use nix::unistd::{ForkResult, fork, setsid};
-    // SAFETY: rpinet is single-threaded here; the child only redirects its
-    // standard streams, deletes files and exits, never returning into the
-    // parent's state (so rpcd sees stdout close when the parent exits).
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            let _ = setsid();
-            if let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
-                let _ = nix::unistd::dup2_stdin(&null);
-                let _ = nix::unistd::dup2_stdout(&null);
-                let _ = nix::unistd::dup2_stderr(&null);
-            }
-            if let Ok(rd) = std::fs::read_dir(images) {
-                for e in rd.flatten() {
-                    if e.file_name().to_string_lossy().starts_with(".deleting-") {
-                        let _ = std::fs::remove_dir_all(e.path());
-                    }
-                }
-            }
-            std::process::exit(0);
-        }
-        Ok(ForkResult::Parent { .. }) => {}
-        Err(e) => log::warn!("image_delete: cannot start the deleting process: {e}"),
-    }
-}
-
 fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
     if !valid_node_name(name) {
         return Err(Error::new(format!(
@@ -485,11 +426,18 @@ fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
             "node_provision: image '{image}' is not an image name"
         )));
     }
-    let cfg = crate::adapter::Config::load(root)?;
+    let (_, cfg) = crate::world::load_config(root)?;
     if cfg.node(name).is_none() {
         return Err(Error::new(format!("node_provision: no node '{name}'")));
     }
-    let dir = root.path(format!("{}/images/{image}", cfg.main.storage_path));
+    let storage = crate::system::storage::check(root, &cfg);
+    let Some(sp) = storage.mounted_path() else {
+        return Err(Error::new(format!(
+            "node_provision: {}",
+            storage.describe(&cfg)
+        )));
+    };
+    let dir = root.path(format!("{sp}/images/{image}"));
     if !dir.is_dir() {
         return Err(Error::new(format!(
             "node_provision: no imported image '{image}'"

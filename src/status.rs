@@ -1,13 +1,17 @@
 //! `rpinet status`: health of storage, dnsmasq and NFS, and every node's state.
 //!
 //! [`report`] turns a [`World`] (plus a few facts read from the system by [`Probe`]) into
-//! the JSON of docs/api.md; the human form is printed from that same value.
+//! the JSON of docs/api.md, [`with_boots`] adds each node's last boot (from `trace`), and
+//! [`read`] does all of it for the command line and the `status` ubus method; the human
+//! form is printed from that same value.
 
 use serde_json::{Value, json};
 
 use crate::apply;
 use crate::config::{DhcpMode, Match, Node};
+use crate::error::Result;
 use crate::root::Root;
+use crate::trace::Boot;
 use crate::world::World;
 
 /// Facts about running services, read from /proc and /var.
@@ -86,6 +90,7 @@ pub fn node_json(world: &World, probe: &Probe, n: &Node, dirs: bool) -> Value {
         v["exported"] = json!(
             probe.active_exports.contains(&nfs_dir) && probe.active_exports.contains(&tftp_dir)
         );
+        v["provisioned"] = json!(probe.provisioned.contains(&n.name));
     }
     v
 }
@@ -140,6 +145,39 @@ pub fn report(world: &World, probe: &Probe, pending: &[apply::Action]) -> Value 
         "match": if c.matching == Match::AnyPi { "any-pi" } else { "registered" },
         "nodes": nodes,
     })
+}
+
+/// Add each node's last boot ("boot") to a [`report`]; a node with none gets stage "none".
+pub fn with_boots(status: &mut Value, boots: &[(String, Boot)]) {
+    let Some(nodes) = status.get_mut("nodes").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for n in nodes {
+        let boot = boots
+            .iter()
+            .find(|(name, _)| n.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            .map(|(_, b)| b.to_json())
+            .unwrap_or_else(|| Boot::none().to_json());
+        if let Value::Object(m) = n {
+            m.insert("boot".into(), boot);
+        }
+    }
+}
+
+/// The status reply (what `rpinet status --json` prints and the `status` method answers):
+/// [`report`] of the system as it is now, with each node's last boot. An unreadable event
+/// log counts as no events.
+pub fn read(root: &Root) -> Result<Value> {
+    let world = crate::world::load(root)?;
+    let pending = apply::plan(&world)?;
+    let probe = Probe::read(root, &world);
+    let mut v = report(&world, &probe, &pending);
+    let boots = match crate::events::gather(root) {
+        Ok(log) => crate::trace::boots(root, &world.config, &log.events()),
+        Err(_) => crate::trace::boots(root, &world.config, &[]),
+    };
+    with_boots(&mut v, &boots);
+    Ok(v)
 }
 
 /// The human form of [`report`].

@@ -22,7 +22,9 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use crate::config::Config;
 use crate::events::{Event, EventKind};
+use crate::root::Root;
 
 /// Seconds of silence after which the next event belongs to a new boot.
 pub const NEW_BOOT_GAP: u64 = 60;
@@ -126,12 +128,14 @@ impl Boot {
 pub struct NodeKey {
     pub name: String,
     pub mac: String,
-    pub ip: String,
+    /// Its fixed address, if it has one.
+    pub ip: Option<String>,
     /// The TFTP directory name (serial, kebab MAC or custom).
     pub boot_dir: String,
-    /// Router paths of its root and boot directories, as mountd records them.
-    pub nfs_dir: String,
-    pub tftp_dir: String,
+    /// Router paths of its root and boot directories, as mountd records them
+    /// (none when no storage is configured).
+    pub nfs_dir: Option<String>,
+    pub tftp_dir: Option<String>,
 }
 
 /// mountd's /var/lib/nfs/rmtab: `client:path:0xCOUNT` lines, and its mtime.
@@ -242,8 +246,10 @@ fn split_for<'a>(path: &'a str, boot_dir: &str) -> Option<&'a str> {
 }
 
 /// The path relative to the TFTP root (for root-level files and messages).
-fn relative<'a>(path: &'a str, tftp_root: &str) -> &'a str {
-    let root = tftp_root.trim_end_matches('/');
+fn relative<'a>(path: &'a str, tftp_root: Option<&str>) -> &'a str {
+    let Some(root) = tftp_root.map(|r| r.trim_end_matches('/')) else {
+        return path;
+    };
     path.strip_prefix(root)
         .map(|p| p.trim_start_matches('/'))
         .unwrap_or(path)
@@ -268,8 +274,8 @@ impl<'n> Index<'n> {
                 ix.by_dir.entry(n.boot_dir.as_str()).or_insert(i);
             }
             ix.by_mac.entry(n.mac.as_str()).or_insert(i);
-            if !n.ip.is_empty() {
-                ix.by_ip.entry(n.ip.as_str()).or_insert(i);
+            if let Some(ip) = &n.ip {
+                ix.by_ip.entry(ip.as_str()).or_insert(i);
             }
         }
         ix
@@ -281,14 +287,14 @@ pub fn attribute<'e>(
     e: &'e Event,
     ix: &Index<'_>,
     ips: &crate::events::IpMap<'_>,
-    tftp_root: &str,
+    tftp_root: Option<&str>,
 ) -> Option<(usize, &'e str)> {
     match &e.kind {
         EventKind::Dhcp { mac, .. } => ix.by_mac.get(&**mac).map(|i| (*i, "")),
         EventKind::Tftp { addr, path, .. } | EventKind::Missing { addr, path, .. } => {
             // under the TFTP root, the first component names the dir (one lookup)
-            if let Some(rel) = path
-                .strip_prefix(tftp_root.trim_end_matches('/'))
+            if let Some(rel) = tftp_root
+                .and_then(|root| path.strip_prefix(root.trim_end_matches('/')))
                 .and_then(|r| r.strip_prefix('/'))
             {
                 if let Some((dir, rest)) = rel.split_once('/') {
@@ -328,7 +334,7 @@ pub fn last_boots(
     nodes: &[NodeKey],
     events: &[Event],
     rmtab: &Rmtab,
-    tftp_root: &str,
+    tftp_root: Option<&str>,
 ) -> Vec<Boot> {
     let ix = Index::new(nodes);
     let ips = crate::events::IpMap::new(events);
@@ -489,12 +495,12 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
             .map(|m| m.time)
             .unwrap_or(b.started);
         let t = rmtab.mtime.max(kernel_time);
-        if rmtab.has(&b.ip, &node.nfs_dir) {
-            b.mark(Stage::Nfs, t, node.nfs_dir.clone());
+        if let Some(nfs_dir) = node.nfs_dir.as_deref().filter(|d| rmtab.has(&b.ip, d)) {
+            b.mark(Stage::Nfs, t, nfs_dir.to_string());
             b.updated = b.updated.max(t);
         }
-        if rmtab.has(&b.ip, &node.tftp_dir) {
-            b.mark(Stage::Up, t, format!("mounted {}", node.tftp_dir));
+        if let Some(tftp_dir) = node.tftp_dir.as_deref().filter(|d| rmtab.has(&b.ip, d)) {
+            b.mark(Stage::Up, t, format!("mounted {tftp_dir}"));
             b.updated = b.updated.max(t);
         }
     }
@@ -513,7 +519,7 @@ fn in_node_dir(e: &Event, node: &NodeKey) -> bool {
 // ---- the imperative edge ----
 
 /// mountd's rmtab under `root`, with its mtime.
-pub fn read_rmtab(root: &crate::root::Root) -> Rmtab {
+pub fn read_rmtab(root: &Root) -> Rmtab {
     let p = root.path("/var/lib/nfs/rmtab");
     let mtime = std::fs::metadata(&p)
         .and_then(|m| m.modified())
@@ -526,45 +532,46 @@ pub fn read_rmtab(root: &crate::root::Root) -> Rmtab {
 }
 
 /// The keys tracing uses for the configured nodes.
-pub fn node_keys(cfg: &crate::adapter::Config) -> Vec<NodeKey> {
-    let sp = cfg.main.storage_path.trim_end_matches('/');
+pub fn node_keys(cfg: &Config) -> Vec<NodeKey> {
+    let sp = cfg.storage_path.as_deref();
     cfg.nodes
         .iter()
         .map(|n| NodeKey {
             name: n.name.clone(),
-            mac: n.mac.clone(),
-            ip: n.ip.clone(),
+            mac: n.mac.to_string(),
+            ip: n.ip.map(|i| i.to_string()),
             boot_dir: n.boot_dir(),
-            nfs_dir: format!("{sp}/nfs/{}", n.name),
-            tftp_dir: format!("{sp}/tftp/{}", n.boot_dir()),
+            nfs_dir: sp.map(|sp| format!("{sp}/nfs/{}", n.name)),
+            tftp_dir: sp.map(|sp| format!("{sp}/tftp/{}", n.boot_dir())),
         })
         .collect()
 }
 
+/// The TFTP root rpinet serves from: storage_path/tftp, when storage is configured.
+fn tftp_root(cfg: &Config) -> Option<String> {
+    cfg.storage_path.as_deref().map(|sp| format!("{sp}/tftp"))
+}
+
 /// Each node's last boot, from `events`.
-pub fn boots(
-    root: &crate::root::Root,
-    cfg: &crate::adapter::Config,
-    events: &[Event],
-) -> Vec<(String, Boot)> {
+pub fn boots(root: &Root, cfg: &Config, events: &[Event]) -> Vec<(String, Boot)> {
     let keys = node_keys(cfg);
-    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
-    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    let tftp_root = tftp_root(cfg);
+    let boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
     keys.into_iter().map(|k| k.name).zip(boots).collect()
 }
 
 /// Each node's last boot and the Pis that are not nodes, from `events`.
 pub fn observe(
-    root: &crate::root::Root,
-    cfg: &crate::adapter::Config,
+    root: &Root,
+    cfg: &Config,
     events: &[Event],
 ) -> (Vec<(String, Boot)>, Vec<crate::discover::Discovered>) {
     let keys = node_keys(cfg);
-    let tftp_root = format!("{}/tftp", cfg.main.storage_path.trim_end_matches('/'));
-    let boots = last_boots(&keys, events, &read_rmtab(root), &tftp_root);
+    let tftp_root = tftp_root(cfg);
+    let boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
     let macs: Vec<String> = keys.iter().map(|k| k.mac.clone()).collect();
     let dirs: Vec<String> = keys.iter().map(|k| k.boot_dir.clone()).collect();
-    let disc = crate::discover::discover(events, &macs, &dirs, &tftp_root);
+    let disc = crate::discover::discover(events, &macs, &dirs, tftp_root.as_deref());
     (keys.into_iter().map(|k| k.name).zip(boots).collect(), disc)
 }
 
@@ -576,10 +583,10 @@ mod tests {
         NodeKey {
             name: "running_lion".into(),
             mac: "dc:a6:32:79:26:df".into(),
-            ip: "".into(),
+            ip: None,
             boot_dir: "38c128c0".into(),
-            nfs_dir: "/mnt/rpinet/nfs/running_lion".into(),
-            tftp_dir: "/mnt/rpinet/tftp/38c128c0".into(),
+            nfs_dir: Some("/mnt/rpinet/nfs/running_lion".into()),
+            tftp_dir: Some("/mnt/rpinet/tftp/38c128c0".into()),
         }
     }
 
@@ -637,7 +644,7 @@ mod tests {
     }
 
     fn run(ev: &[Event], rmtab: &Rmtab) -> Boot {
-        last_boots(&[key()], ev, rmtab, "/mnt/rpinet/tftp")
+        last_boots(&[key()], ev, rmtab, Some("/mnt/rpinet/tftp"))
             .pop()
             .unwrap()
     }

@@ -268,6 +268,27 @@ fn storage_findings() {
     );
 }
 
+/// With no storage_path (no storage configured, as the core reads it) nothing on storage is
+/// looked at: the missing setting is the finding, and no node is blamed for its directories
+/// or exports, which rpinet does not make without storage.
+#[test]
+fn without_storage_path_nothing_on_storage_is_looked_at() {
+    let lab = Lab::healthy("nostorage");
+    lab.write(
+        "etc/config/rpinet",
+        &config("").replace("\toption storage_path '/mnt/rpinet'\n", ""),
+    );
+    let (exit, findings) = lab.doctor();
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["storage_not_configured"], "{findings:#?}");
+    assert_eq!(exit, 1);
+    lab.rm("etc/exports");
+    assert_eq!(lab.codes(), ["storage_not_configured"]);
+}
+
 #[test]
 fn dnsmasq_findings() {
     let lab = Lab::healthy("dnsmasq");

@@ -19,10 +19,6 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn generated_config(&self) -> String {
-        generated_config_path(&self.section)
-    }
-
     pub fn pid_file(&self) -> String {
         format!("/var/run/dnsmasq/dnsmasq.{}.pid", self.section)
     }

@@ -1,0 +1,141 @@
+//! The imported OS images under storage_path/images/: the `images` list and `image_delete`
+//! (docs/api.md). Only the mounted SSD is looked at: with no storage configured, or the SSD
+//! not mounted, there are no images (the core's guard, `system::storage::check`, decides).
+
+use serde_json::{Value, json};
+
+use crate::config::{self, Config};
+use crate::error::{Context, Error, Result};
+use crate::root::Root;
+use crate::system::storage;
+use crate::world;
+
+/// At most this many entries of images/ are read.
+const MAX_IMAGES: usize = 1024;
+
+/// `images`: the imported images, by name.
+pub fn list(root: &Root) -> Result<Value> {
+    let (_, config) = world::load_config(root)?;
+    let mut out = Vec::new();
+    if let Some(sp) = storage::check(root, &config).mounted_path() {
+        if let Ok(rd) = std::fs::read_dir(root.path(format!("{sp}/images"))) {
+            for e in rd.flatten().take(MAX_IMAGES) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') || !e.path().is_dir() {
+                    continue;
+                }
+                out.push(entry(&config, &name, &e.path()));
+            }
+        }
+    }
+    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Ok(json!({ "images": out }))
+}
+
+/// One image: its image.json where present, else what its directory shows.
+fn entry(config: &Config, name: &str, dir: &std::path::Path) -> Value {
+    let created = std::fs::symlink_metadata(dir)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let meta: Value = std::fs::read(dir.join("image.json"))
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok())
+        .unwrap_or(Value::Null);
+    let os = std::fs::read_to_string(dir.join("root/etc/os-release"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        })
+        .unwrap_or_default();
+    let used_by: Vec<&str> = config
+        .nodes
+        .iter()
+        .filter(|n| n.image.as_deref() == Some(name))
+        .map(|n| n.name.as_str())
+        .collect();
+    json!({
+        "name": name,
+        "created": meta.get("created").and_then(Value::as_u64).unwrap_or(created),
+        "size": meta.get("size").and_then(Value::as_u64).unwrap_or(0),
+        "os": meta.get("os").and_then(Value::as_str).map(str::to_string).unwrap_or(os),
+        "used_by": used_by,
+    })
+}
+
+/// `image_delete`: take an unused image out of images/ at once (a rename, so
+/// it is gone from `images` and nothing half-deleted is ever listed), then
+/// delete its files in a detached child: a root tree takes longer than rpcd's
+/// budget. Leftovers of an interrupted delete are swept by the next one.
+pub fn delete(root: &Root, name: &str) -> Result<Value> {
+    if config::parse_image_name(name).is_none() {
+        return Err(Error::new(format!(
+            "image_delete: '{name}' is not an image name"
+        )));
+    }
+    let (_, core) = world::load_config(root)?;
+    let storage = storage::check(root, &core);
+    let Some(sp) = storage.mounted_path() else {
+        return Err(Error::new(format!(
+            "image_delete: {}",
+            storage.describe(&core)
+        )));
+    };
+    let users: Vec<&str> = core
+        .nodes
+        .iter()
+        .filter(|n| n.image.as_deref() == Some(name))
+        .map(|n| n.name.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(Error::new(format!(
+            "image '{name}' is used by node {}: provision them from another image first",
+            users.join(", ")
+        )));
+    }
+    let images = root.path(format!("{sp}/images"));
+    let dir = images.join(name);
+    if !dir.is_dir() {
+        return Err(Error::new(format!("no imported image '{name}'")));
+    }
+    let trash = images.join(format!(".deleting-{name}-{}", std::process::id()));
+    std::fs::rename(&dir, &trash).ctx(|| format!("failed to move {} aside", dir.display()))?;
+    sweep_detached(&images);
+    Ok(json!({ "deleted": name }))
+}
+
+/// Delete every `.deleting-*` directory under `images` in a detached child.
+fn sweep_detached(images: &std::path::Path) {
+    use nix::unistd::{ForkResult, fork, setsid};
+    // SAFETY: rpinet is single-threaded here; the child only redirects its
+    // standard streams, deletes files and exits, never returning into the
+    // parent's state (so rpcd sees stdout close when the parent exits).
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let _ = setsid();
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                let _ = nix::unistd::dup2_stdin(&null);
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            if let Ok(rd) = std::fs::read_dir(images) {
+                for e in rd.flatten() {
+                    if e.file_name().to_string_lossy().starts_with(".deleting-") {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+            std::process::exit(0);
+        }
+        Ok(ForkResult::Parent { .. }) => {}
+        Err(e) => log::warn!("image_delete: cannot start the deleting process: {e}"),
+    }
+}
