@@ -131,6 +131,11 @@ impl Dir {
 
     /// Rename `self/old` to `to/new`; fails when `to/new` exists.
     pub fn rename_noreplace(&self, old: &[u8], to: &Dir, new: &[u8]) -> io::Result<()> {
+        self.renameat2(old, to, new, 1) // RENAME_NOREPLACE
+    }
+
+    /// renameat2(2) with `flags` (libc has no wrapper for it on every target).
+    fn renameat2(&self, old: &[u8], to: &Dir, new: &[u8], flags: libc::c_long) -> io::Result<()> {
         let o = cstr(old)?;
         let n = cstr(new)?;
         let r = unsafe {
@@ -140,7 +145,7 @@ impl Dir {
                 o.as_ptr(),
                 to.fd() as libc::c_long,
                 n.as_ptr(),
-                1 as libc::c_long, // RENAME_NOREPLACE
+                flags,
             )
         };
         if r < 0 {
@@ -159,23 +164,7 @@ impl Dir {
 
     /// Swap `self/a` and `to/b` atomically (RENAME_EXCHANGE).
     pub fn exchange(&self, a: &[u8], to: &Dir, b: &[u8]) -> io::Result<()> {
-        let o = cstr(a)?;
-        let n = cstr(b)?;
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_renameat2,
-                self.fd() as libc::c_long,
-                o.as_ptr(),
-                to.fd() as libc::c_long,
-                n.as_ptr(),
-                2 as libc::c_long, // RENAME_EXCHANGE
-            )
-        };
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
+        self.renameat2(a, to, b, 2) // RENAME_EXCHANGE
     }
 
     /// lstat of `name` in this directory.
