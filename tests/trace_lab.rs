@@ -118,8 +118,11 @@ impl Lab {
     }
 
     /// dnsmasq's --dhcp-script: OpenWrt's dhcp-script.sh with rpinet's hooks inlined.
-    /// dnsmasq runs it in the lab's mount namespace, where DIR is /mnt/.lab.
+    /// dnsmasq runs it in the lab's mount namespace, where DIR is /mnt/.lab and /tmp is the
+    /// lab's own: the binary is copied into DIR so the script finds it wherever the checkout is.
     fn install_dhcp_script(&self) {
+        std::fs::create_dir_all(self.path("bin")).expect("mkdir bin");
+        std::fs::copy(RPINET, self.path("bin/rpinet")).expect("copy rpinet into the lab");
         let script = format!(
             r#"#!/bin/sh
 case "$1" in
@@ -129,7 +132,7 @@ case "$1" in
 	tftp) export ACTION=add TFTP_SIZE="$2" TFTP_ADDR="$3" TFTP_PATH="$4"; exec {rpinet} --root /mnt/.lab event tftp ;;
 esac
 "#,
-            rpinet = RPINET
+            rpinet = "/mnt/.lab/bin/rpinet"
         );
         std::fs::write(self.path("dhcp-script.sh"), script).expect("write dhcp-script.sh");
     }
