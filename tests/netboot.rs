@@ -79,15 +79,7 @@ impl Lab {
                 "cmdline.txt",
                 "kernel8.img",
             ],
-            _ => &[
-                "start4.elf",
-                "config.txt",
-                "fixup4.dat",
-                "bcm2711-rpi-4-b.dtb",
-                "overlays/overlay_map.dtb",
-                "cmdline.txt",
-                "kernel8.img",
-            ],
+            _ => &netlab::PI4_BOOT_FILES,
         };
         let dir = self.path("mnt/rpinet/tftp").join(boot_dir);
         for f in files {
@@ -142,9 +134,21 @@ impl Lab {
         self.finish(c)
     }
 
+    /// Start a simulated Pi 4 with `serial`.
+    fn spawn_pi4(&self, name: &str, mac: &str, serial: &str) -> (String, Child) {
+        self.spawn(name, mac, &["--kind", "pi4", "--serial", serial])
+    }
+
     /// Boot a simulated Pi 4 with `serial`.
     fn boot_pi4(&self, name: &str, mac: &str, serial: &str) -> Boot {
-        self.boot(name, mac, &["--kind", "pi4", "--serial", serial])
+        let c = self.spawn_pi4(name, mac, serial);
+        self.finish(c)
+    }
+
+    /// The Pi 3 ROM reads bootcode.bin from the TFTP root before any prefix.
+    fn write_bootcode(&self) {
+        std::fs::write(self.path("mnt/rpinet/tftp/bootcode.bin"), "bootcode.bin\n")
+            .expect("bootcode");
     }
 
     /// Register lion (a Pi 4), apply, and put its boot files in place.
@@ -251,15 +255,10 @@ fn registered_pis_boot_their_own_files_and_others_get_no_menu() {
     lab.fill_boot_dir("e4-5f-01-00-00-02", "tiger", "pi4");
     lab.fill_boot_dir("bear-boot", "bear", "pi5");
     lab.fill_boot_dir("b66c4c16", "owl", "pi3");
-    // The Pi 3 ROM reads bootcode.bin from the TFTP root before any prefix.
-    std::fs::write(lab.path("mnt/rpinet/tftp/bootcode.bin"), "bootcode.bin\n").expect("bootcode");
+    lab.write_bootcode();
     lab.start_dnsmasq();
 
-    let lion = lab.spawn(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.spawn_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     let tiger = lab.spawn(
         "tiger",
         "e4:5f:01:00:00:02",
@@ -296,16 +295,8 @@ fn registered_pis_boot_their_own_files_and_others_get_no_menu() {
     // A Pi that is not a node: same OUI and FourCC as the nodes.
     // A node whose boot dir is still empty: the loader drops the prefix, finds nothing at
     // the root either, and gives up quickly (no hang).
-    let empty = lab.spawn(
-        "empty",
-        "dc:a6:32:00:00:05",
-        &["--kind", "pi4", "--serial", "00c0ffee"],
-    );
-    let stray = lab.spawn(
-        "stray",
-        "dc:a6:32:00:00:99",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    let empty = lab.spawn_pi4("empty", "dc:a6:32:00:00:05", "00c0ffee");
+    let stray = lab.spawn_pi4("stray", "dc:a6:32:00:00:99", "5b154510");
 
     let (lion, tiger, bear, owl) = (
         lab.finish(lion),
@@ -389,15 +380,11 @@ fn match_any_pi_serves_unregistered_pis_by_fourcc_and_by_oui() {
     lab.fill_boot_dir("6e87a417", "oldfourcc", "pi4");
     lab.fill_boot_dir("d137e638", "pifive", "pi5");
     lab.fill_boot_dir("b66c4c16", "pithree", "pi3");
-    std::fs::write(lab.path("mnt/rpinet/tftp/bootcode.bin"), "bootcode.bin\n").expect("bootcode");
+    lab.write_bootcode();
     lab.start_dnsmasq();
 
     // FourCC only: locally administered MACs, nothing Pi-like but option 97.
-    let a = lab.spawn(
-        "a",
-        "02:00:00:00:00:0a",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    let a = lab.spawn_pi4("a", "02:00:00:00:00:0a", "5b154510");
     let b = lab.spawn(
         "b",
         "02:00:00:00:00:0b",
@@ -454,22 +441,14 @@ fn proxy_mode_adds_boot_options_beside_another_dhcp_server() {
     lab.lab_sh(&["dhcpd-start"]);
     lab.start_dnsmasq();
 
-    let lion = lab.spawn(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.spawn_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     let bear = lab.spawn(
         "bear",
         "2c:cf:67:00:00:03",
         &["--kind", "pi5", "--serial", "d137e638"],
     );
     let laptop = lab.spawn("laptop", "02:11:22:33:44:55", &["--kind", "laptop"]);
-    let stray = lab.spawn(
-        "stray",
-        "dc:a6:32:00:00:99",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    let stray = lab.spawn_pi4("stray", "dc:a6:32:00:00:99", "5b154510");
     let (lion, bear, laptop, stray) = (
         lab.finish(lion),
         lab.finish(bear),

@@ -51,17 +51,8 @@ esac
 
     fn fill_pi4(&self, boot_dir: &str, node: &str, with_kernel: bool) {
         let dir = self.path("mnt/rpinet/tftp").join(boot_dir);
-        let mut files = vec![
-            "start4.elf",
-            "config.txt",
-            "fixup4.dat",
-            "bcm2711-rpi-4-b.dtb",
-            "overlays/overlay_map.dtb",
-            "cmdline.txt",
-        ];
-        if with_kernel {
-            files.push("kernel8.img");
-        }
+        // PI4_BOOT_FILES ends with the kernel.
+        let files = &netlab::PI4_BOOT_FILES[..if with_kernel { 7 } else { 6 }];
         for f in files {
             let p = dir.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();

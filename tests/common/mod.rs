@@ -90,6 +90,13 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `node add NAME --serial SERIAL --mac MAC EXTRA...`; must succeed; returns stdout.
+    pub fn node_add(&self, name: &str, serial: &str, mac: &str, extra: &[&str]) -> String {
+        let mut args = vec!["node", "add", name, "--serial", serial, "--mac", mac];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
     /// Run; must fail with nothing on stdout; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);

@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 
 pub const RPINET: &str = env!("CARGO_BIN_EXE_rpinet");
 
+/// What a Pi 4 loads from its boot dir, in order, the kernel last.
+pub const PI4_BOOT_FILES: [&str; 7] = [
+    "start4.elf",
+    "config.txt",
+    "fixup4.dat",
+    "bcm2711-rpi-4-b.dtb",
+    "overlays/overlay_map.dtb",
+    "cmdline.txt",
+    "kernel8.img",
+];
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
