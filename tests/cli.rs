@@ -8,43 +8,26 @@ use common::{Lab, snapshot};
 #[test]
 fn node_add_applies_and_second_apply_is_a_no_op() {
     let lab = Lab::new("idem");
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38C128C0",
-        "--mac",
-        "DC:A6:32:79:26:DF",
-    ]);
-    lab.ok(&[
-        "node",
-        "add",
+    lab.node_add("lion", "38C128C0", "DC:A6:32:79:26:DF", &[]);
+    lab.node_add(
         "tiger",
-        "--serial",
         "10000000abcdef12",
-        "--mac",
         "dc-a6-32-00-00-02",
-        "--model",
-        "pi5",
-        "--boot-id",
-        "mac",
-    ]);
-    lab.ok(&[
-        "node",
-        "add",
+        &["--model", "pi5", "--boot-id", "mac"],
+    );
+    lab.node_add(
         "bear",
-        "--serial",
         "0000beef",
-        "--mac",
         "e4:5f:01:00:00:03",
-        "--boot-id",
-        "custom",
-        "--boot-dir",
-        "rack1-bear",
-        "--ip",
-        "10.9.0.50",
-    ]);
+        &[
+            "--boot-id",
+            "custom",
+            "--boot-dir",
+            "rack1-bear",
+            "--ip",
+            "10.9.0.50",
+        ],
+    );
     for dir in [
         "tftp/38c128c0",
         "nfs/lion",
@@ -96,15 +79,7 @@ fn user_exports_lines_are_kept_byte_for_byte() {
         "etc/exports",
         &format!("{user_top}# BEGIN rpinet\nstale line\n# END rpinet\n{user_bottom}"),
     );
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     let exports = lab.read("etc/exports");
     assert!(
         exports.starts_with(&format!("{user_top}# BEGIN rpinet\n")),
@@ -137,15 +112,7 @@ fn user_exports_lines_are_kept_byte_for_byte() {
 #[test]
 fn hostile_values_are_refused_and_nothing_is_written() {
     let lab = Lab::new("hostile");
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     let before = snapshot(lab.dir());
     let long = "a".repeat(300);
     let hostile = [
@@ -228,15 +195,7 @@ fn absent_or_wrong_ssd_creates_and_exports_nothing() {
             "absent" => lab.write("proc/mounts", "/dev/root / squashfs ro 0 0\n"),
             _ => lab.mkfs("dev/sda1", "00000000-0000-0000-0000-000000000001"),
         }
-        lab.ok(&[
-            "node",
-            "add",
-            "lion",
-            "--serial",
-            "38c128c0",
-            "--mac",
-            "dc:a6:32:79:26:df",
-        ]);
+        lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
         assert_eq!(
             std::fs::read_dir(lab.path("mnt/rpinet")).unwrap().count(),
             0,
@@ -266,24 +225,8 @@ fn absent_or_wrong_ssd_creates_and_exports_nothing() {
 #[test]
 fn remove_with_purge_deletes_the_node_everywhere() {
     let lab = Lab::new("remove");
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
-    lab.ok(&[
-        "node",
-        "add",
-        "tiger",
-        "--serial",
-        "11111111",
-        "--mac",
-        "dc:a6:32:00:00:02",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+    lab.node_add("tiger", "11111111", "dc:a6:32:00:00:02", &[]);
     lab.write("mnt/rpinet/nfs/lion/etc/hostname", "lion\n");
     assert_eq!(lab.ok(&["node", "remove", "lion"]), "removed node 'lion'\n");
     assert!(
@@ -293,15 +236,7 @@ fn remove_with_purge_deletes_the_node_everywhere() {
     assert!(!lab.path("tmp/dnsmasq.d/rpinet.hosts/lion").exists());
     assert!(!lab.read("etc/exports").contains("/lion "));
     assert!(!lab.read("etc/config/rpinet").contains("lion"));
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     assert_eq!(
         lab.ok(&["node", "remove", "lion", "--purge"]),
         "removed node 'lion' and deleted its directories\n"
@@ -319,15 +254,7 @@ fn remove_with_purge_deletes_the_node_everywhere() {
 #[test]
 fn status_json_follows_the_api() {
     let lab = Lab::new("status");
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     let v: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
     assert_eq!(v["storage"]["ok"], true);
     assert_eq!(v["storage"]["device"], "/dev/sda1");
@@ -358,15 +285,7 @@ fn status_json_follows_the_api() {
 #[test]
 fn withdraw_takes_back_everything_but_the_config_and_data() {
     let lab = Lab::new("withdraw");
-    lab.ok(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     let config = lab.read("etc/config/rpinet");
     lab.ok(&["apply", "--withdraw"]);
     assert!(!lab.path("tmp/dnsmasq.d/rpinet.conf").exists());

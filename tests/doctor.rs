@@ -422,47 +422,31 @@ fn cmdline_and_fstab_findings() {
         let cl = cl.clone();
         move |l: &Lab| l.write(&cl, &t)
     };
-    provoke(
-        &lab,
-        "cmdline_no_nfsroot",
-        "error",
-        set(
+    for (code, broken) in [
+        (
+            "cmdline_no_nfsroot",
             "console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait\n"
-                .into(),
+                .to_string(),
         ),
-        set(CMDLINE.into()),
-    );
-    provoke(
-        &lab,
-        "cmdline_wrong_server",
-        "error",
-        set(CMDLINE.replace("192.168.1.1:", "192.168.1.2:")),
-        set(CMDLINE.into()),
-    );
-    provoke(
-        &lab,
-        "cmdline_wrong_path",
-        "error",
-        set(CMDLINE.replace("nfs/running_lion", "nfs/other")),
-        set(CMDLINE.into()),
-    );
-    provoke(
-        &lab,
-        "cmdline_nfs_v4",
-        "error",
-        set(CMDLINE.replace("vers=3", "vers=4.1")),
-        set(CMDLINE.into()),
-    );
-    provoke(
-        &lab,
-        "cmdline_firstboot",
-        "error",
-        set(CMDLINE.replace(
-            "rootwait",
-            "rootwait init=/usr/lib/raspberrypi-sys-mods/firstboot",
-        )),
-        set(CMDLINE.into()),
-    );
+        (
+            "cmdline_wrong_server",
+            CMDLINE.replace("192.168.1.1:", "192.168.1.2:"),
+        ),
+        (
+            "cmdline_wrong_path",
+            CMDLINE.replace("nfs/running_lion", "nfs/other"),
+        ),
+        ("cmdline_nfs_v4", CMDLINE.replace("vers=3", "vers=4.1")),
+        (
+            "cmdline_firstboot",
+            CMDLINE.replace(
+                "rootwait",
+                "rootwait init=/usr/lib/raspberrypi-sys-mods/firstboot",
+            ),
+        ),
+    ] {
+        provoke(&lab, code, "error", set(broken), set(CMDLINE.into()));
+    }
     provoke(
         &lab,
         "fstab_partuuid",

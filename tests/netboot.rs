@@ -7,84 +7,17 @@
 //! when an assertion fails. Needs root and `ip netns`; without them the tests say so and
 //! skip, unless CI or RPINET_REQUIRE_LAB is set, where they fail instead.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::netlab::{self, running};
 use serde_json::Value;
 
-const RPINET: &str = env!("CARGO_BIN_EXE_rpinet");
 const MENU: &str = "Raspberry Pi Boot   ";
 const ROUTER_IP: &str = "10.99.0.1";
 const DHCPD_IP: &str = "10.99.0.2";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// pisim is built with the workspace (`make test` does `cargo build --workspace`), next to
-/// the rpinet binary cargo built for this test.
-fn pisim() -> PathBuf {
-    let p = Path::new(RPINET)
-        .parent()
-        .map(|d| d.join("pisim"))
-        .unwrap_or_default();
-    assert!(
-        p.exists(),
-        "{} is missing: build the workspace first (cargo build --workspace; make test does)",
-        p.display()
-    );
-    p
-}
-
-/// True when the lab can run here; otherwise explain, or fail where it must run.
-fn lab_available() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let netns = Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let dnsmasq = Command::new("dnsmasq")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if root && netns && dnsmasq {
-        return true;
-    }
-    let why =
-        format!("netboot lab needs root ({root}), `ip netns` ({netns}) and dnsmasq ({dnsmasq})");
-    if std::env::var_os("CI").is_some() || std::env::var_os("RPINET_REQUIRE_LAB").is_some() {
-        panic!("{why}: required here (CI / RPINET_REQUIRE_LAB)");
-    }
-    eprintln!("SKIPPED: {why}");
-    false
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// True while `pid` runs; a zombie (orphans are reaped by init, maybe late) counts as gone.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(") ")
-                .and_then(|(_, rest)| rest.chars().next())
-        })
-        .is_some_and(|state| state != 'Z' && state != 'X')
-}
 
 /// One simulated boot: exit code, the JSON report and the progress lines.
 struct Boot {
@@ -113,40 +46,10 @@ impl Boot {
     }
 }
 
-struct Lab {
-    dir: PathBuf,
-}
+use netlab::Lab;
 
+/// The netboot lab's own steps on the shared lab.
 impl Lab {
-    /// Make a lab; None (skip) when this machine cannot run one.
-    fn up(name: &str, args: &[&str]) -> Option<Lab> {
-        if !lab_available() {
-            return None;
-        }
-        let dir =
-            std::env::temp_dir().join(format!("rpinet-netboot-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let lab = Lab { dir };
-        run(Command::new(repo().join("scripts/lab.sh"))
-            .arg("up")
-            .arg(&lab.dir)
-            .args(args));
-        Some(lab)
-    }
-
-    fn lab_sh(&self, args: &[&str]) -> String {
-        let out = run(Command::new(repo().join("scripts/lab.sh"))
-            .arg(args[0])
-            .arg(&self.dir)
-            .args(&args[1..]));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn rpinet(&self, args: &[&str]) -> String {
-        let out = run(Command::new(RPINET).arg("--root").arg(&self.dir).args(args));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     fn start_dnsmasq(&self) -> u32 {
         let pid = self.lab_sh(&["dnsmasq-start"]);
         pid.parse()
@@ -155,26 +58,6 @@ impl Lab {
 
     fn dnsmasq_pid(&self) -> u32 {
         self.lab_sh(&["dnsmasq-pid"]).parse().unwrap_or(0)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).unwrap_or_default()
-    }
-
-    /// dnsmasq writes its log asynchronously: wait (bounded) for `needle` to appear.
-    fn wait_log(&self, rel: &str, needle: &str) -> String {
-        let until = Instant::now() + Duration::from_secs(5);
-        loop {
-            let log = self.read(rel);
-            if log.contains(needle) || Instant::now() > until {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// The boot files of one node, each naming the node, as an image would provide them.
@@ -196,15 +79,7 @@ impl Lab {
                 "cmdline.txt",
                 "kernel8.img",
             ],
-            _ => &[
-                "start4.elf",
-                "config.txt",
-                "fixup4.dat",
-                "bcm2711-rpi-4-b.dtb",
-                "overlays/overlay_map.dtb",
-                "cmdline.txt",
-                "kernel8.img",
-            ],
+            _ => &netlab::PI4_BOOT_FILES,
         };
         let dir = self.path("mnt/rpinet/tftp").join(boot_dir);
         for f in files {
@@ -223,18 +98,8 @@ impl Lab {
 
     /// Start a simulated machine on its own port of the LAN (a fresh namespace).
     fn spawn(&self, name: &str, mac: &str, pisim_args: &[&str]) -> (String, Child) {
-        let _ = Command::new(repo().join("scripts/lab.sh"))
-            .args(["client-del"])
-            .arg(&self.dir)
-            .arg(name)
-            .output();
-        self.lab_sh(&["client", name, mac]);
-        let child = Command::new(repo().join("scripts/lab.sh"))
-            .arg("run")
-            .arg(&self.dir)
-            .arg(name)
-            .arg(pisim())
-            .args(pisim_args)
+        let child = self
+            .pisim_on_port(name, mac, pisim_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -244,14 +109,7 @@ impl Lab {
 
     /// Wait for a spawned pisim (bounded: pisim bounds itself, this is a backstop).
     fn finish(&self, (name, mut child): (String, Child)) -> Boot {
-        let until = Instant::now() + Duration::from_secs(90);
-        while child.try_wait().ok().flatten().is_none() {
-            if Instant::now() > until {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        netlab::wait_bounded(&mut child);
         let out = child.wait_with_output().expect("pisim output");
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
         // RPINET_NETBOOT_LOG=1 cargo test --test netboot -- --nocapture: every boot's log.
@@ -275,19 +133,29 @@ impl Lab {
         let c = self.spawn(name, mac, pisim_args);
         self.finish(c)
     }
-}
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/lab.sh"))
-            .arg("down")
-            .arg(&self.dir)
-            .output();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("lab kept for inspection: {}", self.dir.display());
-        }
+    /// Start a simulated Pi 4 with `serial`.
+    fn spawn_pi4(&self, name: &str, mac: &str, serial: &str) -> (String, Child) {
+        self.spawn(name, mac, &["--kind", "pi4", "--serial", serial])
+    }
+
+    /// Boot a simulated Pi 4 with `serial`.
+    fn boot_pi4(&self, name: &str, mac: &str, serial: &str) -> Boot {
+        let c = self.spawn_pi4(name, mac, serial);
+        self.finish(c)
+    }
+
+    /// The Pi 3 ROM reads bootcode.bin from the TFTP root before any prefix.
+    fn write_bootcode(&self) {
+        std::fs::write(self.path("mnt/rpinet/tftp/bootcode.bin"), "bootcode.bin\n")
+            .expect("bootcode");
+    }
+
+    /// Register lion (a Pi 4), apply, and put its boot files in place.
+    fn add_lion(&self) {
+        self.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+        self.rpinet(&["apply"]);
+        self.fill_boot_dir("38c128c0", "lion", "pi4");
     }
 }
 
@@ -343,82 +211,54 @@ fn assert_no_menu(b: &Boot, what: &str) {
     assert_no_menu_for(b, what, false)
 }
 
+/// SIGHUP the dnsmasq the test started, as OpenWrt's reload does, and let it reread.
+fn sighup(pid: u32) {
+    // SAFETY: kill(2) on the dnsmasq this test started.
+    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) }, 0);
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 #[test]
 fn registered_pis_boot_their_own_files_and_others_get_no_menu() {
-    let Some(lab) = Lab::up("registered", &[]) else {
+    let Some(lab) = Lab::up("netboot", false, "registered", &[]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38C128C0",
-        "--mac",
-        "DC:A6:32:79:26:DF",
-    ]);
-    lab.rpinet(&[
-        "node",
-        "add",
+    lab.node_add("lion", "38C128C0", "DC:A6:32:79:26:DF", &[]);
+    lab.node_add(
         "tiger",
-        "--serial",
         "0badcafe",
-        "--mac",
         "e4:5f:01:00:00:02",
-        "--boot-id",
-        "mac",
-    ]);
-    lab.rpinet(&[
-        "node",
-        "add",
+        &["--boot-id", "mac"],
+    );
+    lab.node_add(
         "bear",
-        "--serial",
         "d137e638",
-        "--mac",
         "2c:cf:67:00:00:03",
-        "--model",
-        "pi5",
-        "--boot-id",
-        "custom",
-        "--boot-dir",
-        "bear-boot",
-    ]);
-    lab.rpinet(&[
-        "node",
-        "add",
+        &[
+            "--model",
+            "pi5",
+            "--boot-id",
+            "custom",
+            "--boot-dir",
+            "bear-boot",
+        ],
+    );
+    lab.node_add(
         "owl",
-        "--serial",
         "b66c4c16",
-        "--mac",
         "b8:27:eb:6c:4c:16",
-        "--model",
-        "pi3",
-        "--ip",
-        "10.99.0.42",
-    ]);
-    lab.rpinet(&[
-        "node",
-        "add",
-        "empty",
-        "--serial",
-        "00c0ffee",
-        "--mac",
-        "dc:a6:32:00:00:05",
-    ]);
+        &["--model", "pi3", "--ip", "10.99.0.42"],
+    );
+    lab.node_add("empty", "00c0ffee", "dc:a6:32:00:00:05", &[]);
     lab.rpinet(&["apply"]);
     lab.fill_boot_dir("38c128c0", "lion", "pi4");
     lab.fill_boot_dir("e4-5f-01-00-00-02", "tiger", "pi4");
     lab.fill_boot_dir("bear-boot", "bear", "pi5");
     lab.fill_boot_dir("b66c4c16", "owl", "pi3");
-    // The Pi 3 ROM reads bootcode.bin from the TFTP root before any prefix.
-    std::fs::write(lab.path("mnt/rpinet/tftp/bootcode.bin"), "bootcode.bin\n").expect("bootcode");
+    lab.write_bootcode();
     lab.start_dnsmasq();
 
-    let lion = lab.spawn(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.spawn_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     let tiger = lab.spawn(
         "tiger",
         "e4:5f:01:00:00:02",
@@ -455,16 +295,8 @@ fn registered_pis_boot_their_own_files_and_others_get_no_menu() {
     // A Pi that is not a node: same OUI and FourCC as the nodes.
     // A node whose boot dir is still empty: the loader drops the prefix, finds nothing at
     // the root either, and gives up quickly (no hang).
-    let empty = lab.spawn(
-        "empty",
-        "dc:a6:32:00:00:05",
-        &["--kind", "pi4", "--serial", "00c0ffee"],
-    );
-    let stray = lab.spawn(
-        "stray",
-        "dc:a6:32:00:00:99",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    let empty = lab.spawn_pi4("empty", "dc:a6:32:00:00:05", "00c0ffee");
+    let stray = lab.spawn_pi4("stray", "dc:a6:32:00:00:99", "5b154510");
 
     let (lion, tiger, bear, owl) = (
         lab.finish(lion),
@@ -539,7 +371,7 @@ fn registered_pis_boot_their_own_files_and_others_get_no_menu() {
 
 #[test]
 fn match_any_pi_serves_unregistered_pis_by_fourcc_and_by_oui() {
-    let Some(lab) = Lab::up("anypi", &["--match", "any-pi"]) else {
+    let Some(lab) = Lab::up("netboot", false, "anypi", &["--match", "any-pi"]) else {
         return;
     };
     lab.rpinet(&["apply"]);
@@ -548,15 +380,11 @@ fn match_any_pi_serves_unregistered_pis_by_fourcc_and_by_oui() {
     lab.fill_boot_dir("6e87a417", "oldfourcc", "pi4");
     lab.fill_boot_dir("d137e638", "pifive", "pi5");
     lab.fill_boot_dir("b66c4c16", "pithree", "pi3");
-    std::fs::write(lab.path("mnt/rpinet/tftp/bootcode.bin"), "bootcode.bin\n").expect("bootcode");
+    lab.write_bootcode();
     lab.start_dnsmasq();
 
     // FourCC only: locally administered MACs, nothing Pi-like but option 97.
-    let a = lab.spawn(
-        "a",
-        "02:00:00:00:00:0a",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    let a = lab.spawn_pi4("a", "02:00:00:00:00:0a", "5b154510");
     let b = lab.spawn(
         "b",
         "02:00:00:00:00:0b",
@@ -597,29 +425,11 @@ fn match_any_pi_serves_unregistered_pis_by_fourcc_and_by_oui() {
 
 #[test]
 fn proxy_mode_adds_boot_options_beside_another_dhcp_server() {
-    let Some(lab) = Lab::up("proxy", &["--dhcp-mode", "proxy"]) else {
+    let Some(lab) = Lab::up("netboot", false, "proxy", &["--dhcp-mode", "proxy"]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
-    lab.rpinet(&[
-        "node",
-        "add",
-        "bear",
-        "--serial",
-        "d137e638",
-        "--mac",
-        "2c:cf:67:00:00:03",
-        "--model",
-        "pi5",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+    lab.node_add("bear", "d137e638", "2c:cf:67:00:00:03", &["--model", "pi5"]);
     lab.rpinet(&["apply"]);
     let conf = lab.read("tmp/dnsmasq.d/rpinet.conf");
     assert!(
@@ -631,22 +441,14 @@ fn proxy_mode_adds_boot_options_beside_another_dhcp_server() {
     lab.lab_sh(&["dhcpd-start"]);
     lab.start_dnsmasq();
 
-    let lion = lab.spawn(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.spawn_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     let bear = lab.spawn(
         "bear",
         "2c:cf:67:00:00:03",
         &["--kind", "pi5", "--serial", "d137e638"],
     );
     let laptop = lab.spawn("laptop", "02:11:22:33:44:55", &["--kind", "laptop"]);
-    let stray = lab.spawn(
-        "stray",
-        "dc:a6:32:00:00:99",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    let stray = lab.spawn_pi4("stray", "dc:a6:32:00:00:99", "5b154510");
     let (lion, bear, laptop, stray) = (
         lab.finish(lion),
         lab.finish(bear),
@@ -704,36 +506,17 @@ fn proxy_mode_adds_boot_options_beside_another_dhcp_server() {
 
 #[test]
 fn a_node_added_while_dnsmasq_runs_boots_through_the_same_process() {
-    let Some(lab) = Lab::up("hotadd", &[]) else {
+    let Some(lab) = Lab::up("netboot", false, "hotadd", &[]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
-    lab.rpinet(&["apply"]);
-    lab.fill_boot_dir("38c128c0", "lion", "pi4");
+    lab.add_lion();
     let pid = lab.start_dnsmasq();
 
-    let args = ["--kind", "pi4", "--serial", "0badcafe"];
-    let before = lab.boot("tiger", "e4:5f:01:00:00:02", &args);
+    let before = lab.boot_pi4("tiger", "e4:5f:01:00:00:02", "0badcafe");
     assert_eq!(before.code, 2, "{}", before.log);
     assert_no_menu(&before, "tiger before it was added");
 
-    lab.rpinet(&[
-        "node",
-        "add",
-        "tiger",
-        "--serial",
-        "0badcafe",
-        "--mac",
-        "e4:5f:01:00:00:02",
-    ]);
+    lab.node_add("tiger", "0badcafe", "e4:5f:01:00:00:02", &[]);
     lab.rpinet(&["apply"]);
     lab.fill_boot_dir("0badcafe", "tiger", "pi4");
     let log = lab.wait_log("tmp/dnsmasq.log", "rpinet.hosts/tiger");
@@ -742,35 +525,23 @@ fn a_node_added_while_dnsmasq_runs_boots_through_the_same_process() {
         "dnsmasq did not pick up the new host file (inotify):\n{log}"
     );
 
-    let after = lab.boot("tiger", "e4:5f:01:00:00:02", &args);
+    let after = lab.boot_pi4("tiger", "e4:5f:01:00:00:02", "0badcafe");
     assert_booted(&after, "tiger", "0badcafe", "kernel8.img");
     assert_eq!(lab.dnsmasq_pid(), pid, "dnsmasq was restarted");
     assert!(running(pid), "dnsmasq died");
     let log = lab.read("tmp/dnsmasq.log");
     assert_eq!(log.matches("started, version").count(), 1, "{log}");
     // and the node that was there all along still boots
-    let lion = lab.boot(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert_booted(&lion, "lion", "38c128c0", "kernel8.img");
 }
 
 #[test]
 fn without_the_ssd_dnsmasq_still_starts_and_leases() {
-    let Some(lab) = Lab::up("nossd", &["--no-ssd"]) else {
+    let Some(lab) = Lab::up("netboot", false, "nossd", &["--no-ssd"]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     lab.rpinet(&["apply"]);
     let entries = std::fs::read_dir(lab.path("mnt/rpinet"))
         .map(|d| d.count())
@@ -784,11 +555,7 @@ fn without_the_ssd_dnsmasq_still_starts_and_leases() {
     let laptop = lab.boot("laptop", "02:11:22:33:44:55", &["--kind", "laptop"]);
     assert_eq!(laptop.code, 0, "{}", laptop.log);
     assert!(laptop.leased_ip().starts_with("10.99.0."));
-    let lion = lab.boot(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert_eq!(
         lion.code, 2,
         "no boot menu while the SSD is absent:\n{}",
@@ -805,31 +572,28 @@ fn without_the_ssd_dnsmasq_still_starts_and_leases() {
 /// none (registered nodes are dnsmasq's `known` hosts), and this proves it stays up.
 #[test]
 fn a_removed_node_is_forgotten_on_sighup_without_a_restart() {
-    let Some(lab) = Lab::up("remove", &[]) else {
+    let Some(lab) = Lab::up("netboot", false, "remove", &[]) else {
         return;
     };
     for (name, serial, mac) in [
         ("lion", "38c128c0", "dc:a6:32:79:26:df"),
         ("tiger", "0badcafe", "e4:5f:01:00:00:02"),
     ] {
-        lab.rpinet(&["node", "add", name, "--serial", serial, "--mac", mac]);
+        lab.node_add(name, serial, mac, &[]);
     }
     lab.rpinet(&["apply"]);
     lab.fill_boot_dir("38c128c0", "lion", "pi4");
     lab.fill_boot_dir("0badcafe", "tiger", "pi4");
     let pid = lab.start_dnsmasq();
-    let tiger_args = ["--kind", "pi4", "--serial", "0badcafe"];
-    let before = lab.boot("tiger", "e4:5f:01:00:00:02", &tiger_args);
+    let before = lab.boot_pi4("tiger", "e4:5f:01:00:00:02", "0badcafe");
     assert_booted(&before, "tiger", "0badcafe", "kernel8.img");
 
     lab.rpinet(&["node", "remove", "tiger"]);
     lab.rpinet(&["apply"]);
     assert!(!lab.path("tmp/dnsmasq.d/rpinet.hosts/tiger").exists());
-    // SAFETY: kill(2) on the dnsmasq this test started.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) }, 0);
-    std::thread::sleep(Duration::from_millis(300));
+    sighup(pid);
 
-    let after = lab.boot("tiger", "e4:5f:01:00:00:02", &tiger_args);
+    let after = lab.boot_pi4("tiger", "e4:5f:01:00:00:02", "0badcafe");
     assert!(
         running(pid),
         "dnsmasq (pid {pid}) died after SIGHUP when the removed node asked for an address; \
@@ -842,11 +606,7 @@ fn a_removed_node_is_forgotten_on_sighup_without_a_restart() {
     );
     assert_eq!(after.code, 2, "{}", after.log);
     assert_no_menu(&after, "tiger after it was removed");
-    let lion = lab.boot(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert_booted(&lion, "lion", "38c128c0", "kernel8.img");
     assert_eq!(lab.dnsmasq_pid(), pid, "dnsmasq was restarted");
     assert!(running(pid), "dnsmasq died");
@@ -859,27 +619,18 @@ fn a_removed_node_is_forgotten_on_sighup_without_a_restart() {
 /// what to change — and the Pi indeed gets no boot menu.
 #[test]
 fn proxy_mode_on_an_ignored_lan_pool_is_explained() {
-    let Some(lab) = Lab::up("proxyignore", &["--dhcp-mode", "proxy", "--lan-ignore"]) else {
+    let Some(lab) = Lab::up(
+        "netboot",
+        false,
+        "proxyignore",
+        &["--dhcp-mode", "proxy", "--lan-ignore"],
+    ) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
-    lab.rpinet(&["apply"]);
-    lab.fill_boot_dir("38c128c0", "lion", "pi4");
+    lab.add_lion();
     lab.lab_sh(&["dhcpd-start"]);
     lab.start_dnsmasq();
-    let lion = lab.boot(
-        "lion",
-        "dc:a6:32:79:26:df",
-        &["--kind", "pi4", "--serial", "38c128c0"],
-    );
+    let lion = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert_eq!(lion.code, 2, "expected no boot menu:\n{}", lion.log);
     let status = lab.rpinet(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&status).expect("status json");
@@ -897,28 +648,15 @@ fn proxy_mode_on_an_ignored_lan_pool_is_explained() {
 /// (dnsmasq 2.90 would segfault here if host entries carried `set:` tags: they carry none.)
 #[test]
 fn a_node_keeps_booting_across_a_dnsmasq_reload() {
-    let Some(lab) = Lab::up("reload", &[]) else {
+    let Some(lab) = Lab::up("netboot", false, "reload", &[]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
-    lab.rpinet(&["apply"]);
-    lab.fill_boot_dir("38c128c0", "lion", "pi4");
+    lab.add_lion();
     let pid = lab.start_dnsmasq();
-    let args = ["--kind", "pi4", "--serial", "38c128c0"];
-    let first = lab.boot("lion", "dc:a6:32:79:26:df", &args);
+    let first = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert_booted(&first, "lion", "38c128c0", "kernel8.img");
-    // SAFETY: kill(2) on the dnsmasq this test started.
-    assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) }, 0);
-    std::thread::sleep(Duration::from_millis(300));
-    let second = lab.boot("lion", "dc:a6:32:79:26:df", &args);
+    sighup(pid);
+    let second = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert!(
         running(pid),
         "dnsmasq (pid {pid}) died after SIGHUP:\n{}",

@@ -11,110 +11,25 @@
 //!
 //! Needs root, `ip netns` and dnsmasq; skips otherwise (fails under CI / RPINET_REQUIRE_LAB).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Command, Stdio};
+
+use common::netlab::{self, Lab, RPINET};
 use serde_json::Value;
 
-const RPINET: &str = env!("CARGO_BIN_EXE_rpinet");
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn lab_available() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let netns = Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let dnsmasq = Command::new("dnsmasq")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let pisim = pisim().exists();
-    if root && netns && dnsmasq && pisim {
-        return true;
-    }
-    let why = format!(
-        "trace lab needs root ({root}), `ip netns` ({netns}), dnsmasq ({dnsmasq}) and pisim built ({pisim})"
-    );
-    if std::env::var_os("CI").is_some() || std::env::var_os("RPINET_REQUIRE_LAB").is_some() {
-        panic!("{why}: required here (CI / RPINET_REQUIRE_LAB)");
-    }
-    eprintln!("SKIPPED: {why}");
-    false
-}
-
-fn pisim() -> PathBuf {
-    Path::new(RPINET)
-        .parent()
-        .map(|d| d.join("pisim"))
-        .unwrap_or_default()
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("failed to run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-struct Lab {
-    dir: PathBuf,
-}
-
+/// The trace lab's own steps on the shared lab.
 impl Lab {
-    fn up(name: &str, args: &[&str]) -> Option<Lab> {
-        if !lab_available() {
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("rpinet-trace-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let lab = Lab { dir };
-        run(Command::new(repo().join("scripts/lab.sh"))
-            .arg("up")
-            .arg(&lab.dir)
-            .args(args));
-        Some(lab)
-    }
-
-    fn lab_sh(&self, args: &[&str]) -> String {
-        let out = run(Command::new(repo().join("scripts/lab.sh"))
-            .arg(args[0])
-            .arg(&self.dir)
-            .args(&args[1..]));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn rpinet(&self, args: &[&str]) -> String {
-        let out = run(Command::new(RPINET).arg("--root").arg(&self.dir).args(args));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// `rpinet call METHOD` as rpcd runs it.
     fn call(&self, method: &str) -> Value {
         let out = Command::new(RPINET)
             .arg("--root")
-            .arg(&self.dir)
+            .arg(self.dir())
             .args(["call", method])
             .stdin(Stdio::null())
             .output()
             .expect("rpinet call");
         serde_json::from_slice(&out.stdout).expect("one JSON object")
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
     }
 
     /// dnsmasq's --dhcp-script: OpenWrt's dhcp-script.sh with rpinet's hooks inlined.
@@ -139,17 +54,8 @@ esac
 
     fn fill_pi4(&self, boot_dir: &str, node: &str, with_kernel: bool) {
         let dir = self.path("mnt/rpinet/tftp").join(boot_dir);
-        let mut files = vec![
-            "start4.elf",
-            "config.txt",
-            "fixup4.dat",
-            "bcm2711-rpi-4-b.dtb",
-            "overlays/overlay_map.dtb",
-            "cmdline.txt",
-        ];
-        if with_kernel {
-            files.push("kernel8.img");
-        }
+        // PI4_BOOT_FILES ends with the kernel.
+        let files = &netlab::PI4_BOOT_FILES[..if with_kernel { 7 } else { 6 }];
         for f in files {
             let p = dir.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -157,62 +63,29 @@ esac
         }
     }
 
-    /// Boot a simulated Pi on its own LAN port; returns pisim's exit code.
-    fn boot(&self, name: &str, mac: &str, args: &[&str]) -> i32 {
-        let _ = Command::new(repo().join("scripts/lab.sh"))
-            .args(["client-del"])
-            .arg(&self.dir)
-            .arg(name)
-            .output();
-        self.lab_sh(&["client", name, mac]);
-        let mut child = Command::new(repo().join("scripts/lab.sh"))
-            .arg("run")
-            .arg(&self.dir)
-            .arg(name)
-            .arg(pisim())
-            .args(args)
+    /// Boot a simulated Pi 4 with `serial` on its own LAN port; returns pisim's exit code.
+    fn boot_pi4(&self, name: &str, mac: &str, serial: &str) -> i32 {
+        let mut child = self
+            .pisim_on_port(name, mac, &["--kind", "pi4", "--serial", serial])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn pisim");
-        let until = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Ok(Some(st)) = child.try_wait() {
-                return st.code().unwrap_or(-1);
-            }
-            if Instant::now() > until {
-                let _ = child.kill();
-                return -1;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        netlab::wait_bounded(&mut child).map_or(-1, |st| st.code().unwrap_or(-1))
+    }
+
+    /// The logd stand-in: what logread would print is dnsmasq's own log.
+    fn logread_from_dnsmasq_log(&self) {
+        std::fs::copy(
+            self.path("tmp/dnsmasq.log"),
+            self.path("tmp/rpinet/logread.txt"),
+        )
+        .unwrap();
     }
 
     /// Wait (bounded) until the event log mentions `needle`: the script runs after the fact.
     fn wait_event(&self, needle: &str) -> String {
-        let until = Instant::now() + Duration::from_secs(5);
-        loop {
-            let log =
-                std::fs::read_to_string(self.path("tmp/rpinet/events.log")).unwrap_or_default();
-            if log.contains(needle) || Instant::now() > until {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/lab.sh"))
-            .arg("down")
-            .arg(&self.dir)
-            .output();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("lab kept for inspection: {}", self.dir.display());
-        }
+        self.wait_log("tmp/rpinet/events.log", needle)
     }
 }
 
@@ -236,53 +109,22 @@ fn stages(boot: &Value) -> Vec<String> {
 
 #[test]
 fn real_dnsmasq_events_give_each_pi_its_boot_stages() {
-    let Some(lab) = Lab::up("stages", &["--match", "any-pi"]) else {
+    let Some(lab) = Lab::up("trace", true, "stages", &["--match", "any-pi"]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
-    lab.rpinet(&[
-        "node",
-        "add",
-        "tiger",
-        "--serial",
-        "0badcafe",
-        "--mac",
-        "e4:5f:01:00:00:02",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+    lab.node_add("tiger", "0badcafe", "e4:5f:01:00:00:02", &[]);
     lab.rpinet(&["apply"]);
     lab.fill_pi4("38c128c0", "lion", true);
     lab.fill_pi4("0badcafe", "tiger", false); // stuck: no kernel
     lab.install_dhcp_script();
     lab.lab_sh(&["dnsmasq-start"]);
 
-    assert_eq!(
-        lab.boot(
-            "lion",
-            "dc:a6:32:79:26:df",
-            &["--kind", "pi4", "--serial", "38c128c0"]
-        ),
-        0
-    );
-    let tiger = lab.boot(
-        "tiger",
-        "e4:5f:01:00:00:02",
-        &["--kind", "pi4", "--serial", "0badcafe"],
-    );
+    assert_eq!(lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0"), 0);
+    let tiger = lab.boot_pi4("tiger", "e4:5f:01:00:00:02", "0badcafe");
     assert_ne!(tiger, 0, "tiger has no kernel and cannot boot");
     // a Pi that is no node (match any-pi serves it): it asks for its serial's dir
-    lab.boot(
-        "stray",
-        "dc:a6:32:00:00:99",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    lab.boot_pi4("stray", "dc:a6:32:00:00:99", "5b154510");
 
     lab.wait_event("\tdc:a6:32:00:00:99\t");
     let log = lab.wait_event("/38c128c0/kernel8.img");
@@ -293,11 +135,7 @@ fn real_dnsmasq_events_give_each_pi_its_boot_stages() {
     );
     assert!(log.contains("\ttftp\t"), "{log}");
     // what logd would hold: dnsmasq's log lines (TFTP failures never reach the script)
-    std::fs::copy(
-        lab.path("tmp/dnsmasq.log"),
-        lab.path("tmp/rpinet/logread.txt"),
-    )
-    .unwrap();
+    lab.logread_from_dnsmasq_log();
 
     let status = lab.call("status");
     let lion = &node(&status, "lion")["boot"];
@@ -363,43 +201,20 @@ fn real_dnsmasq_events_give_each_pi_its_boot_stages() {
 
 #[test]
 fn proxy_mode_boots_are_traced_from_dnsmasq_log_lines() {
-    let Some(lab) = Lab::up("proxy", &["--dhcp-mode", "proxy"]) else {
+    let Some(lab) = Lab::up("trace", true, "proxy", &["--dhcp-mode", "proxy"]) else {
         return;
     };
-    lab.rpinet(&[
-        "node",
-        "add",
-        "lion",
-        "--serial",
-        "38c128c0",
-        "--mac",
-        "dc:a6:32:79:26:df",
-    ]);
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
     lab.rpinet(&["apply"]);
     lab.fill_pi4("38c128c0", "lion", true);
     lab.install_dhcp_script();
     lab.lab_sh(&["dhcpd-start"]);
     lab.lab_sh(&["dnsmasq-start"]);
-    assert_eq!(
-        lab.boot(
-            "lion",
-            "dc:a6:32:79:26:df",
-            &["--kind", "pi4", "--serial", "38c128c0"]
-        ),
-        0
-    );
+    assert_eq!(lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0"), 0);
     // a Pi that is not a node: dnsmasq does not serve it
-    lab.boot(
-        "stray",
-        "dc:a6:32:00:00:99",
-        &["--kind", "pi4", "--serial", "5b154510"],
-    );
+    lab.boot_pi4("stray", "dc:a6:32:00:00:99", "5b154510");
     lab.wait_event("/38c128c0/kernel8.img");
-    std::fs::copy(
-        lab.path("tmp/dnsmasq.log"),
-        lab.path("tmp/rpinet/logread.txt"),
-    )
-    .unwrap();
+    lab.logread_from_dnsmasq_log();
     let log = std::fs::read_to_string(lab.path("tmp/rpinet/events.log")).unwrap();
     assert!(
         !log.contains("\tdhcp\t"),

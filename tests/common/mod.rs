@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod netlab;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,6 +88,13 @@ impl Lab {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "rpinet {args:?} failed: {stderr}");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `node add NAME --serial SERIAL --mac MAC EXTRA...`; must succeed; returns stdout.
+    pub fn node_add(&self, name: &str, serial: &str, mac: &str, extra: &[&str]) -> String {
+        let mut args = vec!["node", "add", name, "--serial", serial, "--mac", mac];
+        args.extend_from_slice(extra);
+        self.ok(&args)
     }
 
     /// Run; must fail with nothing on stdout; returns stderr.
