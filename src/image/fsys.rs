@@ -347,7 +347,7 @@ pub fn is_root() -> bool {
 
 fn timespec((sec, nsec): (i64, u32)) -> libc::timespec {
     let mut t: libc::timespec = unsafe { std::mem::zeroed() };
-    t.tv_sec = sec as libc::time_t;
+    t.tv_sec = sec as _;
     t.tv_nsec = nsec.min(999_999_999) as _;
     t
 }

@@ -19,7 +19,6 @@ pub mod source;
 pub mod tree;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bail;
@@ -351,7 +350,7 @@ fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result
         skipped: skips,
         pending_peak: boot_peak.max(root_peak),
         image_bytes: src.pos,
-        input_bytes: src.input_done.load(Ordering::Relaxed),
+        input_bytes: src.input_done.get(),
         os,
     })
 }
@@ -402,12 +401,7 @@ fn feed_units(
             feed(u)?;
         }
         fed += n as u64;
-        job.update(
-            src.input_done.load(Ordering::Relaxed),
-            src.input_len,
-            0,
-            what,
-        );
+        job.update(src.input_done.get(), src.input_len, 0, what);
     }
     Ok(())
 }

@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::bail;
@@ -17,15 +16,31 @@ const CHUNK: usize = 1 << 20;
 /// The xz decoder's memory limit (KiB): enough for `xz -9` (64 MiB dictionary).
 const XZ_MEM_KB: u32 = 80 * 1024;
 
+/// A byte count shared with the decoder thread. A mutex, not an AtomicU64: 32-bit MIPS has
+/// no 64-bit atomics, and a u32 would wrap past 4 GiB.
+#[derive(Clone, Default)]
+pub struct SharedCount(Arc<std::sync::Mutex<u64>>);
+
+impl SharedCount {
+    fn add(&self, n: u64) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *g = g.saturating_add(n);
+    }
+
+    pub fn get(&self) -> u64 {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 struct Counting<R> {
     inner: R,
-    n: Arc<AtomicU64>,
+    n: SharedCount,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
-        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        self.n.add(k as u64);
         Ok(k)
     }
 }
@@ -39,7 +54,7 @@ pub struct Source {
     /// Bytes of the image (decompressed) delivered so far.
     pub pos: u64,
     /// Bytes of the input file consumed so far, and its size.
-    pub input_done: Arc<AtomicU64>,
+    pub input_done: SharedCount,
     pub input_len: u64,
     pub compressed: bool,
 }
@@ -59,7 +74,7 @@ impl Source {
         use std::io::Seek;
         f.rewind()
             .ctx(|| format!("failed to read {}", path.display()))?;
-        let done = Arc::new(AtomicU64::new(0));
+        let done = SharedCount::default();
         let counting = Counting {
             inner: f,
             n: done.clone(),
