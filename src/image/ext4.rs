@@ -19,20 +19,10 @@ use std::os::unix::fs::FileExt;
 
 use super::blocks::{Claims, Pending, is_zero};
 use super::fsys::Dir;
+use super::le::{u16le, u32le};
 use super::tree::{Kind, Node, Skips, Tree, scratch_name};
 use crate::bail;
 use crate::error::{Context, Error, Result};
-
-fn u16le(b: &[u8], o: usize) -> u16 {
-    b.get(o..o + 2)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .unwrap_or(0)
-}
-fn u32le(b: &[u8], o: usize) -> u32 {
-    b.get(o..o + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .unwrap_or(0)
-}
 
 const INCOMPAT_FILETYPE: u32 = 0x2;
 const INCOMPAT_RECOVER: u32 = 0x4;

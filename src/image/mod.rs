@@ -14,6 +14,7 @@ pub mod blocks;
 pub mod ext4;
 pub mod fat;
 pub mod fsys;
+pub mod le;
 pub mod partition;
 pub mod source;
 pub mod tree;

@@ -15,13 +15,11 @@ pub struct Partition {
     pub len: u64,
 }
 
+use super::le::u64le;
+
+/// A 32-bit field widened to u64 (sector numbers are compared with 64-bit ones).
 fn u32le(b: &[u8], o: usize) -> u64 {
-    b.get(o..o + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as u64)
-        .unwrap_or(0)
-}
-fn u64le(b: &[u8], o: usize) -> u64 {
-    u32le(b, o) | u32le(b, o + 4) << 32
+    u64::from(super::le::u32le(b, o))
 }
 
 /// Parse the table from the image's first [`HEAD`] bytes; partitions come

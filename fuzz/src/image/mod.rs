@@ -7,6 +7,8 @@ pub mod ext4;
 pub mod fat;
 #[path = "../../../src/image/fsys.rs"]
 pub mod fsys;
+#[path = "../../../src/image/le.rs"]
+pub mod le;
 #[path = "../../../src/image/partition.rs"]
 pub mod partition;
 #[path = "../../../src/image/tree.rs"]
