@@ -502,9 +502,10 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                 }
             }
         }
-        // exports (none are written while no storage is configured)
+        // exports: apply writes them only while the SSD is mounted and rpinet is enabled
         match (&dirs, &s.exports) {
             (None, _) => {}
+            _ if !storage_ok || !cfg.enabled => {}
             (Some((_, nfs)), Some(t)) if exports_has(t, nfs) => {
                 if s.nfsd_running {
                     if let Some(e) = &s.etab {

@@ -202,6 +202,17 @@ fn a_healthy_lab_has_no_findings_and_doctor_succeeds() {
 #[test]
 fn storage_findings() {
     let lab = Lab::healthy("storage");
+    {
+        // With the SSD gone apply exports nothing, so doctor names the SSD, not each export.
+        lab.write("proc/mounts", "/dev/root / squashfs ro 0 0\n");
+        let codes = lab.codes();
+        assert!(codes.contains(&"storage_absent".to_string()), "{codes:?}");
+        assert!(!codes.iter().any(|c| c.starts_with("export_")), "{codes:?}");
+        lab.write(
+            "proc/mounts",
+            "/dev/root / squashfs ro 0 0\n/dev/sda1 /mnt/rpinet ext4 rw,relatime 0 0\n",
+        );
+    }
     provoke(
         &lab,
         "storage_absent",
