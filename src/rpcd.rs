@@ -15,6 +15,8 @@ use std::io::{Read, Write};
 
 use serde_json::{Map, Value, json};
 
+// Node names are checked by the config's own rule, the one `node add` and the UCI file obey.
+use crate::config::valid_node_name;
 use crate::error::{Context, Error, Result};
 use crate::root::Root;
 
@@ -251,19 +253,9 @@ pub fn valid_job_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
-/// Node names: [a-z0-9_]{1,32} (SPEC §1).
-pub fn valid_node_name(s: &str) -> bool {
-    (1..=32).contains(&s.len())
-        && s.bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
-}
-
-/// Image names: a directory name under images/: [A-Za-z0-9._-]{1,64}, not starting with '.'.
+/// Image names: a directory name under images/ (the config's `image` option rules).
 pub fn valid_image_name(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && !s.starts_with('.')
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    crate::config::parse_image_name(s).is_some()
 }
 
 fn read_job(root: &Root, id: &str) -> Result<Value> {
