@@ -19,16 +19,9 @@ ZIGLANG_VERSION=0.17.1
 zig=0
 [ "${1:-}" = --zig ] && zig=1
 
-need=()
-want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed' || need+=("$1"); }
-for p in qemu-user-static binutils file tar gzip; do want "$p"; done
-[ $zig = 1 ] && want python3-venv
-if [ ${#need[@]} -gt 0 ]; then
-  echo "cross-setup: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+pkgs=(qemu-user-static binutils file tar gzip)
+[ $zig = 1 ] && pkgs+=(python3-venv)
+"$here/../scripts/apt-install.sh" cross-setup "${pkgs[@]}"
 
 if ! command -v rustup >/dev/null 2>&1; then
   echo "cross-setup: rustup not found; install Rust with rustup first" >&2

@@ -12,9 +12,7 @@ TEST_TARGETS += test-luci
 
 luci-setup:
 	@command -v node >/dev/null || { echo "test-luci: node (>= 18) is required" >&2; exit 1; }
-	@[ -x $(CHROMIUM) ] || { echo "test-luci: installing Debian's chromium"; \
-		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-		apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@[ -x $(CHROMIUM) ] || scripts/apt-install.sh test-luci chromium
 	@[ -d $(LUCI_TESTS)/node_modules/playwright-core ] && [ -d $(LUCI_TESTS)/node_modules/eslint ] || \
 		(cd $(LUCI_TESTS) && npm ci --no-audit --no-fund --loglevel=error)
 
