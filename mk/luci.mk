@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_TARGETS += test-luci
 
 luci-setup:
-	@command -v node >/dev/null || { echo "test-luci: node (>= 18) is required" >&2; exit 1; }
+	@command -v node >/dev/null || scripts/apt-install.sh test-luci nodejs npm
 	@[ -x $(CHROMIUM) ] || scripts/apt-install.sh test-luci chromium
 	@[ -d $(LUCI_TESTS)/node_modules/playwright-core ] && [ -d $(LUCI_TESTS)/node_modules/eslint ] || \
 		(cd $(LUCI_TESTS) && npm ci --no-audit --no-fund --loglevel=error)

@@ -21,6 +21,16 @@ pub enum Model {
 }
 
 impl Model {
+    /// The file the loader probes for in its TFTP directory: without it, the directory is
+    /// not used (the prefix is dropped and files come from the TFTP root).
+    pub fn probe_file(self) -> &'static str {
+        match self {
+            Model::Pi3 => "start.elf",
+            Model::Pi4 => "start4.elf",
+            Model::Pi5 => "config.txt",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Model::Pi3 => "pi3",

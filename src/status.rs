@@ -41,17 +41,7 @@ impl Probe {
                 .iter()
                 .filter(|n| {
                     let boot = root.path(format!("{storage}/tftp/{}", n.boot_dir()));
-                    let first = if n.model == crate::config::Model::Pi5 {
-                        "config.txt"
-                    } else {
-                        "start4.elf"
-                    };
-                    let first = if n.model == crate::config::Model::Pi3 {
-                        "start.elf"
-                    } else {
-                        first
-                    };
-                    boot.join(first).is_file()
+                    boot.join(n.model.probe_file()).is_file()
                         && root.path(format!("{storage}/nfs/{}/etc", n.name)).is_dir()
                 })
                 .map(|n| n.name.clone())
