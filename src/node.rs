@@ -70,7 +70,7 @@ fn normalize_serial(s: &str) -> String {
 
 /// The config with the node removed. Pure.
 pub fn without_node(pkg: &Package, name: &str) -> Result<(Package, Node)> {
-    let (_, config) = (pkg, config::from_package(pkg)?);
+    let config = config::from_package(pkg)?;
     let node = config
         .node(name)
         .cloned()

@@ -64,9 +64,14 @@ impl Probe {
 }
 
 pub fn node_json(world: &World, probe: &Probe, n: &Node, dirs: bool) -> Value {
-    let storage = world.config.storage_path.clone().unwrap_or_default();
-    let tftp_dir = format!("{storage}/tftp/{}", n.boot_dir());
-    let nfs_dir = format!("{storage}/nfs/{}", n.name);
+    // Router paths of the node's directories; empty while no storage_path is set.
+    let (tftp_dir, nfs_dir) = match &world.config.storage_path {
+        Some(storage) => (
+            format!("{storage}/tftp/{}", n.boot_dir()),
+            format!("{storage}/nfs/{}", n.name),
+        ),
+        None => (String::new(), String::new()),
+    };
     let mut v = json!({
         "name": n.name, "hostname": n.hostname(), "enabled": n.enabled, "model": n.model.as_str(),
         "serial": n.serial, "mac": n.mac.to_string(), "boot_id": n.boot_id.as_str(),
