@@ -18,6 +18,7 @@ pub mod le;
 pub mod partition;
 pub mod source;
 pub mod tree;
+pub mod xz;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,0 +1,135 @@
+//! The two checksums of the .xz format: CRC32 (headers, index, and the
+//! CRC32 check) and CRC64 (the default check of the decompressed data, so
+//! it runs over every byte of the image: slicing-by-8, ~8x a byte-wise table).
+
+const fn tables64(poly: u64) -> [[u64; 256]; 8] {
+    let mut t = [[0u64; 256]; 8];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u64;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { (c >> 1) ^ poly } else { c >> 1 };
+            k += 1;
+        }
+        t[0][i] = c;
+        i += 1;
+    }
+    let mut s = 1;
+    while s < 8 {
+        let mut i = 0;
+        while i < 256 {
+            let p = t[s - 1][i];
+            t[s][i] = (p >> 8) ^ t[0][(p & 0xFF) as usize];
+            i += 1;
+        }
+        s += 1;
+    }
+    t
+}
+
+const fn tables32(poly: u32) -> [[u32; 256]; 8] {
+    let t64 = tables64(poly as u64);
+    let mut t = [[0u32; 256]; 8];
+    let mut s = 0;
+    while s < 8 {
+        let mut i = 0;
+        while i < 256 {
+            t[s][i] = t64[s][i] as u32;
+            i += 1;
+        }
+        s += 1;
+    }
+    t
+}
+
+static T64: [[u64; 256]; 8] = tables64(0xC96C_5795_D787_0F42);
+static T32: [[u32; 256]; 8] = tables32(0xEDB8_8320);
+
+/// CRC64 (ECMA-182, reflected, as in .xz), continued from `crc` (0 to start).
+pub fn crc64(crc: u64, data: &[u8]) -> u64 {
+    let mut c = !crc;
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let v = c ^ u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        c = T64[7][(v & 0xFF) as usize]
+            ^ T64[6][((v >> 8) & 0xFF) as usize]
+            ^ T64[5][((v >> 16) & 0xFF) as usize]
+            ^ T64[4][((v >> 24) & 0xFF) as usize]
+            ^ T64[3][((v >> 32) & 0xFF) as usize]
+            ^ T64[2][((v >> 40) & 0xFF) as usize]
+            ^ T64[1][((v >> 48) & 0xFF) as usize]
+            ^ T64[0][(v >> 56) as usize];
+    }
+    for &b in words.remainder() {
+        c = T64[0][((c ^ b as u64) & 0xFF) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+/// CRC32 (ISO-HDLC, as in .xz and zlib), continued from `crc` (0 to start).
+pub fn crc32(crc: u32, data: &[u8]) -> u32 {
+    let mut c = !crc;
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let lo = c ^ u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
+        c = T32[7][(lo & 0xFF) as usize]
+            ^ T32[6][((lo >> 8) & 0xFF) as usize]
+            ^ T32[5][((lo >> 16) & 0xFF) as usize]
+            ^ T32[4][(lo >> 24) as usize]
+            ^ T32[3][(hi & 0xFF) as usize]
+            ^ T32[2][((hi >> 8) & 0xFF) as usize]
+            ^ T32[1][((hi >> 16) & 0xFF) as usize]
+            ^ T32[0][(hi >> 24) as usize];
+    }
+    for &b in words.remainder() {
+        c = T32[0][((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crc64_bytewise(data: &[u8]) -> u64 {
+        let mut c = !0u64;
+        for &b in data {
+            c ^= b as u64;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xC96C_5795_D787_0F42
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+
+    #[test]
+    fn check_values_of_the_standard_test_string() {
+        assert_eq!(crc64(0, b"123456789"), 0x995D_C9BB_DF19_39FA);
+        assert_eq!(crc32(0, b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc64(0, b""), 0);
+        assert_eq!(crc32(0, b""), 0);
+    }
+
+    #[test]
+    fn sliced_equals_bytewise_at_every_length_and_split() {
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for n in 0..data.len() {
+            let want = crc64_bytewise(&data[..n]);
+            assert_eq!(crc64(0, &data[..n]), want, "length {n}");
+            let k = n / 3;
+            assert_eq!(
+                crc64(crc64(0, &data[..k]), &data[k..n]),
+                want,
+                "split {k}/{n}"
+            );
+            let k32 = crc32(crc32(0, &data[..k]), &data[k..n]);
+            assert_eq!(k32, crc32(0, &data[..n]), "crc32 split {k}/{n}");
+        }
+    }
+}

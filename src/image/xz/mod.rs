@@ -1,0 +1,466 @@
+//! `.xz` decoding on several threads, one xz block per thread, in bounded
+//! memory. A Raspberry Pi OS image is made by `xz -T0`: one stream of 24 MiB
+//! blocks (at -6), each of which decodes on its own. Workers take blocks in
+//! order; the reader hands out the bytes in order. The worker on the block
+//! being read streams it; the others run ahead into a shared buffer budget
+//! and wait when it is full, so memory is threads x dictionary + the budget,
+//! whatever the image size.
+//!
+//! [`ParXz::open`] says `None` when the file is not such a stream (one block,
+//! several streams, other filters or checks, dictionaries past the memory
+//! limit, a broken index): the caller then decodes it on one thread, which
+//! handles every valid .xz and names what is wrong with an invalid one.
+
+pub mod crc;
+pub mod format;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use format::{BlockHeader, Check, Layout, Span};
+
+/// How much memory the decoding may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes per chunk handed from a worker to the reader.
+    pub chunk: usize,
+    /// Decoded bytes the workers ahead of the reader may hold, together.
+    pub ahead: usize,
+    /// Decoded bytes the worker on the block being read may hold.
+    pub current: usize,
+    /// Most worker threads.
+    pub threads: usize,
+    /// The dictionaries of all workers together (8 MiB each at xz -6).
+    pub dicts: u64,
+    /// The largest dictionary accepted at all.
+    pub dict_max: u64,
+}
+
+impl Limits {
+    /// For an image on a router: about 60 MiB in all at xz -6 with 2 threads
+    /// (2 x 8 MiB dictionaries, 24 MiB ahead, 2 MiB current, chunks in hand).
+    pub fn router(threads: usize, dict_max: u64) -> Limits {
+        Limits {
+            chunk: 1 << 20,
+            ahead: 24 << 20,
+            current: 2 << 20,
+            threads: threads.min(4),
+            dicts: 32 << 20,
+            dict_max,
+        }
+    }
+}
+
+/// Counts the compressed bytes the workers have read (for progress).
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+struct Block {
+    span: Span,
+    header: BlockHeader,
+}
+
+#[derive(Default)]
+struct Slot {
+    chunks: VecDeque<(Vec<u8>, usize)>,
+    bytes: usize,
+    done: bool,
+    err: Option<String>,
+}
+
+struct State {
+    /// The next block a worker will take.
+    next: usize,
+    /// The block being read, and the slots of it and the blocks after it.
+    current: usize,
+    slots: VecDeque<Slot>,
+    /// Decoded bytes held for blocks after the current one.
+    ahead: usize,
+    free: Vec<Vec<u8>>,
+    stop: bool,
+}
+
+struct Shared {
+    file: File,
+    check: Check,
+    blocks: Vec<Block>,
+    limits: Limits,
+    state: Mutex<State>,
+    cv: Condvar,
+    progress: Progress,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(&self, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.cv.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The decoded bytes of a multi-block .xz file, in order.
+pub struct ParXz {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    chunk: Option<(Vec<u8>, usize)>,
+    at: usize,
+}
+
+fn read_at(file: &File, off: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut b = vec![0u8; len];
+    file.read_exact_at(&mut b, off)?;
+    Ok(b)
+}
+
+/// The file's blocks when they can be decoded in parallel (see the module doc).
+fn plan(file: &File, mem_limit: u64) -> std::result::Result<(Check, Vec<Block>), String> {
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let e = |e: io::Error| e.to_string();
+    if len < 32 {
+        return Err("too small".into());
+    }
+    let head = read_at(file, 0, 12).map_err(e)?;
+    let foot = read_at(file, len - 12, 12).map_err(e)?;
+    let (index_size, _) = format::stream_footer(&foot)?;
+    if index_size > (16 << 20) || index_size > len - 24 {
+        return Err("index too large".into());
+    }
+    let index = read_at(file, len - 12 - index_size, index_size as usize).map_err(e)?;
+    let Layout { check, blocks } = format::layout(&head, &foot, &index, len)?;
+    if blocks.len() < 2 {
+        return Err("one block".into());
+    }
+    let mut out = Vec::with_capacity(blocks.len());
+    for span in blocks {
+        let n = (span.unpadded.min(1024)) as usize;
+        let header = format::block_header(&read_at(file, span.start, n).map_err(e)?)?;
+        let data = span.unpadded.checked_sub(header.size + check.size());
+        if data.is_none_or(|d| header.compressed.is_some_and(|c| c != d)) {
+            return Err("block header and index disagree on the compressed size".into());
+        }
+        if header.uncompressed.is_some_and(|u| u != span.uncompressed) {
+            return Err("block header and index disagree on the decoded size".into());
+        }
+        if u64::from(header.dict_size).min(span.uncompressed) > mem_limit {
+            return Err("dictionary beyond the memory limit".into());
+        }
+        out.push(Block { span, header });
+    }
+    Ok((check, out))
+}
+
+impl ParXz {
+    /// Decode `file` within `limits`, `None` when it cannot be (or is not
+    /// worth it: fewer than two threads fit).
+    pub fn open(file: File, limits: Limits, progress: Progress) -> Option<ParXz> {
+        let (check, blocks) = plan(&file, limits.dict_max).ok()?;
+        let dict = blocks
+            .iter()
+            .map(dict_size)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let threads = limits
+            .threads
+            .min((limits.dicts / dict) as usize)
+            .min(blocks.len());
+        if threads < 2 {
+            return None;
+        }
+        let n = blocks.len();
+        let shared = Arc::new(Shared {
+            file,
+            check,
+            blocks,
+            limits,
+            state: Mutex::new(State {
+                next: 0,
+                current: 0,
+                slots: VecDeque::new(),
+                ahead: 0,
+                free: Vec::new(),
+                stop: false,
+            }),
+            cv: Condvar::new(),
+            progress,
+        });
+        let mut workers = Vec::new();
+        for _ in 0..threads.min(n) {
+            let s = Arc::clone(&shared);
+            match std::thread::Builder::new()
+                .name("xz".into())
+                .spawn(move || worker(&s))
+            {
+                Ok(h) => workers.push(h),
+                Err(_) => break,
+            }
+        }
+        if workers.is_empty() {
+            return None;
+        }
+        Some(ParXz {
+            shared,
+            workers,
+            chunk: None,
+            at: 0,
+        })
+    }
+
+    /// Decoded bytes into `buf`; 0 at the end; an error names the block.
+    pub fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, String> {
+        loop {
+            if let Some((c, len)) = &self.chunk {
+                if self.at < *len {
+                    let n = buf.len().min(len - self.at);
+                    buf[..n].copy_from_slice(&c[self.at..self.at + n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+            }
+            let old = self.chunk.take();
+            let sh = &self.shared;
+            let mut g = sh.lock();
+            if let Some((c, _)) = old {
+                g.free.push(c);
+            }
+            loop {
+                if g.current >= sh.blocks.len() {
+                    return Ok(0);
+                }
+                if let Some(slot) = g.slots.front_mut() {
+                    if let Some((c, len)) = slot.chunks.pop_front() {
+                        slot.bytes -= len;
+                        self.chunk = Some((c, len));
+                        self.at = 0;
+                        sh.cv.notify_all();
+                        break;
+                    }
+                    if let Some(e) = slot.err.take() {
+                        g.stop = true;
+                        sh.cv.notify_all();
+                        return Err(e);
+                    }
+                    if slot.done {
+                        g.slots.pop_front();
+                        g.current += 1;
+                        let next = g.slots.front().map(|s| s.bytes).unwrap_or(0);
+                        g.ahead -= next;
+                        sh.cv.notify_all();
+                        continue;
+                    }
+                }
+                g = sh.wait(g);
+            }
+        }
+    }
+}
+
+impl Drop for ParXz {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.cv.notify_all();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The dictionary a block's decoder needs: never more than the block holds.
+fn dict_size(b: &Block) -> u64 {
+    u64::from(b.header.dict_size)
+        .min(b.span.uncompressed)
+        .max(4096)
+}
+
+/// The compressed bytes of one block, read with pread (workers share the file).
+struct BlockData<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+    progress: &'a Progress,
+}
+
+impl Read for BlockData<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = ((self.end - self.pos) as usize).min(buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+enum Stop {
+    Stopped,
+    Failed(String),
+}
+
+fn worker(sh: &Shared) {
+    loop {
+        let b = {
+            let mut g = sh.lock();
+            if g.stop || g.next >= sh.blocks.len() {
+                return;
+            }
+            let b = g.next;
+            g.next += 1;
+            g.slots.push_back(Slot::default());
+            b
+        };
+        match decode_block(sh, b) {
+            Ok(()) => {
+                let mut g = sh.lock();
+                if let Some(s) = slot(&mut g, b) {
+                    s.done = true;
+                }
+                sh.cv.notify_all();
+            }
+            Err(Stop::Stopped) => return,
+            Err(Stop::Failed(e)) => {
+                let mut g = sh.lock();
+                if let Some(s) = slot(&mut g, b) {
+                    s.err = Some(format!("xz block {} of {}: {e}", b + 1, sh.blocks.len()));
+                }
+                sh.cv.notify_all();
+                return;
+            }
+        }
+    }
+}
+
+fn slot(g: &mut State, b: usize) -> Option<&mut Slot> {
+    let i = b.checked_sub(g.current)?;
+    g.slots.get_mut(i)
+}
+
+/// Hand a decoded chunk to the reader, waiting while the budget is spent.
+fn push(sh: &Shared, b: usize, chunk: Vec<u8>, len: usize) -> Result<(), Stop> {
+    let mut g = sh.lock();
+    loop {
+        if g.stop {
+            return Err(Stop::Stopped);
+        }
+        let ahead = b > g.current;
+        let room = if ahead {
+            g.ahead + len <= sh.limits.ahead.max(len)
+        } else {
+            let cap = sh.limits.current.max(len);
+            slot(&mut g, b).is_some_and(|s| s.bytes + len <= cap)
+        };
+        if room {
+            break;
+        }
+        g = sh.wait(g);
+    }
+    if b > g.current {
+        g.ahead += len;
+    }
+    let Some(s) = slot(&mut g, b) else {
+        return Err(Stop::Stopped);
+    };
+    s.chunks.push_back((chunk, len));
+    s.bytes += len;
+    sh.cv.notify_all();
+    Ok(())
+}
+
+fn take_buffer(sh: &Shared) -> Vec<u8> {
+    match sh.lock().free.pop() {
+        Some(b) => b,
+        None => vec![0u8; sh.limits.chunk.max(1)],
+    }
+}
+
+fn decode_block(sh: &Shared, b: usize) -> Result<(), Stop> {
+    let fail = |m: String| Stop::Failed(m);
+    let Some(blk) = sh.blocks.get(b) else {
+        return Err(fail("no such block".into()));
+    };
+    let data_start = blk.span.start + blk.header.size;
+    let data_len = blk.span.unpadded - blk.header.size - sh.check.size();
+    let input = BlockData {
+        file: &sh.file,
+        pos: data_start,
+        end: data_start + data_len,
+        progress: &sh.progress,
+    };
+    let mut lz = lzma_rust2::Lzma2Reader::new(
+        BufReader::with_capacity(64 << 10, input),
+        dict_size(blk) as u32,
+        None,
+    );
+    let mut total = 0u64;
+    let mut c32 = 0u32;
+    let mut c64 = 0u64;
+    loop {
+        let mut buf = take_buffer(sh);
+        let mut k = 0;
+        while k < buf.len() {
+            match lz.read(&mut buf[k..]) {
+                Ok(0) => break,
+                Ok(m) => k += m,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(fail(e.to_string())),
+            }
+        }
+        if k == 0 {
+            sh.lock().free.push(buf);
+            break;
+        }
+        total += k as u64;
+        if total > blk.span.uncompressed {
+            return Err(fail("decodes to more than the index says".into()));
+        }
+        match sh.check {
+            Check::None => {}
+            Check::Crc32 => c32 = crc::crc32(c32, &buf[..k]),
+            Check::Crc64 => c64 = crc::crc64(c64, &buf[..k]),
+        }
+        let end = k < buf.len();
+        push(sh, b, buf, k)?;
+        if end {
+            break;
+        }
+    }
+    if total != blk.span.uncompressed {
+        return Err(fail("decodes to less than the index says".into()));
+    }
+    let rest = lz.into_inner();
+    if !rest.buffer().is_empty() || rest.get_ref().pos != rest.get_ref().end {
+        return Err(fail(
+            "compressed data does not end where the index says".into(),
+        ));
+    }
+    // Block padding (zeros to a multiple of 4), then the check.
+    let after = data_start + data_len;
+    let pad = (4 - blk.span.unpadded % 4) % 4;
+    let tail = read_at(&sh.file, after, (pad + sh.check.size()) as usize)
+        .map_err(|e| fail(format!("cannot read the check: {e}")))?;
+    let (padding, stored) = tail.split_at(pad as usize);
+    if padding.iter().any(|&x| x != 0) {
+        return Err(fail("block padding is not zero".into()));
+    }
+    let ok = match sh.check {
+        Check::None => true,
+        Check::Crc32 => stored == c32.to_le_bytes(),
+        Check::Crc64 => stored == c64.to_le_bytes(),
+    };
+    if !ok {
+        return Err(fail(format!(
+            "{:?} check mismatch: the image is corrupt",
+            sh.check
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
