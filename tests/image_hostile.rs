@@ -225,6 +225,27 @@ fn truncated_and_corrupt_xz_fail_cleanly() {
     let r = import(&work, &bad);
     assert!(!r.ok);
     assert!(r.stderr.contains("rpinet: "), "{}", r.stderr);
+    // The same in a many-block file (decoded in parallel): the broken block is named.
+    sh(&format!(
+        "xz -c -T1 -1 --block-size=1MiB {} > {}",
+        img.display(),
+        work.join("blocks.img.xz").display()
+    ));
+    let mut x = std::fs::read(work.join("blocks.img.xz")).unwrap();
+    let mid = x.len() / 2;
+    for b in &mut x[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    let bad = work.join("bad-blocks.img.xz");
+    std::fs::write(&bad, &x).unwrap();
+    let r = import(&work, &bad);
+    assert!(!r.ok);
+    assert!(
+        r.stderr.contains("failed to decompress the image at byte")
+            && r.stderr.contains("xz block"),
+        "{}",
+        r.stderr
+    );
     // A raw image cut inside the root partition.
     let short = work.join("short.img");
     let d = std::fs::read(&img).unwrap();

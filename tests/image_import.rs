@@ -93,6 +93,11 @@ fn xz_image_with_4k_blocks_imports_every_entry() {
 }
 
 #[test]
+fn xz_image_of_many_blocks_decoded_in_parallel_imports_every_entry() {
+    import_and_compare("import-blocks", 4096, "", "disk-blocks.img.xz");
+}
+
+#[test]
 fn raw_image_with_1k_blocks_and_inline_data_imports_every_entry() {
     import_and_compare("import-1k", 1024, "inline_data", "disk.img");
 }

@@ -1,7 +1,8 @@
 //! The image as one forward stream of bytes: a raw `.img`, or a `.img.xz`
-//! decompressed once, on a second thread (the router has two cores or more)
-//! so decompression and writing overlap. Counts the input bytes consumed for
-//! progress.
+//! decompressed once, on other threads so decompression and writing overlap:
+//! block by block on every core ([`super::xz`]) when the file is made of
+//! several blocks, as `xz -T0` makes them, else on one thread. Counts the
+//! input bytes consumed for progress.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -47,6 +48,7 @@ impl<R: Read> Read for Counting<R> {
 
 /// The decompressed image, read front to back.
 pub struct Source {
+    par: Option<super::xz::ParXz>,
     rx: Option<Receiver<std::result::Result<Vec<u8>, String>>>,
     raw: Option<Counting<File>>,
     chunk: Vec<u8>,
@@ -75,50 +77,24 @@ impl Source {
         f.rewind()
             .ctx(|| format!("failed to read {}", path.display()))?;
         let done = SharedCount::default();
-        let counting = Counting {
-            inner: f,
-            n: done.clone(),
-        };
         let mut s = Source {
+            par: None,
             rx: None,
             raw: None,
             chunk: Vec::new(),
             at: 0,
             pos: 0,
-            input_done: done,
+            input_done: done.clone(),
             input_len,
             compressed: false,
         };
-        if magic.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
-            let (tx, rx) = sync_channel(4);
-            let input = io::BufReader::with_capacity(256 << 10, counting);
-            std::thread::spawn(move || {
-                let mut xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
-                loop {
-                    let mut buf = vec![0u8; CHUNK];
-                    let mut k = 0;
-                    while k < CHUNK {
-                        match xz.read(&mut buf[k..]) {
-                            Ok(0) => break,
-                            Ok(m) => k += m,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                let _ = tx.send(Err(format!("xz: {e}")));
-                                return;
-                            }
-                        }
-                    }
-                    if k == 0 {
-                        return;
-                    }
-                    buf.truncate(k);
-                    if tx.send(Ok(buf)).is_err() {
-                        return;
-                    }
-                }
-            });
-            s.rx = Some(rx);
+        let counting = Counting { inner: f, n: done };
+        if magic.starts_with(&super::xz::format::MAGIC) {
             s.compressed = true;
+            match parallel_xz(path, &s.input_done) {
+                Some(p) => s.par = Some(p),
+                None => s.rx = Some(xz_thread(counting)),
+            }
         } else if magic.starts_with(&[0x1F, 0x8B]) {
             bail!(
                 "{}: gzip images are not supported; use .img or .img.xz",
@@ -167,6 +143,16 @@ impl Source {
     }
 
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if let Some(p) = &mut self.par {
+            let n = p.read(buf).map_err(|e| {
+                crate::error::Error::new(format!(
+                    "failed to decompress the image at byte {}: {e}",
+                    self.pos
+                ))
+            })?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
         if let Some(raw) = &mut self.raw {
             let n = loop {
                 match raw.read(buf) {
@@ -195,4 +181,45 @@ impl Source {
         self.pos += n as u64;
         Ok(n)
     }
+}
+
+/// A multi-block .xz decoded on every core, when it is one (see [`super::xz`]).
+fn parallel_xz(path: &Path, done: &SharedCount) -> Option<super::xz::ParXz> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limits = super::xz::Limits::router(threads, u64::from(XZ_MEM_KB) << 10);
+    let n = done.clone();
+    let file = File::open(path).ok()?;
+    super::xz::ParXz::open(file, limits, Arc::new(move |k| n.add(k)))
+}
+
+/// Any .xz decoded on one thread, in chunks sent over a channel.
+fn xz_thread(input: Counting<File>) -> Receiver<std::result::Result<Vec<u8>, String>> {
+    let (tx, rx) = sync_channel(4);
+    let input = io::BufReader::with_capacity(256 << 10, input);
+    std::thread::spawn(move || {
+        let mut xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            let mut k = 0;
+            while k < CHUNK {
+                match xz.read(&mut buf[k..]) {
+                    Ok(0) => break,
+                    Ok(m) => k += m,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("xz: {e}")));
+                        return;
+                    }
+                }
+            }
+            if k == 0 {
+                return;
+            }
+            buf.truncate(k);
+            if tx.send(Ok(buf)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

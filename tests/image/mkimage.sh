@@ -87,4 +87,6 @@ printf 'label: dos\nstart=8192, size=68000, type=c\nstart=77824, size=81920, typ
 dd if=boot.fat of=disk.img bs=512 seek=8192 conv=notrunc status=none
 dd if=root.ext4 of=disk.img bs=512 seek=77824 conv=notrunc status=none
 xz -k -T1 -2 disk.img
+# As xz -T0 makes them (Raspberry Pi OS images): many blocks, decoded in parallel.
+xz -c -T2 -2 --block-size=2MiB disk.img > disk-blocks.img.xz
 rm -f fill.cmd punch.cmd one.blk
