@@ -242,7 +242,8 @@ pub struct Ext4 {
     /// Kept blocks a new claim wants, handled one at a time.
     queue: VecDeque<u64>,
     pos: u64,
-    nodes: HashMap<u32, Node>,
+    /// By inode number (u64 as in [`Tree`], so finishing moves the map instead of copying it).
+    nodes: HashMap<u64, Node>,
     /// Inodes whose blocks are dropped (journal, resize inode...).
     ignored: std::collections::HashSet<u32>,
     xattr_waiters: HashMap<u64, Vec<u32>>,
@@ -253,6 +254,9 @@ pub struct Ext4 {
     open: Option<(u32, File)>,
     /// Content not yet written: inode, offset, bytes.
     wbuf: (u32, u64, Vec<u8>),
+    /// How far each scratch file's content reaches: those that reach their
+    /// size need no truncate at the end.
+    data_end: HashMap<u32, u64>,
     pub skips: Skips,
     pub data_bytes: u64,
 }
@@ -298,7 +302,7 @@ impl Ext4 {
             block_bitmaps: HashMap::new(),
             inode_bitmaps: HashMap::new(),
             claims: Claims::new(),
-            pending: Pending::new(bs, 16 << 20, make_spill),
+            pending: Pending::new(bs, 2 << 20, make_spill),
             queue: VecDeque::new(),
             pos: 0,
             nodes: HashMap::new(),
@@ -309,6 +313,7 @@ impl Ext4 {
             scratch,
             open: None,
             wbuf: (0, 0, Vec::with_capacity(WRITE_BATCH + 65536)),
+            data_end: HashMap::new(),
             skips: Skips::default(),
             data_bytes: 0,
             sb,
@@ -627,7 +632,7 @@ impl Ext4 {
                 self.claim(acl, 1, Claim::Xattr, what);
             }
         }
-        self.nodes.insert(ino, node);
+        self.nodes.insert(ino.into(), node);
         if let Some(v) = content_inline {
             if is_dir {
                 // 4 bytes of parent inode, then entries; the xattr part is entries too.
@@ -638,7 +643,7 @@ impl Ext4 {
                 self.parse_dir_entries(ino, &b);
             } else if is_link {
                 let t = v.get(..size as usize).unwrap_or(&v).to_vec();
-                if let Some(n) = self.nodes.get_mut(&ino) {
+                if let Some(n) = self.nodes.get_mut(&u64::from(ino)) {
                     n.kind = Kind::Symlink(t);
                 }
             } else if is_file {
@@ -757,7 +762,7 @@ impl Ext4 {
 
     fn data(&mut self, ino: u32, logical: u64, data: &[u8]) -> Result<()> {
         let bs = self.bs as u64;
-        let Some(node) = self.nodes.get_mut(&ino) else {
+        let Some(node) = self.nodes.get_mut(&u64::from(ino)) else {
             return Ok(());
         };
         let Some(off) = logical.checked_mul(bs) else {
@@ -820,6 +825,9 @@ impl Ext4 {
             f.write_all_at(&self.wbuf.2, off)
                 .ctx(|| format!("failed to write inode {ino}'s content"))?;
             self.data_bytes += self.wbuf.2.len() as u64;
+            let end = off + self.wbuf.2.len() as u64;
+            let e = self.data_end.entry(ino).or_insert(0);
+            *e = (*e).max(end);
         }
         self.wbuf.2.clear();
         Ok(())
@@ -871,7 +879,7 @@ impl Ext4 {
             }
             o += rec;
         }
-        if let Some(n) = self.nodes.get_mut(&ino) {
+        if let Some(n) = self.nodes.get_mut(&u64::from(ino)) {
             n.children.extend(found);
         }
     }
@@ -891,7 +899,7 @@ impl Ext4 {
             )
         };
         for ino in waiters {
-            if let Some(n) = self.nodes.get_mut(&ino) {
+            if let Some(n) = self.nodes.get_mut(&u64::from(ino)) {
                 n.xattrs.extend(attrs.iter().cloned());
             }
         }
@@ -908,10 +916,14 @@ impl Ext4 {
         }
         let mut bad = Vec::new();
         for (&ino, n) in &self.nodes {
-            if n.kind != Kind::File {
+            let reached = u32::try_from(ino)
+                .ok()
+                .and_then(|i| self.data_end.get(&i))
+                .is_some_and(|&e| e == n.size);
+            if n.kind != Kind::File || reached {
                 continue;
             }
-            let name = scratch_name(ino as u64);
+            let name = scratch_name(ino);
             let f = match self.scratch.open_file(&name, libc::O_WRONLY) {
                 Ok(f) => f,
                 Err(_) => self
@@ -929,10 +941,16 @@ impl Ext4 {
         }
         for ino in bad {
             self.nodes.remove(&ino);
-            let _ = self.scratch.unlink(&scratch_name(ino as u64), false);
+            let _ = self.scratch.unlink(&scratch_name(ino), false);
         }
-        let nodes = self.nodes.into_iter().map(|(k, v)| (k as u64, v)).collect();
-        Ok((Tree { nodes, root: 2 }, self.skips, self.pending.peak_bytes))
+        Ok((
+            Tree {
+                nodes: self.nodes,
+                root: 2,
+            },
+            self.skips,
+            self.pending.peak_bytes,
+        ))
     }
 }
 

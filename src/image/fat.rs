@@ -153,7 +153,7 @@ impl Fat {
         root.perm = 0o755;
         nodes.insert(1, root);
         Fat {
-            pending: Pending::new(bpb.cluster, 8 << 20, make_spill),
+            pending: Pending::new(bpb.cluster, 2 << 20, make_spill),
             cluster_buf: Vec::with_capacity(bpb.cluster),
             meta: Vec::new(),
             bpb,

@@ -110,15 +110,13 @@ fn make_inodes(tree: &Tree, scratch: &Dir, skips: &mut Skips) -> HashSet<u64> {
     for (&id, node) in &tree.nodes {
         let name = scratch_name(id);
         let mode = node.perm & 0o7777;
+        let mut file = None;
         let r = match &node.kind {
             Kind::Dir => continue,
-            Kind::File => match scratch.open_file(&name, libc::O_RDONLY) {
-                Ok(_) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    scratch.create_file(&name).map(drop)
-                }
-                Err(e) => Err(e),
-            },
+            // Made with its content already, or now when it has none.
+            Kind::File => scratch
+                .open_file(&name, libc::O_RDONLY | libc::O_CREAT)
+                .map(|f| file = Some(f)),
             Kind::Symlink(t) => scratch.symlink(t, &name),
             Kind::CharDev(d) => scratch.mknod(&name, libc::S_IFCHR | mode, *d),
             Kind::BlockDev(d) => scratch.mknod(&name, libc::S_IFBLK | mode, *d),
@@ -131,14 +129,14 @@ fn make_inodes(tree: &Tree, scratch: &Dir, skips: &mut Skips) -> HashSet<u64> {
         }
         let mut errs = Vec::new();
         match &node.kind {
-            Kind::File => match scratch.open_file(&name, libc::O_RDONLY) {
-                Ok(f) => {
+            Kind::File => match file.take() {
+                Some(f) => {
                     errs = fsys::set_meta_fd(&f, node.uid, node.gid, node.perm, &node.xattrs);
                     if let Err(e) = fsys::set_times_fd(&f, node.atime, node.mtime) {
                         errs.push(format!("times: {e}"));
                     }
                 }
-                Err(e) => errs.push(format!("open: {e}")),
+                None => errs.push("not opened".into()),
             },
             _ => {
                 if !fsys::is_root() {
