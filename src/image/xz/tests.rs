@@ -59,7 +59,7 @@ fn xz(d: &Path, data: &[u8], args: &str) -> PathBuf {
 fn tiny(threads: usize) -> Limits {
     Limits {
         chunk: 4096,
-        ahead: 8192,
+        held: 8192,
         current: 4096,
         threads,
         dicts: 1 << 30,
