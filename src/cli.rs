@@ -150,7 +150,7 @@ pub enum ImageCommand {
     Import(ImageImportArgs),
 }
 
-/// import a Raspberry Pi OS disk image (.img, .img.xz)
+/// import a Raspberry Pi OS disk image (.img, .img.xz, .img.gz)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "import")]
 pub struct ImageImportArgs {

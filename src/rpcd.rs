@@ -386,9 +386,12 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
         )));
     }
     let lower = path.to_ascii_lowercase();
-    if !(lower.ends_with(".img") || lower.ends_with(".img.xz")) {
+    if ![".img", ".img.xz", ".img.gz"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
         return Err(Error::new(format!(
-            "image_import: '{path}' is not an .img or .img.xz file"
+            "image_import: '{path}' is not an .img, .img.xz or .img.gz file"
         )));
     }
     let on_disk = root.path(path);

@@ -199,7 +199,7 @@ fn filesystem_bigger_than_its_partition_is_refused() {
 }
 
 #[test]
-fn truncated_and_corrupt_xz_fail_cleanly() {
+fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
     let work = scratch("hostile-xz");
     base(&work);
     let img = work.join("ok.img");
@@ -243,6 +243,18 @@ fn truncated_and_corrupt_xz_fail_cleanly() {
     assert!(
         r.stderr.contains("failed to decompress the image at byte")
             && r.stderr.contains("xz block"),
+        "{}",
+        r.stderr
+    );
+    // A .gz cut short.
+    sh(&format!("gzip -k -1 {}", img.display()));
+    let gz = std::fs::read(work.join("ok.img.gz")).unwrap();
+    let cut = work.join("cut.img.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let r = import(&work, &cut);
+    assert!(!r.ok);
+    assert!(
+        r.stderr.contains("decompress") || r.stderr.contains("ends early"),
         "{}",
         r.stderr
     );

@@ -98,6 +98,11 @@ fn xz_image_of_many_blocks_decoded_in_parallel_imports_every_entry() {
 }
 
 #[test]
+fn gzip_image_imports_every_entry() {
+    import_and_compare("import-gz", 4096, "", "disk.img.gz");
+}
+
+#[test]
 fn raw_image_with_1k_blocks_and_inline_data_imports_every_entry() {
     import_and_compare("import-1k", 1024, "inline_data", "disk.img");
 }

@@ -157,6 +157,8 @@ test('image rows: delete refused while a node uses the image', () => {
   assert.equal(logic.imageNameFromPath('/mnt/rpinet/2024-11-19-raspios-bookworm-arm64-lite.img.xz'), '2024-11-19-raspios-bookworm-arm64-lite');
   assert.equal(logic.imageNameFromPath('/mnt/x/my image (1).img'), 'my-image-1-');
   assert.equal(logic.validateImagePath('/mnt/rpinet/a.img.xz'), true);
+  assert.equal(logic.validateImagePath('/mnt/rpinet/a.img.gz'), true);
+  assert.equal(logic.imageNameFromPath('/mnt/rpinet/lite.img.gz'), 'lite');
   assert.equal(logic.validateImagePath('/mnt/rpinet/a.img'), true);
   for (const bad of ['a.img', '/mnt/rpinet/a.iso', '/mnt/../etc/a.img', ''])
     assert.equal(typeof logic.validateImagePath(bad), 'string', bad);

@@ -1,4 +1,4 @@
-//! `rpinet image import`: a Raspberry Pi OS disk image (.img or .img.xz) to
+//! `rpinet image import`: a Raspberry Pi OS disk image (.img, .img.xz, .img.gz) to
 //! `images/<name>/{boot,root}` on the storage, in pure Rust — no mount, loop
 //! device, kpartx or kernel filesystem module.
 //!
@@ -90,14 +90,14 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The default image name: the file name without .xz and .img.
+/// The default image name: the file name without .xz/.gz and .img.
 pub fn name_from_file(file: &Path) -> String {
     let base = file
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut s = base.as_str();
-    for ext in [".xz", ".img"] {
+    for ext in [".xz", ".gz", ".img"] {
         s = s.strip_suffix(ext).unwrap_or(s);
     }
     let mut out: String = s

@@ -1,8 +1,8 @@
-//! The image as one forward stream of bytes: a raw `.img`, or a `.img.xz`
-//! decompressed once, on other threads so decompression and writing overlap:
-//! block by block on every core ([`super::xz`]) when the file is made of
-//! several blocks, as `xz -T0` makes them, else on one thread. Counts the
-//! input bytes consumed for progress.
+//! The image as one forward stream of bytes: a raw `.img`, or a `.img.xz` or
+//! `.img.gz` decompressed once, on other threads so decompression and writing
+//! overlap: an .xz block by block on every core ([`super::xz`]) when the file
+//! is made of several blocks, as `xz -T0` makes them, else on one thread.
+//! Counts the input bytes consumed for progress.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -93,16 +93,22 @@ impl Source {
             s.compressed = true;
             match parallel_xz(path, &s.input_done) {
                 Some(p) => s.par = Some(p),
-                None => s.rx = Some(xz_thread(counting)),
+                None => {
+                    let input = io::BufReader::with_capacity(256 << 10, counting);
+                    let xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
+                    s.rx = Some(decoder_thread("xz", xz));
+                }
             }
         } else if magic.starts_with(&[0x1F, 0x8B]) {
-            bail!(
-                "{}: gzip images are not supported; use .img or .img.xz",
-                path.display()
-            );
+            s.compressed = true;
+            let input = io::BufReader::with_capacity(256 << 10, counting);
+            s.rx = Some(decoder_thread(
+                "gzip",
+                flate2::read::MultiGzDecoder::new(input),
+            ));
         } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
             bail!(
-                "{}: zstd images are not supported; use .img or .img.xz",
+                "{}: zstd images are not supported; use .img, .img.xz or .img.gz",
                 path.display()
             );
         } else {
@@ -192,22 +198,24 @@ fn parallel_xz(path: &Path, done: &SharedCount) -> Option<super::xz::ParXz> {
     super::xz::ParXz::open(file, limits, Arc::new(move |k| n.add(k)))
 }
 
-/// Any .xz decoded on one thread, in chunks sent over a channel.
-fn xz_thread(input: Counting<File>) -> Receiver<std::result::Result<Vec<u8>, String>> {
+/// A decoder (any .xz on one thread, .gz) run on its own thread, its
+/// output sent over a channel in chunks.
+fn decoder_thread(
+    what: &'static str,
+    mut dec: impl Read + Send + 'static,
+) -> Receiver<std::result::Result<Vec<u8>, String>> {
     let (tx, rx) = sync_channel(4);
-    let input = io::BufReader::with_capacity(256 << 10, input);
     std::thread::spawn(move || {
-        let mut xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
         loop {
             let mut buf = vec![0u8; CHUNK];
             let mut k = 0;
             while k < CHUNK {
-                match xz.read(&mut buf[k..]) {
+                match dec.read(&mut buf[k..]) {
                     Ok(0) => break,
                     Ok(m) => k += m,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        let _ = tx.send(Err(format!("xz: {e}")));
+                        let _ = tx.send(Err(format!("{what}: {e}")));
                         return;
                     }
                 }

@@ -4,6 +4,7 @@
 # OUT/tree    the staged root tree (every tricky entry), the expected result
 # OUT/bootd   the staged boot tree
 # OUT/disk.img, OUT/disk.img.xz   MBR: p1 FAT32 (boot), p2 ext4 (root)
+# (also as disk-blocks.img.xz, many xz blocks, and disk.img.gz)
 # OUT/root.ext4  the root filesystem alone (for crafted hostile copies)
 set -euo pipefail
 out=$1 bs=$2 feat=${3:-}
@@ -89,4 +90,5 @@ dd if=root.ext4 of=disk.img bs=512 seek=77824 conv=notrunc status=none
 xz -k -T1 -2 disk.img
 # As xz -T0 makes them (Raspberry Pi OS images): many blocks, decoded in parallel.
 xz -c -T2 -2 --block-size=2MiB disk.img > disk-blocks.img.xz
+gzip -c -1 disk.img > disk.img.gz
 rm -f fill.cmd punch.cmd one.blk

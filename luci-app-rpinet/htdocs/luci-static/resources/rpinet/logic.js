@@ -124,13 +124,13 @@ return baseclass.extend({
 			: _('Up to 64 letters, digits, ".", "_" or "-", not starting with "." or "-"');
 	},
 
-	/* SPEC §3: image import takes a .img or .img.xz file; the page offers files on the SSD. */
+	/* SPEC §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
 	validateImagePath: function(value) {
 		var v = str(value);
 		if (v.charAt(0) != '/')
 			return _('Give the absolute path of the image file on the router');
-		if (!/\.img(\.xz)?$/.test(v))
-			return _('The image file must end in .img or .img.xz');
+		if (!/\.img(\.xz|\.gz)?$/.test(v))
+			return _('The image file must end in .img, .img.xz or .img.gz');
 		if (/(^|\/)\.\.(\/|$)/.test(v))
 			return _('The path must not contain ".."');
 		return true;
@@ -368,7 +368,7 @@ return baseclass.extend({
 
 	/* A default image name from the file name: bookworm-lite.img.xz → bookworm-lite. */
 	imageNameFromPath: function(path) {
-		var base = str(path).replace(/^.*\//, '').replace(/\.xz$/, '').replace(/\.img$/, '')
+		var base = str(path).replace(/^.*\//, '').replace(/\.(xz|gz)$/, '').replace(/\.img$/, '')
 			.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
 		return base.slice(0, 64);
 	},

@@ -9,7 +9,7 @@
 
 /*
  * Services → Raspberry Pi netboot → Images: the OS images nodes are built from. Import one
- * from a .img / .img.xz file on the SSD (a background job with a progress bar), delete one
+ * from a .img / .img.xz / .img.gz file on the SSD (a background job with a progress bar), delete one
  * no node uses.
  */
 
@@ -146,7 +146,7 @@ return view.extend({
 		var data = { 'import': { path: '', name: '' } },
 		    m = new form.JSONMap(data, null, null),
 		    s = m.section(form.NamedSection, 'import', 'import', _('Import an image'),
-			_('Copy a Raspberry Pi OS image (.img or .img.xz, e.g. downloaded to the SSD with wget) into the image store. Its boot and root partitions are unpacked once; nodes are then built from it in seconds.')),
+			_('Copy a Raspberry Pi OS image (.img, .img.xz or .img.gz, e.g. downloaded to the SSD with wget) into the image store. Its boot and root partitions are unpacked once; nodes are then built from it in seconds.')),
 		    o;
 
 		o = s.option(form.Value, 'path', _('Image file'), _('Absolute path on the router, e.g. /mnt/rpinet/2024-11-19-raspios-bookworm-arm64-lite.img.xz'));
