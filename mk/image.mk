@@ -7,7 +7,7 @@
 #   make bench-image   bench/image.sh: import + provision vs the manual pipeline
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := partition ext4 fat edits
+FUZZ_TARGETS := partition ext4 fat edits xz
 
 .PHONY: fuzz bench-image
 fuzz:

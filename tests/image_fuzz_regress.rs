@@ -21,7 +21,11 @@ fn replay(target: &str, input: &Path, work: &Path) {
         "fat" => ("mkfs.ext4 -q -F -b 1024 other 256K", "83", "c"),
         _ => ("mkfs.vfat -C other 256 >/dev/null", "c", "83"),
     };
-    if target == "partition" {
+    let mut file = "/f.img";
+    if target == "xz" {
+        file = "/f.img.xz";
+        std::fs::copy(input, root.join("f.img.xz")).unwrap();
+    } else if target == "partition" {
         std::fs::copy(input, &img).unwrap();
     } else {
         sh(&format!(
@@ -33,7 +37,7 @@ fn replay(target: &str, input: &Path, work: &Path) {
             i = img.display(),
         ));
     }
-    let out = rpinet(&root, &["image", "import", "/f.img", "--name", "x"]);
+    let out = rpinet(&root, &["image", "import", file, "--name", "x"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{}: {err}", input.display());
     if !out.status.success() {
@@ -52,7 +56,7 @@ fn fuzz_regressions_replay_cleanly() {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
     let work = scratch("fuzz-regress");
     let mut n = 0;
-    for target in ["partition", "ext4", "fat"] {
+    for target in ["partition", "ext4", "fat", "xz"] {
         let Ok(rd) = std::fs::read_dir(base.join(target)) else {
             continue;
         };
