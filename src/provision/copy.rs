@@ -32,7 +32,11 @@ pub struct CopyStats {
     pub reflinked: u64,
 }
 
-/// Worker threads at most: the copy is CPU-bound, routers have few cores.
+/// Worker threads: two a core (while one waits for the disk the other
+/// copies; 4 were 1.2-1.5x faster than 2 on 2 cores, cold caches), at
+/// least two, at most four.
+const WORKERS_PER_CORE: usize = 2;
+const MIN_WORKERS: usize = 2;
 const MAX_WORKERS: usize = 4;
 /// Regular files handed to a worker at once (fewer wake-ups), unless
 /// they reach this many bytes first.
@@ -160,7 +164,8 @@ pub fn copy_tree(
     };
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, MAX_WORKERS);
+        .saturating_mul(WORKERS_PER_CORE)
+        .clamp(MIN_WORKERS, MAX_WORKERS);
     let (tx, rx) = sync_channel::<Vec<FileJob>>(QUEUE);
     let rx = Mutex::new(rx);
     std::thread::scope(|s| {
