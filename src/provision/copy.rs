@@ -418,14 +418,16 @@ fn open_file(
     st: libc::stat,
     rel: Vec<u8>,
 ) -> Result<FileJob> {
-    let mut src = Err(io::Error::from_raw_os_error(libc::EPERM));
-    if sh.noatime {
-        src = top.src.open_file(name, libc::O_RDONLY | libc::O_NOATIME);
-    }
-    // O_NOATIME is for the file's owner (or root) only.
-    if matches!(&src, Err(e) if e.raw_os_error() == Some(libc::EPERM)) {
-        src = top.src.open_file(name, libc::O_RDONLY);
-    }
+    let plain = || top.src.open_file(name, libc::O_RDONLY);
+    let src = if sh.noatime {
+        match top.src.open_file(name, libc::O_RDONLY | libc::O_NOATIME) {
+            // O_NOATIME is for the file's owner (or root in its namespace) only.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => plain(),
+            r => r,
+        }
+    } else {
+        plain()
+    };
     let src = src.ctx(|| format!("failed to open {}", sh.show(&rel)))?;
     let dst = top
         .dst
