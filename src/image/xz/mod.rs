@@ -52,7 +52,10 @@ impl Limits {
             held: 16 << 20,
             current: 1 << 20,
             threads: threads.min(4),
-            dicts: 32 << 20,
+            // Two workers at xz -6 whatever the cores: the import stays under
+            // 64 MiB on a quad-core router too (its third core still serves
+            // the writer); xz -9's 64 MiB dictionary gets one thread.
+            dicts: 16 << 20,
             dict_max,
         }
     }
