@@ -204,25 +204,34 @@ fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
     base(&work);
     let img = work.join("ok.img");
     disk(&work, &work.join("boot.fat"), &work.join("root.ext4"), &img);
+    // Import a copy of `file` changed by `spoil`.
+    let spoiled = |file: &str, spoil: &dyn Fn(&mut Vec<u8>)| {
+        let mut d = std::fs::read(work.join(file)).unwrap();
+        spoil(&mut d);
+        let p = work.join(format!("bad-{file}"));
+        std::fs::write(&p, &d).unwrap();
+        import(&work, &p)
+    };
+    let cut = |d: &mut Vec<u8>| d.truncate(d.len() / 2);
+    let flip_at = |at: fn(usize) -> usize| {
+        move |d: &mut Vec<u8>| {
+            let mid = at(d.len());
+            for b in &mut d[mid..mid + 64] {
+                *b ^= 0x5a;
+            }
+        }
+    };
+    let failed_decompressing = |r: &Run| {
+        assert!(!r.ok);
+        assert!(
+            r.stderr.contains("decompress") || r.stderr.contains("ends early"),
+            "{}",
+            r.stderr
+        );
+    };
     sh(&format!("xz -k -T1 -1 {}", img.display()));
-    let xz = std::fs::read(work.join("ok.img.xz")).unwrap();
-    let cut = work.join("cut.img.xz");
-    std::fs::write(&cut, &xz[..xz.len() / 2]).unwrap();
-    let r = import(&work, &cut);
-    assert!(!r.ok);
-    assert!(
-        r.stderr.contains("decompress") || r.stderr.contains("ends early"),
-        "{}",
-        r.stderr
-    );
-    let bad = work.join("bad.img.xz");
-    let mut x = xz.clone();
-    let mid = x.len() / 3;
-    for b in &mut x[mid..mid + 64] {
-        *b ^= 0x5a;
-    }
-    std::fs::write(&bad, &x).unwrap();
-    let r = import(&work, &bad);
+    failed_decompressing(&spoiled("ok.img.xz", &cut));
+    let r = spoiled("ok.img.xz", &flip_at(|n| n / 3));
     assert!(!r.ok);
     assert!(r.stderr.contains("rpinet: "), "{}", r.stderr);
     // The same in a many-block file (decoded in parallel): the broken block is named.
@@ -231,14 +240,7 @@ fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
         img.display(),
         work.join("blocks.img.xz").display()
     ));
-    let mut x = std::fs::read(work.join("blocks.img.xz")).unwrap();
-    let mid = x.len() / 2;
-    for b in &mut x[mid..mid + 64] {
-        *b ^= 0x5a;
-    }
-    let bad = work.join("bad-blocks.img.xz");
-    std::fs::write(&bad, &x).unwrap();
-    let r = import(&work, &bad);
+    let r = spoiled("blocks.img.xz", &flip_at(|n| n / 2));
     assert!(!r.ok);
     assert!(
         r.stderr.contains("failed to decompress the image at byte")
@@ -248,16 +250,7 @@ fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
     );
     // A .gz cut short.
     sh(&format!("gzip -k -1 {}", img.display()));
-    let gz = std::fs::read(work.join("ok.img.gz")).unwrap();
-    let cut = work.join("cut.img.gz");
-    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
-    let r = import(&work, &cut);
-    assert!(!r.ok);
-    assert!(
-        r.stderr.contains("decompress") || r.stderr.contains("ends early"),
-        "{}",
-        r.stderr
-    );
+    failed_decompressing(&spoiled("ok.img.gz", &cut));
     // A raw image cut inside the root partition.
     let short = work.join("short.img");
     let d = std::fs::read(&img).unwrap();
