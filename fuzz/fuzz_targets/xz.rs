@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         let n = data.len();
         let _ = format::layout(&data[..12], &data[n - 12..], &data[12..n - 12], n as u64);
     }
-    let Ok(mut f) = tempfile() else { return };
+    let tmp = std::env::temp_dir().join(format!("rpinet-fuzz-xz-{}", std::process::id()));
+    let Ok(mut f) = rpinet_fuzz::unlinked_file(&tmp) else {
+        return;
+    };
     if f.write_all(data).is_err() {
         return;
     }
@@ -40,15 +43,3 @@ fuzz_target!(|data: &[u8]| {
         assert!(total <= 1 << 30);
     }
 });
-
-fn tempfile() -> std::io::Result<std::fs::File> {
-    let p = std::env::temp_dir().join(format!("rpinet-fuzz-xz-{}", std::process::id()));
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&p)?;
-    std::fs::remove_file(&p)?;
-    Ok(f)
-}

@@ -23,18 +23,21 @@ pub fn workdir(tag: &str) -> PathBuf {
     d
 }
 
+/// A file opened for reading and writing whose name is gone already.
+pub fn unlinked_file(p: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(p)?;
+    std::fs::remove_file(p)?;
+    Ok(f)
+}
+
 fn spill(d: &Path) -> Box<dyn FnMut() -> std::io::Result<std::fs::File>> {
     let p = d.join("spill");
-    Box::new(move || {
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&p)?;
-        std::fs::remove_file(&p)?;
-        Ok(f)
-    })
+    Box::new(move || unlinked_file(&p))
 }
 
 fn write_out(d: &Path, tree: Tree) {
