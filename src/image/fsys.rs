@@ -245,35 +245,12 @@ impl Dir {
         let mut p = format!("/proc/self/fd/{}/", self.fd()).into_bytes();
         p.extend_from_slice(name);
         let p = cstr(&p)?;
-        let mut names = vec![0u8; 65536];
-        let n = unsafe { libc::llistxattr(p.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.raw_os_error() == Some(libc::ENOTSUP) {
-                Ok(Vec::new())
-            } else {
-                Err(e)
-            };
-        }
-        let mut out = Vec::new();
-        for k in names[..n as usize]
-            .split(|&b| b == 0)
-            .filter(|k| !k.is_empty())
-        {
-            let kc = cstr(k)?;
-            let mut v = vec![0u8; 65536];
-            let m =
-                unsafe { libc::lgetxattr(p.as_ptr(), kc.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
-            if m < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            v.truncate(m as usize);
-            out.push((k.to_vec(), v));
-        }
-        Ok(out)
+        read_xattrs(
+            |buf, n| unsafe { libc::llistxattr(p.as_ptr(), buf.cast(), n) },
+            |k, buf, n| unsafe { libc::lgetxattr(p.as_ptr(), k.as_ptr(), buf, n) },
+        )
     }
 
-    /// Names in this directory (without . and ..).
     pub fn names(&self) -> io::Result<Vec<Vec<u8>>> {
         let fd = cvt(unsafe { libc::openat(self.fd(), c".".as_ptr(), DIR_FLAGS) })?;
         let dirp = unsafe { libc::fdopendir(fd) };
@@ -355,6 +332,7 @@ fn timespec((sec, nsec): (i64, u32)) -> libc::timespec {
 /// Owner, mode, xattrs and times of an open file (used on regular files and directories).
 pub fn set_meta_fd(
     f: &impl AsRawFd,
+    chown: bool,
     uid: u32,
     gid: u32,
     mode: u32,
@@ -363,8 +341,9 @@ pub fn set_meta_fd(
     let fd = f.as_raw_fd();
     let mut errs = Vec::new();
     // chown clears setuid/setgid and capabilities: owner first, then mode, then xattrs.
-    // Without root, owners cannot be given away: keep ours (reported once by the caller).
-    if is_root() && unsafe { libc::fchown(fd, uid, gid) } < 0 {
+    // `chown` is false without root (owners cannot be given away: ours are kept,
+    // as the caller reports) or when the owner is already right.
+    if chown && unsafe { libc::fchown(fd, uid, gid) } < 0 {
         errs.push(format!("chown: {}", io::Error::last_os_error()));
     }
     if unsafe { libc::fchmod(fd, (mode & 0o7777) as libc::mode_t) } < 0 {
@@ -384,6 +363,64 @@ pub fn set_meta_fd(
         }
     }
     errs
+}
+
+/// Extended attributes of an open file or directory: one syscall when it
+/// has none (the usual case); none at all where the filesystem has none.
+pub fn xattrs_fd(f: &impl AsRawFd) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let fd = f.as_raw_fd();
+    read_xattrs(
+        |buf, n| unsafe { libc::flistxattr(fd, buf.cast(), n) },
+        |k, buf, n| unsafe { libc::fgetxattr(fd, k.as_ptr(), buf, n) },
+    )
+}
+
+/// Every (name, value), through a list and a get call (path or fd flavour).
+fn read_xattrs(
+    mut list: impl FnMut(*mut libc::c_void, usize) -> libc::ssize_t,
+    mut get: impl FnMut(&CString, *mut libc::c_void, usize) -> libc::ssize_t,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let names = match sized(&mut list) {
+        Ok(n) => n,
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for k in names.split(|&b| b == 0).filter(|k| !k.is_empty()) {
+        let kc = cstr(k)?;
+        match sized(|p, n| get(&kc, p, n)) {
+            Ok(v) => out.push((k.to_vec(), v)),
+            // Removed since it was listed.
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The usual dance of the xattr syscalls: ask the size, then fetch (again
+/// when the value grew in between).
+fn sized(mut call: impl FnMut(*mut libc::c_void, usize) -> libc::ssize_t) -> io::Result<Vec<u8>> {
+    for _ in 0..8 {
+        let n = call(std::ptr::null_mut(), 0);
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buf = vec![0u8; n as usize];
+        let m = call(buf.as_mut_ptr().cast(), buf.len());
+        if m >= 0 {
+            buf.truncate(m as usize);
+            return Ok(buf);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ERANGE) {
+            return Err(e);
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::ERANGE))
 }
 
 pub fn set_times_fd(f: &impl AsRawFd, atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {

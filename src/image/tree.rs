@@ -106,40 +106,40 @@ fn show(name: &[u8]) -> String {
 /// Make the non-directory inodes in `scratch` (regular files are there already)
 /// and set their metadata once.
 fn make_inodes(tree: &Tree, scratch: &Dir, skips: &mut Skips) -> HashSet<u64> {
+    let root = fsys::is_root();
     let mut made = HashSet::new();
     for (&id, node) in &tree.nodes {
         let name = scratch_name(id);
         let mode = node.perm & 0o7777;
-        let mut file = None;
+        // A regular file is made with its content already, or now when it has none.
         let r = match &node.kind {
             Kind::Dir => continue,
-            // Made with its content already, or now when it has none.
             Kind::File => scratch
                 .open_file(&name, libc::O_RDONLY | libc::O_CREAT)
-                .map(|f| file = Some(f)),
-            Kind::Symlink(t) => scratch.symlink(t, &name),
-            Kind::CharDev(d) => scratch.mknod(&name, libc::S_IFCHR | mode, *d),
-            Kind::BlockDev(d) => scratch.mknod(&name, libc::S_IFBLK | mode, *d),
-            Kind::Fifo => scratch.mknod(&name, libc::S_IFIFO | mode, 0),
-            Kind::Socket => scratch.mknod(&name, libc::S_IFSOCK | mode, 0),
+                .map(Some),
+            Kind::Symlink(t) => scratch.symlink(t, &name).map(|_| None),
+            Kind::CharDev(d) => scratch.mknod(&name, libc::S_IFCHR | mode, *d).map(|_| None),
+            Kind::BlockDev(d) => scratch.mknod(&name, libc::S_IFBLK | mode, *d).map(|_| None),
+            Kind::Fifo => scratch.mknod(&name, libc::S_IFIFO | mode, 0).map(|_| None),
+            Kind::Socket => scratch.mknod(&name, libc::S_IFSOCK | mode, 0).map(|_| None),
         };
-        if let Err(e) = r {
-            skips.add(format!("inode {id}: cannot make it: {e}"));
-            continue;
-        }
+        let file = match r {
+            Ok(f) => f,
+            Err(e) => {
+                skips.add(format!("inode {id}: cannot make it: {e}"));
+                continue;
+            }
+        };
         let mut errs = Vec::new();
-        match &node.kind {
-            Kind::File => match file.take() {
-                Some(f) => {
-                    errs = fsys::set_meta_fd(&f, node.uid, node.gid, node.perm, &node.xattrs);
-                    if let Err(e) = fsys::set_times_fd(&f, node.atime, node.mtime) {
-                        errs.push(format!("times: {e}"));
-                    }
+        match file {
+            Some(f) => {
+                errs = fsys::set_meta_fd(&f, root, node.uid, node.gid, node.perm, &node.xattrs);
+                if let Err(e) = fsys::set_times_fd(&f, node.atime, node.mtime) {
+                    errs.push(format!("times: {e}"));
                 }
-                None => errs.push("not opened".into()),
-            },
-            _ => {
-                if !fsys::is_root() {
+            }
+            None => {
+                if !root {
                 } else if let Err(e) = scratch.chown(&name, node.uid, node.gid) {
                     errs.push(format!("chown: {e}"));
                 }
@@ -183,7 +183,8 @@ pub fn write_tree(
     skips: &mut Skips,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
-    if !fsys::is_root() {
+    let root = fsys::is_root();
+    if !root {
         skips.add(format!(
             "{label} not running as root: owners are not kept and device nodes are not made"
         ));
@@ -208,7 +209,14 @@ pub fn write_tree(
         let Some((name, child)) = dnode.children.get(top.next) else {
             // Directory done: its metadata last, so its mtime stays.
             let Some(f) = stack.pop() else { break };
-            for e in fsys::set_meta_fd(&f.dir, dnode.uid, dnode.gid, dnode.perm, &dnode.xattrs) {
+            for e in fsys::set_meta_fd(
+                &f.dir,
+                root,
+                dnode.uid,
+                dnode.gid,
+                dnode.perm,
+                &dnode.xattrs,
+            ) {
                 skips.add(format!("{}/: {e}", f.path));
             }
             if let Err(e) = fsys::set_times_fd(&f.dir, dnode.atime, dnode.mtime) {

@@ -296,8 +296,8 @@ fn fill(sh: &Shared, job: &FileJob) -> Result<bool> {
     let (src, dst, st) = (&job.src, &job.dst, &job.st);
     let reflinked =
         copy_data(sh, src, dst, st).ctx(|| format!("failed to copy {}", sh.show(&job.rel)))?;
-    let xa =
-        fd_xattrs(src).ctx(|| format!("failed to read the xattrs of {}", sh.show(&job.rel)))?;
+    let xa = fsys::xattrs_fd(src)
+        .ctx(|| format!("failed to read the xattrs of {}", sh.show(&job.rel)))?;
     set_meta(dst, st, &xa, sh.chown)
         .map_err(|e| Error::new(format!("{}: {e}", sh.show(&job.rel))))?;
     fsys::set_times_fd(dst, atime(st), mtime(st))
@@ -473,91 +473,28 @@ fn make_other(sh: &Shared, top: &Frame, name: &[u8], st: &libc::stat, rel: &[u8]
 
 /// A directory's content is made: its owner, mode, xattrs, then its times.
 fn finish_dir(sh: &Shared, f: &Frame) -> Result<()> {
-    let xa =
-        fd_xattrs(&f.src).ctx(|| format!("failed to read the xattrs of {}", sh.show(&f.rel)))?;
+    let xa = fsys::xattrs_fd(&f.src)
+        .ctx(|| format!("failed to read the xattrs of {}", sh.show(&f.rel)))?;
     set_meta(&f.dst, &f.st, &xa, sh.chown)
         .map_err(|e| Error::new(format!("{}: {e}", sh.show(&f.rel))))?;
     fsys::set_times_fd(&f.dst, atime(&f.st), mtime(&f.st))
         .ctx(|| format!("failed to set times of {}", sh.show(&f.rel)))
 }
 
-/// Owner, mode, then xattrs of an open file or directory: a chown clears
-/// setuid/setgid and capabilities, so it comes first. The error names the step.
+/// Owner (when it must change), mode, then xattrs; the first error, naming the step.
 fn set_meta(
     f: &impl AsRawFd,
     st: &libc::stat,
     xattrs: &[(Vec<u8>, Vec<u8>)],
     chown: Chown,
 ) -> std::result::Result<(), String> {
-    let fd = f.as_raw_fd();
-    let (uid, gid) = (st.st_uid, st.st_gid);
     let needed = match chown {
         Chown::Never => false,
         Chown::Always => true,
-        Chown::Unless(u, g) => (u, g) != (uid, gid),
+        Chown::Unless(u, g) => (u, g) != (st.st_uid, st.st_gid),
     };
-    if needed && unsafe { libc::fchown(fd, uid, gid) } < 0 {
-        return Err(format!("chown: {}", io::Error::last_os_error()));
-    }
-    if unsafe { libc::fchmod(fd, (st.st_mode & 0o7777) as libc::mode_t) } < 0 {
-        return Err(format!("chmod: {}", io::Error::last_os_error()));
-    }
-    for (k, v) in xattrs {
-        let key = String::from_utf8_lossy(k);
-        let kc = std::ffi::CString::new(k.as_slice()).map_err(|_| format!("xattr {key}: NUL"))?;
-        if unsafe { libc::fsetxattr(fd, kc.as_ptr(), v.as_ptr().cast(), v.len(), 0) } < 0 {
-            return Err(format!("xattr {key}: {}", io::Error::last_os_error()));
-        }
-    }
-    Ok(())
-}
-
-/// Extended attributes of an open file or directory: one syscall when it
-/// has none (the usual case); none at all where the filesystem has none.
-fn fd_xattrs(f: &impl AsRawFd) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let fd = f.as_raw_fd();
-    let names = match sized(|p, n| unsafe { libc::flistxattr(fd, p.cast(), n) }) {
-        Ok(n) => n,
-        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for k in names.split(|&b| b == 0).filter(|k| !k.is_empty()) {
-        let kc = std::ffi::CString::new(k)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "xattr name holds NUL"))?;
-        match sized(|p, n| unsafe { libc::fgetxattr(fd, kc.as_ptr(), p, n) }) {
-            Ok(v) => out.push((k.to_vec(), v)),
-            // Removed since it was listed.
-            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
-/// The usual dance of the xattr syscalls: ask the size, then fetch (again
-/// when the value grew in between).
-fn sized(mut call: impl FnMut(*mut libc::c_void, usize) -> libc::ssize_t) -> io::Result<Vec<u8>> {
-    for _ in 0..8 {
-        let n = call(std::ptr::null_mut(), 0);
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n == 0 {
-            return Ok(Vec::new());
-        }
-        let mut buf = vec![0u8; n as usize];
-        let m = call(buf.as_mut_ptr().cast(), buf.len());
-        if m >= 0 {
-            buf.truncate(m as usize);
-            return Ok(buf);
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::ERANGE) {
-            return Err(e);
-        }
-    }
-    Err(io::Error::from_raw_os_error(libc::ERANGE))
+    let errs = fsys::set_meta_fd(f, needed, st.st_uid, st.st_gid, st.st_mode, xattrs);
+    errs.into_iter().next().map_or(Ok(()), Err)
 }
 
 /// An error meaning "this filesystem (pair) cannot do that at all".
