@@ -256,7 +256,7 @@ pub struct Ext4 {
     wbuf: (u32, u64, Vec<u8>),
     /// How far each scratch file's content reaches: those that reach their
     /// size need no truncate at the end.
-    data_end: HashMap<u32, u64>,
+    data_end: HashMap<u64, u64>,
     pub skips: Skips,
     pub data_bytes: u64,
 }
@@ -826,7 +826,7 @@ impl Ext4 {
                 .ctx(|| format!("failed to write inode {ino}'s content"))?;
             self.data_bytes += self.wbuf.2.len() as u64;
             let end = off + self.wbuf.2.len() as u64;
-            let e = self.data_end.entry(ino).or_insert(0);
+            let e = self.data_end.entry(ino.into()).or_insert(0);
             *e = (*e).max(end);
         }
         self.wbuf.2.clear();
@@ -916,10 +916,7 @@ impl Ext4 {
         }
         let mut bad = Vec::new();
         for (&ino, n) in &self.nodes {
-            let reached = u32::try_from(ino)
-                .ok()
-                .and_then(|i| self.data_end.get(&i))
-                .is_some_and(|&e| e == n.size);
+            let reached = self.data_end.get(&ino) == Some(&n.size);
             if n.kind != Kind::File || reached {
                 continue;
             }

@@ -406,11 +406,16 @@ fn decode_block(sh: &Shared, b: usize, lz: &mut Decoder<'_>) -> Result<(), Stop>
     };
     let data_start = blk.span.start + blk.header.size;
     let data_len = blk.span.unpadded - blk.header.size - sh.check.size();
-    let ends = read_at(&sh.file, data_start, 1)
-        .and_then(|first| Ok((first, read_at(&sh.file, data_start + data_len - 1, 1)?)))
-        .map_err(|e| fail(format!("cannot read the block: {e}")))?;
-    let starts_fresh = ends.0[0] == 0x01 || ends.0[0] >= 0xE0;
-    if ends.1[0] != 0 || (blk.span.uncompressed > 0 && !starts_fresh) {
+    let byte = |at: u64| {
+        let mut b = [0u8];
+        sh.file
+            .read_exact_at(&mut b, at)
+            .map(|_| b[0])
+            .map_err(|e| fail(format!("cannot read the block: {e}")))
+    };
+    let (first, last) = (byte(data_start)?, byte(data_start + data_len - 1)?);
+    let starts_fresh = first == 0x01 || first >= 0xE0;
+    if last != 0 || (blk.span.uncompressed > 0 && !starts_fresh) {
         return Err(fail(
             "LZMA2 data does not start with a reset or end with an end marker".into(),
         ));
