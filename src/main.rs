@@ -2,34 +2,22 @@
 //! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
-mod apply;
+mod api;
+mod calendar;
 mod cli;
 mod config;
-mod discover;
-mod doctor;
 mod error;
-mod events;
 mod image;
-mod images;
-mod job;
-mod logger;
-mod network;
-mod node;
+mod observe;
+mod plan;
 mod provision;
 mod render;
-mod root;
-mod rpcd;
-mod status;
 mod system;
-mod trace;
-mod ubus;
-mod uci;
-mod world;
 
 use cli::{Cli, Command, ImageCommand, NodeCommand};
 use error::{Error, Result};
-use root::Root;
 use std::path::{Path, PathBuf};
+use system::root::Root;
 
 fn main() {
     let cli: Cli = argh::from_env();
@@ -37,7 +25,7 @@ fn main() {
         Some(dir) => Root::under(dir),
         None => Root::live(),
     };
-    logger::init(root.is_live() && !std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    system::logger::init(root.is_live() && !std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match run(&root, cli.command) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -55,32 +43,32 @@ fn print_json(v: &serde_json::Value) {
 /// Run one command; the returned code is the process exit status.
 fn run(root: &Root, command: Command) -> Result<i32> {
     match command {
-        Command::List(_) => rpcd::list(),
-        Command::Call(a) => rpcd::call(root, &a.method),
-        Command::Event(a) => events::record_from_env(root, &a.kind).map(|_| 0),
-        Command::Doctor(a) => doctor::run(root, a.json),
+        Command::List(_) => api::rpcd::list(),
+        Command::Call(a) => api::rpcd::call(root, &a.method),
+        Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
+        Command::Doctor(a) => observe::doctor::run(root, a.json),
         Command::Apply(a) if a.withdraw => {
-            let (_, mut config) = world::load_config(root)?;
+            let (_, mut config) = plan::world::load_config(root)?;
             config.enabled = false;
-            apply::run_with(root, config, a.dry_run)?;
+            plan::run_with(root, config, a.dry_run)?;
             Ok(0)
         }
         Command::Apply(a) => {
-            apply::run(root, a.dry_run)?;
+            plan::run(root, a.dry_run)?;
             Ok(0)
         }
         Command::Status(a) => {
-            let v = status::read(root)?;
+            let v = observe::status::read(root)?;
             if a.json {
                 print_json(&v)
             } else {
-                print!("{}", status::human(&v))
+                print!("{}", observe::status::human(&v))
             }
             Ok(0)
         }
         Command::Node(n) => match n.command {
             NodeCommand::Add(a) => {
-                let req = node::NodeRequest {
+                let req = api::node::NodeRequest {
                     name: a.name,
                     serial: a.serial,
                     mac: a.mac,
@@ -89,7 +77,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     boot_dir: a.boot_dir,
                     ip: a.ip,
                 };
-                let added = node::add(root, &req)?;
+                let added = api::node::add(root, &req)?;
                 println!(
                     "added node '{}' (boot dir tftp/{})",
                     added.name,
@@ -98,7 +86,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 Ok(0)
             }
             NodeCommand::Remove(a) => {
-                let purged = node::remove(root, &a.name, a.purge)?;
+                let purged = api::node::remove(root, &a.name, a.purge)?;
                 let how = if purged {
                     " and deleted its directories"
                 } else {
@@ -108,18 +96,18 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 Ok(0)
             }
             NodeCommand::Show(a) => {
-                let v = node::show_json(root, &a.name)?;
+                let v = api::node::show_json(root, &a.name)?;
                 if a.json {
                     print_json(&v)
                 } else {
-                    print!("{}", node::show_human(&v))
+                    print!("{}", api::node::show_human(&v))
                 }
                 Ok(0)
             }
             NodeCommand::Provision(a) => {
                 let job = a.job.clone();
                 let r = (|| {
-                    let world = world::load(root)?;
+                    let world = plan::world::load(root)?;
                     let storage = mounted_storage(&world.storage, &world.config)?;
                     let Some(node) = world.config.node(&a.name) else {
                         return Err(Error::new(format!("node '{}' does not exist", a.name)));
@@ -138,7 +126,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                         password_hash: a.password_hash,
                         job: a.job,
                     };
-                    image::check_name(&a.image)?;
+                    config::check_image_name(&a.image)?;
                     let image_dir = storage.join("images").join(&a.image);
                     let rep = provision::provision(root, &target, &image_dir, &opts)?;
                     provision::record_image(root, &a.name, &a.image)?;
@@ -146,7 +134,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     Ok(0)
                 })();
                 if let Err(e) = &r {
-                    job::fail(root, job.as_deref(), "node_provision", e.message());
+                    system::job::fail(root, job.as_deref(), "node_provision", e.message());
                 }
                 r
             }
@@ -154,13 +142,13 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
-            let guard = world::load_config(root).and_then(|(_, config)| {
+            let guard = plan::world::load_config(root).and_then(|(_, config)| {
                 mounted_storage(&system::storage::check(root, &config), &config)
             });
             let storage = match guard {
                 Ok(s) => s,
                 Err(e) => {
-                    job::fail(root, a.job.as_deref(), "image_import", e.message());
+                    system::job::fail(root, a.job.as_deref(), "image_import", e.message());
                     return Err(e);
                 }
             };

@@ -3,15 +3,21 @@
 //! reader that streams an input through it and writes the tree it yields
 //! into a temporary directory.
 
+#[path = "../../src/calendar.rs"]
+pub mod calendar;
 #[path = "../../src/provision/edits.rs"]
 pub mod edits;
 #[path = "../../src/error.rs"]
 pub mod error;
 pub mod image;
+pub mod system {
+    #[path = "../../../src/system/fsys.rs"]
+    pub mod fsys;
+}
 
 use std::path::{Path, PathBuf};
 
-use image::fsys::Dir;
+use system::fsys::Dir;
 use image::tree::{Skips, Tree, write_tree};
 
 /// A fresh work directory for one run: scratch/ and out/.

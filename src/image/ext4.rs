@@ -18,11 +18,11 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::blocks::{Claims, Pending, is_zero};
-use super::fsys::Dir;
 use super::le::{u16le, u32le};
 use super::tree::{Kind, Node, Skips, Tree, scratch_name};
 use crate::bail;
 use crate::error::{Context, Error, Result};
+use crate::system::fsys::Dir;
 
 const INCOMPAT_FILETYPE: u32 = 0x2;
 const INCOMPAT_RECOVER: u32 = 0x4;

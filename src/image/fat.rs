@@ -14,11 +14,11 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 use super::blocks::{Pending, is_zero};
-use super::fsys::Dir;
 use super::le::{u16le, u32le};
 use super::tree::{Kind, Node, Skips, Tree, scratch_name};
 use crate::bail;
 use crate::error::{Context, Error, Result};
+use crate::system::fsys::Dir;
 
 /// The most metadata (reserved sectors + FATs + root directory) kept in memory.
 const MAX_META: u64 = 64 << 20;
@@ -500,21 +500,11 @@ fn fat_time(date: u16, time: u16) -> i64 {
     let y = 1980 + (date >> 9) as i64;
     let m = ((date >> 5) & 0xF).clamp(1, 12) as i64;
     let d = (date & 0x1F).max(1) as i64;
-    let days = days_from_civil(y, m, d);
+    let days = crate::calendar::days_from_civil(y, m, d);
     let hh = (time >> 11) as i64;
     let mm = ((time >> 5) & 0x3F) as i64;
     let ss = ((time & 0x1F) * 2) as i64;
     days * 86400 + hh * 3600 + mm * 60 + ss
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 #[cfg(test)]

@@ -13,10 +13,11 @@
 pub mod blocks;
 pub mod ext4;
 pub mod fat;
-pub mod fsys;
 pub mod le;
+pub mod os_release;
 pub mod partition;
 pub mod source;
+pub mod store;
 pub mod tree;
 pub mod xz;
 
@@ -25,9 +26,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::bail;
 use crate::error::{Context, Error, Result};
-use crate::job::Job;
-use crate::root::Root;
-use fsys::Dir;
+use crate::system::fsys::Dir;
+use crate::system::job::Job;
+use crate::system::root::Root;
 use source::Source;
 use tree::{Counts, Skips, Tree};
 
@@ -73,23 +74,6 @@ impl ImportReport {
     }
 }
 
-/// An image name: 1-64 of [A-Za-z0-9._-], not starting with '.'.
-pub fn check_name(name: &str) -> Result<()> {
-    if name.is_empty()
-        || name.len() > 64
-        || name.starts_with('.')
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        bail!(
-            "image name '{}' must be 1-64 of [A-Za-z0-9._-], not starting with '.'",
-            name.escape_debug()
-        );
-    }
-    Ok(())
-}
-
 /// The default image name: the file name without .xz/.gz and .img.
 pub fn name_from_file(file: &Path) -> String {
     let base = file
@@ -131,7 +115,8 @@ pub fn import(
         None => name_from_file(file),
     };
     let mut job = Job::start(root, job, "image_import")?;
-    let r = check_name(&name).and_then(|_| import_inner(root, storage, file, &name, &mut job));
+    let r = crate::config::check_image_name(&name)
+        .and_then(|_| import_inner(root, storage, file, &name, &mut job));
     match &r {
         Ok(rep) => job.finish(true, &rep.summary()),
         Err(e) => job.finish(false, e.message()),
@@ -217,25 +202,6 @@ fn write_info(stage: &Dir, name: &str, file: &Path, rep: &ImportReport) -> Resul
     f.write_all(format!("{info}\n").as_bytes())
         .and_then(|_| f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644)))
         .ctx(|| "failed to write image.json".into())
-}
-
-/// The OS codename from root/etc/os-release (VERSION_CODENAME), read
-/// through directory handles; "" when absent.
-pub fn os_codename(root_dir: &Dir) -> String {
-    let read = || -> Option<String> {
-        let etc = root_dir.open_dir(b"etc").ok()?;
-        let mut f = etc.open_file(b"os-release", libc::O_RDONLY).ok();
-        if f.is_none() {
-            // usually a symlink to ../usr/lib/os-release
-            let usr = root_dir.open_dir(b"usr").ok()?.open_dir(b"lib").ok()?;
-            f = usr.open_file(b"os-release", libc::O_RDONLY).ok();
-        }
-        let mut s = String::new();
-        use std::io::Read;
-        f?.take(64 << 10).read_to_string(&mut s).ok()?;
-        Some(crate::provision::os_release_codename(&s))
-    };
-    read().unwrap_or_default()
 }
 
 fn spill_maker(dir: &Path, tag: &str) -> Box<dyn FnMut() -> std::io::Result<std::fs::File>> {
@@ -343,7 +309,7 @@ fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result
             .remove_tree(d)
             .ctx(|| format!("failed to remove {}", String::from_utf8_lossy(d)))?;
     }
-    let os = os_codename(&stage.open_dir(b"root").ctx(|| "root".into())?);
+    let os = os_release::read_codename(&stage.open_dir(b"root").ctx(|| "root".into())?);
     Ok(ImportReport {
         name: String::new(),
         path: PathBuf::new(),

@@ -13,8 +13,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::fsys::{self, Dir, check_name};
 use crate::error::{Context, Result};
+use crate::system::fsys::{self, Dir, check_name};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {

@@ -23,7 +23,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::error::{Context, Error, Result};
-use crate::image::fsys::{self, Dir};
+use crate::system::fsys::{self, Dir};
 
 #[derive(Debug, Default, Clone)]
 pub struct CopyStats {

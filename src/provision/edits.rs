@@ -6,16 +6,6 @@ use std::net::Ipv4Addr;
 use crate::bail;
 use crate::error::Result;
 
-/// VERSION_CODENAME from os-release text ("" when absent).
-pub fn os_release_codename(text: &str) -> String {
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("VERSION_CODENAME=") {
-            return v.trim().trim_matches('"').trim_matches('\'').to_string();
-        }
-    }
-    String::new()
-}
-
 /// Lines without their '\n' (a '\r' before it stays part of the line, so
 /// an edit given its own output changes nothing).
 fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -275,18 +265,5 @@ mod tests {
             let d = dphys_swapfile(old);
             assert_eq!(dphys_swapfile(&d), d, "{old:?}");
         }
-    }
-
-    #[test]
-    fn codename_is_read_from_os_release() {
-        assert_eq!(
-            os_release_codename("ID=debian\nVERSION_CODENAME=trixie\n"),
-            "trixie"
-        );
-        assert_eq!(
-            os_release_codename("VERSION_CODENAME=\"bookworm\""),
-            "bookworm"
-        );
-        assert_eq!(os_release_codename(""), "");
     }
 }

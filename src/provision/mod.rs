@@ -1,10 +1,8 @@
 //! `rpinet node provision`: build a node's boot and root from an imported image.
 
-pub mod apply;
 pub mod copy;
+pub mod customise;
 pub mod edits;
-
-pub use edits::os_release_codename;
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -13,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use crate::bail;
 use crate::error::{Context, Result};
-use crate::image::fsys::Dir;
-use crate::job::Job;
-use crate::root::Root;
+use crate::system::fsys::Dir;
+use crate::system::job::Job;
+use crate::system::root::Root;
 
 /// Where a node's trees go and what they must say (plain values from the config).
 #[derive(Debug, Clone)]
@@ -214,10 +212,10 @@ fn build_and_swap(
             job.update(done_boot + bytes, total, sb.files + files, "copying");
         };
         let sr = copy::copy_tree(img_root, &nr, "root", &mut progress)?;
-        let os = crate::image::os_codename(&nr);
-        let list = apply::apply(t, &nb, &nr, user, &os)?;
+        let os = crate::image::os_release::read_codename(&nr);
+        let list = customise::apply(t, &nb, &nr, user, &os)?;
         if t.model == "pi3" {
-            apply::bootcode_at_tftp_root(&nb, &boot.parent)?;
+            customise::bootcode_at_tftp_root(&nb, &boot.parent)?;
         }
         for (d, what) in [(&nb, "boot"), (&nr, "root")] {
             if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(d)) } < 0 {
@@ -266,7 +264,7 @@ fn build_and_swap(
 /// Record in /etc/config/rpinet that node `name` runs `image` (its `image`
 /// option), through the core's commit (validated, atomic, applied).
 pub fn record_image(root: &Root, name: &str, image: &str) -> Result<()> {
-    let (mut pkg, _) = crate::world::load_config(root)?;
+    let (mut pkg, _) = crate::plan::world::load_config(root)?;
     let Some(i) = pkg.find(name) else {
         bail!("node '{name}' vanished from the config while it was provisioned");
     };
@@ -274,6 +272,6 @@ pub fn record_image(root: &Root, name: &str, image: &str) -> Result<()> {
         sec.set("image", image);
     }
     let config = crate::config::from_package(&pkg)?;
-    crate::apply::commit_and_run(root, &pkg, config)?;
+    crate::plan::commit_and_run(root, &pkg, config)?;
     Ok(())
 }

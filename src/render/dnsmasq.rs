@@ -14,11 +14,6 @@ const FOURCC_MATCHES: [&str; 4] = [
     "0:52:50:69:35",
 ];
 
-/// Ethernet OUIs of Raspberry Pi boards (for Pi 3 and older loaders without a FourCC).
-pub const PI_OUIS: [&str; 7] = [
-    "b8:27:eb", "dc:a6:32", "e4:5f:01", "28:cd:c1", "d8:3a:dd", "2c:cf:67", "88:a2:9e",
-];
-
 /// The boot menu text: three trailing spaces for the Pi 3B ROM, harmless to later loaders.
 pub const BOOT_MENU: &str = "Raspberry Pi Boot   ";
 
@@ -49,7 +44,7 @@ pub fn render(i: &Inputs) -> String {
     for m in FOURCC_MATCHES {
         let _ = writeln!(out, "dhcp-match=set:{PI_TAG},97,{m}");
     }
-    for oui in PI_OUIS {
+    for oui in crate::config::PI_OUIS {
         let _ = writeln!(out, "dhcp-mac=set:{PI_TAG},{oui}:*:*:*");
     }
     let _ = writeln!(

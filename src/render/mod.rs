@@ -7,7 +7,7 @@ pub mod exports;
 pub mod hosts;
 
 use crate::config::Config;
-use crate::network::BootNet;
+use crate::config::network::BootNet;
 
 /// Everything the renderers need, resolved by the system edge beforehand.
 #[derive(Debug, Clone, Copy)]
@@ -37,9 +37,9 @@ pub fn hosts_dir(conf_dir: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::config::network::{self, BootNet};
+    use crate::config::uci;
     use crate::config::{self, Config};
-    use crate::network::{self, BootNet};
-    use crate::uci;
 
     /// A config with extra `main` options, on a 192.168.1.1/24 lan.
     pub fn inputs(main_options: &str) -> (Config, BootNet) {

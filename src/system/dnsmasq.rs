@@ -5,8 +5,8 @@
 //! overrides both; the truth is the `conf-dir=` line of the instance's generated
 //! /var/etc/dnsmasq.conf.<section>, read first. No ubus needed.
 
+use crate::config::uci::{Package, Value};
 use crate::error::{Error, Result};
-use crate::uci::{Package, Value};
 
 pub const DHCP_PATH: &str = "/etc/config/dhcp";
 
@@ -140,7 +140,7 @@ pub fn with_addnmount(dhcp: &Package, instance: &Instance, storage: &str) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uci;
+    use crate::config::uci;
 
     const STOCK: &str = "config dnsmasq\n option domain 'lan'\n\nconfig dhcp 'lan'\n option interface 'lan'\n\nconfig dhcp 'wan'\n option interface 'wan'\n option ignore '1'\n";
 

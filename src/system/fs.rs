@@ -1,11 +1,12 @@
 //! File primitives: read-if-present and atomic replace (temp + fsync + rename).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::error::{Context, Result};
+use crate::system::fsys::{self, Dir};
 
 /// The file's text, or `None` when it does not exist.
 pub fn read_opt(path: &Path) -> Result<Option<String>> {
@@ -35,30 +36,9 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// crash loses the file anyway and rename alone keeps readers from seeing half a file.
 pub fn replace(path: &Path, content: &str, mode: u32, durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.rpinet-tmp"));
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(content.as_bytes())?;
-        if durable {
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, path)
-    };
-    write()
-        .map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            e
-        })
+    let name = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+    Dir::open_router_path(dir)
+        .and_then(|d| fsys::replace(&d, name, content.as_bytes(), mode, None, durable))
         .ctx(|| format!("failed to write {}", path.display()))
 }
 
@@ -85,6 +65,7 @@ pub fn make_dir(path: &Path, mode: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

@@ -1,7 +1,12 @@
-//! The imperative shell: files, mounts and services. Thin on purpose; decisions live in the
-//! pure modules and in `apply::plan`.
+//! The imperative shell: files, mounts, processes and services. Thin on purpose; decisions
+//! live in the pure modules (`config`, `plan::plan`, `render`, the observers' checks).
 
 pub mod dnsmasq;
 pub mod fs;
+pub mod fsys;
+pub mod job;
+pub mod logger;
+pub mod process;
+pub mod root;
 pub mod services;
 pub mod storage;

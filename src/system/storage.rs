@@ -9,7 +9,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::root::Root;
+use crate::system::root::Root;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {

@@ -5,8 +5,6 @@ pub mod blocks;
 pub mod ext4;
 #[path = "../../../src/image/fat.rs"]
 pub mod fat;
-#[path = "../../../src/image/fsys.rs"]
-pub mod fsys;
 #[path = "../../../src/image/le.rs"]
 pub mod le;
 #[path = "../../../src/image/partition.rs"]

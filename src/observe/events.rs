@@ -22,8 +22,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use crate::calendar::days_from_civil;
 use crate::error::{Context, Error, Result};
-use crate::root::Root;
+use crate::system::root::Root;
 
 /// Rotate the log when it passes this size.
 pub const MAX_FILE: u64 = 192 * 1024;
@@ -84,18 +85,10 @@ fn clean(s: &str) -> String {
     out
 }
 
-/// A MAC address in lower case with ':' separators, or None.
+/// A MAC address in lower case with ':' separators, or None (either separator, any case,
+/// as dnsmasq and people write them).
 pub fn normalize_mac(s: &str) -> Option<String> {
-    let s = s.trim().to_ascii_lowercase().replace('-', ":");
-    let parts: Vec<&str> = s.split(':').collect();
-    if parts.len() != 6
-        || parts
-            .iter()
-            .any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return None;
-    }
-    Some(s)
+    crate::config::Mac::parse(&s.trim().replace('-', ":")).map(|m| m.to_string())
 }
 
 fn valid_ipv4(s: &str) -> bool {
@@ -278,17 +271,6 @@ pub fn line_time(head: &str, year: i64) -> Option<u64> {
     }
     let secs = days_from_civil(yr, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
     u64::try_from(secs).ok()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The (UTC) year of a Unix time.

@@ -53,7 +53,58 @@ pub fn check_name(name: &[u8]) -> Option<&'static str> {
 const DIR_FLAGS: libc::c_int =
     libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_RDONLY | libc::O_CLOEXEC;
 
+/// Replace `name` in `dir` with `data`, so a reader sees the old file or the new one, never
+/// a mix: a temp file of this process's own (`O_EXCL`, so two writers never share one) is
+/// written beside it, given `mode` (and `owner`), fsynced when `durable`, and renamed over
+/// `name`. On failure the temp file is removed. rpinet's one atomic writer: every file it
+/// replaces goes through here.
+pub fn replace(
+    dir: &Dir,
+    name: &[u8],
+    data: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    durable: bool,
+) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let suffix = format!(".rpinet-{}-{seq}", std::process::id());
+    let mut tmp = b".".to_vec();
+    tmp.extend_from_slice(&name[..name.len().min(255 - 1 - suffix.len())]);
+    tmp.extend_from_slice(suffix.as_bytes());
+    let mut f = dir.create_file(&tmp)?;
+    let r = (|| {
+        f.write_all(data)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+        }
+        if durable {
+            f.sync_all()?;
+        }
+        dir.rename(&tmp, dir, name)
+    })();
+    if r.is_err() {
+        let _ = dir.unlink(&tmp, false);
+    }
+    r
+}
+
 impl Dir {
+    /// Open a directory by a path rpinet chose (a router path: symlinks in it are followed,
+    /// as OpenWrt's /var is one).
+    pub fn open_router_path(path: &Path) -> io::Result<Dir> {
+        std::fs::File::open(path).and_then(|f| {
+            if f.metadata()?.is_dir() {
+                Ok(Dir(OwnedFd::from(f)))
+            } else {
+                Err(io::Error::from_raw_os_error(libc::ENOTDIR))
+            }
+        })
+    }
+
     /// Open a directory by an ordinary path (the trusted part: storage paths).
     pub fn open_path(path: &Path) -> io::Result<Dir> {
         use std::os::unix::ffi::OsStrExt;

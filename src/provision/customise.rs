@@ -2,14 +2,13 @@
 //! read each file through directory handles (never through a symlink the
 //! image holds), compute the new text, write it atomically in place.
 
-use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
 
 use super::ProvisionTarget;
 use super::edits;
 use crate::bail;
 use crate::error::{Context, Result};
-use crate::image::fsys::Dir;
+use crate::system::fsys::{self, Dir};
 
 /// Open `path` (components) below `top`, refusing symlinks on the way.
 fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
@@ -63,23 +62,15 @@ fn write(dir: &Dir, name: &str, text: &str, mode: u32) -> Result<()> {
         }
         _ => (0, 0, mode),
     };
-    let tmp = format!(".{name}.rpinet-tmp");
-    let _ = dir.unlink(tmp.as_bytes(), false);
-    let mut f = dir
-        .create_file(tmp.as_bytes())
-        .ctx(|| format!("failed to create {name}"))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.set_permissions(std::fs::Permissions::from_mode(mode)))
-        .and_then(|_| f.sync_all())
-        .ctx(|| format!("failed to write {name}"))?;
-    if unsafe { libc::fchown(std::os::fd::AsRawFd::as_raw_fd(&f), uid, gid) } < 0 {
-        bail!(
-            "failed to chown {name}: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    dir.rename(tmp.as_bytes(), dir, name.as_bytes())
-        .ctx(|| format!("failed to replace {name}"))
+    fsys::replace(
+        dir,
+        name.as_bytes(),
+        text.as_bytes(),
+        mode,
+        Some((uid, gid)),
+        true,
+    )
+    .ctx(|| format!("failed to replace {name}"))
 }
 
 fn unlink_if(dir: &Dir, name: &str) -> Result<bool> {
@@ -200,16 +191,6 @@ pub fn bootcode_at_tftp_root(boot: &Dir, tftp_root: &Dir) -> Result<()> {
     f.take(4 << 20)
         .read_to_end(&mut data)
         .ctx(|| "failed to read bootcode.bin".into())?;
-    let tmp = format!(".bootcode.bin.rpinet-{}", std::process::id());
-    let _ = tftp_root.unlink(tmp.as_bytes(), false);
-    let mut o = tftp_root
-        .create_file(tmp.as_bytes())
-        .ctx(|| "failed to create bootcode.bin at the TFTP root".into())?;
-    o.write_all(&data)
-        .and_then(|_| o.set_permissions(std::fs::Permissions::from_mode(0o644)))
-        .and_then(|_| o.sync_all())
-        .ctx(|| "failed to write bootcode.bin at the TFTP root".into())?;
-    tftp_root
-        .rename(tmp.as_bytes(), tftp_root, b"bootcode.bin")
+    fsys::replace(tftp_root, b"bootcode.bin", &data, 0o644, None, true)
         .ctx(|| "failed to place bootcode.bin at the TFTP root".into())
 }

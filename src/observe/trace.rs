@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::events::{Event, EventKind};
-use crate::root::Root;
+use crate::observe::events::{Event, EventKind};
+use crate::system::root::Root;
 
 /// Seconds of silence after which the next event belongs to a new boot.
 pub const NEW_BOOT_GAP: u64 = 60;
@@ -286,7 +286,7 @@ impl<'n> Index<'n> {
 pub fn attribute<'e>(
     e: &'e Event,
     ix: &Index<'_>,
-    ips: &crate::events::IpMap<'_>,
+    ips: &crate::observe::events::IpMap<'_>,
     tftp_root: Option<&str>,
 ) -> Option<(usize, &'e str)> {
     match &e.kind {
@@ -337,7 +337,7 @@ pub fn last_boots(
     tftp_root: Option<&str>,
 ) -> Vec<Boot> {
     let ix = Index::new(nodes);
-    let ips = crate::events::IpMap::new(events);
+    let ips = crate::observe::events::IpMap::new(events);
     let mut per_node: Vec<Vec<(&Event, &str)>> = vec![Vec::new(); nodes.len()];
     for e in events {
         if let Some((i, file)) = attribute(e, &ix, &ips, tftp_root) {
@@ -548,7 +548,7 @@ pub fn node_keys(cfg: &Config) -> Vec<NodeKey> {
 }
 
 /// The TFTP root rpinet serves from: storage_path/tftp, when storage is configured.
-fn tftp_root(cfg: &Config) -> Option<String> {
+pub fn tftp_root(cfg: &Config) -> Option<String> {
     cfg.storage_path.as_deref().map(|sp| format!("{sp}/tftp"))
 }
 
@@ -558,21 +558,6 @@ pub fn boots(root: &Root, cfg: &Config, events: &[Event]) -> Vec<(String, Boot)>
     let tftp_root = tftp_root(cfg);
     let boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
     keys.into_iter().map(|k| k.name).zip(boots).collect()
-}
-
-/// Each node's last boot and the Pis that are not nodes, from `events`.
-pub fn observe(
-    root: &Root,
-    cfg: &Config,
-    events: &[Event],
-) -> (Vec<(String, Boot)>, Vec<crate::discover::Discovered>) {
-    let keys = node_keys(cfg);
-    let tftp_root = tftp_root(cfg);
-    let boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
-    let macs: Vec<String> = keys.iter().map(|k| k.mac.clone()).collect();
-    let dirs: Vec<String> = keys.iter().map(|k| k.boot_dir.clone()).collect();
-    let disc = crate::discover::discover(events, &macs, &dirs, tftp_root.as_deref());
-    (keys.into_iter().map(|k| k.name).zip(boots).collect(), disc)
 }
 
 #[cfg(test)]

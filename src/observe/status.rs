@@ -7,12 +7,12 @@
 
 use serde_json::{Value, json};
 
-use crate::apply;
 use crate::config::{DhcpMode, Match, Node};
 use crate::error::Result;
-use crate::root::Root;
-use crate::trace::Boot;
-use crate::world::World;
+use crate::observe::trace::Boot;
+use crate::plan;
+use crate::plan::world::World;
+use crate::system::root::Root;
 
 /// Facts about running services, read from /proc and /var.
 #[derive(Debug, Clone, Default)]
@@ -91,13 +91,13 @@ pub fn node_json(world: &World, probe: &Probe, n: &Node, dirs: bool) -> Value {
 }
 
 /// The status reply. `pending` is the plan `apply` would carry out now.
-pub fn report(world: &World, probe: &Probe, pending: &[apply::Action]) -> Value {
+pub fn report(world: &World, probe: &Probe, pending: &[plan::Action]) -> Value {
     let c = &world.config;
     let pending_path = |p: &str| {
-        pending.iter().any(|a| matches!(a, apply::Action::Write { path, .. } | apply::Action::Remove { path } if path == p))
+        pending.iter().any(|a| matches!(a, plan::Action::Write { path, .. } | plan::Action::Remove { path } if path == p))
     };
     let conf_written = !pending_path(&world.conf_path());
-    let exports_written = !pending_path(crate::world::EXPORTS_PATH);
+    let exports_written = !pending_path(crate::plan::world::EXPORTS_PATH);
     let mounted = world.storage.mounted_path().is_some();
     let proxy_blocked = c.dhcp_mode == DhcpMode::Proxy
         && crate::system::dnsmasq::pool_ignored(&world.dhcp, &c.interface);
@@ -163,13 +163,13 @@ pub fn with_boots(status: &mut Value, boots: &[(String, Boot)]) {
 /// [`report`] of the system as it is now, with each node's last boot. An unreadable event
 /// log counts as no events.
 pub fn read(root: &Root) -> Result<Value> {
-    let world = crate::world::load(root)?;
-    let pending = apply::plan(&world)?;
+    let world = crate::plan::world::load(root)?;
+    let pending = plan::plan(&world)?;
     let probe = Probe::read(root, &world);
     let mut v = report(&world, &probe, &pending);
-    let boots = match crate::events::gather(root) {
-        Ok(log) => crate::trace::boots(root, &world.config, &log.events()),
-        Err(_) => crate::trace::boots(root, &world.config, &[]),
+    let boots = match crate::observe::events::gather(root) {
+        Ok(log) => crate::observe::trace::boots(root, &world.config, &log.events()),
+        Err(_) => crate::observe::trace::boots(root, &world.config, &[]),
     };
     with_boots(&mut v, &boots);
     Ok(v)

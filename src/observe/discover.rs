@@ -12,15 +12,10 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::events::{Event, EventKind};
+use crate::observe::events::{Event, EventKind};
 
 /// At most this many entries are reported (the newest).
 pub const MAX_DISCOVERED: usize = 256;
-
-/// Raspberry Pi Ltd / Foundation Ethernet OUIs.
-const PI_OUIS: &[&str] = &[
-    "b8:27:eb", "dc:a6:32", "e4:5f:01", "28:cd:c1", "d8:3a:dd", "2c:cf:67", "88:a2:9e",
-];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discovered {
@@ -45,7 +40,7 @@ impl Discovered {
 }
 
 pub fn is_pi_mac(mac: &str) -> bool {
-    PI_OUIS.iter().any(|o| mac.starts_with(o))
+    crate::config::PI_OUIS.iter().any(|o| mac.starts_with(o))
 }
 
 fn model_from_mac(mac: &str) -> &'static str {
@@ -97,7 +92,7 @@ pub fn discover(
     let node_dirs: std::collections::HashSet<&str> = node_dirs.iter().map(String::as_str).collect();
     // keyed by MAC when known, else by "serial:<s>"
     let mut found: HashMap<String, Discovered> = HashMap::new();
-    let ips = crate::events::IpMap::new(events);
+    let ips = crate::observe::events::IpMap::new(events);
     let mut pxe_macs: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let touch = |found: &mut HashMap<String, Discovered>, key: String, t: u64, seen: &str| {
         let d = found.entry(key).or_insert_with(|| Discovered {
@@ -207,14 +202,6 @@ pub fn discover(
     out.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.mac.cmp(&b.mac)));
     out.truncate(MAX_DISCOVERED);
     out
-}
-
-/// The `discovered` ubus method.
-pub fn reply(root: &crate::root::Root) -> crate::error::Result<Value> {
-    let (_, cfg) = crate::world::load_config(root)?;
-    let log = crate::events::gather(root)?;
-    let (_, found) = crate::trace::observe(root, &cfg, &log.events());
-    Ok(json!({ "discovered": found.iter().map(Discovered::to_json).collect::<Vec<_>>() }))
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
+use crate::config::uci::{Package, Section};
 use crate::config::{self, BootId, Config, DhcpMode, Model, Node};
 use crate::error::{Error, Result};
-use crate::root::Root;
-use crate::uci::{Package, Section};
-use crate::world;
+use crate::plan::world;
+use crate::system::root::Root;
 
 /// What `node add` was asked for, as given on the command line or over ubus.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +84,7 @@ pub fn without_node(pkg: &Package, name: &str) -> Result<(Package, Node)> {
 pub fn add(root: &Root, req: &NodeRequest) -> Result<Node> {
     let (pkg, _) = world::load_config(root)?;
     let (next, config) = with_node(&pkg, req)?;
-    crate::apply::commit_and_run(root, &next, config.clone())?;
+    crate::plan::commit_and_run(root, &next, config.clone())?;
     config
         .node(&req.name)
         .cloned()
@@ -95,7 +95,7 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
     let (pkg, _) = world::load_config(root)?;
     let (next, node) = without_node(&pkg, name)?;
     let config = config::from_package(&next)?;
-    let world = crate::apply::commit_and_run(root, &next, config)?;
+    let world = crate::plan::commit_and_run(root, &next, config)?;
     // Directories go last, after nothing exports them any more; only on the mounted SSD.
     let Some(storage) = world.storage.mounted_path().filter(|_| purge) else {
         return Ok(false);
@@ -143,8 +143,8 @@ pub fn show_json(root: &Root, name: &str) -> Result<Value> {
         .config
         .node(name)
         .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
-    let probe = crate::status::Probe::read(root, &w);
-    let mut v = crate::status::node_json(&w, &probe, n, true);
+    let probe = crate::observe::status::Probe::read(root, &w);
+    let mut v = crate::observe::status::node_json(&w, &probe, n, true);
     let eeprom: Vec<String> = eeprom_settings(&w.config, w.net.server, n)
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -199,7 +199,7 @@ pub fn show_human(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uci;
+    use crate::config::uci;
 
     fn req(name: &str, serial: &str, mac: &str) -> NodeRequest {
         NodeRequest {

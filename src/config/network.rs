@@ -7,8 +7,8 @@
 use std::net::Ipv4Addr;
 
 use crate::config::Config;
+use crate::config::uci::{Package, Value};
 use crate::error::{Error, Result};
-use crate::uci::{Package, Value};
 
 pub const NETWORK_PATH: &str = "/etc/config/network";
 
@@ -95,7 +95,7 @@ fn mask_prefix(mask: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{config, uci};
+    use crate::config::{self, uci};
 
     fn net(rpinet: &str, network: &str) -> Result<BootNet> {
         let c = config::from_package(&uci::parse(rpinet, "rpinet")?)?;

@@ -4,14 +4,23 @@
 //! the option; nothing downstream ever sees an unvalidated string, so no value can smuggle a
 //! newline, quote or comma into a generated dnsmasq or exports file.
 
+pub mod network;
+pub mod uci;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use crate::config::uci::{Package, Section, Value};
 use crate::error::{Error, Result};
-use crate::uci::{Package, Section, Value};
 
 pub const CONFIG_PATH: &str = "/etc/config/rpinet";
+
+/// Ethernet OUIs of Raspberry Pi boards (Raspberry Pi Ltd and the Foundation): how a Pi 3 or
+/// older loader, which sends no FourCC, is told apart, in dnsmasq and in discovery.
+pub const PI_OUIS: [&str; 7] = [
+    "b8:27:eb", "dc:a6:32", "e4:5f:01", "28:cd:c1", "d8:3a:dd", "2c:cf:67", "88:a2:9e",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {
@@ -467,10 +476,21 @@ pub fn parse_image_name(v: &str) -> Option<String> {
     safe_dir_name(v, 64).then(|| v.to_string())
 }
 
+/// An image name given in a request (the config's `image` rule), or the one line that says
+/// what is wrong with it.
+pub fn check_image_name(v: &str) -> Result<String> {
+    parse_image_name(v).ok_or_else(|| {
+        Error::new(format!(
+            "'{}' is not an image name (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')",
+            v.escape_debug()
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uci;
+    use crate::config::uci;
 
     fn load(text: &str) -> Result<Config> {
         from_package(&uci::parse(text, "rpinet")?)

@@ -13,11 +13,11 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::config::{Config, Model, Node};
-use crate::discover::Discovered;
 use crate::error::Result;
-use crate::root::Root;
+use crate::observe::discover::Discovered;
+use crate::observe::trace::Boot;
+use crate::system::root::Root;
 use crate::system::storage::Storage;
-use crate::trace::Boot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -100,11 +100,11 @@ pub struct Identity {
 
 /// The identities of the node sections of /etc/config/rpinet, unvalidated.
 pub fn identities(text: &str) -> Vec<Identity> {
-    let Ok(pkg) = crate::uci::parse(text, crate::config::CONFIG_PATH) else {
+    let Ok(pkg) = crate::config::uci::parse(text, crate::config::CONFIG_PATH) else {
         return Vec::new();
     };
-    let opt = |s: &crate::uci::Section, k: &str| match s.get(k) {
-        Some(crate::uci::Value::Option(v)) => v.trim().to_ascii_lowercase(),
+    let opt = |s: &crate::config::uci::Section, k: &str| match s.get(k) {
+        Some(crate::config::uci::Value::Option(v)) => v.trim().to_ascii_lowercase(),
         _ => String::new(),
     };
     pkg.sections
@@ -113,7 +113,8 @@ pub fn identities(text: &str) -> Vec<Identity> {
         .map(|s| Identity {
             name: s.name.clone().unwrap_or_default(),
             serial: opt(s, "serial"),
-            mac: opt(s, "mac").replace('-', ":"),
+            mac: crate::observe::events::normalize_mac(&opt(s, "mac"))
+                .unwrap_or_else(|| opt(s, "mac")),
             ip: opt(s, "ip"),
         })
         .collect()
@@ -139,9 +140,9 @@ pub struct Snapshot {
     /// IPv4 addresses of the boot interface (ubus), when known.
     pub iface_ipv4: Option<Vec<String>>,
     /// Filesystems present (`block info` over ubus), when known.
-    pub block: Option<Vec<crate::ubus::client::BlockDev>>,
+    pub block: Option<Vec<crate::observe::ubus::client::BlockDev>>,
     /// procd's dnsmasq instances (`service list` over ubus), when known.
-    pub services: Option<Vec<crate::ubus::client::Instance>>,
+    pub services: Option<Vec<crate::observe::ubus::client::Instance>>,
     pub tftp_root_files: Vec<String>,
     pub nodes: HashMap<String, NodeFacts>,
     pub boots: HashMap<String, Boot>,
@@ -554,7 +555,7 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         if let Some(b) = s
             .boots
             .get(&n.name)
-            .filter(|b| b.stage != crate::trace::Stage::None)
+            .filter(|b| b.stage != crate::observe::trace::Stage::None)
         {
             out.push(find(
                 Warning,
@@ -749,12 +750,6 @@ fn list_files(dir: &Path, max: usize) -> Vec<FileInfo> {
     .collect()
 }
 
-fn os_codename(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
-        .map(|v| v.trim_matches('"').to_string())
-}
-
 impl Snapshot {
     /// Read everything `check` needs. Never fails: what cannot be read is absent.
     pub fn gather(root: &Root) -> Snapshot {
@@ -762,7 +757,7 @@ impl Snapshot {
         if let Some(t) = read_small(&root.path(crate::config::CONFIG_PATH), 1 << 20) {
             s.identities = identities(&t);
         }
-        let cfg = match crate::world::load_config(root) {
+        let cfg = match crate::plan::world::load_config(root) {
             Ok((_, c)) => c,
             Err(e) => {
                 s.config_error = Some(e.message().to_string());
@@ -770,7 +765,7 @@ impl Snapshot {
             }
         };
         let storage = crate::system::storage::check(root, &cfg);
-        match crate::world::load_with(root, cfg.clone()) {
+        match crate::plan::world::load_with(root, cfg.clone()) {
             Ok(w) => s.server_ip = Some(w.net.server.to_string()),
             Err(e) => s.network_error = Some(e.message().to_string()),
         }
@@ -788,7 +783,7 @@ impl Snapshot {
             read_small(&root.path("/etc/passwd"), 1 << 20).and_then(|t| user_uid(&t, "dnsmasq"));
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
         s.etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
-        let mut bus = crate::ubus::client::Bus::open(root);
+        let mut bus = crate::observe::ubus::client::Bus::open(root);
         s.iface_ipv4 = bus.interface_ipv4(&cfg.interface);
         s.block = bus.block_info();
         s.services = bus.service_instances(&["dnsmasq"]);
@@ -822,13 +817,13 @@ impl Snapshot {
                     })
                     .collect();
                 f.fstab = read_small(&nfs.join("etc/fstab"), 64 * 1024);
-                f.os_codename = read_small(&nfs.join("etc/os-release"), 16 * 1024)
-                    .and_then(|t| os_codename(&t));
+                f.os_codename = Some(crate::image::os_release::read_codename_at(&nfs))
+                    .filter(|c| !c.is_empty());
             }
             s.nodes.insert(n.name.clone(), f);
         }
-        if let Ok(log) = crate::events::gather(root) {
-            let (boots, disc) = crate::trace::observe(root, &cfg, &log.events());
+        if let Ok(log) = crate::observe::events::gather(root) {
+            let (boots, disc) = crate::observe::observe(root, &cfg, &log.events());
             s.boots = boots.into_iter().collect();
             s.discovered = disc;
         }

@@ -5,15 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::config::network::{self, BootNet, NETWORK_PATH};
+use crate::config::uci::{self, Package};
 use crate::config::{self, CONFIG_PATH, Config};
 use crate::error::{Context, Result};
-use crate::network::{self, BootNet, NETWORK_PATH};
 use crate::render::{self, Inputs};
-use crate::root::Root;
 use crate::system::dnsmasq::{self, DHCP_PATH, Instance};
 use crate::system::fs::read_opt;
+use crate::system::root::Root;
 use crate::system::storage::{self, Storage};
-use crate::uci::{self, Package};
 
 pub const EXPORTS_PATH: &str = "/etc/exports";
 pub const CONF_NAME: &str = "rpinet.conf";

@@ -5,11 +5,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::bail;
 use crate::error::{Context, Result};
-use crate::root::Root;
+use crate::system::root::Root;
 
 /// Where job state files live (a router path).
 pub const JOBS_DIR: &str = "/tmp/rpinet/jobs";
@@ -23,7 +23,7 @@ pub fn check_id(id: &str) -> Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         bail!(
-            "job id '{}' must be 1-64 of [A-Za-z0-9_-]",
+            "'{}' is not a job id (1-64 of A-Z a-z 0-9 _ -)",
             id.escape_debug()
         );
     }
@@ -42,6 +42,19 @@ pub struct State {
 }
 
 impl State {
+    /// A job at its start or end, with no bytes counted yet.
+    pub fn new(id: &str, kind: &str, state: &'static str, message: &str) -> State {
+        State {
+            id: id.to_string(),
+            kind: kind.to_string(),
+            state,
+            bytes_done: 0,
+            bytes_total: 0,
+            files: 0,
+            message: message.to_string(),
+        }
+    }
+
     pub fn progress(&self) -> u64 {
         if self.state == "done" {
             return 100;
@@ -177,7 +190,7 @@ impl Job {
         }
         if let Some(f) = &self.file {
             // Progress is advisory: a failed write must not stop the work.
-            let _ = write_atomic(f, self.state.to_json().as_bytes());
+            let _ = crate::system::fs::replace(f, &self.state.to_json(), 0o644, true);
         }
     }
 }
@@ -188,33 +201,19 @@ pub fn fail(root: &Root, id: Option<&str>, kind: &str, message: &str) {
     let Some(id) = id.filter(|i| check_id(i).is_ok()) else {
         return;
     };
-    let dir = root.path(JOBS_DIR);
-    let _ = std::fs::create_dir_all(&dir);
-    let s = State {
-        id: id.to_string(),
-        kind: kind.to_string(),
-        state: "failed",
-        bytes_done: 0,
-        bytes_total: 0,
-        files: 0,
-        message: message.to_string(),
-    };
-    let _ = write_atomic(&dir.join(format!("{id}.json")), s.to_json().as_bytes());
+    let _ = write_state(root, &State::new(id, kind, "failed", message));
 }
 
-/// Write a file by temp + fsync + rename.
-fn write_atomic(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "tmp{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    ));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+/// Write a job's state file (the `job` method's answer) atomically.
+pub fn write_state(root: &Root, s: &State) -> Result<()> {
+    let dir = root.path(JOBS_DIR);
+    std::fs::create_dir_all(&dir).ctx(|| format!("failed to create {}", dir.display()))?;
+    crate::system::fs::replace(
+        &dir.join(format!("{}.json", s.id)),
+        &s.to_json(),
+        0o644,
+        true,
+    )
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::config::{self, network};
 use crate::system::dnsmasq::find_instance;
 use crate::system::storage::Storage;
-use crate::{config, network};
 
 const NODES: &str = "config rpinet 'main'\n option storage_uuid 'abcd-1234'\n option storage_path '/mnt/rpinet'\n\
     config node 'lion'\n option serial '11111111'\n option mac 'dc:a6:32:00:00:01'\n\

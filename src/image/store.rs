@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use crate::config::{self, Config};
 use crate::error::{Context, Error, Result};
-use crate::root::Root;
+use crate::plan::world;
+use crate::system::root::Root;
 use crate::system::storage;
-use crate::world;
 
 /// At most this many entries of images/ are read.
 const MAX_IMAGES: usize = 1024;
@@ -44,14 +44,7 @@ fn entry(config: &Config, name: &str, dir: &std::path::Path) -> Value {
         .ok()
         .and_then(|t| serde_json::from_slice(&t).ok())
         .unwrap_or(Value::Null);
-    let os = std::fs::read_to_string(dir.join("root/etc/os-release"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
-                .map(|v| v.trim_matches('"').to_string())
-        })
-        .unwrap_or_default();
+    let os = crate::image::os_release::read_codename_at(&dir.join("root"));
     let used_by: Vec<&str> = config
         .nodes
         .iter()
@@ -72,11 +65,7 @@ fn entry(config: &Config, name: &str, dir: &std::path::Path) -> Value {
 /// delete its files in a detached child: a root tree takes longer than rpcd's
 /// budget. Leftovers of an interrupted delete are swept by the next one.
 pub fn delete(root: &Root, name: &str) -> Result<Value> {
-    if config::parse_image_name(name).is_none() {
-        return Err(Error::new(format!(
-            "image_delete: '{name}' is not an image name"
-        )));
-    }
+    config::check_image_name(name).map_err(|e| Error::new(format!("image_delete: {e}")))?;
     let (_, core) = world::load_config(root)?;
     let storage = storage::check(root, &core);
     let Some(sp) = storage.mounted_path() else {
@@ -110,32 +99,16 @@ pub fn delete(root: &Root, name: &str) -> Result<Value> {
 
 /// Delete every `.deleting-*` directory under `images` in a detached child.
 fn sweep_detached(images: &std::path::Path) {
-    use nix::unistd::{ForkResult, fork, setsid};
-    // SAFETY: rpinet is single-threaded here; the child only redirects its
-    // standard streams, deletes files and exits, never returning into the
-    // parent's state (so rpcd sees stdout close when the parent exits).
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            let _ = setsid();
-            if let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
-                let _ = nix::unistd::dup2_stdin(&null);
-                let _ = nix::unistd::dup2_stdout(&null);
-                let _ = nix::unistd::dup2_stderr(&null);
-            }
-            if let Ok(rd) = std::fs::read_dir(images) {
-                for e in rd.flatten() {
-                    if e.file_name().to_string_lossy().starts_with(".deleting-") {
-                        let _ = std::fs::remove_dir_all(e.path());
-                    }
+    let sweep = || {
+        if let Ok(rd) = std::fs::read_dir(images) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".deleting-") {
+                    let _ = std::fs::remove_dir_all(e.path());
                 }
             }
-            std::process::exit(0);
         }
-        Ok(ForkResult::Parent { .. }) => {}
-        Err(e) => log::warn!("image_delete: cannot start the deleting process: {e}"),
+    };
+    if let Err(e) = crate::system::process::detach(sweep) {
+        log::warn!("image_delete: cannot start the deleting process: {e}");
     }
 }

@@ -16,15 +16,15 @@ use std::io::{Read, Write};
 use serde_json::{Map, Value, json};
 
 // Node names are checked by the config's own rule, the one `node add` and the UCI file obey.
-use crate::config::valid_node_name;
+use crate::config::{check_image_name, valid_node_name};
 use crate::error::{Context, Error, Result};
-use crate::root::Root;
+use crate::system::job::{self, JOBS_DIR};
+use crate::system::root::Root;
 
 /// rpcd cuts a request at this many bytes; a request this long is refused.
 pub const MAX_REQUEST: usize = 64 * 1024;
 /// Replies stay below this (ubusd drops rpcd's connection near 1 MiB).
 pub const MAX_REPLY: usize = 256 * 1024;
-pub const JOBS_DIR: &str = "/tmp/rpinet/jobs";
 
 /// Argument types, named by the sample value `list` prints.
 #[derive(Clone, Copy)]
@@ -206,25 +206,34 @@ pub fn call(root: &Root, method: &str) -> Result<i32> {
 
 fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
     match method {
-        "status" => crate::status::read(root),
+        "status" => crate::observe::status::read(root),
         "node_add" => node_add(root, a),
         "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
         "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
         "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
         "job" => read_job(root, a.str("id")),
-        "images" => crate::images::list(root),
-        "image_delete" => crate::images::delete(root, a.str("name")),
-        "discovered" => crate::discover::reply(root),
-        "doctor" => crate::doctor::reply(root),
+        "images" => crate::image::store::list(root),
+        "image_delete" => crate::image::store::delete(root, a.str("name")),
+        "discovered" => discovered(root),
+        "doctor" => crate::observe::doctor::reply(root),
         other => Err(Error::new(format!("unknown method '{other}'"))),
     }
+}
+
+/// `discovered`: the Pis that asked to boot and are no node.
+fn discovered(root: &Root) -> Result<Value> {
+    let (_, cfg) = crate::plan::world::load_config(root)?;
+    let log = crate::observe::events::gather(root)?;
+    let (_, found) = crate::observe::observe(root, &cfg, &log.events());
+    let found: Vec<Value> = found.iter().map(|d| d.to_json()).collect();
+    Ok(json!({ "discovered": found }))
 }
 
 /// `node_add`: the core's `node add` (what the command line runs), answered with the node
 /// as `status` shows it. An empty optional argument counts as absent.
 fn node_add(root: &Root, a: &Args) -> Result<Value> {
     let own = |k: &str| a.opt(k).filter(|s| !s.is_empty()).map(str::to_string);
-    let req = crate::node::NodeRequest {
+    let req = crate::api::node::NodeRequest {
         name: a.str("name").into(),
         serial: a.str("serial").into(),
         mac: a.str("mac").into(),
@@ -233,35 +242,20 @@ fn node_add(root: &Root, a: &Args) -> Result<Value> {
         boot_dir: own("boot_dir"),
         ip: own("ip"),
     };
-    let added = crate::node::add(root, &req)?;
-    let world = crate::world::load(root)?;
-    let probe = crate::status::Probe::read(root, &world);
-    Ok(json!({ "node": crate::status::node_json(&world, &probe, &added, true) }))
+    let added = crate::api::node::add(root, &req)?;
+    let world = crate::plan::world::load(root)?;
+    let probe = crate::observe::status::Probe::read(root, &world);
+    Ok(json!({ "node": crate::observe::status::node_json(&world, &probe, &added, true) }))
 }
 
 /// `node_remove`: the core's `node remove`.
 fn node_remove(root: &Root, name: &str, purge: bool) -> Result<Value> {
-    let purged = crate::node::remove(root, name, purge)?;
+    let purged = crate::api::node::remove(root, name, purge)?;
     Ok(json!({ "removed": name, "purged": purged }))
 }
 
-/// A job id: [A-Za-z0-9_-]{1,64} (one safe file name; ours are `j<time>-<pid>`).
-pub fn valid_job_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-}
-
-/// Image names: a directory name under images/ (the config's `image` option rules).
-pub fn valid_image_name(s: &str) -> bool {
-    crate::config::parse_image_name(s).is_some()
-}
-
 fn read_job(root: &Root, id: &str) -> Result<Value> {
-    if !valid_job_id(id) {
-        return Err(Error::new(format!("job: '{id}' is not a job id")));
-    }
+    job::check_id(id)?;
     let path = root.path(format!("{JOBS_DIR}/{id}.json"));
     let text = match std::fs::read(&path) {
         Ok(t) => t,
@@ -292,7 +286,7 @@ fn read_job(root: &Root, id: &str) -> Result<Value> {
             .ok()
             .and_then(|t| t.trim().parse::<u32>().ok());
         if let Some(pid) = pid {
-            if !process_alive(pid) {
+            if !crate::system::process::alive(pid) {
                 m.insert("state".into(), json!("failed"));
                 m.insert(
                     "message".into(),
@@ -304,67 +298,35 @@ fn read_job(root: &Root, id: &str) -> Result<Value> {
     Ok(Value::Object(m))
 }
 
-/// Whether a process runs (a zombie does not count). This is the machine's
-/// own /proc, not the --root one: the job is a real process here.
-fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
-/// Write a job state file atomically (temp + fsync + rename).
-pub fn write_job(root: &Root, id: &str, state: &Value) -> Result<()> {
-    let dir = root.path(JOBS_DIR);
-    std::fs::create_dir_all(&dir).ctx(|| format!("failed to create {}", dir.display()))?;
-    let path = dir.join(format!("{id}.json"));
-    let tmp = dir.join(format!(".{id}.json.tmp"));
-    let mut f =
-        std::fs::File::create(&tmp).ctx(|| format!("failed to create {}", tmp.display()))?;
-    f.write_all(state.to_string().as_bytes())
-        .and_then(|_| f.sync_all())
-        .ctx(|| format!("failed to write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).ctx(|| format!("failed to rename {}", tmp.display()))
-}
-
 /// Start `rpinet [--root DIR] ARGS… --job ID` detached and return its id.
 fn start_job(root: &Root, kind: &str, args: &[&str]) -> Result<Value> {
-    let id = format!("j{}-{}", crate::events::now(), std::process::id());
-    write_job(
-        root,
-        &id,
-        &json!({"id": id, "kind": kind, "state": "running", "progress": 0,
-                "bytes_done": 0, "bytes_total": 0, "files": 0, "message": "starting"}),
-    )?;
+    let id = format!("j{}-{}", crate::observe::events::now(), std::process::id());
+    job::write_state(root, &job::State::new(&id, kind, "running", "starting"))?;
     let exe = std::env::current_exe().ctx(|| "failed to find the rpinet binary".to_string())?;
     let mut cmd = std::process::Command::new(exe);
     if let Some(base) = root_base(root) {
         cmd.arg("--root").arg(base);
     }
-    cmd.args(args)
-        .arg("--job")
-        .arg(&id)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    match cmd.spawn() {
-        Ok(child) => {
+    cmd.args(args).arg("--job").arg(&id);
+    let run = || {
+        let e = std::os::unix::process::CommandExt::exec(&mut cmd);
+        job::fail(
+            root,
+            Some(&id),
+            kind,
+            &format!("failed to start {kind}: {e}"),
+        );
+    };
+    match crate::system::process::detach(run) {
+        Ok(pid) => {
             let pidfile = root.path(format!("{JOBS_DIR}/{id}.pid"));
-            std::fs::write(&pidfile, format!("{}\n", child.id()))
+            std::fs::write(&pidfile, format!("{pid}\n"))
                 .ctx(|| format!("failed to write {}", pidfile.display()))?;
             Ok(json!({ "job": id }))
         }
         Err(e) => {
             let msg = format!("failed to start {kind}: {e}");
-            write_job(
-                root,
-                &id,
-                &json!({"id": id, "kind": kind, "state": "failed", "progress": 0, "message": msg}),
-            )?;
+            job::fail(root, Some(&id), kind, &msg);
             Err(Error::new(msg))
         }
     }
@@ -398,10 +360,8 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
     if !on_disk.is_file() {
         return Err(Error::new(format!("image_import: no file '{path}'")));
     }
-    if !name.is_empty() && !valid_image_name(name) {
-        return Err(Error::new(format!(
-            "image_import: name '{name}' must be 1-64 of A-Z a-z 0-9 . _ - and not start with '.'"
-        )));
+    if !name.is_empty() {
+        check_image_name(name).map_err(|e| Error::new(format!("image_import: {e}")))?;
     }
     let mut args = vec!["image", "import", path];
     if !name.is_empty() {
@@ -416,12 +376,8 @@ fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
             "node_provision: name '{name}' must be 1-32 of a-z 0-9 _"
         )));
     }
-    if !valid_image_name(image) {
-        return Err(Error::new(format!(
-            "node_provision: image '{image}' is not an image name"
-        )));
-    }
-    let (_, cfg) = crate::world::load_config(root)?;
+    check_image_name(image).map_err(|e| Error::new(format!("node_provision: {e}")))?;
+    let (_, cfg) = crate::plan::world::load_config(root)?;
     if cfg.node(name).is_none() {
         return Err(Error::new(format!("node_provision: no node '{name}'")));
     }
@@ -477,14 +433,14 @@ mod tests {
 
     #[test]
     fn names_and_ids_are_checked() {
-        assert!(valid_job_id("j1700000000-1234"));
-        assert!(!valid_job_id("j1-../../etc/passwd"));
-        assert!(!valid_job_id(""));
+        assert!(job::check_id("j1700000000-1234").is_ok());
+        assert!(job::check_id("j1-../../etc/passwd").is_err());
+        assert!(job::check_id("").is_err());
         assert!(valid_node_name("running_lion"));
         assert!(!valid_node_name("Running"));
-        assert!(valid_image_name("bookworm-lite.2024"));
-        assert!(!valid_image_name("../x"));
-        assert!(!valid_image_name(".hidden"));
+        assert!(check_image_name("bookworm-lite.2024").is_ok());
+        assert!(check_image_name("../x").is_err());
+        assert!(check_image_name(".hidden").is_err());
     }
 
     #[test]

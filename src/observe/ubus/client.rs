@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::codec::{self, Msg};
 use crate::error::{Error, Result};
-use crate::root::Root;
+use crate::system::root::Root;
 
 /// The most one connection may take, all calls together: rpcd gives a whole
 /// `rpinet call` 2 s, and a stuck ubusd must not eat it.

@@ -1,0 +1,5 @@
+//! The API: what users and LuCI ask for, over the command line and ubus (rpcd), and the
+//! jobs that carry out long requests.
+
+pub mod node;
+pub mod rpcd;
