@@ -15,7 +15,7 @@ mod render;
 mod system;
 
 use cli::{Cli, Command, ImageCommand, NodeCommand};
-use error::{Error, Result};
+use error::Result;
 use std::path::{Path, PathBuf};
 use system::root::Root;
 
@@ -68,7 +68,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         }
         Command::Node(n) => match n.command {
             NodeCommand::Add(a) => {
-                let req = api::node::NodeRequest {
+                let req = config::request::NodeRequest {
                     name: a.name,
                     serial: a.serial,
                     mac: a.mac,
@@ -105,55 +105,21 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 Ok(0)
             }
             NodeCommand::Provision(a) => {
-                let job = a.job.clone();
-                let r = (|| {
-                    let world = plan::world::load(root)?;
-                    let storage = mounted_storage(&world.storage, &world.config)?;
-                    let Some(node) = world.config.node(&a.name) else {
-                        return Err(Error::new(format!("node '{}' does not exist", a.name)));
-                    };
-                    let target = provision::ProvisionTarget {
-                        node: node.name.clone(),
-                        hostname: node.hostname(),
-                        model: node.model.as_str().to_string(),
-                        tftp_dir: storage.join("tftp").join(node.boot_dir()),
-                        nfs_dir: storage.join("nfs").join(&node.name),
-                        server_ip: world.net.server,
-                        storage: storage.clone(),
-                    };
-                    let opts = provision::ProvisionOptions {
-                        user: a.user,
-                        password_hash: a.password_hash,
-                        job: a.job,
-                    };
-                    config::check_image_name(&a.image)?;
-                    let image_dir = storage.join("images").join(&a.image);
-                    let rep = provision::provision(root, &target, &image_dir, &opts)?;
-                    provision::record_image(root, &a.name, &a.image)?;
-                    println!("{}", rep.summary());
-                    Ok(0)
-                })();
-                if let Err(e) = &r {
-                    system::job::fail(root, job.as_deref(), "node_provision", e.message());
-                }
-                r
+                let opts = provision::ProvisionOptions {
+                    user: a.user,
+                    password_hash: a.password_hash,
+                    job: a.job,
+                };
+                let rep = provision::provision_node(root, &a.name, &a.image, &opts)?;
+                println!("{}", rep.summary());
+                Ok(0)
             }
         },
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
-            let guard = plan::world::load_config(root).and_then(|(_, config)| {
-                mounted_storage(&system::storage::check(root, &config), &config)
-            });
-            let storage = match guard {
-                Ok(s) => s,
-                Err(e) => {
-                    system::job::fail(root, a.job.as_deref(), "image_import", e.message());
-                    return Err(e);
-                }
-            };
             let file = root_file(root, &a.file);
-            let rep = image::import(root, &storage, &file, a.name.as_deref(), a.job.as_deref())?;
+            let rep = image::import_command(root, &file, a.name.as_deref(), a.job.as_deref())?;
             for m in &rep.skipped.messages {
                 eprintln!("rpinet: skipped: {m}");
             }
@@ -169,17 +135,5 @@ fn root_file(root: &Root, f: &str) -> PathBuf {
         root.path(f)
     } else {
         PathBuf::from(f)
-    }
-}
-
-/// The SSD guard (SPEC §2): the storage path, only when the configured
-/// filesystem is mounted there; nothing is imported or provisioned otherwise.
-fn mounted_storage(storage: &system::storage::Storage, config: &config::Config) -> Result<PathBuf> {
-    match storage.mounted_path() {
-        Some(p) => Ok(PathBuf::from(p)),
-        None => Err(Error::new(format!(
-            "{}: nothing is imported or provisioned until it is",
-            storage.describe(config)
-        ))),
     }
 }

@@ -3,69 +3,27 @@
 
 use serde_json::{Value, json};
 
-use crate::config::uci::{Package, Section};
+use crate::config::request::NodeRequest;
+use crate::config::uci::Package;
 use crate::config::{self, BootId, Config, DhcpMode, Model, Node};
 use crate::error::{Error, Result};
 use crate::plan::world;
 use crate::system::root::Root;
 
-/// What `node add` was asked for, as given on the command line or over ubus.
-#[derive(Debug, Clone, Default)]
-pub struct NodeRequest {
-    pub name: String,
-    pub serial: String,
-    pub mac: String,
-    pub model: Option<String>,
-    pub boot_id: Option<String>,
-    pub boot_dir: Option<String>,
-    pub ip: Option<String>,
-}
-
 /// The config with the node added, validated as a whole (duplicates included). Pure.
 pub fn with_node(pkg: &Package, req: &NodeRequest) -> Result<(Package, Config)> {
-    if !config::valid_node_name(&req.name) {
-        return Err(Error::new(format!(
-            "node name '{}': must be 1 to 32 of a-z, 0-9 and _",
-            req.name.escape_debug()
-        )));
-    }
+    let node = req.parse()?;
     if pkg
         .sections
         .iter()
-        .any(|s| s.kind == "node" && s.name.as_deref() == Some(&req.name))
+        .any(|s| s.kind == "node" && s.name.as_deref() == Some(&node.name))
     {
-        return Err(Error::new(format!("node '{}' already exists", req.name)));
-    }
-    let mut s = Section::new("node", Some(&req.name));
-    s.set("enabled", "1");
-    s.set("serial", &normalize_serial(&req.serial));
-    // Store the canonical form when it parses; a bad value is kept so validation names it.
-    let mac = config::Mac::parse(&req.mac)
-        .map(|m| m.to_string())
-        .unwrap_or_else(|| req.mac.clone());
-    s.set("mac", &mac);
-    s.set("model", req.model.as_deref().unwrap_or("pi4"));
-    s.set("boot_id", req.boot_id.as_deref().unwrap_or("serial"));
-    if let Some(dir) = &req.boot_dir {
-        s.set("boot_dir", dir);
-    }
-    if let Some(ip) = &req.ip {
-        s.set("ip", ip);
+        return Err(Error::new(format!("node '{}' already exists", node.name)));
     }
     let mut next = pkg.clone();
-    next.sections.push(s);
+    next.sections.push(node.to_section());
     let config = config::from_package(&next)?;
     Ok((next, config))
-}
-
-/// The serial as the Pi's TFTP directory uses it: /proc/cpuinfo's 16 digits are cut to
-/// their low 32 bits (`10000000abcdef12` → `abcdef12`).
-fn normalize_serial(s: &str) -> String {
-    if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        s[8..].to_ascii_lowercase()
-    } else {
-        s.to_string()
-    }
 }
 
 /// The config with the node removed. Pure.

@@ -233,7 +233,7 @@ fn discovered(root: &Root) -> Result<Value> {
 /// as `status` shows it. An empty optional argument counts as absent.
 fn node_add(root: &Root, a: &Args) -> Result<Value> {
     let own = |k: &str| a.opt(k).filter(|s| !s.is_empty()).map(str::to_string);
-    let req = crate::api::node::NodeRequest {
+    let req = crate::config::request::NodeRequest {
         name: a.str("name").into(),
         serial: a.str("serial").into(),
         mac: a.str("mac").into(),

@@ -5,6 +5,7 @@
 //! newline, quote or comma into a generated dnsmasq or exports file.
 
 pub mod network;
+pub mod request;
 pub mod uci;
 
 use std::collections::BTreeMap;
@@ -241,7 +242,7 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn read_node(s: &Section, name: &str) -> Result<Node> {
+pub(crate) fn read_node(s: &Section, name: &str) -> Result<Node> {
     let label = format!("node '{name}'");
     if !valid_node_name(name) {
         return Err(Error::new(format!(

@@ -101,6 +101,26 @@ pub fn name_from_file(file: &Path) -> String {
     if out.is_empty() { "image".into() } else { out }
 }
 
+/// `rpinet image import FILE`: the SSD guard, then [`import`]. A refusal is also the job's.
+pub fn import_command(
+    root: &Root,
+    file: &Path,
+    name: Option<&str>,
+    job: Option<&str>,
+) -> Result<ImportReport> {
+    let guard = crate::plan::world::load_config(root).and_then(|(_, config)| {
+        crate::system::storage::check(root, &config).require_mounted(&config)
+    });
+    let storage = match guard {
+        Ok(s) => s,
+        Err(e) => {
+            crate::system::job::fail(root, job, "image_import", e.message());
+            return Err(e);
+        }
+    };
+    import(root, &storage, file, name, job)
+}
+
 /// Import `file` as `images/<name>` under `storage` (a router path whose
 /// filesystem the caller has checked is the SSD).
 pub fn import(

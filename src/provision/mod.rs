@@ -261,6 +261,41 @@ fn build_and_swap(
     Ok(rep)
 }
 
+/// `rpinet node provision NAME --image IMAGE`: the node's target from the config, then
+/// [`provision`], then the record of the image in the config. A failure is also the job's.
+pub fn provision_node(
+    root: &Root,
+    name: &str,
+    image: &str,
+    opts: &ProvisionOptions,
+) -> Result<ProvisionReport> {
+    let r = (|| {
+        let world = crate::plan::world::load(root)?;
+        let storage = world.storage.require_mounted(&world.config)?;
+        let Some(node) = world.config.node(name) else {
+            bail!("node '{name}' does not exist");
+        };
+        let target = ProvisionTarget {
+            node: node.name.clone(),
+            hostname: node.hostname(),
+            model: node.model.as_str().to_string(),
+            tftp_dir: storage.join("tftp").join(node.boot_dir()),
+            nfs_dir: storage.join("nfs").join(&node.name),
+            server_ip: world.net.server,
+            storage: storage.clone(),
+        };
+        let image = crate::config::check_image_name(image)?;
+        let image_dir = storage.join("images").join(&image);
+        let rep = provision(root, &target, &image_dir, opts)?;
+        record_image(root, name, &image)?;
+        Ok(rep)
+    })();
+    if let Err(e) = &r {
+        crate::system::job::fail(root, opts.job.as_deref(), "node_provision", e.message());
+    }
+    r
+}
+
 /// Record in /etc/config/rpinet that node `name` runs `image` (its `image`
 /// option), through the core's commit (validated, atomic, applied).
 pub fn record_image(root: &Root, name: &str, image: &str) -> Result<()> {

@@ -38,6 +38,18 @@ impl Storage {
     }
 
     /// One line for status and logs.
+    /// The SSD guard (SPEC §2): the storage path, only when the configured filesystem is
+    /// mounted there; nothing is imported or provisioned otherwise.
+    pub fn require_mounted(&self, config: &Config) -> crate::error::Result<std::path::PathBuf> {
+        match self.mounted_path() {
+            Some(p) => Ok(std::path::PathBuf::from(p)),
+            None => Err(crate::error::Error::new(format!(
+                "{}: nothing is imported or provisioned until it is",
+                self.describe(config)
+            ))),
+        }
+    }
+
     pub fn describe(&self, config: &Config) -> String {
         let uuid = config.storage_uuid.as_deref().unwrap_or("");
         match self {
