@@ -36,8 +36,8 @@ fn main() {
     }
 }
 
-fn print_json(v: &serde_json::Value) {
-    println!("{v}");
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", api::view::json(v));
 }
 
 /// Run one command; the returned code is the process exit status.
@@ -58,11 +58,11 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Status(a) => {
-            let v = observe::status::read(root)?;
+            let v = api::view::read_status(root)?;
             if a.json {
                 print_json(&v)
             } else {
-                print!("{}", observe::status::human(&v))
+                print!("{}", v.human())
             }
             Ok(0)
         }
@@ -96,11 +96,11 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 Ok(0)
             }
             NodeCommand::Show(a) => {
-                let v = api::node::show_json(root, &a.name)?;
+                let v = api::node::show(root, &a.name)?;
                 if a.json {
                     print_json(&v)
                 } else {
-                    print!("{}", api::node::show_human(&v))
+                    print!("{}", v.human())
                 }
                 Ok(0)
             }

@@ -1,8 +1,7 @@
 //! `rpinet node add|remove|show`: edit the node sections of /etc/config/rpinet the way
 //! `uci commit` would (whole file rewritten atomically), then apply.
 
-use serde_json::{Value, json};
-
+use crate::api::view::{self, NodeDetail};
 use crate::config::request::NodeRequest;
 use crate::config::uci::Package;
 use crate::config::{self, BootId, Config, DhcpMode, Model, Node};
@@ -95,21 +94,22 @@ pub fn eeprom_settings(
     out
 }
 
-pub fn show_json(root: &Root, name: &str) -> Result<Value> {
+/// `node show`: the node as `status` shows it, with its EEPROM lines and how to set them.
+pub fn show(root: &Root, name: &str) -> Result<NodeDetail> {
     let w = world::load(root)?;
     let n = w
         .config
         .node(name)
         .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
     let probe = crate::observe::status::Probe::read(root, &w);
-    let mut v = crate::observe::status::node_json(&w, &probe, n, true);
-    let eeprom: Vec<String> = eeprom_settings(&w.config, w.net.server, n)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    v["eeprom"] = json!(eeprom);
-    v["how_to"] = json!(how_to(n));
-    Ok(v)
+    Ok(NodeDetail {
+        node: view::node(&w, &probe, n),
+        eeprom: eeprom_settings(&w.config, w.net.server, n)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        how_to: how_to(n),
+    })
 }
 
 fn how_to(n: &Node) -> Vec<String> {
@@ -124,34 +124,6 @@ fn how_to(n: &Node) -> Vec<String> {
         "BOOT_ORDER=0xf21 tries the SD card first, then the network; 0xf12 tries the network first.".into(),
         "Serial: grep Serial /proc/cpuinfo | cut -c 19-26, or the 'board:' line on the HDMI diagnostics screen.".into(),
     ]
-}
-
-pub fn show_human(v: &Value) -> String {
-    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
-    let mut out = format!(
-        "node {} ({}): {} serial {} mac {}\n  boot dir  {}\n  root      {}\n",
-        s("name"),
-        s("hostname"),
-        s("model"),
-        s("serial"),
-        s("mac"),
-        s("tftp_dir"),
-        s("nfs_dir")
-    );
-    if !s("ip").is_empty() {
-        out.push_str(&format!("  fixed ip  {}\n", s("ip")));
-    }
-    let eeprom = v["eeprom"].as_array().cloned().unwrap_or_default();
-    if !eeprom.is_empty() {
-        out.push_str("EEPROM settings (sudo rpi-eeprom-config --edit):\n");
-        for line in eeprom {
-            out.push_str(&format!("  {}\n", line.as_str().unwrap_or("")));
-        }
-    }
-    for line in v["how_to"].as_array().cloned().unwrap_or_default() {
-        out.push_str(&format!("{}\n", line.as_str().unwrap_or("")));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use std::io::{Read, Write};
 use serde_json::{Map, Value, json};
 
 // Node names are checked by the config's own rule, the one `node add` and the UCI file obey.
+use crate::api::view;
 use crate::config::{check_image_name, valid_node_name};
 use crate::error::{Context, Error, Result};
 use crate::system::job::{self, JOBS_DIR};
@@ -206,14 +207,14 @@ pub fn call(root: &Root, method: &str) -> Result<i32> {
 
 fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
     match method {
-        "status" => crate::observe::status::read(root),
+        "status" => crate::api::view::read_status(root).map(|v| view::json(&v)),
         "node_add" => node_add(root, a),
         "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
         "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
         "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
         "job" => read_job(root, a.str("id")),
-        "images" => crate::image::store::list(root),
-        "image_delete" => crate::image::store::delete(root, a.str("name")),
+        "images" => crate::api::images::list(root),
+        "image_delete" => crate::api::images::delete(root, a.str("name")),
         "discovered" => discovered(root),
         "doctor" => crate::observe::doctor::reply(root),
         other => Err(Error::new(format!("unknown method '{other}'"))),
@@ -245,7 +246,7 @@ fn node_add(root: &Root, a: &Args) -> Result<Value> {
     let added = crate::api::node::add(root, &req)?;
     let world = crate::plan::world::load(root)?;
     let probe = crate::observe::status::Probe::read(root, &world);
-    Ok(json!({ "node": crate::observe::status::node_json(&world, &probe, &added, true) }))
+    Ok(json!({ "node": view::node(&world, &probe, &added) }))
 }
 
 /// `node_remove`: the core's `node remove`.

@@ -17,7 +17,6 @@ pub mod le;
 pub mod os_release;
 pub mod partition;
 pub mod source;
-pub mod store;
 pub mod tree;
 pub mod xz;
 

@@ -20,8 +20,6 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
-
 use crate::config::Config;
 use crate::observe::events::{Event, EventKind};
 use crate::system::root::Root;
@@ -29,7 +27,8 @@ use crate::system::root::Root;
 /// Seconds of silence after which the next event belongs to a new boot.
 pub const NEW_BOOT_GAP: u64 = 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Stage {
     None,
     Dhcp,
@@ -52,7 +51,7 @@ impl Stage {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StageMark {
     pub stage: Stage,
     pub time: u64,
@@ -60,7 +59,7 @@ pub struct StageMark {
 }
 
 /// One node's last boot, as `status` reports it (docs/api.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Boot {
     pub stage: Stage,
     pub started: u64,
@@ -107,19 +106,6 @@ impl Boot {
         if stage > self.stage {
             self.stage = stage;
         }
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({
-            "stage": self.stage.as_str(),
-            "started": self.started,
-            "updated": self.updated,
-            "ip": self.ip,
-            "stages": self.stages.iter().map(|m| json!({
-                "stage": m.stage.as_str(), "time": m.time, "detail": m.detail
-            })).collect::<Vec<_>>(),
-            "error": self.error,
-        })
     }
 }
 

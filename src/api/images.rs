@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{self, Config};
+use crate::api::view;
+use crate::config;
 use crate::error::{Context, Error, Result};
 use crate::plan::world;
 use crate::system::root::Root;
@@ -24,40 +25,12 @@ pub fn list(root: &Root) -> Result<Value> {
                 if name.starts_with('.') || !e.path().is_dir() {
                     continue;
                 }
-                out.push(entry(&config, &name, &e.path()));
+                out.push(view::image(&config, &name, &e.path()));
             }
         }
     }
-    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(json!({ "images": out }))
-}
-
-/// One image: its image.json where present, else what its directory shows.
-fn entry(config: &Config, name: &str, dir: &std::path::Path) -> Value {
-    let created = std::fs::symlink_metadata(dir)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let meta: Value = std::fs::read(dir.join("image.json"))
-        .ok()
-        .and_then(|t| serde_json::from_slice(&t).ok())
-        .unwrap_or(Value::Null);
-    let os = crate::image::os_release::read_codename_at(&dir.join("root"));
-    let used_by: Vec<&str> = config
-        .nodes
-        .iter()
-        .filter(|n| n.image.as_deref() == Some(name))
-        .map(|n| n.name.as_str())
-        .collect();
-    json!({
-        "name": name,
-        "created": meta.get("created").and_then(Value::as_u64).unwrap_or(created),
-        "size": meta.get("size").and_then(Value::as_u64).unwrap_or(0),
-        "os": meta.get("os").and_then(Value::as_str).map(str::to_string).unwrap_or(os),
-        "used_by": used_by,
-    })
 }
 
 /// `image_delete`: take an unused image out of images/ at once (a rename, so
