@@ -176,11 +176,11 @@ fn import_inner(
         let mut rep = extract(file, &stage, &staging_path, job)?;
         write_info(&stage, name, file, &rep)?;
         // Make the tree durable before it appears under its name.
-        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&stage)) } < 0 {
+        if let Err(e) = nix::unistd::syncfs(&stage) {
             return Err(Error::new(format!(
                 "failed to sync {}: {}",
                 staging_path.display(),
-                std::io::Error::last_os_error()
+                std::io::Error::from(e)
             )));
         }
         images

@@ -143,7 +143,10 @@ pub fn copy_tree(
         Chown::Never
     } else {
         let top = fstat(dst).ctx(|| format!("failed to stat the new {what}"))?;
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let (uid, gid) = (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        );
         // New entries take the top directory's group when it is setgid (and
         // on grpid mounts): a group of our own either way, or chown always.
         if top.st_gid == gid {
@@ -521,6 +524,8 @@ fn copy_data(sh: &Shared, src: &File, dst: &File, st: &libc::stat) -> io::Result
         return Ok(false);
     }
     if sh.reflink.load(Ordering::Relaxed) {
+        // SAFETY: FICLONE takes the source descriptor as its argument (no pointer); both
+        // files are borrowed, so both descriptors are open for the call.
         if unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) } == 0 {
             return Ok(true);
         }
@@ -545,23 +550,20 @@ fn copy_data(sh: &Shared, src: &File, dst: &File, st: &libc::stat) -> io::Result
 /// Copy the data ranges of the first `len` bytes (found with SEEK_DATA and
 /// SEEK_HOLE); returns where the last one ended.
 fn copy_extents(sh: &Shared, src: &File, dst: &File, len: u64) -> io::Result<u64> {
-    let s = src.as_raw_fd();
+    use nix::unistd::{Whence, lseek};
     let (mut off, mut end) = (0i64, 0u64);
     let len_i = len as i64;
     while off < len_i {
-        let data = unsafe { libc::lseek(s, off, libc::SEEK_DATA) };
-        if data < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ENXIO) {
-                break; // only a hole remains
-            }
-            return Err(e);
-        }
+        let data = match lseek(src, off as libc::off_t, Whence::SeekData) {
+            Ok(d) => d as i64,
+            Err(nix::errno::Errno::ENXIO) => break, // only a hole remains
+            Err(e) => return Err(e.into()),
+        };
         if data >= len_i {
             break;
         }
-        let hole = unsafe { libc::lseek(s, data, libc::SEEK_HOLE) };
-        let hole = if hole < 0 { len_i } else { hole.min(len_i) };
+        let hole = lseek(src, data as libc::off_t, Whence::SeekHole)
+            .map_or(len_i, |h| (h as i64).min(len_i));
         end = copy_range(sh, src, dst, data as u64, (hole - data) as u64)?;
         if end < hole as u64 {
             break; // the source is shorter than it was
@@ -578,6 +580,9 @@ fn copy_range(sh: &Shared, src: &File, dst: &File, start: u64, len: u64) -> io::
     while done < len && sh.in_kernel.load(Ordering::Relaxed) {
         let mut a = (start + done) as i64;
         let mut b = a;
+        // SAFETY: raw copy_file_range(2) (libc lacks the wrapper on some router targets):
+        // both descriptors are borrowed and open, the offset pointers point at locals that
+        // outlive the call, and the kernel writes only those two.
         let n = unsafe {
             libc::syscall(
                 libc::SYS_copy_file_range,
@@ -618,12 +623,8 @@ fn copy_range(sh: &Shared, src: &File, dst: &File, start: u64, len: u64) -> io::
     Ok(start + done)
 }
 
-fn fstat(d: &impl AsRawFd) -> io::Result<libc::stat> {
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(d.as_raw_fd(), &mut st) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(st)
+fn fstat(d: &impl std::os::fd::AsFd) -> io::Result<libc::stat> {
+    nix::sys::stat::fstat(d).map_err(io::Error::from)
 }
 
 // The types of libc's stat fields differ between targets: the casts are
@@ -679,38 +680,32 @@ mod tests {
     }
 
     fn set_times(p: &Path, a: (i64, i64), m: (i64, i64)) {
-        let ts = |(s, n): (i64, i64)| {
-            let mut t: libc::timespec = unsafe { std::mem::zeroed() };
-            t.tv_sec = s as _;
-            t.tv_nsec = n as _;
-            t
-        };
-        let t = [ts(a), ts(m)];
-        let r = unsafe {
-            libc::utimensat(
-                libc::AT_FDCWD,
-                c(p).as_ptr(),
-                t.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
-        ok(r, "utimensat", p);
+        use nix::sys::time::TimeSpec;
+        let ts = |(s, n): (i64, i64)| TimeSpec::new(s as _, n as _);
+        nix::sys::stat::utimensat(
+            nix::fcntl::AT_FDCWD,
+            p,
+            &ts(a),
+            &ts(m),
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        )
+        .unwrap_or_else(|e| panic!("utimensat {}: {e}", p.display()));
     }
 
     fn owner(p: &Path, uid: u32, gid: u32) {
-        ok(
-            unsafe { libc::lchown(c(p).as_ptr(), uid, gid) },
-            "lchown",
-            p,
-        );
+        std::os::unix::fs::lchown(p, Some(uid), Some(gid))
+            .unwrap_or_else(|e| panic!("lchown {}: {e}", p.display()));
     }
 
     fn mode(p: &Path, m: u32) {
-        ok(unsafe { libc::chmod(c(p).as_ptr(), m) }, "chmod", p);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
     }
 
     fn xattr(p: &Path, k: &str, v: &[u8]) {
         let k = CString::new(k).unwrap();
+        // SAFETY: path and key are NUL-terminated CStrings, `v` a live slice with its length.
         let r =
             unsafe { libc::lsetxattr(c(p).as_ptr(), k.as_ptr(), v.as_ptr().cast(), v.len(), 0) };
         ok(r, "lsetxattr", p);
@@ -756,6 +751,7 @@ mod tests {
 
     fn xattrs_of(p: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
         let mut names = vec![0u8; 65536];
+        // SAFETY: the path is NUL-terminated and `names` a live buffer of the length passed.
         let n = unsafe { libc::llistxattr(c(p).as_ptr(), names.as_mut_ptr().cast(), names.len()) };
         assert!(n >= 0, "llistxattr {}", p.display());
         let mut out = BTreeMap::new();
@@ -765,6 +761,7 @@ mod tests {
         {
             let kc = CString::new(k).unwrap();
             let mut v = vec![0u8; 65536];
+            // SAFETY: path and key are NUL-terminated, `v` a live buffer of the length passed.
             let m = unsafe {
                 libc::lgetxattr(c(p).as_ptr(), kc.as_ptr(), v.as_mut_ptr().cast(), v.len())
             };
@@ -776,16 +773,15 @@ mod tests {
     }
 
     fn data_ranges(f: &File, size: i64) -> Vec<(i64, i64)> {
-        let fd = f.as_raw_fd();
+        use nix::unistd::{Whence, lseek};
         let (mut out, mut off) = (Vec::new(), 0);
         while off < size {
-            let d = unsafe { libc::lseek(fd, off, libc::SEEK_DATA) };
-            if d < 0 {
+            let Ok(d) = lseek(f, off as _, Whence::SeekData) else {
                 break;
-            }
-            let h = unsafe { libc::lseek(fd, d, libc::SEEK_HOLE) };
-            out.push((d, h));
-            off = h;
+            };
+            let h = lseek(f, d, Whence::SeekHole).unwrap_or(-1);
+            out.push((d as i64, h as i64));
+            off = h as i64;
         }
         out
     }
@@ -924,11 +920,8 @@ mod tests {
         std::os::unix::fs::symlink("d0", src.join("sym-dir")).unwrap();
         owner(&src.join("sym-dir"), 1000, 1000);
         let fifo = src.join("fifo");
-        ok(
-            unsafe { libc::mkfifo(c(&fifo).as_ptr(), 0o600) },
-            "mkfifo",
-            &fifo,
-        );
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .unwrap_or_else(|e| panic!("mkfifo {}: {e}", fifo.display()));
         owner(&fifo, 2000, 3000);
         mode(&fifo, 0o640);
         xattr(&fifo, "trusted.rpinet", b"fifo");
@@ -1066,24 +1059,19 @@ mod tests {
         for i in 0..8 {
             std::fs::write(src.join(format!("big{i}")), vec![b'b'; 512 << 10]).unwrap();
         }
-        let r = unsafe {
-            libc::mount(
-                c"tmpfs".as_ptr(),
-                c(&dst).as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
-                c"size=1m".as_ptr().cast(),
-            )
-        };
-        if r != 0 {
-            eprintln!(
-                "skipped: cannot mount a tmpfs: {}",
-                io::Error::last_os_error()
-            );
+        let mounted = nix::mount::mount(
+            Some("tmpfs"),
+            &dst,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("size=1m"),
+        );
+        if let Err(e) = mounted {
+            eprintln!("skipped: cannot mount a tmpfs: {e}");
             return;
         }
         let (r, _) = copy(&src, &dst);
-        unsafe { libc::umount2(c(&dst).as_ptr(), libc::MNT_DETACH) };
+        let _ = nix::mount::umount2(&dst, nix::mount::MntFlags::MNT_DETACH);
         let e = r.unwrap_err();
         assert!(
             e.message().contains(" t/") && e.message().contains("No space left on device"),

@@ -218,7 +218,7 @@ fn build_and_swap(
             customise::bootcode_at_tftp_root(&nb, &boot.parent)?;
         }
         for (d, what) in [(&nb, "boot"), (&nr, "root")] {
-            if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(d)) } < 0 {
+            if nix::unistd::syncfs(d).is_err() {
                 bail!("failed to sync the new {what} tree");
             }
         }

@@ -2,14 +2,20 @@
 //! an open directory and a single path component, with `O_NOFOLLOW`, so no
 //! name from an image can lead a byte outside the target tree.
 //!
-//! Thin safe wrappers over the `*at` syscalls (libc); each takes a [`Dir`]
-//! and one validated name ([`check_name`]).
+//! Thin safe wrappers over the `*at` syscalls (through `nix`); each takes a
+//! [`Dir`] and one validated name ([`check_name`]). `unsafe` remains only
+//! where nix has no wrapper on every router target: the xattr calls and
+//! renameat2 (nix offers it for glibc only).
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
+
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::time::TimeSpec;
 
 /// An open directory (`O_DIRECTORY | O_NOFOLLOW`).
 #[derive(Debug)]
@@ -19,6 +25,17 @@ impl AsRawFd for Dir {
     fn as_raw_fd(&self) -> RawFd {
         self.0.as_raw_fd()
     }
+}
+
+impl AsFd for Dir {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// A nix result as an io one.
+fn nx<T>(r: nix::Result<T>) -> io::Result<T> {
+    r.map_err(io::Error::from)
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -50,8 +67,10 @@ pub fn check_name(name: &[u8]) -> Option<&'static str> {
     }
 }
 
-const DIR_FLAGS: libc::c_int =
-    libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_RDONLY | libc::O_CLOEXEC;
+const DIR_FLAGS: OFlag = OFlag::O_DIRECTORY
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_RDONLY)
+    .union(OFlag::O_CLOEXEC);
 
 /// Replace `name` in `dir` with `data`, so a reader sees the old file or the new one, never
 /// a mix: a temp file of this process's own (`O_EXCL`, so two writers never share one) is
@@ -107,10 +126,7 @@ impl Dir {
 
     /// Open a directory by an ordinary path (the trusted part: storage paths).
     pub fn open_path(path: &Path) -> io::Result<Dir> {
-        use std::os::unix::ffi::OsStrExt;
-        let c = cstr(path.as_os_str().as_bytes())?;
-        let fd = cvt(unsafe { libc::open(c.as_ptr(), DIR_FLAGS) })?;
-        Ok(Dir(unsafe { OwnedFd::from_raw_fd(fd) }))
+        nx(nix::fcntl::open(path, DIR_FLAGS, Mode::empty())).map(Dir)
     }
 
     pub fn fd(&self) -> RawFd {
@@ -119,14 +135,15 @@ impl Dir {
 
     /// Open the child directory `name` without following a symlink.
     pub fn open_dir(&self, name: &[u8]) -> io::Result<Dir> {
-        let c = cstr(name)?;
-        let fd = cvt(unsafe { libc::openat(self.fd(), c.as_ptr(), DIR_FLAGS) })?;
-        Ok(Dir(unsafe { OwnedFd::from_raw_fd(fd) }))
+        nx(nix::fcntl::openat(self, name, DIR_FLAGS, Mode::empty())).map(Dir)
     }
 
     pub fn mkdir(&self, name: &[u8], mode: u32) -> io::Result<()> {
-        let c = cstr(name)?;
-        cvt(unsafe { libc::mkdirat(self.fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
+        nx(nix::sys::stat::mkdirat(
+            self,
+            name,
+            Mode::from_bits_truncate(mode as libc::mode_t),
+        ))
     }
 
     /// Create a new regular file (fails if anything exists under `name`).
@@ -136,48 +153,44 @@ impl Dir {
 
     /// Open an existing regular file for writing (never through a symlink).
     pub fn open_file(&self, name: &[u8], flags: libc::c_int) -> io::Result<File> {
-        let c = cstr(name)?;
-        let fd = cvt(unsafe {
-            libc::openat(
-                self.fd(),
-                c.as_ptr(),
-                flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                0o600 as libc::c_uint,
-            )
-        })?;
-        Ok(unsafe { File::from_raw_fd(fd) })
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        nx(nix::fcntl::openat(
+            self,
+            name,
+            flags,
+            Mode::from_bits_truncate(0o600),
+        ))
+        .map(File::from)
     }
 
     pub fn symlink(&self, target: &[u8], name: &[u8]) -> io::Result<()> {
-        let t = cstr(target)?;
-        let c = cstr(name)?;
-        cvt(unsafe { libc::symlinkat(t.as_ptr(), self.fd(), c.as_ptr()) }).map(drop)
+        nx(nix::unistd::symlinkat(target, self, name))
     }
 
+    /// Make a device node, fifo or socket; `mode` holds the type bits and the permissions.
     pub fn mknod(&self, name: &[u8], mode: u32, rdev: u64) -> io::Result<()> {
-        let c = cstr(name)?;
-        cvt(unsafe {
-            libc::mknodat(
-                self.fd(),
-                c.as_ptr(),
-                mode as libc::mode_t,
-                rdev as libc::dev_t,
-            )
-        })
-        .map(drop)
+        let mode = mode as libc::mode_t;
+        nx(nix::sys::stat::mknodat(
+            self,
+            name,
+            SFlag::from_bits_truncate(mode & libc::S_IFMT),
+            Mode::from_bits_truncate(mode & 0o7777),
+            rdev as libc::dev_t,
+        ))
     }
 
     /// Hard-link `from/old` as `self/new` (the link itself, never its target).
     pub fn link_from(&self, from: &Dir, old: &[u8], new: &[u8]) -> io::Result<()> {
-        let o = cstr(old)?;
-        let n = cstr(new)?;
-        cvt(unsafe { libc::linkat(from.fd(), o.as_ptr(), self.fd(), n.as_ptr(), 0) }).map(drop)
+        nx(nix::unistd::linkat(from, old, self, new, AtFlags::empty()))
     }
 
     pub fn unlink(&self, name: &[u8], dir: bool) -> io::Result<()> {
-        let c = cstr(name)?;
-        let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
-        cvt(unsafe { libc::unlinkat(self.fd(), c.as_ptr(), flags) }).map(drop)
+        let flags = if dir {
+            nix::unistd::UnlinkatFlags::RemoveDir
+        } else {
+            nix::unistd::UnlinkatFlags::NoRemoveDir
+        };
+        nx(nix::unistd::unlinkat(self, name, flags))
     }
 
     /// Rename `self/old` to `to/new`; fails when `to/new` exists.
@@ -189,6 +202,9 @@ impl Dir {
     fn renameat2(&self, old: &[u8], to: &Dir, new: &[u8], flags: libc::c_long) -> io::Result<()> {
         let o = cstr(old)?;
         let n = cstr(new)?;
+        // SAFETY: both names are NUL-terminated CStrings that outlive the call, and both
+        // descriptors are open directories borrowed for its length; the kernel reads
+        // nothing else.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_renameat2,
@@ -208,9 +224,7 @@ impl Dir {
 
     /// Rename `self/old` to `to/new`, atomically replacing `to/new`.
     pub fn rename(&self, old: &[u8], to: &Dir, new: &[u8]) -> io::Result<()> {
-        let o = cstr(old)?;
-        let n = cstr(new)?;
-        cvt(unsafe { libc::renameat(self.fd(), o.as_ptr(), to.fd(), n.as_ptr()) }).map(drop)
+        nx(nix::fcntl::renameat(self, old, to, new))
     }
 
     /// Swap `self/a` and `to/b` atomically (RENAME_EXCHANGE).
@@ -220,37 +234,42 @@ impl Dir {
 
     /// lstat of `name` in this directory.
     pub fn lstat(&self, name: &[u8]) -> io::Result<libc::stat> {
-        let c = cstr(name)?;
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        cvt(unsafe { libc::fstatat(self.fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
-        Ok(st)
+        nx(nix::sys::stat::fstatat(
+            self,
+            name,
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ))
     }
 
     /// Owner, then mode, of `name` itself (a symlink's mode is left alone).
     pub fn chown(&self, name: &[u8], uid: u32, gid: u32) -> io::Result<()> {
-        let c = cstr(name)?;
-        cvt(unsafe { libc::fchownat(self.fd(), c.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
-            .map(drop)
+        nx(nix::unistd::fchownat(
+            self,
+            name,
+            Some(uid.into()),
+            Some(gid.into()),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ))
     }
 
     pub fn chmod(&self, name: &[u8], mode: u32) -> io::Result<()> {
-        let c = cstr(name)?;
-        cvt(unsafe { libc::fchmodat(self.fd(), c.as_ptr(), mode as libc::mode_t, 0) }).map(drop)
+        nx(nix::sys::stat::fchmodat(
+            self,
+            name,
+            Mode::from_bits_truncate(mode as libc::mode_t),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        ))
     }
 
     /// Set access and modification time of `name` itself.
     pub fn set_times(&self, name: &[u8], atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {
-        let c = cstr(name)?;
-        let ts = [timespec(atime), timespec(mtime)];
-        cvt(unsafe {
-            libc::utimensat(
-                self.fd(),
-                c.as_ptr(),
-                ts.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map(drop)
+        nx(nix::sys::stat::utimensat(
+            self,
+            name,
+            &timespec(atime),
+            &timespec(mtime),
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        ))
     }
 
     /// Set an extended attribute on `name` itself (not through a symlink).
@@ -260,6 +279,8 @@ impl Dir {
         p.extend_from_slice(name);
         let p = cstr(&p)?;
         let k = cstr(key)?;
+        // SAFETY: path and key are NUL-terminated CStrings and `value` a live slice whose
+        // length is passed with it; nothing is kept after the call.
         cvt(unsafe {
             libc::lsetxattr(
                 p.as_ptr(),
@@ -274,15 +295,8 @@ impl Dir {
 
     /// The target of the symlink `name`.
     pub fn readlink(&self, name: &[u8]) -> io::Result<Vec<u8>> {
-        let c = cstr(name)?;
-        let mut buf = vec![0u8; 4096];
-        let n =
-            unsafe { libc::readlinkat(self.fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        buf.truncate(n as usize);
-        Ok(buf)
+        use std::os::unix::ffi::OsStringExt;
+        nx(nix::fcntl::readlinkat(self, name)).map(|t| t.into_vec())
     }
 
     /// Hard-link `rel` (a path of directories this program made, below
@@ -297,31 +311,24 @@ impl Dir {
         p.extend_from_slice(name);
         let p = cstr(&p)?;
         read_xattrs(
+            // SAFETY: `p` and `k` are NUL-terminated and `buf` holds `n` bytes (read_xattrs
+            // and sized pass a live buffer and its length, or null and 0 to ask the size).
             |buf, n| unsafe { libc::llistxattr(p.as_ptr(), buf.cast(), n) },
+            // SAFETY: as above.
             |k, buf, n| unsafe { libc::lgetxattr(p.as_ptr(), k.as_ptr(), buf, n) },
         )
     }
 
+    /// The names in this directory, without . and ..
     pub fn names(&self) -> io::Result<Vec<Vec<u8>>> {
-        let fd = cvt(unsafe { libc::openat(self.fd(), c".".as_ptr(), DIR_FLAGS) })?;
-        let dirp = unsafe { libc::fdopendir(fd) };
-        if dirp.is_null() {
-            let e = io::Error::last_os_error();
-            unsafe { libc::close(fd) };
-            return Err(e);
-        }
+        let mut d = nx(nix::dir::Dir::openat(self, ".", DIR_FLAGS, Mode::empty()))?;
         let mut out = Vec::new();
-        loop {
-            let ent = unsafe { libc::readdir(dirp) };
-            if ent.is_null() {
-                break;
-            }
-            let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+        for e in d.iter() {
+            let name = nx(e)?.file_name().to_bytes().to_vec();
             if name != b"." && name != b".." {
-                out.push(name.to_vec());
+                out.push(name);
             }
         }
-        unsafe { libc::closedir(dirp) };
         Ok(out)
     }
 
@@ -370,14 +377,11 @@ impl Dir {
 
 /// True when running as root (owners and device nodes can be made).
 pub fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
-fn timespec((sec, nsec): (i64, u32)) -> libc::timespec {
-    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
-    t.tv_sec = sec as _;
-    t.tv_nsec = nsec.min(999_999_999) as _;
-    t
+fn timespec((sec, nsec): (i64, u32)) -> TimeSpec {
+    TimeSpec::new(sec as _, nsec.min(999_999_999) as _)
 }
 
 /// Owner, mode, xattrs and times of an open file (used on regular files and directories).
@@ -390,21 +394,28 @@ pub fn set_meta_fd(
     xattrs: &[(Vec<u8>, Vec<u8>)],
 ) -> Vec<String> {
     let fd = f.as_raw_fd();
+    // SAFETY: `f` is borrowed for the whole function, so its descriptor stays open.
+    let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
     let mut errs = Vec::new();
     // chown clears setuid/setgid and capabilities: owner first, then mode, then xattrs.
     // `chown` is false without root (owners cannot be given away: ours are kept,
     // as the caller reports) or when the owner is already right.
-    if chown && unsafe { libc::fchown(fd, uid, gid) } < 0 {
-        errs.push(format!("chown: {}", io::Error::last_os_error()));
+    if chown {
+        if let Err(e) = nix::unistd::fchown(bfd, Some(uid.into()), Some(gid.into())) {
+            errs.push(format!("chown: {}", io::Error::from(e)));
+        }
     }
-    if unsafe { libc::fchmod(fd, (mode & 0o7777) as libc::mode_t) } < 0 {
-        errs.push(format!("chmod: {}", io::Error::last_os_error()));
+    let mode = Mode::from_bits_truncate((mode & 0o7777) as libc::mode_t);
+    if let Err(e) = nix::sys::stat::fchmod(bfd, mode) {
+        errs.push(format!("chmod: {}", io::Error::from(e)));
     }
     for (k, v) in xattrs {
         let Ok(kc) = CString::new(k.clone()) else {
             errs.push("xattr name holds NUL".into());
             continue;
         };
+        // SAFETY: `fd` is open (borrowed above), `kc` NUL-terminated, `v` a live slice whose
+        // length goes with it.
         if unsafe { libc::fsetxattr(fd, kc.as_ptr(), v.as_ptr().cast(), v.len(), 0) } < 0 {
             errs.push(format!(
                 "xattr {}: {}",
@@ -421,7 +432,9 @@ pub fn set_meta_fd(
 pub fn xattrs_fd(f: &impl AsRawFd) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let fd = f.as_raw_fd();
     read_xattrs(
+        // SAFETY: `f` is borrowed, so `fd` is open; `buf` holds `n` bytes (or is null with 0).
         |buf, n| unsafe { libc::flistxattr(fd, buf.cast(), n) },
+        // SAFETY: as above, and `k` is NUL-terminated.
         |k, buf, n| unsafe { libc::fgetxattr(fd, k.as_ptr(), buf, n) },
     )
 }
@@ -474,9 +487,12 @@ fn sized(mut call: impl FnMut(*mut libc::c_void, usize) -> libc::ssize_t) -> io:
     Err(io::Error::from_raw_os_error(libc::ERANGE))
 }
 
-pub fn set_times_fd(f: &impl AsRawFd, atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {
-    let ts = [timespec(atime), timespec(mtime)];
-    cvt(unsafe { libc::futimens(f.as_raw_fd(), ts.as_ptr()) }).map(drop)
+pub fn set_times_fd(f: &impl AsFd, atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {
+    nx(nix::sys::stat::futimens(
+        f,
+        &timespec(atime),
+        &timespec(mtime),
+    ))
 }
 
 #[cfg(test)]
