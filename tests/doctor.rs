@@ -127,10 +127,18 @@ impl Lab {
     }
     /// (exit code, findings)
     fn doctor(&self) -> (i32, Vec<Value>) {
+        // The stand-in `ubus` first on PATH: with no bus set up it answers as ubus does
+        // without ubusd (no connection).
+        let path = format!(
+            "{}:{}",
+            standin_ubus::bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let out = Command::new(BIN)
             .arg("--root")
             .arg(&self.0)
             .args(["doctor", "--json"])
+            .env("PATH", path)
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
@@ -574,8 +582,8 @@ fn boot_trace_findings() {
     assert_eq!(exit, 0, "an info finding alone does not fail doctor");
 }
 
-mod standin_ubusd;
-use standin_ubusd::{Quirk, router, start};
+mod standin_ubus;
+use standin_ubus::{Quirk, router, start};
 
 fn block(mounted: bool) -> Value {
     let mut d =
@@ -645,32 +653,28 @@ fn findings_from_the_bus() {
 }
 
 #[test]
-fn a_misbehaving_ubusd_never_breaks_doctor() {
+fn a_misbehaving_bus_never_breaks_doctor() {
     let lab = Lab::healthy("badbus");
     let sock = lab.p("var/run/ubus/ubus.sock");
     for quirk in [
-        Quirk::Interleave,
-        Quirk::EmptyStatus,
-        Quirk::NoHello,
-        Quirk::Silent,
-        Quirk::Oversized,
-        Quirk::Truncate,
+        Quirk::Fail,
+        Quirk::Garbage,
+        Quirk::Empty,
+        Quirk::Huge,
+        Quirk::Hang,
     ] {
         let _bus = start(&sock, router("10.0.0.1", block(true)), quirk);
         let t = std::time::Instant::now();
         let (exit, f) = lab.doctor();
+        // Not a speed measurement: a bus that never answers must not hold doctor up
+        // beyond its budget (2 s for all calls) by much.
         assert!(
-            t.elapsed() < std::time::Duration::from_secs(2),
+            t.elapsed() < std::time::Duration::from_secs(10),
             "{quirk:?}: {:?}",
             t.elapsed()
         );
         let seen = f.iter().any(|x| x["code"] == "server_ip_not_on_interface");
-        if quirk == Quirk::Interleave {
-            assert!(seen, "{quirk:?}: replies for other requests are skipped");
-            assert_eq!(exit, 1);
-        } else {
-            assert!(!seen, "{quirk:?}: a broken bus is no knowledge");
-            assert_eq!(exit, 0, "{quirk:?}: {f:#?}");
-        }
+        assert!(!seen, "{quirk:?}: a broken bus is no knowledge");
+        assert_eq!(exit, 0, "{quirk:?}: {f:#?}");
     }
 }

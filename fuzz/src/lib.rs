@@ -10,9 +10,11 @@ pub mod edits;
 #[path = "../../src/error.rs"]
 pub mod error;
 pub mod image;
+#[path = "../../src/system/fsys.rs"]
+pub mod fsys;
+/// The path the included sources name it by.
 pub mod system {
-    #[path = "../../../src/system/fsys.rs"]
-    pub mod fsys;
+    pub use super::fsys;
 }
 
 use std::path::{Path, PathBuf};

@@ -140,9 +140,9 @@ pub struct Snapshot {
     /// IPv4 addresses of the boot interface (ubus), when known.
     pub iface_ipv4: Option<Vec<String>>,
     /// Filesystems present (`block info` over ubus), when known.
-    pub block: Option<Vec<crate::observe::ubus::client::BlockDev>>,
+    pub block: Option<Vec<crate::observe::ubus::BlockDev>>,
     /// procd's dnsmasq instances (`service list` over ubus), when known.
-    pub services: Option<Vec<crate::observe::ubus::client::Instance>>,
+    pub services: Option<Vec<crate::observe::ubus::Instance>>,
     pub tftp_root_files: Vec<String>,
     pub nodes: HashMap<String, NodeFacts>,
     pub boots: HashMap<String, Boot>,
@@ -783,7 +783,7 @@ impl Snapshot {
             read_small(&root.path("/etc/passwd"), 1 << 20).and_then(|t| user_uid(&t, "dnsmasq"));
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
         s.etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
-        let mut bus = crate::observe::ubus::client::Bus::open(root);
+        let mut bus = crate::observe::ubus::Bus::open(root);
         s.iface_ipv4 = bus.interface_ipv4(&cfg.interface);
         s.block = bus.block_info();
         s.services = bus.service_instances(&["dnsmasq"]);
