@@ -5,9 +5,16 @@
     cross/mkapk.py --dump FILE.apk  print what a package holds (used by the tests)
 
 STAGE is the tree cross/stage.sh lays out: the files as installed, plus
-CONTROL/ (control, conffiles, postinst-pkg, prerm-pkg). Nothing from the
-registries packs apk v3, so this writes the format itself, following
-apk-tools' documentation (doc/apk-v3.5) and what `apk mkpkg` emits:
+CONTROL/ (control, conffiles, postinst-pkg, prerm-pkg).
+
+Why a writer of our own (it needs a reason to stay): the only tool that packs
+apk v3 is apk-tools 3's `apk mkpkg`, and it cannot be had on the machines that
+build rpinet. Debian 12 has no apk-tools package at all (`apt-cache search
+apk-tools` finds nothing, checked 2026-11-30); crates.io, PyPI and npm have no
+writer of the v3 (ADB) format; OpenWrt's SDK, which builds apk-tools, is not
+reachable from them either. Drop this file for `apk mkpkg` once one of those
+offers it. So this writes the format itself, following apk-tools'
+documentation (doc/apk-v3.5) and what `apk mkpkg` emits:
 
 * The file is "ADBd" and a raw deflate stream of: the header ("ADB." magic,
   schema "pckg"), one ADB block holding the package database, then one DATA

@@ -18,7 +18,6 @@ pub mod os_release;
 pub mod partition;
 pub mod source;
 pub mod tree;
-pub mod xz;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -48,7 +48,7 @@ impl<R: Read> Read for Counting<R> {
 
 /// The decompressed image, read front to back.
 pub struct Source {
-    par: Option<super::xz::ParXz>,
+    par: Option<rpinet_xz::ParXz>,
     rx: Option<Receiver<std::result::Result<Vec<u8>, String>>>,
     raw: Option<Counting<File>>,
     chunk: Vec<u8>,
@@ -89,7 +89,7 @@ impl Source {
             compressed: false,
         };
         let counting = Counting { inner: f, n: done };
-        if magic.starts_with(&super::xz::format::MAGIC) {
+        if magic.starts_with(&rpinet_xz::format::MAGIC) {
             s.compressed = true;
             match parallel_xz(path, &s.input_done) {
                 Some(p) => s.par = Some(p),
@@ -190,12 +190,12 @@ impl Source {
 }
 
 /// A multi-block .xz decoded on every core, when it is one (see [`super::xz`]).
-fn parallel_xz(path: &Path, done: &SharedCount) -> Option<super::xz::ParXz> {
+fn parallel_xz(path: &Path, done: &SharedCount) -> Option<rpinet_xz::ParXz> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let limits = super::xz::Limits::router(threads, u64::from(XZ_MEM_KB) << 10);
+    let limits = rpinet_xz::Limits::router(threads, u64::from(XZ_MEM_KB) << 10);
     let n = done.clone();
     let file = File::open(path).ok()?;
-    super::xz::ParXz::open(file, limits, Arc::new(move |k| n.add(k)))
+    rpinet_xz::ParXz::open(file, limits, Arc::new(move |k| n.add(k)))
 }
 
 /// A decoder (any .xz on one thread, .gz) run on its own thread, its

@@ -11,5 +11,3 @@ pub mod le;
 pub mod partition;
 #[path = "../../../src/image/tree.rs"]
 pub mod tree;
-#[path = "../../../src/image/xz/mod.rs"]
-pub mod xz;

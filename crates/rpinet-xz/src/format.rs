@@ -7,7 +7,6 @@
 //! all of it or says precisely what is wrong.
 
 use super::crc::crc32;
-use crate::image::le::u32le;
 
 pub const MAGIC: [u8; 6] = [0xFD, b'7', b'z', b'X', b'Z', 0];
 const FOOTER_MAGIC: [u8; 2] = [b'Y', b'Z'];
@@ -58,6 +57,13 @@ pub struct BlockHeader {
 }
 
 type R<T> = std::result::Result<T, String>;
+
+/// The little-endian u32 at `b[o..]` (a stored CRC32 or size); 0 past the end, which the
+/// check it feeds then refuses.
+fn u32le(b: &[u8], o: usize) -> u32 {
+    b.get(o..o.saturating_add(4))
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
 
 /// The check type from the 12-byte stream header.
 pub fn stream_header(b: &[u8]) -> R<Check> {

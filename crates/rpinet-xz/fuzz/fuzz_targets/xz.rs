@@ -4,7 +4,7 @@
 //! error or a clean end, never a panic or a hang; a file it decodes yields
 //! exactly what its index says.
 use libfuzzer_sys::fuzz_target;
-use rpinet_fuzz::image::xz::{Limits, ParXz, format};
+use rpinet_xz::{Limits, ParXz, format};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -16,9 +16,17 @@ fuzz_target!(|data: &[u8]| {
         let _ = format::layout(&data[..12], &data[n - 12..], &data[12..n - 12], n as u64);
     }
     let tmp = std::env::temp_dir().join(format!("rpinet-fuzz-xz-{}", std::process::id()));
-    let Ok(mut f) = rpinet_fuzz::unlinked_file(&tmp) else {
+    // A file whose name is gone already: nothing is left behind, whatever happens.
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+    else {
         return;
     };
+    let _ = std::fs::remove_file(&tmp);
     if f.write_all(data).is_err() {
         return;
     }
