@@ -129,16 +129,8 @@ fn how_to(n: &Node) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::request::tests::req;
     use crate::config::uci;
-
-    fn req(name: &str, serial: &str, mac: &str) -> NodeRequest {
-        NodeRequest {
-            name: name.into(),
-            serial: serial.into(),
-            mac: mac.into(),
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn add_normalizes_and_validates() {

@@ -41,13 +41,24 @@ impl Model {
         }
     }
 
+    /// Every model, as the `model` option names it.
+    pub const CHOICES: [(&'static str, Model); 3] = [
+        ("pi3", Model::Pi3),
+        ("pi4", Model::Pi4),
+        ("pi5", Model::Pi5),
+    ];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Model::Pi3 => "pi3",
-            Model::Pi4 => "pi4",
-            Model::Pi5 => "pi5",
-        }
+        choice_name(&Self::CHOICES, self)
     }
+}
+
+/// The option value that names `v` in `choices` (each value is named there once).
+fn choice_name<T: PartialEq>(choices: &[(&'static str, T)], v: T) -> &'static str {
+    choices
+        .iter()
+        .find(|(_, c)| *c == v)
+        .map_or("", |(name, _)| name)
 }
 
 /// How the Pi names its TFTP directory: the EEPROM's TFTP_PREFIX 0, 2 or 1.
@@ -59,12 +70,15 @@ pub enum BootId {
 }
 
 impl BootId {
+    /// Every mode, as the `boot_id` option names it.
+    pub const CHOICES: [(&'static str, BootId); 3] = [
+        ("serial", BootId::Serial),
+        ("mac", BootId::Mac),
+        ("custom", BootId::Custom),
+    ];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            BootId::Serial => "serial",
-            BootId::Mac => "mac",
-            BootId::Custom => "custom",
-        }
+        choice_name(&Self::CHOICES, self)
     }
 
     /// The EEPROM TFTP_PREFIX value for this mode.
@@ -263,25 +277,9 @@ pub(crate) fn read_node(s: &Section, name: &str) -> Result<Node> {
             "a MAC like dc:a6:32:01:02:03",
         )?
         .ok_or_else(|| Error::new(format!("{label}: option 'mac' is missing")))?;
-    let model = o
-        .choice(
-            "model",
-            &[
-                ("pi3", Model::Pi3),
-                ("pi4", Model::Pi4),
-                ("pi5", Model::Pi5),
-            ],
-        )?
-        .unwrap_or(Model::Pi4);
+    let model = o.choice("model", &Model::CHOICES)?.unwrap_or(Model::Pi4);
     let boot_id = o
-        .choice(
-            "boot_id",
-            &[
-                ("serial", BootId::Serial),
-                ("mac", BootId::Mac),
-                ("custom", BootId::Custom),
-            ],
-        )?
+        .choice("boot_id", &BootId::CHOICES)?
         .unwrap_or(BootId::Serial);
     let custom_dir = o.parsed(
         "boot_dir",

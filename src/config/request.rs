@@ -82,10 +82,11 @@ impl Node {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn req(name: &str, serial: &str, mac: &str) -> NodeRequest {
+    /// A request with only the required values.
+    pub(crate) fn req(name: &str, serial: &str, mac: &str) -> NodeRequest {
         NodeRequest {
             name: name.into(),
             serial: serial.into(),

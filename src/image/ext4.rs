@@ -811,14 +811,7 @@ impl Ext4 {
             return Ok(());
         }
         if self.open.as_ref().map(|(i, _)| *i) != Some(ino) {
-            let name = scratch_name(ino as u64);
-            let f = match self.scratch.open_file(&name, libc::O_WRONLY) {
-                Ok(f) => f,
-                Err(_) => self
-                    .scratch
-                    .create_file(&name)
-                    .ctx(|| format!("failed to create scratch file for inode {ino}"))?,
-            };
+            let f = scratch_file(&self.scratch, ino as u64)?;
             self.open = Some((ino, f));
         }
         if let Some((_, f)) = &self.open {
@@ -920,14 +913,7 @@ impl Ext4 {
             if n.kind != Kind::File || reached {
                 continue;
             }
-            let name = scratch_name(ino);
-            let f = match self.scratch.open_file(&name, libc::O_WRONLY) {
-                Ok(f) => f,
-                Err(_) => self
-                    .scratch
-                    .create_file(&name)
-                    .ctx(|| format!("failed to create scratch file for inode {ino}"))?,
-            };
+            let f = scratch_file(&self.scratch, ino)?;
             if let Err(e) = f.set_len(n.size) {
                 self.skips.add(format!(
                     "ext4: inode {ino}: size {} cannot be set: {e}",
@@ -1053,6 +1039,17 @@ fn acl_to_xattr(v: &[u8]) -> Option<Vec<u8>> {
         o += step;
     }
     Some(out)
+}
+
+/// The scratch file of inode `ino`, opened for writing (made when it is not there yet).
+fn scratch_file(scratch: &Dir, ino: u64) -> Result<std::fs::File> {
+    let name = scratch_name(ino);
+    match scratch.open_file(&name, libc::O_WRONLY) {
+        Ok(f) => Ok(f),
+        Err(_) => scratch
+            .create_file(&name)
+            .ctx(|| format!("failed to create scratch file for inode {ino}")),
+    }
 }
 
 #[cfg(test)]
