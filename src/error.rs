@@ -12,6 +12,9 @@ pub struct Error(String);
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// What a conflict's message starts with (the message stays one line a user can read).
+const CONFLICT: &str = "conflict: ";
+
 impl Error {
     pub fn new(msg: impl Into<String>) -> Self {
         Error(msg.into())
@@ -19,6 +22,18 @@ impl Error {
 
     pub fn message(&self) -> &str {
         &self.0
+    }
+
+    /// `path` changed under rpinet between reading and writing it (another writer, such as
+    /// `uci commit`): the caller reads it again and redoes its change.
+    pub fn conflict(path: &str) -> Self {
+        Error(format!(
+            "{CONFLICT}{path} changed while rpinet was writing it; try again"
+        ))
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.0.starts_with(CONFLICT)
     }
 }
 

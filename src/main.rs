@@ -47,14 +47,22 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Call(a) => api::rpcd::call(root, &a.method),
         Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
         Command::Doctor(a) => observe::doctor::run(root, a.json),
-        Command::Apply(a) if a.withdraw => {
+        Command::Apply(a) if a.dry_run => {
             let (_, mut config) = plan::world::load_config(root)?;
-            config.enabled = false;
-            plan::run_with(root, config, a.dry_run)?;
+            config.enabled &= !a.withdraw;
+            plan::dry_run(root, config)?;
             Ok(0)
         }
-        Command::Apply(a) => {
-            plan::run(root, a.dry_run)?;
+        Command::Apply(a) if a.withdraw => {
+            let lock = api::begin(root)?;
+            let (_, mut config) = plan::world::load_config(root)?;
+            config.enabled = false;
+            plan::run_with(root, &lock, config)?;
+            Ok(0)
+        }
+        Command::Apply(_) => {
+            let lock = api::begin(root)?;
+            plan::run(root, &lock)?;
             Ok(0)
         }
         Command::Status(a) => {
@@ -110,7 +118,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     password_hash: a.password_hash,
                     job: a.job,
                 };
-                let rep = provision::provision_node(root, &a.name, &a.image, &opts)?;
+                let rep = api::provision::provision_node(root, &a.name, &a.image, &opts)?;
                 println!("{}", rep.summary());
                 Ok(0)
             }

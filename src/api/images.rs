@@ -39,6 +39,7 @@ pub fn list(root: &Root) -> Result<Value> {
 /// budget. Leftovers of an interrupted delete are swept by the next one.
 pub fn delete(root: &Root, name: &str) -> Result<Value> {
     config::check_image_name(name).map_err(|e| Error::new(format!("image_delete: {e}")))?;
+    let _lock = crate::api::begin(root)?;
     let (_, core) = world::load_config(root)?;
     let storage = storage::check(root, &core);
     let Some(sp) = storage.mounted_path() else {
@@ -63,6 +64,11 @@ pub fn delete(root: &Root, name: &str) -> Result<Value> {
     let dir = images.join(name);
     if !dir.is_dir() {
         return Err(Error::new(format!("no imported image '{name}'")));
+    }
+    if crate::provision::switch::image_busy(&dir) {
+        return Err(Error::new(format!(
+            "image '{name}' is being copied to a node by a running provision: delete it when that job has ended"
+        )));
     }
     let trash = images.join(format!(".deleting-{name}-{}", std::process::id()));
     std::fs::rename(&dir, &trash).ctx(|| format!("failed to move {} aside", dir.display()))?;

@@ -38,38 +38,48 @@ pub fn without_node(pkg: &Package, name: &str) -> Result<(Package, Node)> {
     Ok((next, node))
 }
 
+/// `node add`: the node is in the config once its directories, host entry and exports are
+/// in place (see `plan::change_config`).
 pub fn add(root: &Root, req: &NodeRequest) -> Result<Node> {
-    let (pkg, _) = world::load_config(root)?;
-    let (next, config) = with_node(&pkg, req)?;
-    crate::plan::commit_and_run(root, &next, config.clone())?;
-    config
+    let lock = crate::api::begin(root)?;
+    let world = crate::plan::change_config(root, &lock, |pkg| Ok(with_node(pkg, req)?.0))?;
+    world
+        .config
         .node(&req.name)
         .cloned()
         .ok_or_else(|| Error::new("node vanished after adding it"))
 }
 
+/// `node remove [--purge]`. With `--purge` the node's directories are first moved aside
+/// (`.purge-…` names, one rename each), the node is removed from the config, then they are
+/// deleted; a failure puts them back, and a run killed on the way leaves names the next
+/// command's sweep deletes. Returns whether directories were deleted.
 pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
-    let (pkg, _) = world::load_config(root)?;
-    let (next, node) = without_node(&pkg, name)?;
-    let config = config::from_package(&next)?;
-    let world = crate::plan::commit_and_run(root, &next, config)?;
-    // Directories go last, after nothing exports them any more; only on the mounted SSD.
-    let Some(storage) = world.storage.mounted_path().filter(|_| purge) else {
-        return Ok(false);
+    let lock = crate::api::begin(root)?;
+    let (_, config) = world::load_config(root)?;
+    let node = config
+        .node(name)
+        .cloned()
+        .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
+    let trash = if purge {
+        let storage = crate::system::storage::check(root, &config).require_mounted(&config)?;
+        let dirs = [
+            storage.join("tftp").join(node.boot_dir()),
+            storage.join("nfs").join(&node.name),
+        ];
+        crate::system::sweep::move_aside(root, &dirs, "purge")?
+    } else {
+        Vec::new()
     };
-    for dir in [
-        format!("{storage}/tftp/{}", node.boot_dir()),
-        format!("{storage}/nfs/{}", node.name),
-    ] {
-        let p = root.path(&dir);
-        match std::fs::remove_dir_all(&p) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::new(format!("failed to delete {}: {e}", p.display())));
-            }
-            _ => log::info!("deleted {dir}"),
-        }
+    if let Err(e) = crate::plan::change_config(root, &lock, |pkg| Ok(without_node(pkg, name)?.0)) {
+        crate::system::sweep::put_back(&trash);
+        return Err(e);
     }
-    Ok(true)
+    for (aside, _) in &trash {
+        std::fs::remove_dir_all(aside)
+            .map_err(|e| Error::new(format!("failed to delete {}: {e}", aside.display())))?;
+    }
+    Ok(purge)
 }
 
 /// What the node's EEPROM needs, as `rpi-eeprom-config --edit` takes it.

@@ -162,6 +162,12 @@ fn import_inner(
             images_router.display()
         );
     }
+    // The source is opened and its partition table read before anything is created.
+    let mut src = Source::open(file)?;
+    let mut head = vec![0u8; partition::HEAD];
+    src.read_exact(&mut head)
+        .ctx(|| format!("failed to read the partition table of {}", file.display()))?;
+    let parts = partition::parse(&head)?;
     let staging = format!(".import-{}-{}", name, std::process::id());
     let _ = images.remove_tree(staging.as_bytes());
     images
@@ -172,7 +178,7 @@ fn import_inner(
         let stage = images
             .open_dir(staging.as_bytes())
             .ctx(|| format!("failed to open {}", staging_path.display()))?;
-        let mut rep = extract(file, &stage, &staging_path, job)?;
+        let mut rep = extract(src, &parts, &stage, &staging_path, job)?;
         write_info(&stage, name, file, &rep)?;
         // Make the tree durable before it appears under its name.
         if let Err(e) = nix::unistd::syncfs(&stage) {
@@ -236,12 +242,13 @@ fn spill_maker(dir: &Path, tag: &str) -> Box<dyn FnMut() -> std::io::Result<std:
 }
 
 /// Stream the image into `stage/boot` and `stage/root`.
-fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result<ImportReport> {
-    let mut src = Source::open(file)?;
-    let mut head = vec![0u8; partition::HEAD];
-    src.read_exact(&mut head)
-        .ctx(|| format!("failed to read the partition table of {}", file.display()))?;
-    let parts = partition::parse(&head)?;
+fn extract(
+    mut src: Source,
+    parts: &[partition::Partition],
+    stage: &Dir,
+    stage_path: &Path,
+    job: &mut Job,
+) -> Result<ImportReport> {
     let mut skips = Skips::default();
     let mut boot: Option<(Tree, u64)> = None;
     let mut rootfs: Option<(Tree, u64)> = None;
@@ -254,7 +261,7 @@ fn extract(file: &Path, stage: &Dir, stage_path: &Path, job: &mut Job) -> Result
     let scratch_root = stage.open_dir(b".scratch-root").ctx(|| "scratch".into())?;
     let mut scratch_boot = Some(scratch_boot);
     let mut scratch_root = Some(scratch_root);
-    for p in &parts {
+    for p in parts {
         if boot.is_some() && rootfs.is_some() {
             break;
         }

@@ -63,11 +63,29 @@ pub struct Source {
 
 impl Source {
     pub fn open(path: &Path) -> Result<Source> {
-        let mut f = File::open(path).ctx(|| format!("failed to open {}", path.display()))?;
-        let input_len = f
+        // Opened without blocking (a FIFO would wait for a writer forever), then refused
+        // unless it is a regular file: a device, FIFO or socket may never end or give data.
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)
+            .ctx(|| format!("failed to open {}", path.display()))?;
+        let meta = f
             .metadata()
-            .ctx(|| format!("failed to stat {}", path.display()))?
-            .len();
+            .ctx(|| format!("failed to stat {}", path.display()))?;
+        if !meta.is_file() {
+            return Err(crate::error::Error::new(format!(
+                "{} is not a regular file (an image file is needed)",
+                path.display()
+            )));
+        }
+        nix::fcntl::fcntl(
+            &f,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+        )
+        .map_err(|e| crate::error::Error::new(format!("failed to read {}: {e}", path.display())))?;
+        let input_len = meta.len();
         let mut magic = [0u8; 6];
         let n = f
             .read(&mut magic)

@@ -7,24 +7,59 @@ use std::path::PathBuf;
 
 use super::world::World;
 use super::{Action, first_line, plan};
-use crate::config::uci;
-use crate::error::Result;
+use crate::config::Config;
+use crate::config::uci::{self, Package};
+use crate::error::{Error, Result};
+use crate::system::dnsmasq::DHCP_PATH;
+use crate::system::lock::StateLock;
 use crate::system::root::Root;
+use crate::system::uci_file::Edit;
 use crate::system::{fs, services};
 
-/// Load, plan and (unless `dry_run`) execute; returns the snapshot the plan was made from
-/// and the plan.
-pub fn run(root: &Root, dry_run: bool) -> Result<World> {
-    let (_, config) = crate::plan::world::load_config(root)?;
-    run_with(root, config, dry_run)
+/// Take the state lock and finish the config writes a killed run began (`api::begin` adds
+/// the rest of the clean-up).
+pub fn begin(root: &Root) -> Result<StateLock> {
+    let lock = StateLock::acquire(root)?;
+    crate::system::uci_file::recover(&root.path(crate::config::CONFIG_PATH))?;
+    crate::system::uci_file::recover(&root.path(DHCP_PATH))?;
+    Ok(lock)
 }
 
-/// [`run`] for a config that is not (or not yet) the one on disk.
-pub fn run_with(root: &Root, config: crate::config::Config, dry_run: bool) -> Result<World> {
+/// `rpinet apply`: load, plan and carry the plan out, under the state lock. A config file
+/// that `uci commit` changed while the plan was carried out is planned for again.
+pub fn run(root: &Root, lock: &StateLock) -> Result<World> {
+    let (_, config) = crate::plan::world::load_config(root)?;
+    run_with(root, lock, config)
+}
+
+/// [`run`] for a config that is not the one on disk (`apply --withdraw`: the same config,
+/// disabled).
+pub fn run_with(root: &Root, _lock: &StateLock, config: Config) -> Result<World> {
+    let mut tries = 0;
+    loop {
+        let world = crate::plan::world::load_with(root, config.clone())?;
+        let actions = plan(&world)?;
+        warn_about(&world);
+        match execute(root, &world, &actions) {
+            Err(e) if e.is_conflict() && tries < 3 => tries += 1,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(world),
+        }
+    }
+}
+
+/// `rpinet apply --dry-run`: the plan, printed; nothing is written and no lock is taken.
+pub fn dry_run(root: &Root, config: Config) -> Result<World> {
     let world = crate::plan::world::load_with(root, config)?;
     let actions = plan(&world)?;
     warn_about(&world);
-    report_or_execute(root, world, actions, dry_run)
+    if actions.is_empty() {
+        println!("nothing to do: the system matches the config");
+    }
+    for a in &actions {
+        println!("{a}");
+    }
+    Ok(world)
 }
 
 /// Say what will keep Pis from booting although every file is right.
@@ -43,46 +78,68 @@ fn warn_about(world: &World) {
     }
 }
 
-/// Commit a changed config and apply it — but only once the whole plan for it has been made,
-/// so a change that cannot be applied writes nothing, the config included.
-pub fn commit_and_run(
+/// Change /etc/config/rpinet by `change` (a pure edit of the parsed file that also checks the
+/// request) and apply it. The config is committed only with the work it describes: the new
+/// config is planned and carried out first, then committed; when the work fails, the system
+/// is put back to the config on disk (which is left as it was) and the error returned. A run
+/// killed in between leaves files that the next `apply` (any command that changes state runs
+/// one) puts back to the config. When `uci commit` changed the file meanwhile, the change is
+/// made again on the new file.
+pub fn change_config(
     root: &Root,
-    pkg: &crate::config::uci::Package,
-    config: crate::config::Config,
+    lock: &StateLock,
+    mut change: impl FnMut(&Package) -> Result<Package>,
 ) -> Result<World> {
-    let world = crate::plan::world::load_with(root, config)?;
-    let actions = plan(&world)?;
-    warn_about(&world);
-    fs::write_atomic(
-        &root.path(crate::config::CONFIG_PATH),
-        &uci::serialize(pkg),
-        0o644,
-    )?;
-    report_or_execute(root, world, actions, false)
+    let path = root.path(crate::config::CONFIG_PATH);
+    for _ in 0..5 {
+        crate::system::uci_file::recover(&path)?;
+        let before = crate::system::fs::read_opt(&path)?.unwrap_or_default();
+        let old = uci::parse(&before, crate::config::CONFIG_PATH)?;
+        let new = change(&old)?;
+        let config = crate::config::from_package(&new)?;
+        let world = crate::plan::world::load_with(root, config)?;
+        let actions = plan(&world)?;
+        warn_about(&world);
+        if let Err(e) = execute(root, &world, &actions) {
+            put_back(root, lock);
+            return Err(e);
+        }
+        let text = uci::serialize(&new);
+        let committed = crate::system::uci_file::update(&path, |now| {
+            if now.unwrap_or("") != before {
+                return Err(Error::conflict(crate::config::CONFIG_PATH));
+            }
+            if text == before {
+                return Ok(Edit::Keep);
+            }
+            Ok(Edit::Write(text.clone()))
+        });
+        match committed {
+            Ok(_) => return Ok(world),
+            Err(e) if e.is_conflict() => continue,
+            Err(e) => {
+                put_back(root, lock);
+                return Err(e);
+            }
+        }
+    }
+    put_back(root, lock);
+    Err(Error::new(format!(
+        "{} kept changing while rpinet tried to change it; try again",
+        crate::config::CONFIG_PATH
+    )))
 }
 
-fn report_or_execute(
-    root: &Root,
-    world: World,
-    actions: Vec<Action>,
-    dry_run: bool,
-) -> Result<World> {
-    if dry_run {
-        if actions.is_empty() {
-            println!("nothing to do: the system matches the config");
-        }
-        for a in &actions {
-            println!("{a}");
-        }
-    } else {
-        execute(root, &actions)?;
+/// After a failed change: make the system match the config on disk again, as far as it can.
+fn put_back(root: &Root, lock: &StateLock) {
+    if let Err(e) = run(root, lock) {
+        log::warn!("could not put the system back to the config: {e}");
     }
-    Ok(world)
 }
 
 /// Carry out a plan. Under `--root` the file actions happen inside DIR and service actions
 /// are only logged.
-pub fn execute(root: &Root, actions: &[Action]) -> Result<()> {
+pub fn execute(root: &Root, world: &World, actions: &[Action]) -> Result<()> {
     // Directories whose renames must be made durable before any service is kicked.
     let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
     // Parents already made for writes (a thousand host files share one).
@@ -113,7 +170,18 @@ pub fn execute(root: &Root, actions: &[Action]) -> Result<()> {
                         touched.insert(parent.to_path_buf());
                     }
                 }
-                fs::replace(&p, content, *mode, on_flash(path))?
+                if path == DHCP_PATH {
+                    // libuci's file: under its lock, and only while it holds what was planned
+                    // from (else the caller plans again).
+                    crate::system::uci_file::update(&p, |now| {
+                        if now.unwrap_or("") != world.dhcp_text {
+                            return Err(Error::conflict(DHCP_PATH));
+                        }
+                        Ok(Edit::Write(content.clone()))
+                    })?;
+                } else {
+                    fs::replace(&p, content, *mode, on_flash(path))?
+                }
             }
             Action::Remove { path } => {
                 let p = root.path(path);

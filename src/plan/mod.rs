@@ -8,7 +8,7 @@
 pub mod execute;
 pub mod world;
 
-pub use execute::{commit_and_run, run, run_with};
+pub use execute::{begin, change_config, dry_run, run, run_with};
 
 use std::fmt;
 

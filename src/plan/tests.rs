@@ -43,6 +43,7 @@ fn world(rpinet: &str, mounted: bool) -> World {
         config,
         net,
         dhcp,
+        dhcp_text: String::new(),
         instance,
         storage,
         conf: None,

@@ -23,6 +23,9 @@ pub struct World {
     pub config: Config,
     pub net: BootNet,
     pub dhcp: Package,
+    /// The text `dhcp` was parsed from ("" when the file is absent): a write of
+    /// /etc/config/dhcp happens only while the file still holds it.
+    pub dhcp_text: String,
     pub instance: Instance,
     pub storage: Storage,
     /// Current content of rpinet.conf in the conf-dir.
@@ -91,12 +94,14 @@ pub fn load(root: &Root) -> Result<World> {
 
 /// Read everything but the config, which is given (a change not yet committed).
 pub fn load_with(root: &Root, config: Config) -> Result<World> {
-    let read_uci = |path: &str| -> Result<Package> {
-        let text = read_opt(&root.path(path))?.unwrap_or_default();
-        uci::parse(&text, path)
-    };
-    let net = network::boot_net(&config, &read_uci(NETWORK_PATH)?)?;
-    let dhcp = read_uci(DHCP_PATH)?;
+    let read_text =
+        |path: &str| -> Result<String> { Ok(read_opt(&root.path(path))?.unwrap_or_default()) };
+    let net = network::boot_net(
+        &config,
+        &uci::parse(&read_text(NETWORK_PATH)?, NETWORK_PATH)?,
+    )?;
+    let dhcp_text = read_text(DHCP_PATH)?;
+    let dhcp = uci::parse(&dhcp_text, DHCP_PATH)?;
     let release = read_opt(&root.path("/etc/openwrt_release"))?;
     let instance = dnsmasq::find_instance(
         &dhcp,
@@ -128,6 +133,7 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         config,
         net,
         dhcp,
+        dhcp_text,
         instance,
         storage,
         conf,

@@ -3,6 +3,7 @@
 pub mod copy;
 pub mod customise;
 pub mod edits;
+pub mod switch;
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -13,6 +14,7 @@ use crate::bail;
 use crate::error::{Context, Result};
 use crate::system::fsys::Dir;
 use crate::system::job::Job;
+use crate::system::lock::StateLock;
 use crate::system::root::Root;
 
 /// Where a node's trees go and what they must say (plain values from the config).
@@ -67,15 +69,31 @@ impl ProvisionReport {
     }
 }
 
-/// Build `target`'s boot and root from the imported image at `image_dir`
-/// (a router path): copy beside the old trees, edit, then swap them in and
-/// delete the old ones, so the node is never half provisioned.
-pub fn provision(
+/// A node's new boot and root trees, built in staging directories beside the live ones and
+/// not yet switched in.
+pub struct Built {
+    pub report: ProvisionReport,
+    pub(crate) boot: Slot,
+    pub(crate) root: Slot,
+}
+
+impl Built {
+    /// Drop the new trees (a provision that is not switched in).
+    pub(crate) fn discard(self) {
+        let _ = self.boot.parent.remove_tree(&self.boot.staging);
+        let _ = self.root.parent.remove_tree(&self.root.staging);
+    }
+}
+
+/// Build `target`'s boot and root from the imported image at `image_dir` (a router path)
+/// in staging directories beside the live trees; [`switch::switch`] puts them in place.
+pub fn build(
     root: &Root,
     target: &ProvisionTarget,
     image_dir: &Path,
     opts: &ProvisionOptions,
-) -> Result<ProvisionReport> {
+    job: &mut Job,
+) -> Result<Built> {
     // Everything that can be refused is refused before any write.
     for d in [&target.tftp_dir, &target.nfs_dir] {
         if !d.starts_with(&target.storage) || d == &target.storage {
@@ -113,19 +131,9 @@ pub fn provision(
         .open_dir(b"root")
         .ctx(|| format!("image '{image_name}' has no root tree"))?;
     let total = image_size(&image);
-    let mut job = Job::start(root, opts.job.as_deref(), "node_provision")?;
-    let r = build_and_swap(root, target, &img_boot, &img_root, user, total, &mut job);
-    match r {
-        Ok(mut rep) => {
-            rep.image = image_name;
-            job.finish(true, &rep.summary());
-            Ok(rep)
-        }
-        Err(e) => {
-            job.finish(false, e.message());
-            Err(e)
-        }
-    }
+    let mut built = build_trees(root, target, &img_boot, &img_root, user, total, job)?;
+    built.report.image = image_name;
+    Ok(built)
 }
 
 fn image_size(image: &Dir) -> u64 {
@@ -143,11 +151,11 @@ fn image_size(image: &Dir) -> u64 {
 }
 
 /// One side of a node: where it goes and its staging name.
-struct Slot {
-    parent: Dir,
-    leaf: Vec<u8>,
-    staging: Vec<u8>,
-    shown: String,
+pub(crate) struct Slot {
+    pub(crate) parent: Dir,
+    pub(crate) leaf: Vec<u8>,
+    pub(crate) staging: Vec<u8>,
+    pub(crate) shown: String,
 }
 
 fn slot(root: &Root, router: &Path) -> Result<Slot> {
@@ -176,7 +184,7 @@ fn slot(root: &Root, router: &Path) -> Result<Slot> {
     })
 }
 
-fn build_and_swap(
+fn build_trees(
     root: &Root,
     t: &ProvisionTarget,
     img_boot: &Dir,
@@ -184,7 +192,7 @@ fn build_and_swap(
     user: Option<(&str, &str)>,
     total: u64,
     job: &mut Job,
-) -> Result<ProvisionReport> {
+) -> Result<Built> {
     let boot = slot(root, &t.tftp_dir)?;
     let rootfs = match slot(root, &t.nfs_dir) {
         Ok(s) => s,
@@ -232,81 +240,32 @@ fn build_and_swap(
             edits: list,
         })
     })();
-    let mut rep = match r {
-        Ok(rep) => rep,
+    match r {
+        Ok(report) => Ok(Built {
+            report,
+            boot,
+            root: rootfs,
+        }),
         Err(e) => {
             let _ = boot.parent.remove_tree(&boot.staging);
             let _ = rootfs.parent.remove_tree(&rootfs.staging);
-            return Err(e);
-        }
-    };
-    // Swap: root first, then boot; the old trees are deleted after.
-    for s in [&rootfs, &boot] {
-        if s.parent.lstat(&s.leaf).is_ok() {
-            s.parent
-                .exchange(&s.staging, &s.parent, &s.leaf)
-                .ctx(|| format!("failed to swap in the new {}", s.shown))?;
-            rep.reimaged = true;
-        } else {
-            s.parent
-                .rename_noreplace(&s.staging, &s.parent, &s.leaf)
-                .ctx(|| format!("failed to move the new tree to {}", s.shown))?;
+            Err(e)
         }
     }
-    for s in [&rootfs, &boot] {
-        s.parent
-            .remove_tree(&s.staging)
-            .ctx(|| format!("failed to delete the old tree of {}", s.shown))?;
-    }
-    Ok(rep)
-}
-
-/// `rpinet node provision NAME --image IMAGE`: the node's target from the config, then
-/// [`provision`], then the record of the image in the config. A failure is also the job's.
-pub fn provision_node(
-    root: &Root,
-    name: &str,
-    image: &str,
-    opts: &ProvisionOptions,
-) -> Result<ProvisionReport> {
-    let r = (|| {
-        let world = crate::plan::world::load(root)?;
-        let storage = world.storage.require_mounted(&world.config)?;
-        let Some(node) = world.config.node(name) else {
-            bail!("node '{name}' does not exist");
-        };
-        let target = ProvisionTarget {
-            node: node.name.clone(),
-            hostname: node.hostname(),
-            model: node.model.as_str().to_string(),
-            tftp_dir: storage.join("tftp").join(node.boot_dir()),
-            nfs_dir: storage.join("nfs").join(&node.name),
-            server_ip: world.net.server,
-            storage: storage.clone(),
-        };
-        let image = crate::config::check_image_name(image)?;
-        let image_dir = storage.join("images").join(&image);
-        let rep = provision(root, &target, &image_dir, opts)?;
-        record_image(root, name, &image)?;
-        Ok(rep)
-    })();
-    if let Err(e) = &r {
-        crate::system::job::fail(root, opts.job.as_deref(), "node_provision", e.message());
-    }
-    r
 }
 
 /// Record in /etc/config/rpinet that node `name` runs `image` (its `image`
-/// option), through the core's commit (validated, atomic, applied).
-pub fn record_image(root: &Root, name: &str, image: &str) -> Result<()> {
-    let (mut pkg, _) = crate::plan::world::load_config(root)?;
-    let Some(i) = pkg.find(name) else {
-        bail!("node '{name}' vanished from the config while it was provisioned");
-    };
-    if let Some(sec) = pkg.sections.get_mut(i) {
-        sec.set("image", image);
-    }
-    let config = crate::config::from_package(&pkg)?;
-    crate::plan::commit_and_run(root, &pkg, config)?;
+/// option), through the core's change (validated, committed with its work).
+pub fn record_image(root: &Root, lock: &StateLock, name: &str, image: &str) -> Result<()> {
+    crate::plan::change_config(root, lock, |pkg| {
+        let mut pkg = pkg.clone();
+        let Some(i) = pkg.find(name) else {
+            bail!("node '{name}' vanished from the config while it was provisioned");
+        };
+        if let Some(sec) = pkg.sections.get_mut(i) {
+            sec.set("image", image);
+        }
+        Ok(pkg)
+    })?;
     Ok(())
 }

@@ -17,13 +17,6 @@ pub fn read_opt(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// Replace `path` with `content` so a reader sees the old or the new file, never a mix:
-/// write a temp file beside it, fsync, rename over, fsync the directory.
-pub fn write_atomic(path: &Path, content: &str, mode: u32) -> Result<()> {
-    replace(path, content, mode, true)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
-}
-
 /// Make renames in `dir` durable (one fsync for any number of files written into it).
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
@@ -31,7 +24,8 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .ctx(|| format!("failed to sync {}", dir.display()))
 }
 
-/// [`write_atomic`] without the directory fsync: the caller syncs each directory once.
+/// Replace `path` with `content` so a reader sees the old or the new file, never a mix (see
+/// `fsys::replace`). The caller fsyncs the directory ([`sync_dir`]) once for all its files.
 /// `durable` false skips the file fsync too: right for tmpfs (OpenWrt's /tmp), where a
 /// crash loses the file anyway and rename alone keeps readers from seeing half a file.
 pub fn replace(path: &Path, content: &str, mode: u32, durable: bool) -> Result<()> {
@@ -73,15 +67,15 @@ mod tests {
         make_dir(&dir, 0o755).unwrap();
         let p = dir.join("f.conf");
         assert_eq!(read_opt(&p).unwrap(), None);
-        write_atomic(&p, "one\n", 0o644).unwrap();
-        write_atomic(&p, "two\n", 0o600).unwrap();
+        replace(&p, "one\n", 0o644, true).unwrap();
+        replace(&p, "two\n", 0o600, true).unwrap();
         assert_eq!(read_opt(&p).unwrap().as_deref(), Some("two\n"));
         assert_eq!(
             fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o600
         );
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        let e = write_atomic(&dir.join("missing/x"), "x", 0o644).unwrap_err();
+        let e = replace(&dir.join("missing/x"), "x", 0o644, true).unwrap_err();
         assert!(
             e.message()
                 .starts_with(&format!("failed to write {}/missing/x: ", dir.display()))

@@ -1,0 +1,83 @@
+//! `rpinet node provision` as a whole: the long copy without the lock, then the switch and
+//! the config record under it, reported in the job.
+
+use crate::bail;
+use crate::error::Result;
+use crate::provision::{ProvisionOptions, ProvisionReport, ProvisionTarget};
+use crate::system::job::Job;
+use crate::system::root::Root;
+
+/// `rpinet node provision NAME --image IMAGE`: the node's target from the config; the new
+/// trees built beside the old ones (no lock held: that takes minutes); then, under the state
+/// lock, the boot and root switched together and the image recorded in the config. The job
+/// says done only then. Only one provision of a node runs at a time, and the image cannot be
+/// deleted while it is copied.
+pub fn provision_node(
+    root: &Root,
+    name: &str,
+    image: &str,
+    opts: &ProvisionOptions,
+) -> Result<ProvisionReport> {
+    let mut job = match Job::start(root, opts.job.as_deref(), "node_provision") {
+        Ok(j) => j,
+        Err(e) => {
+            crate::system::job::fail(root, opts.job.as_deref(), "node_provision", e.message());
+            return Err(e);
+        }
+    };
+    let r = provision_locked(root, name, image, opts, &mut job);
+    match &r {
+        Ok(rep) => job.finish(true, &rep.summary()),
+        Err(e) => job.finish(false, e.message()),
+    }
+    r
+}
+
+fn provision_locked(
+    root: &Root,
+    name: &str,
+    image: &str,
+    opts: &ProvisionOptions,
+    job: &mut Job,
+) -> Result<ProvisionReport> {
+    let world = crate::plan::world::load(root)?;
+    let storage = world.storage.require_mounted(&world.config)?;
+    let Some(node) = world.config.node(name) else {
+        bail!("node '{name}' does not exist");
+    };
+    let target = ProvisionTarget {
+        node: node.name.clone(),
+        hostname: node.hostname(),
+        model: node.model.as_str().to_string(),
+        tftp_dir: storage.join("tftp").join(node.boot_dir()),
+        nfs_dir: storage.join("nfs").join(&node.name),
+        server_ip: world.net.server,
+        storage: storage.clone(),
+    };
+    let image = crate::config::check_image_name(image)?;
+    let image_dir = storage.join("images").join(&image);
+    let _busy = crate::provision::switch::node_busy(root, name)?;
+    let _in_use = crate::provision::switch::image_in_use(root, &image_dir)?;
+    let built = crate::provision::build(root, &target, &image_dir, opts, job)?;
+    job.update(
+        built.report.bytes,
+        built.report.bytes,
+        built.report.files,
+        "switching",
+    );
+    let lock = super::begin(root)?;
+    // The config may have changed while the trees were copied.
+    let (_, now) = crate::plan::world::load_config(root)?;
+    let same = now
+        .node(name)
+        .is_some_and(|n| storage.join("tftp").join(n.boot_dir()) == target.tftp_dir);
+    if !same {
+        built.discard();
+        bail!(
+            "node '{name}' was removed or changed while it was provisioned; nothing was switched"
+        );
+    }
+    let mut rep = crate::provision::switch::switch(root, &lock, &target, &image, built)?;
+    rep.image = image;
+    Ok(rep)
+}

@@ -1,0 +1,304 @@
+//! Putting a node's new boot and root in place together.
+//!
+//! The boot tree (tftp/<boot-id>) and the root (nfs/<node>) are two directories; each is
+//! swapped in by one atomic `renameat2(RENAME_EXCHANGE)` (or a rename when the node has none
+//! yet), so a reader sees each whole, old or new. That the two change *together* is a
+//! journal's work: before the first swap, a journal `nfs/.switch-NODE` (written atomically,
+//! fsynced) names both swaps by the inode numbers of the new trees and the image. After the
+//! second swap the image is recorded in the config and the journal removed; the old trees,
+//! left under their staging names, are deleted. A run killed anywhere in between leaves the
+//! journal: the next command that takes the state lock ([`recover`]) finishes what it says —
+//! each side whose live directory is not yet the new inode is swapped, the image recorded —
+//! so a node never runs a new root with an old boot, or the reverse.
+
+use std::path::{Path, PathBuf};
+
+use super::{Built, ProvisionReport, ProvisionTarget, Slot};
+use crate::bail;
+use crate::error::{Context, Error, Result};
+use crate::system::fsys::{self, Dir};
+use crate::system::lock::{self, StateLock};
+use crate::system::root::Root;
+
+/// One side of a switch as the journal holds it: the router path of the live directory,
+/// its staging name, and the inode of the new tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side {
+    pub live: PathBuf,
+    pub staging: String,
+    pub ino: u64,
+}
+
+/// A journal: what a switch is to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    pub node: String,
+    pub image: String,
+    pub sides: Vec<Side>,
+}
+
+impl Journal {
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "rpinet-switch 1\nnode {}\nimage {}\n",
+            self.node, self.image
+        );
+        for s in &self.sides {
+            out.push_str(&format!(
+                "side {} {} {}\n",
+                s.ino,
+                s.staging,
+                s.live.display()
+            ));
+        }
+        out.push_str("end\n");
+        out
+    }
+
+    /// The journal in `text`, or None when it is not one (a torn or foreign file).
+    pub fn parse(text: &str) -> Option<Journal> {
+        let mut lines = text.lines();
+        (lines.next()? == "rpinet-switch 1").then_some(())?;
+        let node = lines.next()?.strip_prefix("node ")?.to_string();
+        let image = lines.next()?.strip_prefix("image ")?.to_string();
+        let mut sides = Vec::new();
+        let mut ended = false;
+        for l in lines {
+            if l == "end" {
+                ended = true;
+                break;
+            }
+            let rest = l.strip_prefix("side ")?;
+            let (ino, rest) = rest.split_once(' ')?;
+            let (staging, live) = rest.split_once(' ')?;
+            sides.push(Side {
+                live: PathBuf::from(live),
+                staging: staging.to_string(),
+                ino: ino.parse().ok()?,
+            });
+        }
+        (ended && sides.len() == 2).then_some(Journal { node, image, sides })
+    }
+}
+
+fn journal_name(node: &str) -> String {
+    format!(".switch-{node}")
+}
+
+/// Switch `built` in for `target`, record `image` in the config, delete the old trees.
+pub fn switch(
+    root: &Root,
+    lock: &StateLock,
+    target: &ProvisionTarget,
+    image: &str,
+    built: Built,
+) -> Result<ProvisionReport> {
+    let Built {
+        mut report,
+        boot,
+        root: rootfs,
+    } = built;
+    let side = |s: &Slot, live: &Path| -> Result<Side> {
+        let st = s
+            .parent
+            .lstat(&s.staging)
+            .ctx(|| format!("the new tree of {} is gone", s.shown))?;
+        Ok(Side {
+            live: live.to_path_buf(),
+            staging: String::from_utf8_lossy(&s.staging).into_owned(),
+            ino: st.st_ino as u64,
+        })
+    };
+    let journal = Journal {
+        node: target.node.clone(),
+        image: image.to_string(),
+        sides: vec![
+            side(&rootfs, &target.nfs_dir)?,
+            side(&boot, &target.tftp_dir)?,
+        ],
+    };
+    report.reimaged = [&rootfs, &boot].iter().any(|s| {
+        s.parent
+            .lstat(&s.leaf)
+            .is_ok_and(|st| !is_empty_dir(&s.parent, &s.leaf, st))
+    });
+    let jdir = &rootfs.parent;
+    let jname = journal_name(&target.node);
+    fsys::replace(
+        jdir,
+        jname.as_bytes(),
+        journal.render().as_bytes(),
+        0o600,
+        None,
+        true,
+    )
+    .ctx(|| {
+        format!(
+            "failed to write the switch journal of node '{}'",
+            target.node
+        )
+    })?;
+    finish(root, lock, &journal)?;
+    Ok(report)
+}
+
+/// A node dir that `node add` made and nothing filled yet (so a first provision is no
+/// reimage).
+fn is_empty_dir(parent: &Dir, leaf: &[u8], st: libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFDIR
+        && parent
+            .open_dir(leaf)
+            .and_then(|d| d.names())
+            .is_ok_and(|n| n.is_empty())
+}
+
+/// Carry out `journal` from wherever it stopped: swap each side not yet swapped, record the
+/// image, remove the journal, delete the old trees.
+fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
+    for s in &journal.sides {
+        let live = root.path(&s.live);
+        let (Some(parent), Some(leaf)) = (live.parent(), live.file_name()) else {
+            bail!("{} is not a directory path", s.live.display());
+        };
+        let dir = Dir::open_path(parent).ctx(|| format!("failed to open {}", parent.display()))?;
+        let leaf = leaf.as_encoded_bytes();
+        let ino_of = |name: &[u8]| dir.lstat(name).ok().map(|st| st.st_ino as u64);
+        if ino_of(leaf) == Some(s.ino) {
+            continue; // swapped already
+        }
+        if ino_of(s.staging.as_bytes()) != Some(s.ino) {
+            bail!(
+                "switch of node '{}': the new tree for {} is neither in place nor staged",
+                journal.node,
+                s.live.display()
+            );
+        }
+        if ino_of(leaf).is_some() {
+            dir.exchange(s.staging.as_bytes(), &dir, leaf)
+                .ctx(|| format!("failed to swap in the new {}", s.live.display()))?;
+        } else {
+            dir.rename_noreplace(s.staging.as_bytes(), &dir, leaf)
+                .ctx(|| format!("failed to move the new tree to {}", s.live.display()))?;
+        }
+        nix::unistd::fsync(&dir)
+            .map_err(|e| Error::new(format!("failed to sync {}: {e}", parent.display())))?;
+    }
+    // The node may be gone from the config (removed after a killed provision): nothing to record.
+    let (_, config) = crate::plan::world::load_config(root)?;
+    if config.node(&journal.node).is_some() {
+        super::record_image(root, lock, &journal.node, &journal.image)?;
+    }
+    let first = root.path(&journal.sides[0].live);
+    let jdir = first.parent().unwrap_or(Path::new("/"));
+    let _ = std::fs::remove_file(jdir.join(journal_name(&journal.node)));
+    for s in &journal.sides {
+        let live = root.path(&s.live);
+        let old = live.with_file_name(&s.staging);
+        if let Err(e) = std::fs::remove_dir_all(&old) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                log::warn!("cannot delete the old tree {}: {e}", old.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Finish every switch a killed run left under the storage `sp` (router path).
+pub fn recover(root: &Root, lock: &StateLock, sp: &str) {
+    let dir = root.path(format!("{sp}/nfs"));
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(".switch-") {
+            continue;
+        }
+        match std::fs::read_to_string(e.path())
+            .ok()
+            .as_deref()
+            .and_then(Journal::parse)
+        {
+            Some(j) => match finish(root, lock, &j) {
+                Ok(()) => log::info!(
+                    "finished the switch of node '{}' a killed run began",
+                    j.node
+                ),
+                Err(err) => log::warn!("{err}"),
+            },
+            None => {
+                log::warn!("{} is not a switch journal; removed", e.path().display());
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Held while a node is provisioned: a second provision of the node is refused.
+pub struct NodeBusy(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+pub fn node_busy(root: &Root, node: &str) -> Result<NodeBusy> {
+    let path = root.path(format!("/var/lock/rpinet-node-{node}.lock"));
+    if let Some(d) = path.parent() {
+        let _ = std::fs::create_dir_all(d);
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .ctx(|| format!("failed to open {}", path.display()))?;
+    match lock::try_lock(f, true) {
+        Some(l) => Ok(NodeBusy(l)),
+        None => Err(Error::new(format!(
+            "node '{node}' is being provisioned already; wait for that job to end"
+        ))),
+    }
+}
+
+/// Held while an image is copied: `image_delete` refuses an image in use.
+pub struct ImageInUse(#[allow(dead_code)] Option<nix::fcntl::Flock<std::fs::File>>);
+
+pub fn image_in_use(root: &Root, image_dir: &Path) -> Result<ImageInUse> {
+    let Ok(f) = std::fs::File::open(root.path(image_dir)) else {
+        return Ok(ImageInUse(None)); // the copy says what is wrong with it
+    };
+    Ok(ImageInUse(lock::try_lock(f, false)))
+}
+
+/// Whether some run copies the image at `dir` (an exclusive lock cannot be had).
+pub fn image_busy(dir: &Path) -> bool {
+    std::fs::File::open(dir).is_ok_and(|f| lock::try_lock(f, true).is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journals_read_back_and_torn_ones_are_refused() {
+        let j = Journal {
+            node: "lion".into(),
+            image: "bookworm".into(),
+            sides: vec![
+                Side {
+                    live: "/mnt/rpinet/nfs/lion".into(),
+                    staging: ".lion.new-42".into(),
+                    ino: 12,
+                },
+                Side {
+                    live: "/mnt/rpinet/tftp/38c128c0".into(),
+                    staging: ".38c128c0.new-42".into(),
+                    ino: 13,
+                },
+            ],
+        };
+        let text = j.render();
+        assert_eq!(Journal::parse(&text), Some(j));
+        for cut in 0..text.len() - 1 {
+            if text.is_char_boundary(cut) {
+                assert_eq!(Journal::parse(&text[..cut]), None, "{cut}");
+            }
+        }
+    }
+}
