@@ -42,6 +42,11 @@ fn print_json(v: &impl serde::Serialize) {
 
 /// Run one command; the returned code is the process exit status.
 fn run(root: &Root, command: Command) -> Result<i32> {
+    // Leftovers of killed runs go with the next command of any kind (hotplug events aside:
+    // they come in bursts and touch only the event log).
+    if !matches!(command, Command::Event(_) | Command::List(_)) {
+        api::tidy(root);
+    }
     match command {
         Command::List(_) => api::rpcd::list(),
         Command::Call(a) => api::rpcd::call(root, &a.method),

@@ -12,15 +12,41 @@ use crate::system::lock::StateLock;
 use crate::system::root::Root;
 
 /// Start a command that changes state: take the state lock, finish a config write and node
-/// switches that killed runs began, then delete what dead runs left on the storage.
+/// switches that killed runs began, then delete what dead runs left.
 pub fn begin(root: &Root) -> Result<StateLock> {
     let lock = crate::plan::begin(root)?;
-    if let Ok((_, config)) = crate::plan::world::load_config(root) {
-        let storage = crate::system::storage::check(root, &config);
-        if let Some(sp) = storage.mounted_path() {
-            crate::provision::switch::recover(root, &lock, sp);
-        }
-        crate::system::sweep::sweep(root, &lock, storage.mounted_path());
-    }
+    clean_up(root, &lock, true);
     Ok(lock)
+}
+
+/// What a command that only reads does first: the same clean-up when no other command holds
+/// the lock (else that one does it), so leftovers go with the next command of any kind.
+pub fn tidy(root: &Root) {
+    if let Some(lock) = StateLock::try_acquire(root) {
+        let _ = crate::system::uci_file::recover(&root.path(crate::config::CONFIG_PATH));
+        let _ = crate::system::uci_file::recover(&root.path(crate::system::dnsmasq::DHCP_PATH));
+        clean_up(root, &lock, false);
+    }
+}
+
+/// Finish killed switches and sweep dead runs' leftovers: on the storage and in /etc always;
+/// in dnsmasq's conf-dir and hosts dir (tiny temp files; finding them reads the dnsmasq
+/// setup) only when `all`.
+fn clean_up(root: &Root, lock: &StateLock, all: bool) {
+    let Ok((_, config)) = crate::plan::world::load_config(root) else {
+        return;
+    };
+    let storage = crate::system::storage::check(root, &config);
+    let mut dirs = vec!["/etc".to_string(), "/etc/config".to_string()];
+    if let Some(sp) = storage.mounted_path() {
+        crate::provision::switch::recover(root, lock, sp);
+        dirs.extend(["images", "tftp", "nfs"].map(|d| format!("{sp}/{d}")));
+    }
+    if all {
+        if let Ok(world) = crate::plan::world::load(root) {
+            dirs.push(world.instance.conf_dir.clone());
+            dirs.push(world.hosts_dir());
+        }
+    }
+    crate::system::sweep::sweep(root, lock, &dirs);
 }

@@ -183,6 +183,13 @@ pub fn execute(root: &Root, world: &World, actions: &[Action]) -> Result<()> {
                     fs::replace(&p, content, *mode, on_flash(path))?
                 }
             }
+            Action::RemoveDir { path } => match std::fs::remove_dir(root.path(path)) {
+                // Filled or removed meanwhile: not stray any more, or gone already.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {}
+                Err(e) => return Err(Error::new(format!("failed to remove {path}: {e}"))),
+                Ok(()) => {}
+            },
             Action::Remove { path } => {
                 let p = root.path(path);
                 fs::remove(&p)?;

@@ -31,6 +31,10 @@ pub enum Action {
     Remove {
         path: String,
     },
+    /// An empty directory no node names.
+    RemoveDir {
+        path: String,
+    },
     /// rpinet.conf or the jail mounts changed: dnsmasq re-reads neither on SIGHUP.
     RestartDnsmasq,
     /// A host entry was removed: inotify only sees additions and changes.
@@ -53,6 +57,7 @@ impl fmt::Display for Action {
                 Ok(())
             }
             Action::Remove { path } => write!(f, "remove {path}"),
+            Action::RemoveDir { path } => write!(f, "remove empty directory {path}"),
             Action::RestartDnsmasq => write!(f, "restart dnsmasq (/etc/init.d/dnsmasq restart)"),
             Action::SignalDnsmasq { pid_file } => write!(f, "send SIGHUP to dnsmasq ({pid_file})"),
             Action::ReloadExports => write!(f, "reload NFS exports (exportfs -ra)"),
@@ -71,6 +76,9 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
         if !world.existing_dirs.contains(&dir) {
             actions.push(Action::MakeDir { path: dir });
         }
+    }
+    for dir in &world.empty_strays {
+        actions.push(Action::RemoveDir { path: dir.clone() });
     }
 
     // Host entries first: when dnsmasq restarts for rpinet.conf it reads them all at once.

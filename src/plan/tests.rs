@@ -50,6 +50,7 @@ fn world(rpinet: &str, mounted: bool) -> World {
         host_files: BTreeMap::new(),
         exports: None,
         existing_dirs: BTreeSet::new(),
+        empty_strays: BTreeSet::new(),
     }
 }
 
@@ -57,6 +58,9 @@ fn world(rpinet: &str, mounted: bool) -> World {
 fn settle(mut w: World, actions: &[Action]) -> World {
     for a in actions {
         match a {
+            Action::RemoveDir { path } => {
+                w.empty_strays.remove(path);
+            }
             Action::MakeDir { path } => {
                 w.existing_dirs.insert(path.clone());
             }

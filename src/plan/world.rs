@@ -35,6 +35,10 @@ pub struct World {
     pub exports: Option<String>,
     /// Router paths of the storage directories that exist (only looked at when mounted).
     pub existing_dirs: BTreeSet<String>,
+    /// Empty directories in tftp/ and nfs/ that no node of the config names (left by a run
+    /// killed before it committed its node, or by a node removed without --purge whose
+    /// directories were emptied): `apply` removes them.
+    pub empty_strays: BTreeSet<String>,
 }
 
 impl World {
@@ -140,11 +144,39 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         host_files,
         exports,
         existing_dirs: BTreeSet::new(),
+        empty_strays: BTreeSet::new(),
     };
     world.existing_dirs = world
         .wanted_dirs()
         .into_iter()
         .filter(|d| root.path(d).is_dir())
         .collect();
+    if let Some(sp) = world.inputs().storage.map(str::to_string) {
+        let named: BTreeSet<String> = world
+            .config
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!("{sp}/tftp/{}", n.boot_dir()),
+                    format!("{sp}/nfs/{}", n.name),
+                ]
+            })
+            .collect();
+        for top in ["tftp", "nfs"] {
+            let Ok(rd) = std::fs::read_dir(root.path(format!("{sp}/{top}"))) else {
+                continue;
+            };
+            for e in rd.flatten().take(4096) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let path = format!("{sp}/{top}/{name}");
+                let empty_dir = e.file_type().is_ok_and(|t| t.is_dir())
+                    && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none());
+                if !name.starts_with('.') && empty_dir && !named.contains(&path) {
+                    world.empty_strays.insert(path);
+                }
+            }
+        }
+    }
     Ok(world)
 }

@@ -45,6 +45,21 @@ impl StateLock {
         let file = wait_for(&path, "another rpinet command", true)?;
         Ok(StateLock { _file: file })
     }
+
+    /// The lock when no one holds it, without waiting.
+    pub fn try_acquire(root: &Root) -> Option<StateLock> {
+        let path = root.path(LOCK_PATH);
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(&path)
+            .ok()?;
+        try_lock(f, true).map(|f| StateLock { _file: f })
+    }
 }
 
 /// A lock on another file (libuci's on a config file, a node's, an image's).

@@ -35,14 +35,11 @@ pub fn leftover_pid(name: &str) -> Option<u32> {
     None
 }
 
-/// Leftovers of dead runs under the mounted storage `sp` (a router path; None: not
-/// mounted, nothing is looked at): (path, owner pid).
-pub fn leftovers(root: &Root, sp: Option<&str>) -> Vec<(PathBuf, u32)> {
+/// Leftovers of dead runs in `dirs` (router paths: the storage's images/, tftp/ and nfs/,
+/// and the directories rpinet writes files in): (path, owner pid).
+pub fn leftovers(root: &Root, dirs: &[String]) -> Vec<(PathBuf, u32)> {
     let mut out = Vec::new();
-    let Some(sp) = sp else {
-        return out;
-    };
-    for dir in ["images", "tftp", "nfs"].map(|d| root.path(format!("{sp}/{d}"))) {
+    for dir in dirs.iter().map(|d| root.path(d)) {
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -61,8 +58,8 @@ pub fn leftovers(root: &Root, sp: Option<&str>) -> Vec<(PathBuf, u32)> {
 /// Delete the leftovers of dead runs (the lock keeps a live run from being taken for dead
 /// while it starts: every run makes its staging under the lock or under its own pid).
 /// What cannot be deleted is logged; doctor reports it.
-pub fn sweep(root: &Root, _lock: &StateLock, sp: Option<&str>) {
-    for (path, pid) in leftovers(root, sp) {
+pub fn sweep(root: &Root, _lock: &StateLock, dirs: &[String]) {
+    for (path, pid) in leftovers(root, dirs) {
         let r = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
             Ok(_) => std::fs::remove_file(&path),

@@ -1,0 +1,92 @@
+//! Many writers at once: 20 `node add` and 20 `node remove` started together in one tree
+//! (two LuCI tabs, rpcd, procd's reload and hotplug events do this on a router). Every
+//! command must succeed, and the config must hold exactly what the successful commands made
+//! of it, with host entries and exports that follow it. RPINET_TRIALS trials (3 by default;
+//! `make test-crash` runs 20).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::Lab;
+
+fn trials() -> usize {
+    std::env::var("RPINET_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+fn node_args(name: &str, i: usize) -> Vec<String> {
+    [
+        "node".to_string(),
+        "add".into(),
+        name.into(),
+        "--serial".into(),
+        format!("{:08x}", 0x2000_0000 + i),
+        "--mac".into(),
+        format!("dc:a6:32:00:{:02x}:{:02x}", i >> 8, i & 0xff),
+    ]
+    .to_vec()
+}
+
+fn names_in(text: &str, prefix: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(|l| l.split(['\'', ' ']).next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn parallel_adds_and_removes_lose_nothing() {
+    let mut lost = 0;
+    for trial in 0..trials() {
+        let lab = Lab::new(&format!("parallel-{trial}"));
+        for i in 0..20 {
+            lab.ok(&node_args(&format!("old{i}"), 100 + i)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>());
+        }
+        let mut children = Vec::new();
+        for i in 0..20 {
+            let add = node_args(&format!("new{i}"), i);
+            let remove = vec!["node".to_string(), "remove".into(), format!("old{i}")];
+            for args in [add, remove] {
+                children.push((
+                    args.join(" "),
+                    Command::new(env!("CARGO_BIN_EXE_rpinet"))
+                        .arg("--root")
+                        .arg(lab.dir())
+                        .args(&args)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap(),
+                ));
+            }
+        }
+        for (what, child) in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "trial {trial}: `{what}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let want: BTreeSet<String> = (0..20).map(|i| format!("new{i}")).collect();
+        let config = names_in(&lab.read("etc/config/rpinet"), "config node '");
+        lost += want.difference(&config).count() + config.difference(&want).count();
+        assert_eq!(config, want, "trial {trial}: the config");
+        let hosts: BTreeSet<String> = std::fs::read_dir(lab.path("tmp/dnsmasq.d/rpinet.hosts"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(hosts, want, "trial {trial}: host entries");
+        let exported = names_in(&lab.read("etc/exports"), "/mnt/rpinet/nfs/");
+        assert_eq!(exported, want, "trial {trial}: exports");
+    }
+    println!("parallel writers: {} trials, {lost} lost updates", trials());
+}
