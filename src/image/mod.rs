@@ -388,7 +388,7 @@ fn feed_units(
     let per = (BATCH / unit).max(1);
     let mut chunk = vec![0u8; per * unit];
     while fed < total {
-        let n = ((total - fed) as usize).min(per);
+        let n = source::span(total - fed, per);
         src.read_exact(&mut chunk[..n * unit])?;
         for u in chunk[..n * unit].chunks_exact(unit) {
             feed(u)?;

@@ -46,6 +46,13 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// How many of `remaining` bytes (or units) to take at once, at most `max`: the count stays
+/// in u64 until it is below `max`, so a gap of 4 GiB or more is never cut to 0 (or to a
+/// wrong size) by a 32-bit `usize`, as on armv7 and MIPS routers.
+pub fn span(remaining: u64, max: usize) -> usize {
+    remaining.min(max as u64) as usize
+}
+
 /// The decompressed image, read front to back.
 pub struct Source {
     par: Option<rpinet_xz::ParXz>,
@@ -156,11 +163,28 @@ impl Source {
         Ok(())
     }
 
-    /// Read and drop bytes up to image offset `to`.
+    /// Read and drop bytes up to image offset `to` (a raw image seeks there).
     pub fn skip_to(&mut self, to: u64) -> Result<()> {
+        if self.pos >= to {
+            return Ok(());
+        }
+        if let Some(raw) = &mut self.raw {
+            use std::io::Seek;
+            let gap = to - self.pos;
+            let at = raw
+                .inner
+                .seek(io::SeekFrom::Start(to))
+                .map_err(|e| crate::error::Error::new(format!("failed to read the image: {e}")))?;
+            if at > self.input_len {
+                bail!("the image ends early, at byte {}", self.input_len);
+            }
+            raw.n.add(gap);
+            self.pos = to;
+            return Ok(());
+        }
         let mut sink = vec![0u8; CHUNK];
         while self.pos < to {
-            let want = ((to - self.pos) as usize).min(CHUNK);
+            let want = span(to - self.pos, CHUNK);
             self.read_exact(&mut sink[..want])?;
         }
         Ok(())
@@ -248,4 +272,42 @@ fn decoder_thread(
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_past_4_gib_are_not_cut_by_usize() {
+        assert_eq!(span(4 << 30, CHUNK), CHUNK);
+        assert_eq!(span((4 << 30) + 5, CHUNK), CHUNK);
+        assert_eq!(span(u64::MAX, 7), 7);
+        assert_eq!(span(3, CHUNK), 3);
+    }
+
+    #[test]
+    fn a_raw_image_is_read_past_4_gib() {
+        // A sparse file: a marker 512 bytes past 5 GiB (a partition that starts there).
+        let p = std::env::temp_dir().join(format!("rpinet-source-{}.img", std::process::id()));
+        let f = File::create(&p).unwrap();
+        let at: u64 = 5 << 30;
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(b"past four gibibytes", at + 512).unwrap();
+        f.set_len(at + 4096).unwrap();
+        drop(f);
+        let mut s = Source::open(&p).unwrap();
+        let mut head = vec![0u8; 512];
+        s.read_exact(&mut head).unwrap();
+        s.skip_to(at).unwrap();
+        let mut buf = vec![0u8; 1024];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf[512..531], b"past four gibibytes");
+        assert_eq!(s.pos, at + 1024);
+        assert!(
+            s.skip_to(at + 8192).is_err(),
+            "a skip past the end is an error"
+        );
+        std::fs::remove_file(&p).unwrap();
+    }
 }
