@@ -67,7 +67,8 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         }
         Command::Apply(_) => {
             let lock = api::begin(root)?;
-            plan::run(root, &lock)?;
+            // Through a config change: nodes without an address get their reservation.
+            plan::change_config(root, &lock, |pkg| Ok(pkg.clone()))?;
             Ok(0)
         }
         Command::Status(a) => {

@@ -6,6 +6,7 @@
 
 pub mod network;
 pub mod request;
+pub mod reserve;
 pub mod uci;
 
 use std::collections::BTreeMap;
@@ -176,6 +177,9 @@ pub struct Config {
     pub server_ip: Option<Ipv4Addr>,
     pub dhcp_mode: DhcpMode,
     pub matching: Match,
+    /// Export every node's directories to the whole boot subnet (`export_subnet '1'`) instead
+    /// of to the node's own address: only when the user asks for it (doctor warns).
+    pub export_subnet: bool,
     pub nodes: Vec<Node>,
 }
 
@@ -195,6 +199,7 @@ pub fn from_package(pkg: &Package) -> Result<Config> {
         server_ip: None,
         dhcp_mode: DhcpMode::Server,
         matching: Match::Registered,
+        export_subnet: false,
         nodes: Vec::new(),
     };
     let mut seen_main = false;
@@ -253,6 +258,7 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
             &[("registered", Match::Registered), ("any-pi", Match::AnyPi)],
         )?
         .unwrap_or(Match::Registered);
+    config.export_subnet = o.bool("export_subnet", false)?;
     Ok(())
 }
 

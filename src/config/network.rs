@@ -19,13 +19,41 @@ pub struct Subnet {
 }
 
 impl Subnet {
-    pub fn network(&self) -> Ipv4Addr {
-        let mask = if self.prefix == 0 {
+    fn mask(&self) -> u32 {
+        if self.prefix == 0 {
             0
         } else {
             u32::MAX << (32 - u32::from(self.prefix))
-        };
-        Ipv4Addr::from(u32::from(self.address) & mask)
+        }
+    }
+
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.address) & self.mask())
+    }
+
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.address) | !self.mask())
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.network())
+    }
+
+    /// Why `ip` cannot be a host's address here (outside the subnet, its network or
+    /// broadcast address, the server's own), if it cannot.
+    pub fn host_problem(&self, ip: Ipv4Addr, server: Ipv4Addr) -> Option<String> {
+        if !self.contains(ip) {
+            Some(format!("{ip} is outside the boot subnet {}", self.cidr()))
+        } else if self.prefix < 31 && (ip == self.network() || ip == self.broadcast()) {
+            Some(format!(
+                "{ip} is the network or broadcast address of {}",
+                self.cidr()
+            ))
+        } else if ip == server {
+            Some(format!("{ip} is the router's own address"))
+        } else {
+            None
+        }
     }
 
     /// `192.168.1.0/24`, as exports and dnsmasq write it.
@@ -55,9 +83,24 @@ pub fn boot_net(config: &Config, network: &Package) -> Result<BootNet> {
         None => None,
     };
     let Some(first) = first else {
-        return Err(Error::new(format!(
-            "interface '{iface}' has no static IPv4 address in {NETWORK_PATH}; set rpinet.main.server_ip"
-        )));
+        // A dynamic interface (`proto dhcp`): the address is server_ip's, the prefix the
+        // section's netmask, else /24 (a home LAN).
+        let Some(server) = config.server_ip else {
+            return Err(Error::new(format!(
+                "interface '{iface}' has no static IPv4 address in {NETWORK_PATH}; set rpinet.main.server_ip"
+            )));
+        };
+        let prefix = match section.get("netmask") {
+            Some(Value::Option(m)) => mask_prefix(m).unwrap_or(24),
+            _ => 24,
+        };
+        return Ok(BootNet {
+            server,
+            subnet: Subnet {
+                address: server,
+                prefix,
+            },
+        });
     };
     let bad = || {
         Error::new(format!(
@@ -96,6 +139,23 @@ fn mask_prefix(mask: &str) -> Option<u8> {
 mod tests {
     use super::*;
     use crate::config::{self, uci};
+
+    #[test]
+    fn a_dynamic_interface_takes_server_ip() {
+        let n = net(
+            "config rpinet 'main'\n option server_ip '192.168.7.2'\n",
+            "config interface 'lan'\n option proto 'dhcp'\n",
+        )
+        .unwrap();
+        assert_eq!(n.server.to_string(), "192.168.7.2");
+        assert_eq!(n.subnet.cidr(), "192.168.7.0/24");
+        let e = net(
+            "config rpinet 'main'\n",
+            "config interface 'lan'\n option proto 'dhcp'\n",
+        )
+        .unwrap_err();
+        assert!(e.message().contains("set rpinet.main.server_ip"), "{e}");
+    }
 
     fn net(rpinet: &str, network: &str) -> Result<BootNet> {
         let c = config::from_package(&uci::parse(rpinet, "rpinet")?)?;

@@ -97,7 +97,16 @@ pub fn change_config(
         let old = uci::parse(&before, crate::config::CONFIG_PATH)?;
         let new = change(&old)?;
         let config = crate::config::from_package(&new)?;
-        let world = crate::plan::world::load_with(root, config)?;
+        let mut world = crate::plan::world::load_with(root, config)?;
+        // Every node gets an address reservation (the nodes' addresses change nothing else
+        // the world holds).
+        let new = crate::config::reserve::with_reservations(
+            &new,
+            &world.config,
+            &world.net,
+            &world.dhcp,
+        )?;
+        world.config = crate::config::from_package(&new)?;
         let actions = plan(&world)?;
         warn_about(&world);
         if let Err(e) = execute(root, &world, &actions) {

@@ -8,7 +8,7 @@
 pub mod execute;
 pub mod world;
 
-pub use execute::{begin, change_config, dry_run, run, run_with};
+pub use execute::{begin, change_config, dry_run, run_with};
 
 use std::fmt;
 
@@ -67,6 +67,13 @@ impl fmt::Display for Action {
 
 /// What must change for the system to match `world.config`, in the order to do it.
 pub fn plan(world: &World) -> Result<Vec<Action>> {
+    for n in &world.config.nodes {
+        if let Some(why) =
+            n.ip.and_then(|ip| world.net.subnet.host_problem(ip, world.net.server))
+        {
+            return Err(Error::new(format!("node '{}': option 'ip': {why}", n.name)));
+        }
+    }
     let inputs = world.inputs();
     let mut actions = Vec::new();
     let mut restart = false;

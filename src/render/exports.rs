@@ -1,8 +1,10 @@
 //! The rpinet block of /etc/exports, and putting it into the user's file.
 //!
 //! Each enabled node exports its root (nfs/<node>) and its boot dir (tftp/<boot-id>, mounted
-//! by the node as /boot/firmware) to that node only: its fixed `ip` when it has one, else the
-//! boot subnet (a node that leases a dynamic address can only be named by the subnet).
+//! by the node as /boot/firmware) to that node only: its `ip` (every node of a server-mode
+//! dnsmasq has one: `config::reserve` picks it when none was given). The whole boot subnet
+//! is named only when the user sets `export_subnet`, or for a node without an address in
+//! proxy mode (another server leases it; doctor warns).
 //! `mp=` makes nfsd export nothing while the SSD is not mounted.
 
 use super::Inputs;
@@ -21,9 +23,9 @@ pub fn render(i: &Inputs) -> String {
             .iter()
             .filter(|n| n.enabled && i.config.enabled)
         {
-            let client = match n.ip {
-                Some(ip) => ip.to_string(),
-                None => i.net.subnet.cidr(),
+            let client = match (i.config.export_subnet, n.ip) {
+                (false, Some(ip)) => ip.to_string(),
+                _ => i.net.subnet.cidr(),
             };
             let opts = format!("{client}({OPTIONS},mp={storage})");
             out.push_str(&format!("{storage}/nfs/{} {opts}\n", n.name));

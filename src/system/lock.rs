@@ -46,17 +46,13 @@ impl StateLock {
         Ok(StateLock { _file: file })
     }
 
-    /// The lock when no one holds it, without waiting.
+    /// The lock when no one holds it, without waiting; None too when no command that
+    /// changes state has run since boot (no lock file: nothing can have been left).
     pub fn try_acquire(root: &Root) -> Option<StateLock> {
-        let path = root.path(LOCK_PATH);
-        std::fs::create_dir_all(path.parent()?).ok()?;
         let f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .open(&path)
+            .open(root.path(LOCK_PATH))
             .ok()?;
         try_lock(f, true).map(|f| StateLock { _file: f })
     }

@@ -1,5 +1,6 @@
-//! The stand-in `ubus` command (tests/standin_ubus/ubus, a script; what it mimics of
-//! OpenWrt's ubus/cli.c and what not is written at its top), set up for one doctor run.
+//! The stand-in `ubus` command (tests/standin_ubus/ubus, a shell script; what it mimics of
+//! OpenWrt's ubus/cli.c and what not is written at its top), set up for one doctor run:
+//! one reply file per object and method, and the quirk.
 
 use std::path::{Path, PathBuf};
 
@@ -39,28 +40,38 @@ pub fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standin_ubus")
 }
 
-/// A bus answering for `objects` at `socket` until dropped.
-pub struct StandIn(PathBuf);
+/// A bus answering for `objects` ({PATH: {METHOD: REPLY}}) at `socket` until dropped.
+pub struct StandIn(Vec<PathBuf>);
 
 impl Drop for StandIn {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-        let _ = std::fs::remove_file(replies(&self.0));
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
-fn replies(socket: &Path) -> PathBuf {
+fn beside(socket: &Path, suffix: &str) -> PathBuf {
     let mut p = socket.as_os_str().to_owned();
-    p.push(".replies.json");
+    p.push(suffix);
     PathBuf::from(p)
 }
 
 pub fn start(socket: &Path, objects: Value, quirk: Quirk) -> StandIn {
     std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
     std::fs::write(socket, b"").unwrap();
-    let conf = json!({ "objects": objects, "quirk": quirk.name() });
-    std::fs::write(replies(socket), conf.to_string()).unwrap();
-    StandIn(socket.to_path_buf())
+    let mut files = vec![socket.to_path_buf()];
+    let q = beside(socket, ".quirk");
+    std::fs::write(&q, quirk.name()).unwrap();
+    files.push(q);
+    for (path, methods) in objects.as_object().unwrap() {
+        for (method, reply) in methods.as_object().unwrap() {
+            let f = beside(socket, &format!(".{path}.{method}.json"));
+            std::fs::write(&f, format!("{reply}\n")).unwrap();
+            files.push(f);
+        }
+    }
+    StandIn(files)
 }
 
 /// A router whose LAN has `lan_ip`, with `block` as blockd's answer and one dnsmasq
