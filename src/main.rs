@@ -52,17 +52,14 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Call(a) => api::rpcd::call(root, &a.method),
         Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
         Command::Doctor(a) => observe::doctor::run(root, a.json),
-        Command::Apply(a) if a.dry_run => {
-            let (_, mut config) = plan::world::load_config(root)?;
-            config.enabled &= !a.withdraw;
-            plan::dry_run(root, config)?;
+        Command::Apply(a) if a.withdraw => {
+            let lock = plan::begin(root)?;
+            plan::withdraw(root, &lock, a.dry_run)?;
             Ok(0)
         }
-        Command::Apply(a) if a.withdraw => {
-            let lock = api::begin(root)?;
-            let (_, mut config) = plan::world::load_config(root)?;
-            config.enabled = false;
-            plan::run_with(root, &lock, config)?;
+        Command::Apply(a) if a.dry_run => {
+            let (_, config) = plan::world::load_config(root)?;
+            plan::dry_run(root, config)?;
             Ok(0)
         }
         Command::Apply(_) => {

@@ -285,20 +285,58 @@ fn status_json_follows_the_api() {
 #[test]
 fn withdraw_takes_back_everything_but_the_config_and_data() {
     let lab = Lab::new("withdraw");
+    let user_dhcp = lab.read("etc/config/dhcp").replace(
+        "config dnsmasq\n",
+        "config dnsmasq\n\tlist addnmount '/srv/user'\n",
+    );
+    lab.write("etc/config/dhcp", &user_dhcp);
     lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+    assert!(
+        lab.read("etc/config/dhcp")
+            .contains("list addnmount '/mnt/rpinet'")
+    );
     let config = lab.read("etc/config/rpinet");
     lab.ok(&["apply", "--withdraw"]);
     assert!(!lab.path("tmp/dnsmasq.d/rpinet.conf").exists());
-    assert!(!lab.path("tmp/dnsmasq.d/rpinet.hosts/lion").exists());
-    let exports = lab.read("etc/exports");
     assert!(
-        exports.starts_with("# /mnt\t*(ro,all_squash,insecure,sync)\n# BEGIN rpinet\n"),
-        "{exports}"
+        !lab.path("tmp/dnsmasq.d/rpinet.hosts").exists(),
+        "hosts dir gone"
     );
-    assert!(!exports.contains("/mnt/rpinet/"), "{exports}");
+    assert_eq!(
+        lab.read("etc/exports"),
+        "# /mnt\t*(ro,all_squash,insecure,sync)\n",
+        "no empty block left"
+    );
+    let dhcp = lab.read("etc/config/dhcp");
+    assert!(
+        !dhcp.contains("/mnt/rpinet") && !dhcp.contains("rpinet_addnmount"),
+        "{dhcp}"
+    );
+    assert!(
+        dhcp.contains("list addnmount '/srv/user'"),
+        "the user's entry stays: {dhcp}"
+    );
     assert_eq!(lab.read("etc/config/rpinet"), config);
     assert!(lab.path("mnt/rpinet/nfs/lion").is_dir(), "node data kept");
     // A plain apply brings it all back.
     lab.ok(&["apply"]);
     assert!(lab.path("tmp/dnsmasq.d/rpinet.hosts/lion").exists());
+    // Withdrawing needs no valid config: the interface gone from the network config, and no
+    // `config dnsmasq` section left (as when dnsmasq was removed first).
+    lab.write(
+        "etc/config/network",
+        "\nconfig interface 'wan'\n\toption proto 'dhcp'\n",
+    );
+    lab.write(
+        "etc/config/dhcp",
+        &lab.read("etc/config/dhcp")
+            .replace("config dnsmasq\n", "config dnsmasq_gone\n"),
+    );
+    lab.write(
+        "etc/config/rpinet",
+        "config rpinet 'main'\n\toption storage_path 'not a path'\n",
+    );
+    lab.ok(&["apply", "--withdraw"]);
+    assert!(!lab.path("tmp/dnsmasq.d/rpinet.conf").exists());
+    assert!(!lab.read("etc/exports").contains("rpinet"));
 }

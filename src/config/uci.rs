@@ -45,6 +45,11 @@ impl Section {
         self.put(option, Value::Option(value.to_string()));
     }
 
+    /// Remove an option (or list).
+    pub fn unset(&mut self, option: &str) {
+        self.options.retain(|(n, _)| n != option);
+    }
+
     fn put(&mut self, option: &str, value: Value) {
         match self.options.iter_mut().find(|(n, _)| n == option) {
             Some(slot) => slot.1 = value,

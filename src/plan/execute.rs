@@ -27,25 +27,43 @@ pub fn begin(root: &Root) -> Result<StateLock> {
 
 /// `rpinet apply`: load, plan and carry the plan out, under the state lock. A config file
 /// that `uci commit` changed while the plan was carried out is planned for again.
-pub fn run(root: &Root, lock: &StateLock) -> Result<World> {
+pub fn run(root: &Root, _lock: &StateLock) -> Result<World> {
     let (_, config) = crate::plan::world::load_config(root)?;
-    run_with(root, lock, config)
-}
-
-/// [`run`] for a config that is not the one on disk (`apply --withdraw`: the same config,
-/// disabled).
-pub fn run_with(root: &Root, _lock: &StateLock, config: Config) -> Result<World> {
     let mut tries = 0;
     loop {
         let world = crate::plan::world::load_with(root, config.clone())?;
         let actions = plan(&world)?;
         warn_about(&world);
-        match execute(root, &world, &actions) {
+        match execute(root, &world.dhcp_text, &actions) {
             Err(e) if e.is_conflict() && tries < 3 => tries += 1,
             Err(e) => return Err(e),
             Ok(()) => return Ok(world),
         }
     }
+}
+
+/// `rpinet apply --withdraw` (the package's removal runs it): take back what rpinet wrote —
+/// rpinet.conf and the host entries in dnsmasq's conf-dir, the exports block, the
+/// `addnmount` entry — from the files themselves, so it works whatever state the config,
+/// the network or the dhcp config is in. Node directories and images stay.
+pub fn withdraw(root: &Root, _lock: &StateLock, dry: bool) -> Result<()> {
+    for _ in 0..3 {
+        let (dhcp_text, actions) = super::withdraw::plan(root)?;
+        if dry {
+            if actions.is_empty() {
+                println!("nothing to do: rpinet has nothing in place");
+            }
+            for a in &actions {
+                println!("{a}");
+            }
+            return Ok(());
+        }
+        match execute(root, &dhcp_text, &actions) {
+            Err(e) if e.is_conflict() => continue,
+            r => return r,
+        }
+    }
+    Err(Error::conflict(DHCP_PATH))
 }
 
 /// `rpinet apply --dry-run`: the plan, printed; nothing is written and no lock is taken.
@@ -109,7 +127,7 @@ pub fn change_config(
         world.config = crate::config::from_package(&new)?;
         let actions = plan(&world)?;
         warn_about(&world);
-        if let Err(e) = execute(root, &world, &actions) {
+        if let Err(e) = execute(root, &world.dhcp_text, &actions) {
             put_back(root, lock);
             return Err(e);
         }
@@ -148,7 +166,9 @@ fn put_back(root: &Root, lock: &StateLock) {
 
 /// Carry out a plan. Under `--root` the file actions happen inside DIR and service actions
 /// are only logged.
-pub fn execute(root: &Root, world: &World, actions: &[Action]) -> Result<()> {
+/// `dhcp_text` is what /etc/config/dhcp held when the plan was made: it is written only
+/// while it still holds that.
+pub fn execute(root: &Root, dhcp_text: &str, actions: &[Action]) -> Result<()> {
     // Directories whose renames must be made durable before any service is kicked.
     let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
     // Parents already made for writes (a thousand host files share one).
@@ -183,7 +203,7 @@ pub fn execute(root: &Root, world: &World, actions: &[Action]) -> Result<()> {
                     // libuci's file: under its lock, and only while it holds what was planned
                     // from (else the caller plans again).
                     crate::system::uci_file::update(&p, |now| {
-                        if now.unwrap_or("") != world.dhcp_text {
+                        if now.unwrap_or("") != dhcp_text {
                             return Err(Error::conflict(DHCP_PATH));
                         }
                         Ok(Edit::Write(content.clone()))

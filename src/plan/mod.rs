@@ -6,9 +6,10 @@
 //! nothing — not even dnsmasq.
 
 pub mod execute;
+pub mod withdraw;
 pub mod world;
 
-pub use execute::{begin, change_config, dry_run, run_with};
+pub use execute::{begin, change_config, dry_run, withdraw};
 
 use std::fmt;
 

@@ -70,6 +70,18 @@ pub fn merge(existing: &str, block: &str) -> Result<String, String> {
     }
 }
 
+/// `existing` without the rpinet block (None: it has none); a broken block is refused as
+/// [`merge`] refuses it.
+pub fn without_block(existing: &str) -> Result<Option<String>, String> {
+    if !existing.contains(BEGIN) && !existing.contains(END) {
+        return Ok(None);
+    }
+    // Merging an empty block, then dropping its lines, keeps every user line as it was.
+    let marker = format!("{BEGIN}\n{END}\n");
+    let merged = merge(existing, &marker)?;
+    Ok(Some(merged.replacen(&marker, "", 1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,21 +120,64 @@ pub fn proxy_blocked_message(interface: &str) -> String {
     )
 }
 
-/// The dhcp config with `list addnmount '<storage>'` on the instance, or `None` when it has
-/// it already: procd's jail only shows dnsmasq what it mounts, and the SSD is not among that.
+/// The option of the dnsmasq section where rpinet notes the `addnmount` entry it added, so
+/// it can take that one back (a changed storage_path, `apply --withdraw`) and never a user's.
+pub const ADDNMOUNT_MARK: &str = "rpinet_addnmount";
+
+/// `dhcp` with dnsmasq's jail seeing `storage` (None: already so): the entry rpinet added
+/// for another path before is replaced.
 pub fn with_addnmount(dhcp: &Package, instance: &Instance, storage: &str) -> Option<Package> {
     let section = dhcp.sections.get(instance.index)?;
-    let present = match section.get("addnmount") {
+    let marked = match section.get(ADDNMOUNT_MARK) {
+        Some(Value::Option(v)) => Some(v.clone()),
+        _ => None,
+    };
+    if has_entry(section.get("addnmount"), storage) && marked.as_deref() == Some(storage) {
+        return None;
+    }
+    let mut out = without_addnmount(dhcp).unwrap_or_else(|| dhcp.clone());
+    let sec = &mut out.sections[instance.index];
+    if !has_entry(sec.get("addnmount"), storage) {
+        sec.add_list("addnmount", storage);
+    }
+    sec.set(ADDNMOUNT_MARK, storage);
+    Some(out)
+}
+
+/// `dhcp` without the `addnmount` entries rpinet added (in any dnsmasq section), or None when
+/// it has none.
+pub fn without_addnmount(dhcp: &Package) -> Option<Package> {
+    let mut out = dhcp.clone();
+    let mut changed = false;
+    for sec in out.sections.iter_mut().filter(|s| s.kind == "dnsmasq") {
+        let Some(Value::Option(mark)) = sec.get(ADDNMOUNT_MARK).cloned() else {
+            continue;
+        };
+        let kept: Vec<String> = match sec.get("addnmount") {
+            Some(Value::List(items)) => items.iter().filter(|i| **i != mark).cloned().collect(),
+            Some(Value::Option(v)) => v
+                .split_whitespace()
+                .filter(|i| *i != mark)
+                .map(str::to_string)
+                .collect(),
+            None => Vec::new(),
+        };
+        sec.unset("addnmount");
+        for k in &kept {
+            sec.add_list("addnmount", k);
+        }
+        sec.unset(ADDNMOUNT_MARK);
+        changed = true;
+    }
+    changed.then_some(out)
+}
+
+fn has_entry(v: Option<&Value>, storage: &str) -> bool {
+    match v {
         Some(Value::List(items)) => items.iter().any(|i| i == storage),
         Some(Value::Option(v)) => v.split_whitespace().any(|i| i == storage),
         None => false,
-    };
-    if present {
-        return None;
     }
-    let mut out = dhcp.clone();
-    out.sections[instance.index].add_list("addnmount", storage);
-    Some(out)
 }
 
 #[cfg(test)]
@@ -147,6 +190,33 @@ mod tests {
     fn find(dhcp: &str, generated: Option<&str>, release: Option<&str>) -> Result<Instance> {
         let pkg = uci::parse(dhcp, "dhcp").unwrap();
         find_instance(&pkg, "lan", |_| generated.map(str::to_string), release)
+    }
+
+    #[test]
+    fn rpinet_takes_back_only_its_own_addnmount() {
+        let user = "config dnsmasq\n list addnmount '/srv/user'\n\nconfig dhcp 'lan'\n option interface 'lan'\n";
+        let pkg = uci::parse(user, "dhcp").unwrap();
+        let inst = find(user, None, None).unwrap();
+        let a = with_addnmount(&pkg, &inst, "/mnt/rpinet").unwrap();
+        assert!(
+            with_addnmount(&a, &inst, "/mnt/rpinet").is_none(),
+            "idempotent"
+        );
+        let b = with_addnmount(&a, &inst, "/mnt/ssd").unwrap();
+        let text = uci::serialize(&b);
+        assert!(
+            text.contains("list addnmount '/srv/user'\n\tlist addnmount '/mnt/ssd'\n"),
+            "{text}"
+        );
+        assert!(!text.contains("/mnt/rpinet"), "{text}");
+        let c = without_addnmount(&b).unwrap();
+        let text = uci::serialize(&c);
+        assert!(
+            text.contains("list addnmount '/srv/user'\n") && !text.contains("/mnt/ssd"),
+            "{text}"
+        );
+        assert!(!text.contains(ADDNMOUNT_MARK), "{text}");
+        assert!(without_addnmount(&c).is_none());
     }
 
     #[test]
