@@ -18,6 +18,12 @@ stage=${4:?missing STAGE}
 
 cargo_field() { sed -n "s/^$1 *= *\"\(.*\)\"/\1/p" "$top/Cargo.toml" | head -n1; }
 make_var() { sed -n "s/^$1:=//p" "$top/openwrt/rpinet/Makefile" | head -n1; }
+# The body of `define Package/rpinet/NAME` in the feed Makefile, as the SDK writes it to
+# NAME-pkg (make's $$ unescaped): one definition of the install scripts for both builds.
+make_define() {
+  sed -n "/^define Package\/rpinet\/$1\$/,/^endef\$/p" "$top/openwrt/rpinet/Makefile" |
+    sed '1d;$d' | sed 's/\$\$/$/g'
+}
 version=$(cargo_field version)-$(make_var PKG_RELEASE)
 license=$(cargo_field license)
 maintainer=$(make_var PKG_MAINTAINER)
@@ -71,15 +77,9 @@ rpinet)
  Serves a Raspberry Pi cluster's boot files over TFTP and root filesystems
  over NFS from an SSD on the router: one UCI config, dnsmasq does DHCP."
   echo /etc/config/rpinet >"$c/conffiles"
-  cat >"$c/postinst-pkg" <<'SH'
-# rpcd finds exec plugins only when it starts: let it see /usr/libexec/rpcd/rpinet.
-[ -n "${IPKG_INSTROOT}" ] || /etc/init.d/rpcd reload
-SH
-  cat >"$c/prerm-pkg" <<'SH'
-# Removal (not an upgrade): take back rpinet.conf, the host entries and the exports block,
-# so dnsmasq and nfsd serve nothing of a package that is gone. The config stays (conffile).
-[ -n "${IPKG_INSTROOT}" ] || [ "${PKG_UPGRADE}" = "1" ] || /usr/sbin/rpinet apply --withdraw
-SH
+  make_define postinst >"$c/postinst-pkg"
+  make_define prerm >"$c/prerm-pkg"
+  [ -s "$c/postinst-pkg" ] && [ -s "$c/prerm-pkg" ] || { echo "stage: no install scripts in openwrt/rpinet/Makefile" >&2; exit 1; }
   ;;
 luci-app-rpinet)
   [ -d "$src" ] || { echo "stage: $src: no such directory" >&2; exit 1; }

@@ -24,6 +24,22 @@ impl Error {
         &self.0
     }
 
+    /// The message as one line of text: control characters a name or value brought in
+    /// (newline, CR, escape...) shown as escapes, so an error is always one line on stderr.
+    pub fn one_line(&self) -> String {
+        self.0
+            .chars()
+            .flat_map(|c| {
+                let esc: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                esc
+            })
+            .collect()
+    }
+
     /// `path` changed under rpinet between reading and writing it (another writer, such as
     /// `uci commit`): the caller reads it again and redoes its change.
     pub fn conflict(path: &str) -> Self {
@@ -60,4 +76,15 @@ impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
 #[macro_export]
 macro_rules! bail {
     ($($arg:tt)*) => { return Err($crate::error::Error::new(format!($($arg)*))) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_print_as_one_line() {
+        let e = Error::new("node name 'a\nb\r\u{1b}[31m': bad");
+        assert_eq!(e.one_line(), "node name 'a\\nb\\r\\u{1b}[31m': bad");
+    }
 }

@@ -30,7 +30,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             log::debug!("failed: {e}");
-            eprintln!("rpinet: {e}");
+            eprintln!("rpinet: {}", e.one_line());
             std::process::exit(1);
         }
     }
@@ -89,10 +89,14 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     ip: a.ip,
                 };
                 let added = api::node::add(root, &req)?;
+                let ip = if added.ip.is_empty() {
+                    String::new()
+                } else {
+                    format!(", address {}", added.ip)
+                };
                 println!(
-                    "added node '{}' (boot dir tftp/{})",
-                    added.name,
-                    added.boot_dir()
+                    "added node '{}' (boot dir tftp/{}{ip})",
+                    added.name, added.boot_dir
                 );
                 Ok(0)
             }

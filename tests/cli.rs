@@ -107,6 +107,17 @@ fn user_exports_lines_are_kept_byte_for_byte() {
     );
     // Refused before anything was written, the config included.
     assert_eq!(snapshot(lab.dir()), before);
+    // status degrades: it answers, with the problem on the NFS line.
+    let v: serde_json::Value = serde_json::from_str(&lab.ok(&["status", "--json"])).unwrap();
+    assert_eq!(v["nfs"]["ok"], false);
+    assert!(
+        v["nfs"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken rpinet block"),
+        "{v}"
+    );
+    assert_eq!(v["nodes"][0]["name"], "lion");
 }
 
 #[test]

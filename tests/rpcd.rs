@@ -225,11 +225,11 @@ fn job_reports_the_state_file() {
 #[test]
 fn image_import_starts_a_detached_job_at_once() {
     let lab = Lab::new("import");
-    lab.write("root/bookworm.img", "not really an image");
+    lab.write("tmp/bookworm.img", "not really an image");
     let (v, took) = call(
         Some(lab.path()),
         "image_import",
-        br#"{"path":"/root/bookworm.img","name":"bookworm","ubus_rpc_session":"x"}"#,
+        br#"{"path":"/tmp/bookworm.img","name":"bookworm","ubus_rpc_session":"x"}"#,
     );
     assert!(took < Duration::from_secs(2), "{took:?}");
     let id = v["job"]
@@ -264,9 +264,22 @@ fn image_import_starts_a_detached_job_at_once() {
     let (v, _) = call(
         Some(lab.path()),
         "image_import",
-        br#"{"path":"/root/missing.img","name":"x"}"#,
+        br#"{"path":"/tmp/missing.img","name":"x"}"#,
     );
     assert!(err(&v).contains("no file"), "{v}");
+    // rpcd runs it as root: not any file on the router, not through a symlink, and not from
+    // where the nodes write (their NFS roots).
+    lab.write("root/secret.img", "x");
+    std::os::unix::fs::symlink("/root/secret.img", lab.path().join("tmp/link.img")).unwrap();
+    for (path, says) in [
+        ("/root/secret.img", "not under the storage path"),
+        ("/tmp/link.img", "is a symlink"),
+        ("/tmp/", "not an .img"),
+    ] {
+        let req = format!(r#"{{"path":"{path}","name":"x"}}"#);
+        let (v, _) = call(Some(lab.path()), "image_import", req.as_bytes());
+        assert!(err(&v).contains(says), "{path}: {v}");
+    }
 }
 
 #[test]

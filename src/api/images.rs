@@ -91,3 +91,39 @@ fn sweep_detached(images: &std::path::Path) {
         log::warn!("image_delete: cannot start the deleting process: {e}");
     }
 }
+
+/// Where ubus `image_import` may read an image (it runs as root for any LuCI user with the
+/// write ACL): a regular file, not a symlink, under the mounted storage path but not in its
+/// tftp/ or nfs/ trees (the nodes write there, as root of their own NFS root), or under /tmp
+/// (where LuCI uploads land). The command line, run by root at a shell, may read any file.
+pub fn check_import_path(root: &Root, path: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let (_, config) = world::load_config(root)?;
+    let storage = storage::check(root, &config);
+    let under = |dir: &str| {
+        path.strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+    };
+    let allowed = match storage.mounted_path() {
+        Some(sp) => under(sp) && !under(&format!("{sp}/nfs")) && !under(&format!("{sp}/tftp")),
+        None => false,
+    } || under("/tmp");
+    if !allowed {
+        return Err(Error::new(format!(
+            "'{path}' is not under the storage path (outside its tftp/ and nfs/) or /tmp"
+        )));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(root.path(path))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Error::new(format!("'{path}' is a symlink")),
+            Some(libc::ENOENT) => Error::new(format!("no file '{path}'")),
+            _ => Error::new(format!("cannot open '{path}': {e}")),
+        })?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Error::new(format!("'{path}' is not a regular file")));
+    }
+    Ok(())
+}

@@ -39,15 +39,19 @@ pub fn without_node(pkg: &Package, name: &str) -> Result<(Package, Node)> {
 }
 
 /// `node add`: the node is in the config once its directories, host entry and exports are
-/// in place (see `plan::change_config`).
-pub fn add(root: &Root, req: &NodeRequest) -> Result<Node> {
+/// in place (see `plan::change_config`). Returns the node as it was added (its address
+/// reservation included), from what was applied: nothing is read after the config is
+/// written, so a reply never says less than what was done.
+pub fn add(root: &Root, req: &NodeRequest) -> Result<view::NodeView> {
     let lock = crate::api::begin(root)?;
     let world = crate::plan::change_config(root, &lock, |pkg| Ok(with_node(pkg, req)?.0))?;
-    world
+    let node = world
         .config
         .node(&req.name)
         .cloned()
-        .ok_or_else(|| Error::new("node vanished after adding it"))
+        .ok_or_else(|| Error::new("node vanished after adding it"))?;
+    let probe = crate::observe::status::Probe::read(root, &world);
+    Ok(view::node(&world, &probe, &node))
 }
 
 /// `node remove [--purge]`. With `--purge` the node's directories are first moved aside

@@ -244,9 +244,7 @@ fn node_add(root: &Root, a: &Args) -> Result<Value> {
         ip: own("ip"),
     };
     let added = crate::api::node::add(root, &req)?;
-    let world = crate::plan::world::load(root)?;
-    let probe = crate::observe::status::Probe::read(root, &world);
-    Ok(json!({ "node": view::node(&world, &probe, &added) }))
+    Ok(json!({ "node": added }))
 }
 
 /// `node_remove`: the core's `node remove`.
@@ -357,10 +355,8 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
             "image_import: '{path}' is not an .img, .img.xz or .img.gz file"
         )));
     }
-    let on_disk = root.path(path);
-    if !on_disk.is_file() {
-        return Err(Error::new(format!("image_import: no file '{path}'")));
-    }
+    crate::api::images::check_import_path(root, path)
+        .map_err(|e| Error::new(format!("image_import: {e}")))?;
     if !name.is_empty() {
         check_image_name(name).map_err(|e| Error::new(format!("image_import: {e}")))?;
     }

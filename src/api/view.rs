@@ -314,13 +314,24 @@ impl NodeDetail {
 /// `status` method answers). An unreadable event log counts as no events.
 pub fn read_status(root: &crate::system::root::Root) -> crate::error::Result<StatusView> {
     let world = crate::plan::world::load(root)?;
-    let pending = crate::plan::plan(&world)?;
+    // A plan that cannot be made (a broken exports block) is reported, not fatal: status
+    // shows what it can, as doctor does.
+    let (pending, problem) = match crate::plan::plan(&world) {
+        Ok(p) => (p, None),
+        Err(e) => (Vec::new(), Some(e.message().to_string())),
+    };
     let probe = Probe::read(root, &world);
     let boots = match crate::observe::events::gather(root) {
         Ok(log) => crate::observe::trace::boots(root, &world.config, &log.events()),
         Err(_) => crate::observe::trace::boots(root, &world.config, &[]),
     };
-    Ok(status(&world, &probe, &pending, &boots))
+    let mut v = status(&world, &probe, &pending, &boots);
+    if let Some(why) = problem {
+        v.nfs.ok = false;
+        v.nfs.exports_written = false;
+        v.nfs.message = why;
+    }
+    Ok(v)
 }
 
 /// A view as the JSON value rpcd replies with.

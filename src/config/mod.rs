@@ -444,10 +444,22 @@ pub fn parse_uuid(v: &str) -> Option<String> {
     .then(|| v.to_ascii_lowercase())
 }
 
-/// An absolute path of plain components, not `/` itself, and no `.`/`..`.
+/// The router's own filesystems: a storage path there would fill its flash or RAM.
+const ROUTER_DIRS: [&str; 16] = [
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/overlay", "/proc", "/rom", "/root",
+    "/sbin", "/sys", "/tmp", "/usr", "/var", "/www",
+];
+
+/// An absolute path of plain components, not `/` itself, no `.`/`..`, and not in the
+/// router's own filesystems (/etc, /tmp, /overlay, /rom, ...): an SSD is mounted elsewhere,
+/// as under /mnt.
 pub fn parse_storage_path(v: &str) -> Option<String> {
     let v = v.trim_end_matches('/');
-    let ok = v.starts_with('/')
+    let own = ROUTER_DIRS
+        .iter()
+        .any(|d| v == *d || v.strip_prefix(d).is_some_and(|rest| rest.starts_with('/')));
+    let ok = !own
+        && v.starts_with('/')
         && v.len() <= 128
         && v[1..].split('/').all(|c| {
             !c.is_empty()
@@ -467,6 +479,7 @@ pub fn parse_interface(v: &str) -> Option<String> {
 fn safe_dir_name(v: &str, max: usize) -> bool {
     (1..=max).contains(&v.len())
         && !v.starts_with('.')
+        && !v.starts_with('-')
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
@@ -486,7 +499,7 @@ pub fn parse_image_name(v: &str) -> Option<String> {
 pub fn check_image_name(v: &str) -> Result<String> {
     parse_image_name(v).ok_or_else(|| {
         Error::new(format!(
-            "'{}' is not an image name (1-64 of A-Z a-z 0-9 . _ -, not starting with '.')",
+            "'{}' is not an image name (1-64 of A-Z a-z 0-9 . _ -, not starting with '.' or '-')",
             v.escape_debug()
         ))
     })
@@ -670,6 +683,15 @@ config node 'b'
         assert!(parse_ipv4("0.0.0.0").is_none() && parse_ipv4("1.2.3").is_none());
         assert!(parse_uuid("ABCD-1234").is_some() && parse_uuid("abcd").is_none());
         assert!(parse_storage_path("/").is_none() && parse_storage_path("mnt").is_none());
+        for own in [
+            "/overlay", "/etc", "/tmp", "/rom", "/tmp/ssd", "/etc/x", "/var/lib",
+        ] {
+            assert!(parse_storage_path(own).is_none(), "{own}");
+        }
+        for ok in ["/mnt/rpinet", "/srv/ssd", "/data", "/mnt/etc", "/tmpfs"] {
+            assert!(parse_storage_path(ok).is_some(), "{ok}");
+        }
+        assert!(parse_image_name("-rf").is_none() && parse_boot_dir("-x").is_none());
         assert!(
             parse_storage_path("/mnt//x").is_none() && parse_storage_path("/mnt/./x").is_none()
         );

@@ -45,7 +45,14 @@ impl NodeRequest {
                 s.set(option, v);
             }
         }
-        super::read_node(&s, &self.name)
+        let node = super::read_node(&s, &self.name)?;
+        if self.boot_dir.is_some() && node.boot_id != BootId::Custom {
+            return Err(Error::new(format!(
+                "node '{}': --boot-dir needs --boot-id custom (the directory is the serial or MAC otherwise)",
+                self.name
+            )));
+        }
+        Ok(node)
     }
 }
 

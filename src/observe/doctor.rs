@@ -147,6 +147,10 @@ pub struct Snapshot {
     pub nodes: HashMap<String, NodeFacts>,
     pub boots: HashMap<String, Boot>,
     pub discovered: Vec<Discovered>,
+    /// What runs that died left on the storage and could not be removed (router paths).
+    pub leftovers: Vec<String>,
+    /// Directories in tftp/ and nfs/ that no node names and that hold files.
+    pub orphans: Vec<String>,
 }
 
 fn find(level: Level, code: &'static str, node: &str, message: String, fix: String) -> Finding {
@@ -278,6 +282,51 @@ fn duplicates(ids: &[Identity]) -> Vec<Finding> {
 
 /// Every finding for a snapshot, errors first.
 pub fn check(s: &Snapshot) -> Vec<Finding> {
+    let mut out = check_core(s);
+    out.extend(check_state(s));
+    out
+}
+
+/// Exports wider than one node, leftovers of dead runs, directories no node owns.
+fn check_state(s: &Snapshot) -> Vec<Finding> {
+    use Level::*;
+    let mut out = Vec::new();
+    let Some(cfg) = &s.config else {
+        return out;
+    };
+    if cfg.export_subnet {
+        out.push(find(Warning, "export_subnet", "",
+            "every node's root and boot directory is exported read-write, as root, to the whole boot subnet (export_subnet '1'): any host on the LAN can mount them".into(),
+            "uci set rpinet.main.export_subnet='0' && uci commit rpinet: each node is then exported to its own address only".into()));
+    } else if cfg.dhcp_mode == crate::config::DhcpMode::Proxy {
+        for n in cfg.nodes.iter().filter(|n| n.enabled && n.ip.is_none()) {
+            out.push(find(Warning, "exported_to_subnet", &n.name,
+                format!("node '{}' has no fixed address, so in proxy mode its root is exported to the whole boot subnet", n.name),
+                format!("reserve an address for {} on your DHCP server, then: rpinet node remove {} && rpinet node add {} ... --ip ADDRESS (or uci set rpinet.{}.ip=ADDRESS)", n.mac, n.name, n.name, n.name)));
+        }
+    }
+    for p in &s.leftovers {
+        out.push(find(
+            Warning,
+            "leftover",
+            "",
+            format!("{p} was left by an rpinet run that died, and rpinet could not remove it"),
+            format!("rm -rf '{p}' (nothing uses it)"),
+        ));
+    }
+    for p in &s.orphans {
+        out.push(find(
+            Info,
+            "orphan_dir",
+            "",
+            format!("{p} belongs to no node (a node removed without --purge, or renamed)"),
+            format!("add the node back, or delete it: rm -rf '{p}'"),
+        ));
+    }
+    out
+}
+
+fn check_core(s: &Snapshot) -> Vec<Finding> {
     use Level::*;
     let mut out = Vec::new();
     let Some(cfg) = &s.config else {
@@ -794,6 +843,14 @@ impl Snapshot {
                 .into_iter()
                 .map(|f| f.name)
                 .collect();
+            let dirs: Vec<String> = ["images", "tftp", "nfs"]
+                .map(|d| format!("{sp}/{d}"))
+                .into();
+            s.leftovers = crate::system::sweep::leftovers(root, &dirs)
+                .into_iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect();
+            s.orphans = orphans(root, sp, &cfg);
         }
         for n in &cfg.nodes {
             let mut f = NodeFacts::default();
@@ -831,6 +888,29 @@ impl Snapshot {
         s.config = Some(cfg);
         s
     }
+}
+
+/// Non-empty directories in tftp/ and nfs/ that no node of `cfg` names (router paths).
+fn orphans(root: &Root, sp: &str, cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for top in ["tftp", "nfs"] {
+        let Ok(rd) = std::fs::read_dir(root.path(format!("{sp}/{top}"))) else {
+            continue;
+        };
+        for e in rd.flatten().take(4096) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let owned = cfg.nodes.iter().any(|n| {
+                (top == "nfs" && n.name == name) || (top == "tftp" && n.boot_dir() == name)
+            });
+            let dir = e.file_type().is_ok_and(|t| t.is_dir());
+            let empty = std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none());
+            if dir && !owned && !empty && !name.starts_with('.') {
+                out.push(format!("{sp}/{top}/{name}"));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The `doctor` ubus method.
@@ -896,5 +976,22 @@ mod tests {
             conf_dirs("x=1\nconf-dir=/tmp/dnsmasq.cfg01411c.d,*.conf\n"),
             ["/tmp/dnsmasq.cfg01411c.d"]
         );
+    }
+
+    #[test]
+    fn wide_exports_leftovers_and_orphans_are_reported() {
+        let pkg = crate::config::uci::parse(
+            "config rpinet 'main'\n option export_subnet '1'\nconfig node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let s = Snapshot {
+            config: Some(crate::config::from_package(&pkg).unwrap()),
+            leftovers: vec!["/mnt/rpinet/images/.import-x-77".into()],
+            orphans: vec!["/mnt/rpinet/nfs/gone".into()],
+            ..Snapshot::default()
+        };
+        let codes: Vec<&str> = check_state(&s).iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["export_subnet", "leftover", "orphan_dir"]);
     }
 }

@@ -35,10 +35,16 @@ pub fn signal_dnsmasq(pid_file: &str) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(pid_file) else {
         return Ok(());
     };
-    let pid: i32 = text
-        .trim()
-        .parse()
-        .map_err(|_| Error::new(format!("{pid_file} holds no pid")))?;
+    let pid = checked_pid(
+        &text,
+        std::fs::read_to_string(format!("/proc/{}/comm", text.trim()))
+            .ok()
+            .as_deref(),
+    )
+    .map_err(|why| Error::new(format!("{pid_file}: {why}; not signalled")))?;
+    let Some(pid) = pid else {
+        return Ok(()); // not running: it reads the hosts dir when it starts
+    };
     match kill(Pid::from_raw(pid), Signal::SIGHUP) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
         Err(e) => Err(Error::new(format!(
@@ -47,6 +53,40 @@ pub fn signal_dnsmasq(pid_file: &str) -> Result<()> {
     }
 }
 
+/// The pid to signal, from a pid file's text and that process's /proc/PID/comm (None: no
+/// such process). A pid of 0 or 1, or a process that is not dnsmasq, is refused: a stale or
+/// planted pid file must not make rpinet signal init or anything else.
+fn checked_pid(text: &str, comm: Option<&str>) -> std::result::Result<Option<i32>, String> {
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .map_err(|_| "holds no pid".to_string())?;
+    if pid <= 1 {
+        return Err(format!("holds pid {pid}"));
+    }
+    match comm.map(str::trim) {
+        None => Ok(None),
+        Some("dnsmasq") => Ok(Some(pid)),
+        Some(other) => Err(format!("pid {pid} is '{other}', not dnsmasq")),
+    }
+}
+
 pub fn reload_exports() -> Result<()> {
     run("exportfs", &["-ra"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_running_dnsmasq_is_signalled() {
+        assert_eq!(checked_pid("4242\n", Some("dnsmasq\n")), Ok(Some(4242)));
+        assert_eq!(checked_pid("4242\n", None), Ok(None));
+        assert!(checked_pid("1\n", Some("init\n")).is_err());
+        assert!(checked_pid("0", Some("dnsmasq")).is_err());
+        assert!(checked_pid("-1", Some("dnsmasq")).is_err());
+        assert!(checked_pid("4242", Some("sshd")).is_err());
+        assert!(checked_pid("x", Some("dnsmasq")).is_err());
+    }
 }
