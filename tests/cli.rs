@@ -351,3 +351,46 @@ fn withdraw_takes_back_everything_but_the_config_and_data() {
     assert!(!lab.path("tmp/dnsmasq.d/rpinet.conf").exists());
     assert!(!lab.read("etc/exports").contains("rpinet"));
 }
+
+/// A read-only SSD (a tmpfs mounted read-only over the storage path): `node add` fails and
+/// the config, host entries and exports stay as they were; `node remove`, which needs no
+/// write on the SSD, removes the node whole.
+#[test]
+fn a_failed_change_leaves_the_config_as_it_was() {
+    let lab = Lab::new("readonly");
+    lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+    let ssd = lab.path("mnt/rpinet");
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=1m", "rpinet-test"])
+        .arg(&ssd)
+        .status();
+    if !st.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot mount a read-only tmpfs here");
+        return;
+    }
+    let config = lab.read("etc/config/rpinet");
+    let exports = lab.read("etc/exports");
+    let err = lab.fails(&[
+        "node",
+        "add",
+        "tiger",
+        "--serial",
+        "11111111",
+        "--mac",
+        "dc:a6:32:00:00:02",
+    ]);
+    let umount = || {
+        let _ = std::process::Command::new("umount").arg(&ssd).status();
+    };
+    if !err.contains("Read-only file system") {
+        umount();
+        panic!("{err}");
+    }
+    let same = (lab.read("etc/config/rpinet"), lab.read("etc/exports"));
+    let hosts = lab.path("tmp/dnsmasq.d/rpinet.hosts/tiger").exists();
+    umount();
+    assert_eq!(same, (config, exports), "nothing of the failed add stays");
+    assert!(!hosts, "no host entry for the node that was not added");
+    // Retrying once the SSD is writable works (no "already exists").
+    lab.node_add("tiger", "11111111", "dc:a6:32:00:00:02", &[]);
+}
