@@ -616,6 +616,113 @@ mod tests {
         );
     }
 
+    fn value(text: &str, section: usize, option: &str) -> Option<Value> {
+        parse(text, "t").unwrap().sections[section]
+            .get(option)
+            .cloned()
+    }
+
+    fn one(v: &str) -> Option<Value> {
+        Some(Value::Option(v.into()))
+    }
+
+    /// Issue 11, item 1: files libuci reads that rpinet refused (or read otherwise).
+    #[test]
+    fn reads_what_libuci_reads() {
+        // a newline inside quotes is part of the value (`uci set` writes such values)
+        assert_eq!(
+            value("config a 'x'\n\toption v 'two\nlines'\n", 0, "v"),
+            one("two\nlines")
+        );
+        assert_eq!(
+            value("config a 'x'\n\toption v \"a\n\\\"b\"\n", 0, "v"),
+            one("a\n\"b")
+        );
+        // a backslash at the end of a line joins the next
+        assert_eq!(
+            value("config a 'x'\n\toption v one\\\ntwo\n", 0, "v"),
+            one("onetwo")
+        );
+        assert_eq!(
+            value("config a 'x'\n\toption v 'one'\\\r\n'two'\n", 0, "v"),
+            one("onetwo")
+        );
+        // `#` ends an unquoted word and the line
+        assert_eq!(
+            value("config a 'x'\n\toption v foo#bar baz\n", 0, "v"),
+            one("foo")
+        );
+        assert_eq!(value("config a 'x'\n\toption v 'a'#b\n", 0, "v"), one("a"));
+        // `option x` without a value, or with '', changes nothing
+        let pkg = parse(
+            "config a 'x'\n\toption v '1'\n\toption v\n\toption w ''\n\toption y #c\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            pkg.sections[0].options,
+            vec![("v".to_string(), Value::Option("1".into()))]
+        );
+        // a named section given twice is one section, where it first stood
+        let pkg = parse(
+            "config a 'x'\n option v 1\nconfig b\nconfig a 'x'\n option w 2\n option v 3\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(pkg.sections.len(), 2);
+        assert_eq!(pkg.sections[0].options.len(), 2);
+        assert_eq!(pkg.sections[0].get("v"), one("3").as_ref());
+        // `config x ''` is anonymous; `;` separates commands after a word that had quotes
+        let pkg = parse("config a ''\nconfig b 'y' ; option v 1\n", "t").unwrap();
+        assert_eq!(
+            (
+                pkg.sections[0].name.as_deref(),
+                pkg.section_name(0).as_str()
+            ),
+            (None, anonymous_name(0, "a").as_str())
+        );
+        assert_eq!(pkg.sections[1].get("v"), one("1").as_ref());
+        // `list x` without a value adds an empty item
+        assert_eq!(
+            value("config a 'x'\n list l\n", 0, "l"),
+            Some(Value::List(vec![String::new()]))
+        );
+        // one-letter commands
+        assert_eq!(
+            value("c a x\no v 1\nl w 2\n", 0, "w"),
+            Some(Value::List(vec!["2".into()]))
+        );
+    }
+
+    /// Issue 11, item 1: files libuci refuses that rpinet read.
+    #[test]
+    fn refuses_what_libuci_refuses() {
+        for (text, why) in [
+            (
+                "config rpinet 'main'\nconfig node 'main'\n",
+                "t:2: section 'main' is 'config rpinet' above and 'config node' here",
+            ),
+            ("config a x y\n", "t:1: too many words at 'y'"),
+            (
+                "config a 'x'\n option v a b\n",
+                "t:2: too many words at 'b'",
+            ),
+            (
+                "config a 'x'\n option v 'a\n",
+                "t:2: a ' quote is never closed",
+            ),
+            ("config a 'x'\n option x-y 1\n", "t:2: invalid name 'x-y'"),
+            ("config 'a b'\n", "t:1: invalid section type 'a b'"),
+            ("config a x ;\n", "t:1: cannot read '\\n'"),
+            ("conf a x\n", "t:1: cannot read 'conf'"),
+            ("config\n", "t:1: cannot read 'config\\n'"),
+            ("config", "t:1: 'config' without a name"),
+        ] {
+            let e = parse(text, "t").unwrap_err();
+            assert!(e.message().starts_with(why), "{text:?}: {e}");
+        }
+    }
+
     #[test]
     fn later_option_replaces_earlier_as_in_uci() {
         let pkg = parse("config a 'x'\n option o '1'\n option o '2'\n", "t").unwrap();
