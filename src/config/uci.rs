@@ -11,7 +11,7 @@
 //! one section, a name reused by another section type refuses the whole file, `;` separates
 //! commands. libuci edits its line buffer in place as it parses (it writes a terminator where
 //! a word ends), and a few of its rules only exist through that, so [`Line`] keeps such a
-//! buffer too. `tests/uci_parity` (a unit test module here) compares both on generated files.
+//! buffer too. `uci/parity.rs` compares both on generated files.
 //!
 //! Anonymous sections get uci's deterministic names (`cfg` + position + type hash), which
 //! LuCI and `uci show` rely on.
@@ -423,6 +423,9 @@ struct Builder {
     /// before 2023 loses track of a section named a third time).
     most_declared: usize,
     declared: Vec<usize>,
+    /// Every section's uci name (anonymous ones included), first holder first, as uci looks
+    /// names up.
+    names: std::collections::HashMap<String, usize>,
 }
 
 impl Builder {
@@ -434,6 +437,10 @@ impl Builder {
                 return Ok(());
             }
             let Some(command) = Command::named(&word) else {
+                if Command::named(word.trim_ascii_end()).is_some() {
+                    // `config` alone on its line: uci takes the newline into the word.
+                    return Err(format!("'{}' without a name", shown(word.trim_ascii_end())));
+                }
                 return Err(format!(
                     "cannot read '{}' (expected config, option or list)",
                     shown(&word)
@@ -480,12 +487,10 @@ impl Builder {
         let kind = String::from_utf8_lossy(&kind).into_owned();
         let name = String::from_utf8_lossy(&name).into_owned();
         if name.is_empty() {
-            self.pkg.sections.push(Section::new(&kind, None));
-            self.declared.push(1);
-            self.current = Some(self.pkg.sections.len() - 1);
+            self.add(Section::new(&kind, None));
             return Ok(());
         }
-        match self.pkg.find(&name) {
+        match self.names.get(&name).copied() {
             Some(i) if self.pkg.sections[i].kind != kind => Err(format!(
                 "section '{name}' is 'config {}' above and 'config {kind}' here (uci refuses a name used by two section types)",
                 self.pkg.sections[i].kind
@@ -498,12 +503,19 @@ impl Builder {
                 Ok(())
             }
             None => {
-                self.pkg.sections.push(Section::new(&kind, Some(&name)));
-                self.declared.push(1);
-                self.current = Some(self.pkg.sections.len() - 1);
+                self.add(Section::new(&kind, Some(&name)));
                 Ok(())
             }
         }
+    }
+
+    /// A new section at the end, current from now on.
+    fn add(&mut self, section: Section) {
+        let i = self.pkg.sections.len();
+        self.pkg.sections.push(section);
+        self.declared.push(1);
+        self.names.entry(self.pkg.section_name(i)).or_insert(i);
+        self.current = Some(i);
     }
 
     fn option(&mut self, line: &mut Line, list: bool) -> std::result::Result<(), String> {
@@ -715,7 +727,7 @@ mod tests {
             ("config 'a b'\n", "t:1: invalid section type 'a b'"),
             ("config a x ;\n", "t:1: cannot read '\\n'"),
             ("conf a x\n", "t:1: cannot read 'conf'"),
-            ("config\n", "t:1: cannot read 'config\\n'"),
+            ("config\n", "t:1: 'config' without a name"),
             ("config", "t:1: 'config' without a name"),
         ] {
             let e = parse(text, "t").unwrap_err();
@@ -741,7 +753,9 @@ mod tests {
         let e = parse("config a 'b c'\n", "rpinet").unwrap_err();
         assert_eq!(e.message(), "rpinet:1: invalid name 'b c'");
         let e = parse("config\n", "rpinet").unwrap_err();
-        assert!(e.message().contains("cannot read"));
+        assert_eq!(e.message(), "rpinet:1: 'config' without a name");
+        let e = parse("conf x\n", "rpinet").unwrap_err();
+        assert!(e.message().contains("cannot read 'conf'"));
     }
 
     #[test]
