@@ -641,30 +641,20 @@ mod tests {
     /// Issue 11, item 1: files libuci reads that rpinet refused (or read otherwise).
     #[test]
     fn reads_what_libuci_reads() {
-        // a newline inside quotes is part of the value (`uci set` writes such values)
-        assert_eq!(
-            value("config a 'x'\n\toption v 'two\nlines'\n", 0, "v"),
-            one("two\nlines")
-        );
-        assert_eq!(
-            value("config a 'x'\n\toption v \"a\n\\\"b\"\n", 0, "v"),
-            one("a\n\"b")
-        );
-        // a backslash at the end of a line joins the next
-        assert_eq!(
-            value("config a 'x'\n\toption v one\\\ntwo\n", 0, "v"),
-            one("onetwo")
-        );
-        assert_eq!(
-            value("config a 'x'\n\toption v 'one'\\\r\n'two'\n", 0, "v"),
-            one("onetwo")
-        );
-        // `#` ends an unquoted word and the line
-        assert_eq!(
-            value("config a 'x'\n\toption v foo#bar baz\n", 0, "v"),
-            one("foo")
-        );
-        assert_eq!(value("config a 'x'\n\toption v 'a'#b\n", 0, "v"), one("a"));
+        for (text, want) in [
+            // a newline inside quotes is part of the value (`uci set` writes such values)
+            ("option v 'two\nlines'", "two\nlines"),
+            ("option v \"a\n\\\"b\"", "a\n\"b"),
+            // a backslash at the end of a line joins the next
+            ("option v one\\\ntwo", "onetwo"),
+            ("option v 'one'\\\r\n'two'", "onetwo"),
+            // `#` ends an unquoted word and the line
+            ("option v foo#bar baz", "foo"),
+            ("option v 'a'#b", "a"),
+        ] {
+            let file = format!("config a 'x'\n\t{text}\n");
+            assert_eq!(value(&file, 0, "v"), one(want), "{file:?}");
+        }
         // `option x` without a value, or with '', changes nothing
         let pkg = parse(
             "config a 'x'\n\toption v '1'\n\toption v\n\toption w ''\n\toption y #c\n",
