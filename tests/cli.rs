@@ -235,10 +235,14 @@ fn hostile_values_are_refused_and_nothing_is_written() {
         &config.replace("option model 'pi4'", "option model 'pi4\0'"),
     );
     let before = snapshot(lab.dir());
+    // libuci drops what follows a NUL on its line and reads on into the next (rpinet reads
+    // as it does): here the quote never closes, and the file is refused naming the NUL.
+    let err = lab.fails(&["apply"]);
     assert!(
-        lab.fails(&["apply"]).starts_with(
-            "rpinet: node 'lion': option 'model': 'pi4\\0' is not one of pi3, pi4, pi5"
-        )
+        err.ends_with(
+            "a ' quote is never closed (line 12 has a NUL byte: uci drops the rest of it)\n"
+        ),
+        "{err}"
     );
     assert_eq!(snapshot(lab.dir()), before);
 }

@@ -124,19 +124,18 @@ pub fn parse(text: &str, file: &str) -> Result<Package> {
 }
 
 fn read(text: &str, file: &str) -> Result<Builder> {
-    if let Some(at) = text.lines().position(|l| l.contains('\0')) {
-        // libuci reads lines with fgets and cuts them at a NUL; nobody writes one on purpose.
-        return Err(Error::new(format!("{file}:{}: a NUL byte", at + 1)));
-    }
     let mut line = Line::new(text.as_bytes());
     let mut builder = Builder::default();
     while !line.eof {
         line.read_at(0);
-        let first = line.lineno;
+        let first = line.first;
         if line.at(0) != 0 {
-            builder
-                .parse_line(&mut line)
-                .map_err(|e| Error::new(format!("{file}:{first}: {e}")))?;
+            builder.parse_line(&mut line).map_err(|e| {
+                let nul = line.nul.map_or(String::new(), |n| {
+                    format!(" (line {n} has a NUL byte: uci drops the rest of it)")
+                });
+                Error::new(format!("{file}:{first}: {e}{nul}"))
+            })?;
         }
     }
     Ok(builder)
@@ -180,6 +179,13 @@ struct Line<'a> {
     filled: usize,
     /// Physical lines begun so far: the number of the line being read.
     lineno: usize,
+    line_start: bool,
+    /// libuci's buffer size, which decides where `fgets` splits a long line.
+    room: usize,
+    /// The line of a NUL byte met since the logical line began (for the error message).
+    nul: Option<usize>,
+    /// The line the logical line began on.
+    first: usize,
 }
 
 impl<'a> Line<'a> {
@@ -191,6 +197,10 @@ impl<'a> Line<'a> {
             pos: 0,
             filled: 0,
             lineno: 0,
+            line_start: true,
+            room: 32,
+            nul: None,
+            first: 1,
         }
     }
 
@@ -216,31 +226,63 @@ impl<'a> Line<'a> {
         &tail[..tail.iter().position(|&b| b == 0).unwrap_or(tail.len())]
     }
 
-    /// Read the next physical line (its newline included) into the buffer at `offset`,
-    /// replacing what was there. At the end of the file the buffer just ends at `offset`.
+    /// Read the next line (its newline included) into the buffer at `offset`, replacing
+    /// what was there; at the end of the file the buffer just ends at `offset`. As libuci
+    /// reads: C's `fgets` into a buffer of 32 bytes that doubles while a line does not fit,
+    /// each piece taken up to its first NUL — so a NUL byte drops what follows it in its
+    /// piece, and the line goes on with the next piece (or the next line).
     fn read_at(&mut self, offset: usize) {
         if offset == 0 {
             self.pos = 0;
+            self.nul = None;
+            self.first = self.lineno + usize::from(self.line_start);
         }
-        self.put(offset, 0);
+        if offset + 1 >= self.room {
+            self.room *= 2;
+        }
+        let mut end = offset;
+        loop {
+            self.put(end, 0);
+            if !self.fgets(end, self.room - end) || self.at(end) == 0 {
+                return;
+            }
+            end += self.str_at(end).len();
+            self.filled = end;
+            if self.at(end - 1) == b'\n' {
+                return;
+            }
+            self.room *= 2;
+        }
+    }
+
+    /// C's `fgets` into the buffer at `at`: at most `size - 1` bytes, up to and including a
+    /// newline, then a terminator; `false` when the file has nothing left.
+    fn fgets(&mut self, at: usize, size: usize) -> bool {
         if self.rest.is_empty() {
             self.eof = true;
-            return;
+            return false;
         }
-        let n = self
-            .rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.rest.len(), |i| i + 1);
-        let (chunk, tail) = self.rest.split_at(n);
+        let window = &self.rest[..self.rest.len().min(size.saturating_sub(1))];
+        let n = match window.iter().position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => {
+                // It stopped for want of data, not of room: that read met the end.
+                self.eof |= window.len() == self.rest.len() && window.len() < size - 1;
+                window.len()
+            }
+        };
+        let (piece, tail) = self.rest.split_at(n);
         self.rest = tail;
-        self.lineno += 1;
-        self.put(offset + n, 0);
-        self.buf[offset..offset + n].copy_from_slice(chunk);
-        self.filled = offset + n;
-        if chunk.last() != Some(&b'\n') {
-            self.eof = true;
+        if self.line_start {
+            self.lineno += 1;
         }
+        self.line_start = piece.last() == Some(&b'\n');
+        if piece.contains(&0) {
+            self.nul.get_or_insert(self.lineno);
+        }
+        self.put(at + n, 0);
+        self.buf[at..at + n].copy_from_slice(piece);
+        true
     }
 
     fn skip_space(&mut self) {

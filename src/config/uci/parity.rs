@@ -178,9 +178,9 @@ impl Dice {
 
     /// A string of characters that matter to the syntax.
     fn text(&mut self, max: usize) -> String {
-        const CHARS: [&str; 24] = [
+        const CHARS: [&str; 25] = [
             "a", "b", "Z", "0", "_", "-", ".", " ", "\t", "\n", "'", "\"", "\\", "#", ";", "é",
-            "\r", "$", "=", "/", ":", "x", "\u{b}", "'\\''",
+            "\r", "$", "=", "/", ":", "x", "\u{b}", "'\\''", "\0",
         ];
         (0..self.below(max + 1))
             .map(|_| self.pick(&CHARS))
@@ -491,7 +491,19 @@ fn the_reported_files_read_alike() {
         "config a 'x'; option v 1\n",
         "config a 'x' ; option v 1\n",
         "config a x;\n",
+        // NUL bytes: libuci's fgets pieces are cut at them (pieces of 31, 32, 64... bytes)
+        "config a 'x'\n\toption model 'pi4\0'\n\toption b 'c'\n",
+        "\0config a x\n",
+        "config a x\n\toption v 'a\0\n' \n option w 1\n",
     ] {
         check(text, &counts).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for cut in 0..80 {
+        let long = format!(
+            "config a x\n\toption v '{}\0{}'\n\toption w '1'\n",
+            "y".repeat(cut),
+            "z".repeat(80 - cut)
+        );
+        check(&long, &counts).unwrap_or_else(|e| panic!("{e}"));
     }
 }
