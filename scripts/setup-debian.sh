@@ -8,6 +8,10 @@ set -euo pipefail
   iproute2 dnsmasq-base e2fsprogs dosfstools mtools fdisk xz-utils attr python3 \
   nfs-kernel-server procps util-linux mount file binutils qemu-user-static time
 
+# Real libuci for the UCI differential test (the libuci-sys dev-dependency builds OpenWrt's
+# uci and libubox sources with cmake and makes its bindings with libclang).
+"$(dirname "$0")/apt-install.sh" setup cmake libclang-dev libjson-c-dev
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust with rustup first" >&2
   exit 1

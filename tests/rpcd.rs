@@ -378,6 +378,17 @@ fn node_add_and_remove_go_through_the_core() {
     assert!(n.get("boot").is_none());
     let cfg = std::fs::read_to_string(lab.path().join("etc/config/rpinet")).unwrap();
     assert!(cfg.contains("config node 'quiet_owl'"), "{cfg}");
+    assert!(cfg.contains("\toption serial '91cdf03d'\n"), "{cfg}");
+    // a node may not take the name of another section: uci would refuse the whole file
+    let (v, _) = call(
+        Some(lab.path()),
+        "node_add",
+        br#"{"name":"main","serial":"22222222","mac":"e4:5f:01:00:00:02"}"#,
+    );
+    assert!(
+        err(&v).contains("taken by the 'config rpinet' section"),
+        "{v}"
+    );
     // the core refuses what does not validate, and says which option
     let (v, _) = call(
         Some(lab.path()),

@@ -12,12 +12,15 @@ use crate::system::root::Root;
 /// The config with the node added, validated as a whole (duplicates included). Pure.
 pub fn with_node(pkg: &Package, req: &NodeRequest) -> Result<(Package, Config)> {
     let node = req.parse()?;
-    if pkg
-        .sections
-        .iter()
-        .any(|s| s.kind == "node" && s.name.as_deref() == Some(&node.name))
-    {
-        return Err(Error::new(format!("node '{}' already exists", node.name)));
+    if let Some(i) = pkg.find(&node.name) {
+        return Err(Error::new(match pkg.sections[i].kind.as_str() {
+            "node" => format!("node '{}' already exists", node.name),
+            // uci refuses a file where one name has two section types: take another name.
+            other => format!(
+                "node name '{}' is taken by the 'config {other}' section: a node needs a name no other section has",
+                node.name
+            ),
+        }));
     }
     let mut next = pkg.clone();
     next.sections.push(node.to_section());
@@ -173,6 +176,29 @@ mod tests {
             "{}",
             e.message()
         );
+    }
+
+    /// Issue 11: `node add main` beside `config rpinet 'main'` made a file uci refuses.
+    #[test]
+    fn a_node_may_not_take_another_sections_name() {
+        let pkg = uci::parse("config rpinet 'main'\nconfig other\n", "rpinet").unwrap();
+        let e = with_node(&pkg, &req("main", "11111111", "dc:a6:32:01:02:03")).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "node name 'main' is taken by the 'config rpinet' section: a node needs a name no other section has"
+        );
+        // the anonymous section's uci name counts too
+        let anon = pkg.section_name(1);
+        let e = with_node(&pkg, &req(&anon, "11111111", "dc:a6:32:01:02:03")).unwrap_err();
+        assert!(e.message().contains("'config other'"), "{e}");
+    }
+
+    /// Issue 11: `node add --serial 38C128C0` stored upper case.
+    #[test]
+    fn add_stores_the_serial_in_lower_case() {
+        let pkg = uci::parse("config rpinet 'main'\n", "rpinet").unwrap();
+        let (next, _) = with_node(&pkg, &req("lion", "38C128C0", "dc:a6:32:01:02:03")).unwrap();
+        assert!(uci::serialize(&next).contains("\toption serial '38c128c0'\n"));
     }
 
     #[test]

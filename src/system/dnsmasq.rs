@@ -187,6 +187,17 @@ mod tests {
 
     const STOCK: &str = "config dnsmasq\n option domain 'lan'\n\nconfig dhcp 'lan'\n option interface 'lan'\n\nconfig dhcp 'wan'\n option interface 'wan'\n option ignore '1'\n";
 
+    /// Issue 11: /etc/config/dhcp is read by the same reader as libuci reads it, so a host
+    /// entry with a value over two lines, a continuation or a `#` in a word takes nothing down.
+    #[test]
+    fn dhcp_files_read_as_libuci_reads_them() {
+        let dhcp = format!(
+            "{STOCK}\nconfig host\n option name 'two\nlines'\n option mac 00:11:22:33:44:55#x\n list tag b\\\na\n"
+        );
+        let i = find(&dhcp, None, None).unwrap();
+        assert_eq!(i.section, "cfg01411c");
+    }
+
     fn find(dhcp: &str, generated: Option<&str>, release: Option<&str>) -> Result<Instance> {
         let pkg = uci::parse(dhcp, "dhcp").unwrap();
         find_instance(&pkg, "lan", |_| generated.map(str::to_string), release)
