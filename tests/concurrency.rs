@@ -1,7 +1,9 @@
 //! Many writers at once: 20 `node add` and 20 `node remove` started together in one tree
-//! (two LuCI tabs, rpcd, procd's reload and hotplug events do this on a router). Every
-//! command must succeed, and the config must hold exactly what the successful commands made
-//! of it, with host entries and exports that follow it. RPINET_TRIALS trials (3 by default;
+//! (two LuCI tabs, rpcd, procd's reload and hotplug events do this on a router), while a
+//! libuci client (real libuci, as `uci set` + `uci commit` and LuCI's Save & Apply write)
+//! commits a change to the same file 20 times. Every command must succeed, and the config
+//! must hold exactly what the successful commands made of it — every node added, none of
+//! those removed, libuci's last value — with host entries and exports that follow it. RPINET_TRIALS trials (3 by default;
 //! `make test-crash` runs 20).
 
 mod common;
@@ -49,6 +51,12 @@ fn parallel_adds_and_removes_lose_nothing() {
                 .map(String::as_str)
                 .collect::<Vec<_>>());
         }
+        let confdir = lab.path("etc/config");
+        let savedir = lab.path("tmp/.uci");
+        std::fs::create_dir_all(&savedir).unwrap();
+        let uci = std::thread::spawn(move || {
+            (0..20).all(|k| libuci::set_and_commit(&confdir, &savedir, &format!("v{k}")))
+        });
         let mut children = Vec::new();
         for i in 0..20 {
             let add = node_args(&format!("new{i}"), i);
@@ -75,8 +83,14 @@ fn parallel_adds_and_removes_lose_nothing() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        assert!(uci.join().unwrap(), "trial {trial}: a libuci commit failed");
         let want: BTreeSet<String> = (0..20).map(|i| format!("new{i}")).collect();
-        let config = names_in(&lab.read("etc/config/rpinet"), "config node '");
+        let text = lab.read("etc/config/rpinet");
+        assert!(
+            text.contains("\toption note 'v19'\n"),
+            "trial {trial}: libuci's last commit lost:\n{text}"
+        );
+        let config = names_in(&text, "config node '");
         lost += want.difference(&config).count() + config.difference(&want).count();
         assert_eq!(config, want, "trial {trial}: the config");
         let hosts: BTreeSet<String> = std::fs::read_dir(lab.path("tmp/dnsmasq.d/rpinet.hosts"))
@@ -89,4 +103,41 @@ fn parallel_adds_and_removes_lose_nothing() {
         assert_eq!(exported, want, "trial {trial}: exports");
     }
     println!("parallel writers: {} trials, {lost} lost updates", trials());
+}
+
+/// `uci set rpinet.main.note=VALUE && uci commit rpinet` through real libuci (the
+/// libuci-sys dev-dependency builds OpenWrt's uci sources), with its config and delta
+/// directories in the lab.
+mod libuci {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    use libuci_sys::*;
+
+    pub fn set_and_commit(confdir: &Path, savedir: &Path, value: &str) -> bool {
+        let conf = CString::new(confdir.as_os_str().as_bytes()).unwrap();
+        let save = CString::new(savedir.as_os_str().as_bytes()).unwrap();
+        let expr = CString::new(format!("rpinet.main.note={value}"))
+            .unwrap()
+            .into_raw();
+        // SAFETY: a fresh context, freed before returning; `expr` is a NUL-terminated buffer
+        // libuci may cut in place (extended lookup), freed after the context; `ptr` is
+        // zeroed as uci_lookup_ptr expects and filled by it.
+        unsafe {
+            let ctx = uci_alloc_context();
+            assert!(!ctx.is_null());
+            let mut rc = uci_set_confdir(ctx, conf.as_ptr()) | uci_set_savedir(ctx, save.as_ptr());
+            let mut ptr: uci_ptr = std::mem::zeroed();
+            rc |= uci_lookup_ptr(ctx, &mut ptr, expr, true);
+            if rc == 0 {
+                rc |= uci_set(ctx, &mut ptr);
+                rc |= uci_save(ctx, ptr.p);
+                rc |= uci_commit(ctx, &mut ptr.p, false);
+            }
+            uci_free_context(ctx);
+            drop(CString::from_raw(expr));
+            rc == 0
+        }
+    }
 }

@@ -280,7 +280,8 @@ fn storage_findings() {
         |l| {
             l.write(
                 "etc/config/rpinet",
-                "config rpinet 'main'\n\toption storage_path\n",
+                // (an option without a value is ignored, as libuci ignores it)
+                "config rpinet 'main'\n\toption storage_path 'relative/path'\n",
             )
         },
         |l| l.write("etc/config/rpinet", &config("")),
