@@ -23,6 +23,18 @@ var NAME_RE = /^[a-z0-9_]{1,32}$/,
     BOOT_DIR_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/,
     IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/*
+ * The label classes every LuCI theme styles. luci-theme-bootstrap (cascade.css) colours a
+ * plain .label grey, .success green, .warning yellow and .notice/.important both in the
+ * primary blue; it has no red label. So: done green, in progress blue, not yet grey and a
+ * problem yellow, each with its own mark, so that no two states share a look in any theme.
+ */
+var STATE_CLASS = { ok: 'label success', active: 'label notice', pending: 'label', problem: 'label warning' },
+    STATE_MARK = { ok: '✔', active: '…', pending: '○', problem: '✘' },
+    SIZE_RE = /^[1-9][0-9]{0,5}[MGT]$/,
+    SSH_KEY_RE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/,
+    URL_RE = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[^\s]*)?$/;
+
 var MODELS = [ 'pi3', 'pi4', 'pi5' ],
     BOOT_IDS = [ 'serial', 'mac', 'custom' ],
     STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up' ],
@@ -47,12 +59,16 @@ function stageStep(self, reached, b, byStage) {
 			state = 'done';
 		else if (i == reached + 1 && b.error)
 			state = 'failed';
+		else if (i == reached + 1 && b.stalled)
+			state = 'stalled';
 		return {
 			stage: stage,
 			title: self.stageTitle(stage),
 			state: state,
 			time: st.time ? self.formatTime(st.time) : '',
-			detail: (state == 'failed') ? str(b.error) : str(st.detail)
+			/* done ok, failed and stalled a problem, the rest not yet */
+			look: (state == 'done') ? 'ok' : (state == 'pending') ? 'pending' : 'problem',
+			detail: (state == 'failed') ? str(b.error) : (state == 'stalled') ? str(b.hint) : str(st.detail)
 		};
 	};
 }
@@ -124,6 +140,28 @@ return baseclass.extend({
 			: _('Up to 64 letters, digits, ".", "_" or "-", not starting with "." or "-"');
 	},
 
+	/* volume_size (contract 3): a whole number of MiB, GiB or TiB, e.g. 32G */
+	validateVolumeSize: function(value) {
+		var v = str(value);
+		if (v == '')
+			return true;
+		return SIZE_RE.test(v) ? true : _('A size such as 512M, 32G or 1T');
+	},
+
+	/* one ssh_key list entry: an OpenSSH public key line */
+	validateSshKey: function(value) {
+		return SSH_KEY_RE.test(str(value).trim()) ? true
+			: _('One OpenSSH public key line: type, base64 key and an optional comment');
+	},
+
+	validateUrl: function(value) {
+		return URL_RE.test(str(value)) ? true : _('Expecting an http:// or https:// address');
+	},
+
+	validateSha256: function(value) {
+		return (str(value) == '' || /^[0-9a-fA-F]{64}$/.test(str(value))) ? true : _('A SHA-256 is 64 hex digits');
+	},
+
 	/* SPEC §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
 	validateImagePath: function(value) {
 		var v = str(value);
@@ -175,6 +213,61 @@ return baseclass.extend({
 		while (taken.indexOf(name) > -1)
 			name = base + '_' + (i++);
 		return name;
+	},
+
+	/* ---- states ---- */
+
+	stateClass: function(state) { return STATE_CLASS[state] || STATE_CLASS.pending; },
+	stateMark: function(state) { return STATE_MARK[state] || STATE_MARK.pending; },
+
+	/* ---- failed calls ---- */
+
+	/*
+	 * One sentence a person understands for any failed call: a rejected rpc promise (LuCI's
+	 * message carries "RPC call to O/M failed with error C: text" and then the stack), a bare
+	 * ubus status number, or rpinet's own {"error": "..."} reply, which is one sentence already.
+	 */
+	describeError: function(err) {
+		if (typeof(err) == 'number')
+			return this.ubusStatusText(err);
+		if (err && typeof(err) == 'object' && !(err instanceof Error) && err.error)
+			return str(err.error);
+		var msg = str(err && err.message != null ? err.message : err).split('\n')[0].trim(),
+		    m = /RPC call to ([^/\s]+)\/(\S+) failed with error (-?[0-9]+)/.exec(msg);
+		if (m && m[3] == '-32002')
+			return _('Your login is not allowed to do this; the router\'s administrator can grant it (LuCI access group luci-app-rpinet).');
+		if (m && m[3] == '-32000')
+			return (m[1] == 'rpinet')
+				? _('rpinet does not answer on this router: check that the rpinet package is installed, then run /etc/init.d/rpcd restart.')
+				: fmt(_('The router has no "%s" service.'), m[1]);
+		m = /failed with ubus code ([0-9]+)/.exec(msg);
+		if (m)
+			return this.ubusStatusText(+m[1]);
+		if (/HTTP error|XHR request|NetworkError|timed? ?out/i.test(msg))
+			return _('The router did not answer; check the connection and log in again.');
+		return msg.replace(/^RPC call to \S+ failed with error -?[0-9]+: /, '') || _('Unknown error');
+	},
+
+	ubusStatusText: function(code) {
+		switch (code) {
+		case 3: return _('The installed rpinet does not offer this yet: update the rpinet package.');
+		case 5:
+		case 7: return _('rpinet took too long to answer; try again in a moment.');
+		case 6: return _('Your login is not allowed to do this; the router\'s administrator can grant it (LuCI access group luci-app-rpinet).');
+		default: return fmt(_('rpinet refused the request (ubus status %d).'), code);
+		}
+	},
+
+	/* null when the reply is a usable object, else the sentence that says why not */
+	replyError: function(res) {
+		if (typeof(res) == 'number')
+			return this.ubusStatusText(res);
+		if (!res || typeof(res) != 'object')
+			return _('rpinet gave no answer.');
+		var m = /unknown argument '([^']*)'/.exec(str(res.error));
+		if (m)
+			return fmt(_('The installed rpinet does not take "%s" yet: update the rpinet package.'), m[1]);
+		return res.error ? str(res.error) : null;
 	},
 
 	/* ---- formatting ---- */
@@ -244,6 +337,7 @@ return baseclass.extend({
 				key: p[0],
 				title: p[1],
 				ok: h.ok === true,
+				look: (h.ok === true) ? 'ok' : 'problem',
 				state: (h.ok === true) ? _('OK') : _('Problem'),
 				message: str(h.message)
 			};
@@ -265,35 +359,87 @@ return baseclass.extend({
 		return STAGES.map(stageStep(this, reached, b, byStage));
 	},
 
+	/* The boot state of a node as one word and a badge (level: ok, active, pending, problem). */
+	bootState: function(node) {
+		var b = node.boot || {};
+		if (node.enabled === false)
+			return { state: 'disabled', look: 'pending', text: _('Disabled') };
+		if (b.error)
+			return { state: 'failed', look: 'problem', text: _('Boot failed') };
+		if (b.stalled)
+			return { state: 'stalled', look: 'problem', text: fmt(_('Stalled: %s'), this.stageTitle(b.stage)) };
+		if (b.stage == 'up')
+			return { state: 'up', look: 'ok', text: _('Up') };
+		if (!b.stage || b.stage == 'none')
+			return { state: 'none', look: 'pending', text: _('Never booted') };
+		return { state: 'booting', look: 'active', text: fmt(_('Booting: %s'), this.stageTitle(b.stage)) };
+	},
+
+	/* contract 3: the node's container volume, or '' without one */
+	volumeText: function(v) {
+		if (!v || typeof(v) != 'object' || !(v.size > 0))
+			return '';
+		return (v.used != null)
+			? fmt(_('%s of %s used, at %s'), this.formatSize(v.used), this.formatSize(v.size), str(v.mount))
+			: fmt(_('%s at %s'), this.formatSize(v.size), str(v.mount));
+	},
+
 	/* One card per node. */
 	nodeCard: function(node, now) {
-		var b = node.boot || {},
-		    badge;
-
-		if (node.enabled === false)
-			badge = { level: 'notice', text: _('Disabled') };
-		else if (b.error)
-			badge = { level: 'error', text: _('Boot failed') };
-		else if (b.stage == 'up')
-			badge = { level: 'success', text: _('Up') };
-		else if (!b.stage || b.stage == 'none')
-			badge = { level: 'notice', text: _('Never booted') };
-		else
-			badge = { level: 'warning', text: fmt(_('Booting: %s'), this.stageTitle(b.stage)) };
+		var b = node.boot || {};
 
 		return {
 			name: str(node.name),
 			hostname: str(node.hostname || this.hostname(node.name)),
 			model: this.modelTitle(node.model),
-			badge: badge,
+			badge: this.bootState(node),
 			address: str(b.ip || node.ip),
+			reserved: str(node.ip),
 			lastBoot: b.started ? this.formatAge(b.started, now) : _('never'),
 			lastBootTime: this.formatTime(b.started),
 			error: b.error ? str(b.error) : null,
+			stalled: (!b.error && b.stalled) ? (str(b.hint) || _('No progress for longer than a Pi ever takes at this stage.')) : null,
 			bootDir: str(node.boot_dir || this.bootDir(node)),
 			image: str(node.image),
+			volume: this.volumeText(node.volume),
 			provisioned: node.provisioned === true,
 			steps: this.timeline(b)
+		};
+	},
+
+	/*
+	 * Nodes up, booting, failed, stalled and never booted. The status reply's summary
+	 * (contract 1) counts every node; a backend without it is counted from its node list.
+	 */
+	summary: function(status) {
+		var s = (status && status.summary) || null, n, self = this;
+		if (s && typeof(s) == 'object')
+			return { total: +s.total || 0, up: +s.up || 0, booting: +s.booting || 0, failed: +s.failed || 0,
+				stalled: +s.stalled || 0, none: +s.none || 0 };
+		n = { total: 0, up: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
+		(Array.isArray(status && status.nodes) ? status.nodes : []).forEach(function(node) {
+			var st = self.bootState(node).state;
+			n.total++;
+			if (st == 'disabled')
+				st = 'none';
+			n[st]++;
+		});
+		return n;
+	},
+
+	/* The page list under the node cards: which page, how many, whether to show it at all. */
+	pager: function(status, pageSize) {
+		var matched = +(status && status.matched),
+		    offset = +(status && status.offset) || 0;
+		if (!(matched >= 0) || status.matched == null)
+			return { paged: false, pages: 1, page: 0, matched: (status && status.nodes || []).length };
+		return {
+			paged: true,
+			matched: matched,
+			page: Math.floor(offset / pageSize),
+			pages: Math.max(1, Math.ceil(matched / pageSize)),
+			from: matched ? offset + 1 : 0,
+			to: Math.min(matched, offset + pageSize)
 		};
 	},
 
@@ -355,7 +501,7 @@ return baseclass.extend({
 				var used = Array.isArray(img.used_by) ? img.used_by : [];
 				return {
 					name: str(img.name),
-					os: str(img.os),
+					os: img.os ? str(img.os) : '',
 					size: self.formatSize(img.size),
 					created: self.formatTime(img.created),
 					usedBy: used.join(', '),
@@ -366,9 +512,27 @@ return baseclass.extend({
 			});
 	},
 
+	/* image_catalog entries (contract 4), newest first, as choices for the import form */
+	catalogRows: function(catalog) {
+		var self = this;
+		return (Array.isArray(catalog && catalog.images) ? catalog.images : [])
+			.filter(function(i) { return i && URL_RE.test(str(i.url)); })
+			.map(function(i) {
+				return {
+					name: str(i.name),
+					url: str(i.url),
+					sha256: /^[0-9a-fA-F]{64}$/.test(str(i.sha256)) ? str(i.sha256) : '',
+					label: fmt('%s (%s)', str(i.name), str(i.release_date) || _('undated')),
+					detail: fmt(_('%s, %s download, %s unpacked'), str(i.description), self.formatSize(i.size), self.formatSize(i.extract_size)),
+					date: str(i.release_date)
+				};
+			})
+			.sort(function(a, b) { return (a.date < b.date) ? 1 : (a.date > b.date) ? -1 : 0; });
+	},
+
 	/* A default image name from the file name: bookworm-lite.img.xz → bookworm-lite. */
 	imageNameFromPath: function(path) {
-		var base = str(path).replace(/^.*\//, '').replace(/\.(xz|gz)$/, '').replace(/\.img$/, '')
+		var base = str(path).replace(/[?#].*$/, '').replace(/^.*\//, '').replace(/\.(xz|gz)$/, '').replace(/\.img$/, '')
 			.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
 		return base.slice(0, 64);
 	},
@@ -381,15 +545,17 @@ return baseclass.extend({
 		return (Array.isArray(devices) ? devices : [])
 			.filter(function(d) { return d && d.uuid && d.type != 'swap'; })
 			.map(function(d) {
-				var parts = [];
+				var parts = [ str(d.device).replace(/^\/dev\//, '') ], more = [];
 				if (d.label)
-					parts.push(fmt(_('label "%s"'), d.label));
-				if (d.type)
-					parts.push(str(d.type));
+					parts.push('"' + str(d.label) + '"');
 				if (d.size)
 					parts.push(self.formatSize(d.size));
-				parts.push(d.mount ? fmt(_('mounted at %s'), d.mount) : _('not mounted'));
-				return { value: str(d.uuid), label: fmt('%s: %s — UUID %s', str(d.device).replace(/^\/dev\//, ''), parts.join(', '), d.uuid) };
+				if (d.type)
+					more.push(str(d.type));
+				more.push(d.mount ? fmt(_('mounted at %s'), d.mount) : _('not mounted'));
+				more.push('UUID ' + str(d.uuid));
+				/* the select shows the short label; the details go below it */
+				return { value: str(d.uuid), label: parts.join(' '), detail: parts.join(' ') + ': ' + more.join(', ') };
 			});
 	},
 
@@ -460,8 +626,7 @@ return baseclass.extend({
 				return {
 					level: level,
 					levelTitle: (level == 'error') ? _('Error') : (level == 'warning') ? _('Warning') : _('Info'),
-					/* LuCI's alert-message modifiers */
-					cls: (level == 'error') ? 'error' : (level == 'warning') ? 'warning' : 'notice',
+					look: (level == 'error') ? 'problem' : (level == 'warning') ? 'active' : 'pending',
 					code: str(f.code),
 					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
 					message: str(f.message),
