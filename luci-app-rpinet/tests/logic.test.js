@@ -158,7 +158,7 @@ test('volume sizes, SSH keys, URLs and SHA-256 sums', () => {
   assert.equal(logic.validateSha256(''), true);
   assert.equal(typeof logic.validateSha256('abc'), 'string');
   const rows = logic.catalogRows(fixture('image-catalog.json'));
-  assert.deepEqual(rows.map((r) => r.label), ['Raspberry Pi OS Lite (64-bit) (2024-11-19)', 'Raspberry Pi OS (64-bit) (2024-11-19)']);
+  assert.deepEqual(rows.map((r) => r.label), ['Lite 64-bit 2024-11-19', 'Desktop 64-bit 2024-11-19']);
   assert.equal(rows[1].sha256, '');
   assert.equal(logic.imageNameFromPath(rows[0].url), '2024-11-19-raspios-bookworm-arm64-lite');
 });

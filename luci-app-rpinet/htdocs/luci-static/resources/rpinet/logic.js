@@ -522,7 +522,10 @@ return baseclass.extend({
 					name: str(i.name),
 					url: str(i.url),
 					sha256: /^[0-9a-fA-F]{64}$/.test(str(i.sha256)) ? str(i.sha256) : '',
-					label: fmt('%s (%s)', str(i.name), str(i.release_date) || _('undated')),
+					/* short enough for a 210px select: Imager's names all start "Raspberry Pi OS",
+					   and the desktop one has only "(64-bit)" after it */
+					label: fmt('%s %s', str(i.name).replace(/^Raspberry Pi OS ?/, '').replace(/[()]/g, '')
+						.replace(/^(?=[0-9]|$)/, _('Desktop') + ' ').trim(), str(i.release_date) || _('undated')),
 					detail: fmt(_('%s, %s download, %s unpacked'), str(i.description), self.formatSize(i.size), self.formatSize(i.extract_size)),
 					date: str(i.release_date)
 				};

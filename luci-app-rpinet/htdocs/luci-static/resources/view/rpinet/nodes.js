@@ -246,6 +246,7 @@ return view.extend({
 		o = s.option(form.Value, 'ip', _('IPv4 address'), _('Reserved for this node. Empty: rpinet picks a free one and reserves it.'));
 		o.placeholder = _('automatic');
 		o.validate = (sid, v) => logic.validateIPv4(v, true);
+		o.textvalue = (sid) => uci.get('rpinet', sid, 'ip') ? E('code', {}, text(uci.get('rpinet', sid, 'ip'))) : E('em', {}, _('automatic'));
 
 		o = s.option(form.Value, 'volume_size', _('Container volume'), _('A disk for /var/lib/rpinet-volume so k3s, containerd or Docker run on an NFS root, e.g. 32G. Empty: the Settings default.'));
 		o.modalonly = true;

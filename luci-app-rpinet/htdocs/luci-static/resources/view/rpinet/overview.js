@@ -315,7 +315,8 @@ return view.extend({
 			E('div', { 'class': 'cbi-section-create' }, [
 				E('input', {
 					'type': 'search', 'id': 'rpinet-filter', 'class': 'cbi-input-text',
-					'placeholder': _('Filter: name, serial, MAC or address'),
+					'placeholder': _('Filter nodes'),
+					'title': _('Shows the nodes whose name, serial, MAC or address contains this text'),
 					'change': ui.createHandlerFn(this, 'handleFilter')
 				})
 			]),
