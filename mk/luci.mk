@@ -9,7 +9,7 @@ LUCI_APP := luci-app-rpinet
 LUCI_TESTS := $(LUCI_APP)/tests
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: test-luci luci-setup
+.PHONY: test-luci luci-setup bench-luci
 TEST_TARGETS += test-luci
 
 luci-setup:
@@ -23,3 +23,7 @@ test-luci: luci-setup
 	cd $(LUCI_TESTS) && node --test logic.test.js package-files.test.js i18n.test.js
 	cd $(LUCI_TESTS) && CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 browser.test.js
 	@echo "test-luci: screenshots in test-output/luci/"
+
+# Overview with 1,000 nodes, paged against every node at once (bench/luci.sh).
+bench-luci: luci-setup
+	bench/luci.sh

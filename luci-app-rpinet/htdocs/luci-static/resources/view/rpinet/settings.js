@@ -94,7 +94,7 @@ return view.extend({
 		if (devices == null) {
 			/* no blockd: the UUID is typed (blkid or `block info` on another router prints it) */
 			o = s.option(form.Value, 'storage_uuid', _('Storage filesystem UUID'),
-				_('This router cannot list its disks: the block-mount package (blockd) is not installed. Install it (apk add block-mount or opkg install block-mount) to pick the SSD from a list, or type the UUID that blkid prints for it.'));
+				_('The UUID blkid prints for the SSD. To pick it from a list instead, install block-mount (apk add block-mount or opkg install block-mount).'));
 			o.validate = (sid, v) => /^[0-9A-Fa-f-]{4,36}$/.test(v) ? true : _('A filesystem UUID such as 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
 		}
 		else {
