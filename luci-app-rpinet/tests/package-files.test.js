@@ -80,7 +80,7 @@ test('the status-page widget is a LuCI status include: a baseclass with title, l
 });
 
 test('current LuCI code style: const/let and arrow functions, no var, no L.bind', () => {
-  for (const file of viewFiles().concat([path.join(VIEWS, '..', 'rpinet', 'logic.js')])) {
+  for (const file of viewFiles().concat(['logic.js', 'access.js'].map((f) => path.join(VIEWS, '..', 'rpinet', f)))) {
     const src = fs.readFileSync(file, 'utf8');
     assert.doesNotMatch(src, /^\s*var\s/m, file);
     assert.doesNotMatch(src, /L\.bind\(/, file);

@@ -286,7 +286,7 @@ function createServer(opts = {}) {
     const view = views.find((v) => v.url === url.pathname);
     if (view) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      return res.end(shell(views, view, { pollinterval: 5, nodespec }));
+      return res.end(shell(views, view, opts.nodespec === false ? { pollinterval: 5 } : { pollinterval: 5, nodespec }));
     }
     if (url.pathname.startsWith('/luci-static/standin/'))
       return serveFile(res, path.join(STANDIN, path.basename(url.pathname)));

@@ -7,6 +7,7 @@
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.access as access';
 
 /*
  * Services → Raspberry Pi netboot → Images: the OS images nodes are built from. Import one
@@ -58,12 +59,16 @@ return view.extend({
 		return Promise.all([
 			L.resolveDefault(callImages(), []),
 			L.resolveDefault(callCatalog(), null),
-			L.resolveDefault(uci.load('rpinet'), null)
+			L.resolveDefault(uci.load('rpinet'), null),
+			access.canCall('image_import')
 		]);
 	},
 
+	/* whether this login may import, roll out and delete, asked in load() */
+	canWrite: true,
+
 	writable() {
-		return L.hasViewPermission() !== false;
+		return this.canWrite;
 	},
 
 	renderList(images) {
@@ -239,7 +244,8 @@ return view.extend({
 		});
 	},
 
-	render([ images, catalog ]) {
+	render([ images, catalog, , canWrite ]) {
+		this.canWrite = canWrite;
 		const writable = this.writable(),
 		    off = writable ? null : true;
 

@@ -7,6 +7,7 @@
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.access as access';
 
 /*
  * Services → Raspberry Pi netboot → Nodes: a grid over the `config node` sections of
@@ -58,11 +59,14 @@ function renderJob(job) {
 
 return view.extend({
 	load() {
-		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet') ]);
+		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet'), access.canCall('node_provision') ]);
 	},
 
+	/* whether this login may provision and roll back, asked in load() */
+	canWrite: true,
+
 	writable() {
-		return L.hasViewPermission() !== false && !(this.map && this.map.readonly);
+		return this.canWrite && !(this.map && this.map.readonly);
 	},
 
 	fail(what, err) {
@@ -177,6 +181,7 @@ return view.extend({
 		let o;
 
 		this.images = Array.isArray(data[0]) ? data[0] : [];
+		this.canWrite = data[2];
 
 		const m = this.map = new form.Map('rpinet', _('Raspberry Pi nodes'),
 			_('Each node is one Raspberry Pi that boots from this router. The serial and MAC address are on the Pi (see Settings → EEPROM); a node boots once it is provisioned from an image.'));

@@ -6,6 +6,7 @@
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.access as access';
 
 /*
  * Services → Raspberry Pi netboot → Overview: storage, dnsmasq and NFS health, the cluster
@@ -68,6 +69,9 @@ return view.extend({
 	load() {
 		return Promise.all([ this.getStatus(), L.resolveDefault(callDiscovered(), []) ]);
 	},
+
+	/* whether this login may add nodes, asked once before the first render */
+	writable: true,
 
 	renderHealth(status) {
 		return E('table', { 'class': 'table', 'id': 'rpinet-health' }, [
@@ -165,7 +169,7 @@ return view.extend({
 
 	renderDiscovered(status, discovered) {
 		const rows = logic.discoveredRows(discovered, status.nodes, now()),
-		    writable = L.hasViewPermission() !== false;
+		    writable = this.writable;
 
 		if (!rows.length)
 			return E('em', {}, _('No unknown Raspberry Pi has asked for a network boot yet.'));
@@ -297,7 +301,14 @@ return view.extend({
 	},
 
 	render(data) {
-		const writable = L.hasViewPermission() !== false;
+		return access.canCall('node_add').then((ok) => {
+			this.writable = ok;
+			return this.renderPage(data);
+		});
+	},
+
+	renderPage(data) {
+		const writable = this.writable;
 
 		this.root = E('div', { 'id': 'rpinet-overview' }, [
 			E('h2', {}, _('Raspberry Pi netboot')),
