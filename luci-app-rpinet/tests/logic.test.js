@@ -146,6 +146,10 @@ test('a failed call becomes one sentence without a stack', () => {
   assert.equal(logic.replyError({ job: 'j' }), null);
   assert.match(logic.replyError(3), /update the rpinet package/);
   assert.equal(logic.replyError({ error: 'bad' }), 'bad');
+  assert.deepEqual(logic.checkReply({ job: 'j1' }, 'job'), { job: 'j1' });
+  assert.throws(() => logic.checkReply({}, 'job'), /rpinet answered without "job"/);
+  assert.throws(() => logic.checkReply({ error: "image_import: unknown argument 'url'" }), /does not take "url" yet: update the rpinet package/);
+  assert.throws(() => logic.checkReply(3), /does not offer this yet/);
 });
 
 test('volume sizes, SSH keys, URLs and SHA-256 sums', () => {

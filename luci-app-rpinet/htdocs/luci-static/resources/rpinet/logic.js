@@ -263,6 +263,14 @@ return baseclass.extend({
 		}
 	},
 
+	/* The reply when it is usable and has `need` (if given); else throws the sentence why not. */
+	checkReply(res, need) {
+		const err = this.replyError(res) || ((need && !res[need]) ? fmt(_('rpinet answered without "%s".'), need) : null);
+		if (err)
+			throw new Error(err);
+		return res;
+	},
+
 	/* null when the reply is a usable object, else the sentence that says why not */
 	replyError(res) {
 		if (typeof(res) == 'number')

@@ -4,6 +4,7 @@
 'require rpc';
 'require ui';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 
 /*
  * Services → Raspberry Pi netboot → Diagnostics: `rpinet doctor`, every known cause of a
@@ -16,8 +17,6 @@ const callDoctor = rpc.declare({
 	method: 'doctor'
 });
 
-const text = (v) => [ (v == null) ? '' : String(v) ];
-
 return view.extend({
 	load() {
 		return callDoctor().catch((e) => ({ error: logic.describeError(e) }));
@@ -26,14 +25,14 @@ return view.extend({
 	renderFindings(reply) {
 		const err = logic.replyError(reply);
 		if (err)
-			return E('div', { 'class': 'alert-message warning' }, text(_('The check did not run: %s').format(err)));
+			return E('div', { 'class': 'alert-message warning' }, widgets.text(_('The check did not run: %s').format(err)));
 
 		const findings = Array.isArray(reply.findings) ? reply.findings : [],
 		    summary = logic.findingSummary(findings),
 		    rows = logic.findingRows(findings);
 
 		return E('div', {}, [
-			E('div', { 'class': 'alert-message ' + summary.level, 'id': 'rpinet-doctor-summary' }, text(summary.text)),
+			E('div', { 'class': 'alert-message ' + summary.level, 'id': 'rpinet-doctor-summary' }, widgets.text(summary.text)),
 			rows.length ? E('table', { 'class': 'table', 'id': 'rpinet-findings' }, [
 				E('tr', { 'class': 'tr table-titles' }, [
 					E('th', { 'class': 'th' }, _('Level')),
@@ -43,10 +42,10 @@ return view.extend({
 				]),
 				...rows.map((r) => E('tr', { 'class': 'tr', 'data-code': r.code, 'data-level': r.level }, [
 					E('td', { 'class': 'td', 'data-title': _('Level') },
-						E('span', { 'class': logic.stateClass(r.look), 'data-look': r.look }, text(logic.stateMark(r.look) + ' ' + r.levelTitle))),
-					E('td', { 'class': 'td', 'data-title': _('Concerns') }, text(r.scope)),
-					E('td', { 'class': 'td', 'data-title': _('Finding') }, text(r.message)),
-					E('td', { 'class': 'td', 'data-title': _('How to fix it') }, r.fix ? text(r.fix) : E('em', {}, _('nothing to do')))
+						widgets.label(r.look, r.levelTitle)),
+					E('td', { 'class': 'td', 'data-title': _('Concerns') }, widgets.text(r.scope)),
+					E('td', { 'class': 'td', 'data-title': _('Finding') }, widgets.text(r.message)),
+					E('td', { 'class': 'td', 'data-title': _('How to fix it') }, r.fix ? widgets.text(r.fix) : E('em', {}, _('nothing to do')))
 				]))
 			]) : ''
 		]);

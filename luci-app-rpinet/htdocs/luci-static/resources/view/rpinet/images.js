@@ -1,12 +1,12 @@
 'use strict';
 'require view';
 'require dom';
-'require poll';
 'require rpc';
 'require uci';
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 'require rpinet.access as access';
 
 /*
@@ -46,14 +46,6 @@ const callImageRoll = rpc.declare({
 	params: [ 'image', 'nodes', 'batch' ]
 });
 
-const callJob = rpc.declare({
-	object: 'rpinet',
-	method: 'job',
-	params: [ 'id' ]
-});
-
-const text = (v) => [ (v == null) ? '' : String(v) ];
-
 return view.extend({
 	load() {
 		return Promise.all([
@@ -88,11 +80,11 @@ return view.extend({
 				E('th', { 'class': 'th cbi-section-actions' }, '')
 			]),
 			...rows.map((r) => E('tr', { 'class': 'tr', 'data-image': r.name }, [
-				E('td', { 'class': 'td', 'data-title': _('Name') }, E('strong', {}, text(r.name))),
-				E('td', { 'class': 'td', 'data-title': _('OS') }, r.os ? text(r.os) : E('em', {}, _('unknown'))),
-				E('td', { 'class': 'td', 'data-title': _('Size') }, text(r.size)),
-				E('td', { 'class': 'td', 'data-title': _('Imported') }, text(r.created)),
-				E('td', { 'class': 'td', 'data-title': _('Used by') }, r.usedBy ? text(r.usedBy) : E('em', {}, _('no node'))),
+				E('td', { 'class': 'td', 'data-title': _('Name') }, E('strong', {}, widgets.text(r.name))),
+				E('td', { 'class': 'td', 'data-title': _('OS') }, r.os ? widgets.text(r.os) : E('em', {}, _('unknown'))),
+				E('td', { 'class': 'td', 'data-title': _('Size') }, widgets.text(r.size)),
+				E('td', { 'class': 'td', 'data-title': _('Imported') }, widgets.text(r.created)),
+				E('td', { 'class': 'td', 'data-title': _('Used by') }, r.usedBy ? widgets.text(r.usedBy) : E('em', {}, _('no node'))),
 				E('td', { 'class': 'td cbi-section-actions' }, E('div', {}, [
 					E('button', {
 						'class': 'cbi-button cbi-button-action',
@@ -119,36 +111,15 @@ return view.extend({
 		});
 	},
 
-	/* Follows a job in `box` until it ends; then `done(job view)`. */
-	follow(box, id, title, done) {
-		const step = () => callJob(id).then((job) => {
-			const j = logic.jobView(job);
-			dom.content(box, E('div', { 'class': 'rpinet-job', 'data-state': j.state }, [
-				E('p', {}, text(title)),
-				E('div', { 'class': 'cbi-progressbar', 'title': j.label },
-					E('div', { 'style': 'width:%d%%'.format(j.percent) })),
-				E('small', {}, text([ j.label, j.detail, j.message ].filter((x) => x).join(' · ')))
-			]));
-			if (j.finished) {
-				poll.remove(step);
-				return done(j);
-			}
-		});
-		/* the first step runs within a second (at once when polling starts) */
-		poll.add(step, 1);
-	},
-
 	handleDelete(name) {
 		if (!confirm(_('Delete image %s from the SSD?').format(name)))
 			return;
 		return callImageDelete(name).then((res) => {
-			const err = logic.replyError(res);
-			if (err)
-				throw new Error(err);
-			ui.addNotification(null, E('p', {}, text(_('Image %s deleted.').format(name))), 'info');
+			logic.checkReply(res);
+			widgets.notify(_('Image %s deleted.').format(name), 'info');
 			return this.refresh();
 		}).catch((err) => {
-			ui.addNotification(null, E('p', {}, text(_('Could not delete %s: %s').format(name, logic.describeError(err)))), 'error');
+			widgets.notify(_('Could not delete %s: %s').format(name, logic.describeError(err)), 'error');
 		});
 	},
 
@@ -163,7 +134,7 @@ return view.extend({
 		    box = E('div', { 'id': 'rpinet-roll-job' });
 
 		if (!nodes.length) {
-			ui.addNotification(null, E('p', {}, text(_('Every provisioned node runs %s already.').format(image))), 'info');
+			widgets.notify(_('Every provisioned node runs %s already.').format(image), 'info');
 			return;
 		}
 
@@ -172,7 +143,7 @@ return view.extend({
 			E('div', { 'class': 'cbi-value' }, [
 				E('label', { 'class': 'cbi-value-title' }, _('Nodes')),
 				E('div', { 'class': 'cbi-value-field' }, boxes.map(([ name, cb ]) => E('div', {}, [
-					cb.render(), ' ', E('label', { 'for': 'widget.rpinet-roll-' + name }, text(logic.fmt('%s (%s)', name, uci.get('rpinet', name, 'image'))))
+					cb.render(), ' ', E('label', { 'for': 'widget.rpinet-roll-' + name }, widgets.text(logic.fmt('%s (%s)', name, uci.get('rpinet', name, 'image'))))
 				])))
 			]),
 			E('div', { 'class': 'cbi-value' }, [
@@ -190,15 +161,13 @@ return view.extend({
 							return dom.content(box, E('div', { 'class': 'alert-message warning' },
 								!names.length ? _('Choose at least one node.') : _('A whole number of nodes, 1 or more')));
 						return callImageRoll(image, names.join(' '), batch.getValue()).then((res) => {
-							const err = logic.replyError(res) || (res.job ? null : _('rpinet started no job.'));
-							if (err)
-								throw new Error(err);
-							this.follow(box, res.job, _('Rolling %s out to %s').format(image, names.join(', ')), (j) =>
-								ui.addNotification(null, E('p', {}, text((j.state == 'done')
+							logic.checkReply(res, 'job');
+							widgets.followJob(box, res.job, _('Rolling %s out to %s').format(image, names.join(', ')), (j) =>
+								widgets.notify((j.state == 'done')
 									? _('%s is rolled out.').format(image)
-									: _('Rolling out %s stopped: %s').format(image, j.message))), (j.state == 'done') ? 'info' : 'error'));
+									: _('Rolling out %s stopped: %s').format(image, j.message), (j.state == 'done') ? 'info' : 'error'));
 						}).catch((err) => dom.content(box, E('div', { 'class': 'alert-message error' },
-							text(_('Could not roll out: %s').format(logic.describeError(err))))));
+							widgets.text(_('Could not roll out: %s').format(logic.describeError(err))))));
 					})
 				}, _('Roll out'))
 			])
@@ -223,22 +192,20 @@ return view.extend({
 			if (bad !== true)
 				throw new Error(bad);
 
-			dom.content(box, E('p', { 'class': 'spinning' }, text(_('Starting the import of %s…').format(name))));
+			dom.content(box, E('p', { 'class': 'spinning' }, widgets.text(_('Starting the import of %s…').format(name))));
 
 			return callImageImport(path || undefined, name, url || undefined, sha256 || undefined).then((res) => {
-				const err = logic.replyError(res) || (res.job ? null : _('rpinet started no job.'));
-				if (err)
-					throw new Error(err);
-				this.follow(box, res.job, _('Importing %s from %s').format(name, url || path), (j) => {
+				logic.checkReply(res, 'job');
+				widgets.followJob(box, res.job, _('Importing %s from %s').format(name, url || path), (j) => {
 					if (j.state == 'done')
-						ui.addNotification(null, E('p', {}, text(_('Image %s imported.').format(name))), 'info');
+						widgets.notify(_('Image %s imported.').format(name), 'info');
 					else
-						ui.addNotification(null, E('p', {}, text(_('Import of %s failed: %s').format(name, j.message))), 'error');
+						widgets.notify(_('Import of %s failed: %s').format(name, j.message), 'error');
 					return this.refresh();
 				});
 			});
 		}).catch((err) => {
-			dom.content(box, E('div', { 'class': 'alert-message error' }, text(err
+			dom.content(box, E('div', { 'class': 'alert-message error' }, widgets.text(err
 				? _('Could not import: %s').format(logic.describeError(err))
 				: _('Some values are invalid; see the highlighted fields.'))));
 		});

@@ -1,12 +1,12 @@
 'use strict';
 'require view';
 'require dom';
-'require poll';
 'require rpc';
 'require uci';
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 'require rpinet.access as access';
 
 /*
@@ -39,24 +39,6 @@ const callNodeRollback = rpc.declare({
 	params: [ 'name' ]
 });
 
-const callJob = rpc.declare({
-	object: 'rpinet',
-	method: 'job',
-	params: [ 'id' ]
-});
-
-const text = (v) => [ (v == null) ? '' : String(v) ];
-
-/* A LuCI progress bar filled from a job reply. */
-function renderJob(job) {
-	const j = logic.jobView(job);
-	return E('div', { 'class': 'rpinet-job', 'data-state': j.state }, [
-		E('div', { 'class': 'cbi-progressbar', 'title': j.label },
-			E('div', { 'style': 'width:%d%%'.format(j.percent) })),
-		E('small', {}, text([ j.label, j.detail, j.message ].filter((x) => x).join(' · ')))
-	]);
-}
-
 return view.extend({
 	load() {
 		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet'), access.canCall('node_provision') ]);
@@ -70,7 +52,7 @@ return view.extend({
 	},
 
 	fail(what, err) {
-		ui.addNotification(null, E('p', {}, text(logic.fmt('%s: %s', what, logic.describeError(err)))), 'error');
+		widgets.notify(logic.fmt('%s: %s', what, logic.describeError(err)), 'error');
 	},
 
 	/* Runs node_provision and follows the job in a modal until it ends. */
@@ -84,24 +66,15 @@ return view.extend({
 		]);
 
 		return callNodeProvision(name, image).then((res) => {
-			const err = logic.replyError(res) || (res.job ? null : _('rpinet started no job.'));
-			if (err)
-				throw new Error(err);
+			logic.checkReply(res, 'job');
 
-			const step = () => callJob(res.job).then((job) => {
-				const j = logic.jobView(job);
-				dom.content(box, renderJob(job));
-				if (j.finished) {
-					poll.remove(step);
-					ui.addNotification(null, E('p', {}, text((j.state == 'done')
-						? _('%s is provisioned from %s.').format(name, image)
-						: _('Provisioning %s failed: %s').format(name, j.message))), (j.state == 'done') ? 'info' : 'error');
-				}
+			widgets.followJob(box, res.job, null, (j) => {
+				widgets.notify((j.state == 'done')
+					? _('%s is provisioned from %s.').format(name, image)
+					: _('Provisioning %s failed: %s').format(name, j.message), (j.state == 'done') ? 'info' : 'error');
 			});
-			/* the first step runs within a second (at once when polling starts) */
-			poll.add(step, 1);
 		}).catch((err) => {
-			dom.content(box, E('div', { 'class': 'alert-message error' }, text(_('Could not provision: %s').format(logic.describeError(err)))));
+			dom.content(box, E('div', { 'class': 'alert-message error' }, widgets.text(_('Could not provision: %s').format(logic.describeError(err)))));
 		});
 	},
 
@@ -110,7 +83,7 @@ return view.extend({
 		const images = this.images.map((i) => i.name);
 
 		if (!images.length) {
-			ui.addNotification(null, E('p', {}, _('Import an image first (Images page).')), 'warning');
+			widgets.notify(_('Import an image first (Images page).'), 'warning');
 			return;
 		}
 
@@ -138,10 +111,8 @@ return view.extend({
 		if (!confirm(_('Roll %s back to the root it had before its last reimage?').format(name)))
 			return;
 		return callNodeRollback(name).then((res) => {
-			const err = logic.replyError(res);
-			if (err)
-				throw new Error(err);
-			ui.addNotification(null, E('p', {}, text(_('%s is rolled back; it uses the new root at its next boot.').format(name))), 'info');
+			logic.checkReply(res);
+			widgets.notify(_('%s is rolled back; it uses the new root at its next boot.').format(name), 'info');
 		}).catch((err) => this.fail(_('Could not roll back %s').format(name), err));
 	},
 
@@ -158,13 +129,11 @@ return view.extend({
 				E('button', {
 					'class': 'cbi-button cbi-button-negative important',
 					'click': ui.createHandlerFn(this, () => callNodeRemove(name, purge.isChecked()).then((res) => {
-						const err = logic.replyError(res);
-						if (err)
-							throw new Error(err);
+						logic.checkReply(res);
 						ui.hideModal();
-						ui.addNotification(null, E('p', {}, text(res.purged
+						widgets.notify(res.purged
 							? _('Node %s removed, its files deleted.').format(name)
-							: _('Node %s removed; its files stay on the SSD.').format(name))), 'info');
+							: _('Node %s removed; its files stay on the SSD.').format(name), 'info');
 						uci.unload('rpinet');
 						return map.load().then(() => map.reset());
 					}).catch((err) => {
@@ -197,11 +166,11 @@ return view.extend({
 		s.handleAdd = function(ev, name) {
 			const err = logic.validateName(name);
 			if (err !== true) {
-				ui.addNotification(null, E('p', {}, text(_('Invalid node name "%s": %s').format(name || '', err))), 'error');
+				widgets.notify(_('Invalid node name "%s": %s').format(name || '', err), 'error');
 				return Promise.resolve();
 			}
 			if (uci.get('rpinet', name) != null) {
-				ui.addNotification(null, E('p', {}, text(_('A section named %s exists already').format(name))), 'error');
+				widgets.notify(_('A section named %s exists already').format(name), 'error');
 				return Promise.resolve();
 			}
 			return form.GridSection.prototype.handleAdd.apply(this, [ ev, name ]);
@@ -233,7 +202,7 @@ return view.extend({
 		/* the column shows the directory the Pi asks for; the method is edited in the dialog */
 		o = s.option(form.DummyValue, '_boot_dir', _('Boot directory'));
 		o.modalonly = false;
-		o.textvalue = (sid) => E('code', {}, text(logic.bootDir(Object.assign({ name: sid }, uci.get('rpinet', sid)))));
+		o.textvalue = (sid) => E('code', {}, widgets.text(logic.bootDir(Object.assign({ name: sid }, uci.get('rpinet', sid)))));
 
 		o = s.option(form.ListValue, 'boot_id', _('Boot directory named by'), _('Must match TFTP_PREFIX in the Pi\'s EEPROM.'));
 		o.modalonly = true;
@@ -251,7 +220,7 @@ return view.extend({
 		o = s.option(form.Value, 'ip', _('IPv4 address'), _('Reserved for this node. Empty: rpinet picks a free one and reserves it.'));
 		o.placeholder = _('automatic');
 		o.validate = (sid, v) => logic.validateIPv4(v, true);
-		o.textvalue = (sid) => uci.get('rpinet', sid, 'ip') ? E('code', {}, text(uci.get('rpinet', sid, 'ip'))) : E('em', {}, _('automatic'));
+		o.textvalue = (sid) => uci.get('rpinet', sid, 'ip') ? E('code', {}, widgets.text(uci.get('rpinet', sid, 'ip'))) : E('em', {}, _('automatic'));
 
 		o = s.option(form.Value, 'volume_size', _('Container volume'), _('A disk for /var/lib/rpinet-volume so k3s, containerd or Docker run on an NFS root, e.g. 32G. Empty: the Settings default.'));
 		o.modalonly = true;
@@ -268,7 +237,7 @@ return view.extend({
 			const image = uci.get('rpinet', sid, 'image'),
 			    off = self.writable() ? null : true;
 			return E('div', {}, [
-				image ? E('span', {}, text(image)) : E('em', {}, _('not provisioned')), ' ',
+				image ? E('span', {}, widgets.text(image)) : E('em', {}, _('not provisioned')), ' ',
 				E('button', {
 					'class': 'cbi-button cbi-button-action',
 					'data-provision': sid,

@@ -6,6 +6,7 @@
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 'require rpinet.access as access';
 
 /*
@@ -39,12 +40,6 @@ const callNodeAdd = rpc.declare({
 const now = () => Math.floor(Date.now() / 1000);
 
 /* Text from outside (rpinet's replies) goes in as a text node, never as markup. */
-const text = (v) => [ (v == null) ? '' : String(v) ];
-
-const label = (look, content, attrs) =>
-	E('span', Object.assign({ 'class': logic.stateClass(look), 'data-look': look }, attrs || {}),
-		text(logic.stateMark(look) + ' ' + content));
-
 return view.extend({
 	/* the page of node cards shown and the filter typed */
 	offset: 0,
@@ -82,8 +77,8 @@ return view.extend({
 			]),
 			...logic.healthRows(status).map((h) => E('tr', { 'class': 'tr', 'data-health': h.key }, [
 				E('td', { 'class': 'td', 'data-title': _('Service') }, E('strong', {}, h.title)),
-				E('td', { 'class': 'td', 'data-title': _('State') }, label(h.look, h.state)),
-				E('td', { 'class': 'td', 'data-title': _('Details') }, text(h.message))
+				E('td', { 'class': 'td', 'data-title': _('State') }, widgets.label(h.look, h.state)),
+				E('td', { 'class': 'td', 'data-title': _('Details') }, widgets.text(h.message))
 			]))
 		]);
 	},
@@ -96,7 +91,7 @@ return view.extend({
 		    ];
 		return E('p', { 'id': 'rpinet-summary' }, [
 			E('strong', {}, logic.fmt(N_(n.total, '%d node', '%d nodes'), n.total)), ': ',
-			...parts.filter((p) => n[p[0]] > 0).flatMap((p) => [ label(p[1], logic.fmt('%d %s', n[p[0]], p[2]), { 'data-count': p[0] }), ' ' ])
+			...parts.filter((p) => n[p[0]] > 0).flatMap((p) => [ widgets.label(p[1], logic.fmt('%d %s', n[p[0]], p[2]), { 'data-count': p[0] }), ' ' ])
 		]);
 	},
 
@@ -108,32 +103,32 @@ return view.extend({
 				'title': [ s.time, s.detail ].filter((x) => x).join(' — ')
 			}, [
 				(i > 0) ? E('span', { 'aria-hidden': 'true', 'style': 'margin-right:.4em' }, '→') : '',
-				label(s.look, s.title)
+				widgets.label(s.look, s.title)
 			])));
 	},
 
 	renderNodeCard(node) {
 		const c = logic.nodeCard(node, now()),
 		    rows = [
-			[ _('Model'), text(c.model) ],
-			[ _('Address'), c.address ? [ E('code', {}, text(c.address)),
+			[ _('Model'), widgets.text(c.model) ],
+			[ _('Address'), c.address ? [ E('code', {}, widgets.text(c.address)),
 				(c.reserved && c.reserved == c.address) ? E('small', {}, [ ' ', _('(reserved)') ]) : '' ] : E('em', {}, _('none yet')) ],
-			[ _('Last boot'), c.lastBootTime ? E('span', { 'title': c.lastBootTime }, text(c.lastBoot)) : text(c.lastBoot) ],
-			[ _('Boot directory'), E('code', {}, text(c.bootDir)) ],
-			[ _('Image'), c.image ? text(c.image) : E('em', {}, _('not provisioned')) ]
+			[ _('Last boot'), c.lastBootTime ? E('span', { 'title': c.lastBootTime }, widgets.text(c.lastBoot)) : widgets.text(c.lastBoot) ],
+			[ _('Boot directory'), E('code', {}, widgets.text(c.bootDir)) ],
+			[ _('Image'), c.image ? widgets.text(c.image) : E('em', {}, _('not provisioned')) ]
 		    ];
 
 		if (c.volume)
-			rows.push([ _('Container volume'), text(c.volume) ]);
+			rows.push([ _('Container volume'), widgets.text(c.volume) ]);
 
 		return E('div', { 'class': 'cbi-section rpinet-node', 'data-node': c.name, 'data-state': c.badge.state }, [
-			E('h3', {}, [ c.name, ' ', label(c.badge.look, c.badge.text, { 'class': logic.stateClass(c.badge.look) + ' rpinet-badge' }) ]),
+			E('h3', {}, [ c.name, ' ', widgets.label(c.badge.look, c.badge.text, { 'class': logic.stateClass(c.badge.look) + ' rpinet-badge' }) ]),
 			this.renderTimeline(c.steps),
 			c.error ? E('div', { 'class': 'alert-message error rpinet-error' }, [
-				E('strong', {}, _('First problem:')), ' ', ...text(c.error)
+				E('strong', {}, _('First problem:')), ' ', ...widgets.text(c.error)
 			]) : '',
 			c.stalled ? E('div', { 'class': 'alert-message warning rpinet-stalled' }, [
-				E('strong', {}, _('No progress:')), ' ', ...text(c.stalled)
+				E('strong', {}, _('No progress:')), ' ', ...widgets.text(c.stalled)
 			]) : '',
 			E('table', { 'class': 'table' }, rows.map((r) => E('tr', { 'class': 'tr' }, [
 				E('td', { 'class': 'td left', 'width': '33%' }, r[0]),
@@ -184,11 +179,11 @@ return view.extend({
 				E('th', { 'class': 'th cbi-section-actions' }, '')
 			]),
 			...rows.map((r) => E('tr', { 'class': 'tr', 'data-mac': r.mac }, [
-				E('td', { 'class': 'td', 'data-title': _('MAC address') }, E('code', {}, text(r.mac))),
-				E('td', { 'class': 'td', 'data-title': _('Serial') }, r.serial ? E('code', {}, text(r.serial)) : E('em', {}, _('unknown'))),
-				E('td', { 'class': 'td', 'data-title': _('Model') }, text(r.model)),
-				E('td', { 'class': 'td', 'data-title': _('IPv4 address') }, text(r.ip)),
-				E('td', { 'class': 'td', 'data-title': _('Last seen') }, text(r.lastSeen)),
+				E('td', { 'class': 'td', 'data-title': _('MAC address') }, E('code', {}, widgets.text(r.mac))),
+				E('td', { 'class': 'td', 'data-title': _('Serial') }, r.serial ? E('code', {}, widgets.text(r.serial)) : E('em', {}, _('unknown'))),
+				E('td', { 'class': 'td', 'data-title': _('Model') }, widgets.text(r.model)),
+				E('td', { 'class': 'td', 'data-title': _('IPv4 address') }, widgets.text(r.ip)),
+				E('td', { 'class': 'td', 'data-title': _('Last seen') }, widgets.text(r.lastSeen)),
 				E('td', { 'class': 'td cbi-section-actions' },
 					E('button', {
 						'class': 'cbi-button cbi-button-add',
@@ -261,16 +256,14 @@ return view.extend({
 			return callNodeAdd(n.name, logic.normalizeSerial(n.serial), logic.normalizeMac(n.mac),
 				n.model, n.boot_id, n.boot_id == 'custom' ? n.boot_dir : '', n.ip || '', n.volume_size || '');
 		}).then((res) => {
-			const err = logic.replyError(res) || (res.node ? null : _('rpinet added no node.'));
-			if (err)
-				throw new Error(err);
+			logic.checkReply(res, 'node');
 			ui.hideModal();
-			ui.addNotification(null, E('p', {}, text(_('Node %s added. It boots once it is provisioned from an image (Nodes → Provision).').format(res.node.name))), 'info');
+			widgets.notify(_('Node %s added. It boots once it is provisioned from an image (Nodes → Provision).').format(res.node.name), 'info');
 			return this.refresh();
 		}).catch((err) => {
-			ui.addNotification(null, E('p', {}, text(err
+			widgets.notify(err
 				? _('Could not add the node: %s').format(logic.describeError(err))
-				: _('Some values are invalid; see the highlighted fields.'))), 'error');
+				: _('Some values are invalid; see the highlighted fields.'), 'error');
 		});
 	},
 
@@ -293,7 +286,7 @@ return view.extend({
 		const status = data[0] || {},
 		    root = this.root;
 		dom.content(root.querySelector('#rpinet-status-error'), status.error
-			? E('div', { 'class': 'alert-message warning' }, text(_('rpinet status failed: %s').format(status.error))) : '');
+			? E('div', { 'class': 'alert-message warning' }, widgets.text(_('rpinet status failed: %s').format(status.error))) : '');
 		dom.content(root.querySelector('#rpinet-health-box'), this.renderHealth(status));
 		dom.content(root.querySelector('#rpinet-summary-box'), status.error ? '' : this.renderSummary(status));
 		dom.content(root.querySelector('#rpinet-nodes-box'), this.renderNodes(status));

@@ -4,6 +4,7 @@
 'require uci';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 
 /*
  * Services → Raspberry Pi netboot → Settings: the `config rpinet 'main'` section (SSD,
@@ -24,8 +25,6 @@ const callStatus = rpc.declare({
 	method: 'status',
 	expect: { '': {} }
 });
-
-const text = (v) => [ (v == null) ? '' : String(v) ];
 
 return view.extend({
 	load() {
@@ -55,7 +54,7 @@ return view.extend({
 			]),
 			/* one flat child list per item: LuCI's E() prints a nested array as text */
 			E('ul', {}, logic.serialHelp().map((h) =>
-				E('li', {}, h.code ? [ h.text, ' ', E('code', {}, text(h.code)) ] : [ h.text ]))),
+				E('li', {}, h.code ? [ h.text, ' ', E('code', {}, widgets.text(h.code)) ] : [ h.text ]))),
 			nodes.length ? '' : E('em', {}, _('No nodes yet.')),
 			...nodes.map((s) => {
 				const node = {
@@ -67,10 +66,10 @@ return view.extend({
 				    ee = logic.eeprom(node, ctx);
 
 				return E('div', { 'class': 'cbi-value', 'data-node': node.name }, [
-					E('label', { 'class': 'cbi-value-title' }, [ E('strong', {}, text(node.name)), E('br'), E('small', {}, text(logic.modelTitle(node.model))) ]),
+					E('label', { 'class': 'cbi-value-title' }, [ E('strong', {}, widgets.text(node.name)), E('br'), E('small', {}, widgets.text(logic.modelTitle(node.model))) ]),
 					E('div', { 'class': 'cbi-value-field' }, [
-						ee.applicable ? E('pre', { 'class': 'command-output', 'style': 'user-select:all;margin:0' }, text(ee.text)) : '',
-						...ee.notes.map((n) => E('div', { 'class': 'cbi-value-description' }, text(n)))
+						ee.applicable ? E('pre', { 'class': 'command-output', 'style': 'user-select:all;margin:0' }, widgets.text(ee.text)) : '',
+						...ee.notes.map((n) => E('div', { 'class': 'cbi-value-description' }, widgets.text(n)))
 					])
 				]);
 			})
@@ -157,7 +156,7 @@ return view.extend({
 			mapEl,
 			devices == null ? '' : E('div', { 'class': 'cbi-section', 'id': 'rpinet-disks' }, [
 				E('h3', {}, _('Disks')),
-				E('ul', {}, choices.map((c) => E('li', {}, text(c.detail))))
+				E('ul', {}, choices.map((c) => E('li', {}, widgets.text(c.detail))))
 			]),
 			this.renderEeprom(status)
 		]));

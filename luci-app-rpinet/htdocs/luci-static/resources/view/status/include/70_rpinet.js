@@ -2,6 +2,7 @@
 'require baseclass';
 'require rpc';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 
 /*
  * Status → Overview: the Raspberry Pi cluster at a glance — how many nodes are up,
@@ -23,8 +24,6 @@ const callStatusAll = rpc.declare({
 	method: 'status',
 	expect: { '': {} }
 });
-
-const text = (v) => [ (v == null) ? '' : String(v) ];
 
 return baseclass.extend({
 	title: _('Raspberry Pi cluster'),
@@ -50,17 +49,17 @@ return baseclass.extend({
 				E('tr', { 'class': 'tr' }, [
 					E('td', { 'class': 'td left', 'width': '33%' }, _('Nodes')),
 					E('td', { 'class': 'td left' }, [
-						E('strong', {}, text(n.total)), ' ',
+						E('strong', {}, widgets.text(n.total)), ' ',
 						...cells.filter((c) => n[c[0]] > 0).flatMap((c) => [
-							E('span', { 'class': logic.stateClass(c[1]), 'data-count': c[0] }, text(logic.fmt('%s %s %d', logic.stateMark(c[1]), c[2], n[c[0]]))), ' '
+							widgets.label(c[1], logic.fmt('%s %d', c[2], n[c[0]]), { 'data-count': c[0] }), ' '
 						])
 					])
 				]),
 				E('tr', { 'class': 'tr' }, [
 					E('td', { 'class': 'td left', 'width': '33%' }, _('Storage')),
 					E('td', { 'class': 'td left' }, [
-						E('span', { 'class': logic.stateClass(storage.look) }, text(logic.stateMark(storage.look) + ' ' + storage.state)), ' ',
-						...text(storage.message)
+						widgets.label(storage.look, storage.state), ' ',
+						...widgets.text(storage.message)
 					])
 				])
 			]),
