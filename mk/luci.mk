@@ -1,5 +1,7 @@
-# luci-app-rpinet: JS lint, the views' pure logic in node, the package files, and the five
-# views in headless Chromium against the LuCI stand-in (luci-app-rpinet/tests/).
+# luci-app-rpinet: JS lint, the views' pure logic in node, the package files, the translation
+# template (po/templates/rpinet.pot must hold every _() string: `node tests/i18n.js --write`
+# regenerates it), and the five views and the status-page widget in headless Chromium
+# against the LuCI stand-in (luci-app-rpinet/tests/).
 # Installs what it needs itself: the npm packages pinned by tests/package-lock.json, and
 # Debian's chromium when /usr/bin/chromium is missing. Screenshots go to test-output/luci/.
 
@@ -7,7 +9,7 @@ LUCI_APP := luci-app-rpinet
 LUCI_TESTS := $(LUCI_APP)/tests
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: test-luci luci-setup
+.PHONY: test-luci luci-setup bench-luci
 TEST_TARGETS += test-luci
 
 luci-setup:
@@ -18,6 +20,10 @@ luci-setup:
 
 test-luci: luci-setup
 	cd $(LUCI_APP) && tests/node_modules/.bin/eslint --max-warnings 0 -c tests/eslint.config.js htdocs tests
-	cd $(LUCI_TESTS) && node --test logic.test.js package-files.test.js
+	cd $(LUCI_TESTS) && node --test logic.test.js package-files.test.js i18n.test.js
 	cd $(LUCI_TESTS) && CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 browser.test.js
 	@echo "test-luci: screenshots in test-output/luci/"
+
+# Overview with 1,000 nodes, paged against every node at once (bench/luci.sh).
+bench-luci: luci-setup
+	bench/luci.sh

@@ -99,20 +99,72 @@ test('the timeline marks stages done up to the one reached and the next one fail
 });
 
 test('node cards carry badge, last boot, first error and address', () => {
-  const [lion, otter, fox, spare] = fixture('status.json').nodes.map((n) => logic.nodeCard(n, NOW));
-  assert.deepEqual(lion.badge, { level: 'error', text: 'Boot failed' });
+  const [lion, otter, fox, hare, spare] = fixture('status.json').nodes.map((n) => logic.nodeCard(n, NOW));
+  assert.deepEqual(lion.badge, { state: 'failed', look: 'problem', text: 'Boot failed' });
   assert.equal(lion.error, 'cmdline.txt not found in 38c128c0/');
   assert.equal(lion.lastBoot, '3 min ago');
   assert.equal(lion.address, '192.168.1.57');
   assert.equal(lion.model, 'Raspberry Pi 4 / 400 / CM4');
   assert.equal(lion.hostname, 'running-lion');
-  assert.deepEqual(otter.badge, { level: 'success', text: 'Up' });
+  assert.deepEqual(otter.badge, { state: 'up', look: 'ok', text: 'Up' });
   assert.equal(otter.error, null);
   assert.equal(otter.lastBoot, '1 min ago');
-  assert.deepEqual(fox.badge, { level: 'warning', text: 'Booting: DHCP' });
-  assert.deepEqual(spare.badge, { level: 'notice', text: 'Disabled' });
+  assert.equal(otter.volume, '5.0 GiB of 32.0 GiB used, at /var/lib/rpinet-volume');
+  assert.equal(otter.reserved, '192.168.1.71');
+  assert.deepEqual(fox.badge, { state: 'booting', look: 'active', text: 'Booting: DHCP' });
+  assert.equal(fox.volume, '');
+  assert.deepEqual(spare.badge, { state: 'disabled', look: 'pending', text: 'Disabled' });
   assert.equal(spare.lastBoot, 'never');
   assert.equal(spare.bootDir, 'spare');
+  // a stalled boot (contract 1: boot.stalled + boot.hint) is a problem with its hint
+  assert.deepEqual(hare.badge, { state: 'stalled', look: 'problem', text: 'Stalled: Kernel' });
+  assert.match(hare.stalled, /never mounted: check the nfsroot= line/);
+  assert.deepEqual(hare.steps.map((s) => s.state), ['done', 'done', 'done', 'stalled', 'pending']);
+  assert.deepEqual(hare.steps.map((s) => s.look), ['ok', 'ok', 'ok', 'problem', 'pending']);
+  assert.equal(logic.volumeText({ size: 1073741824, used: null, mount: '/var/lib/rpinet-volume' }), '1.0 GiB at /var/lib/rpinet-volume');
+  assert.equal(logic.volumeText(null), '');
+});
+
+test('summary from the status reply, counted from the nodes when the backend has none', () => {
+  const st = fixture('status.json');
+  assert.deepEqual(logic.summary(st), { total: 5, up: 1, booting: 1, failed: 1, stalled: 1, none: 1 });
+  const given = { total: 1000, up: 990, booting: 4, failed: 3, stalled: 2, none: 1 };
+  assert.deepEqual(logic.summary({ summary: given, nodes: [] }), given);
+  assert.deepEqual(logic.pager({ nodes: st.nodes }, 50), { paged: false, pages: 1, page: 0, matched: 5 });
+  assert.deepEqual(logic.pager({ matched: 1000, offset: 100, nodes: [] }, 50), { paged: true, matched: 1000, page: 2, pages: 20, from: 101, to: 150 });
+});
+
+test('a failed call becomes one sentence without a stack', () => {
+  const denied = new Error('RPC call to rpinet/image_import failed with error -32002: Access denied\n  at ClassConstructor.handleCallReply (http://x/rpc.js:82:7)');
+  assert.equal(logic.describeError(denied), 'Your login is not allowed to do this; the router\'s administrator can grant it (LuCI access group luci-app-rpinet).');
+  assert.match(logic.describeError(new Error('RPC call to block/info failed with error -32000: Object not found')), /no "block" service/);
+  assert.match(logic.describeError(new Error('RPC call to rpinet/status failed with error -32000: Object not found')), /rpcd restart/);
+  assert.match(logic.describeError(3), /does not offer this yet/);
+  assert.equal(logic.describeError({ error: 'no node named x' }), 'no node named x');
+  assert.match(logic.describeError(new Error('XHR request aborted by browser')), /did not answer/);
+  for (const e of [denied, 3, new Error('x\n  at y (z.js:1:2)')]) assert.doesNotMatch(logic.describeError(e), /\bat \S+ \(|\.js:\d/);
+  assert.equal(logic.replyError({ job: 'j' }), null);
+  assert.match(logic.replyError(3), /update the rpinet package/);
+  assert.equal(logic.replyError({ error: 'bad' }), 'bad');
+  assert.deepEqual(logic.checkReply({ job: 'j1' }, 'job'), { job: 'j1' });
+  assert.throws(() => logic.checkReply({}, 'job'), /rpinet answered without "job"/);
+  assert.throws(() => logic.checkReply({ error: "image_import: unknown argument 'url'" }), /does not take "url" yet: update the rpinet package/);
+  assert.throws(() => logic.checkReply(3), /does not offer this yet/);
+});
+
+test('volume sizes, SSH keys, URLs and SHA-256 sums', () => {
+  for (const ok of ['', '512M', '32G', '1T']) assert.equal(logic.validateVolumeSize(ok), true, ok);
+  for (const bad of ['32', '0G', '32GB', '-1G', '1.5G']) assert.equal(typeof logic.validateVolumeSize(bad), 'string', bad);
+  assert.equal(logic.validateSshKey('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc0 me@host'), true);
+  for (const bad of ['', 'AAAA', 'ssh-ed25519', 'ssh-ed25519 !notbase64']) assert.equal(typeof logic.validateSshKey(bad), 'string', bad);
+  assert.equal(logic.validateUrl('https://downloads.raspberrypi.com/x.img.xz'), true);
+  for (const bad of ['ftp://x/y', 'file:///etc/passwd', 'https://', '']) assert.equal(typeof logic.validateUrl(bad), 'string', bad);
+  assert.equal(logic.validateSha256(''), true);
+  assert.equal(typeof logic.validateSha256('abc'), 'string');
+  const rows = logic.catalogRows(fixture('image-catalog.json'));
+  assert.deepEqual(rows.map((r) => r.label), ['Lite 64-bit 2024-11-19', 'Desktop 64-bit 2024-11-19']);
+  assert.equal(rows[1].sha256, '');
+  assert.equal(logic.imageNameFromPath(rows[0].url), '2024-11-19-raspios-bookworm-arm64-lite');
 });
 
 test('health rows for storage, dnsmasq and NFS', () => {
@@ -151,7 +203,8 @@ test('job progress', () => {
 test('image rows: delete refused while a node uses the image', () => {
   const rows = logic.imageRows(fixture('images.json').images);
   assert.deepEqual(rows.map((r) => [r.name, r.deletable, r.size]),
-    [['bookworm-lite', false, '2.0 GiB'], ['trixie-lite', true, '2.3 GiB']]);
+    [['bookworm-lite', false, '2.0 GiB'], ['custom-build', true, '1.0 GiB'], ['trixie-lite', true, '2.3 GiB']]);
+  assert.equal(rows[1].os, '');
   assert.equal(rows[0].deleteReason, 'In use by running_lion, quiet_otter; reimage or remove those nodes first');
   assert.equal(rows[0].usedBy, 'running_lion, quiet_otter');
   assert.equal(logic.imageNameFromPath('/mnt/rpinet/2024-11-19-raspios-bookworm-arm64-lite.img.xz'), '2024-11-19-raspios-bookworm-arm64-lite');
@@ -169,9 +222,11 @@ test('image rows: delete refused while a node uses the image', () => {
 test('block devices become storage choices, swap and UUID-less ones left out', () => {
   const choices = logic.blockChoices(fixture('block-info.json').devices);
   assert.deepEqual(choices.map((c) => c.value), ['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', '2C4E-11A0']);
-  assert.equal(choices[0].label, 'sda1: label "pi-cluster", ext4, mounted at /mnt/rpinet — UUID 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
-  assert.equal(choices[1].label, 'sdb1: label "USBSTICK", vfat, not mounted — UUID 2C4E-11A0');
-  assert.match(logic.blockChoices([{ device: 'sdc1', uuid: 'u', size: 512110190592 }])[0].label, /476\.9 GiB/);
+  // short enough for a 210px select; the rest is the detail line under it
+  assert.equal(choices[0].label, 'sda1 "pi-cluster"');
+  assert.equal(choices[0].detail, 'sda1 "pi-cluster": ext4, mounted at /mnt/rpinet, UUID 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+  assert.equal(choices[1].detail, 'sdb1 "USBSTICK": vfat, not mounted, UUID 2C4E-11A0');
+  assert.equal(logic.blockChoices([{ device: 'sdc1', uuid: 'u', size: 512110190592 }])[0].label, 'sdc1 476.9 GiB');
 });
 
 test('EEPROM settings per boot_id and DHCP mode', () => {
@@ -201,7 +256,7 @@ test('doctor findings: errors first, then warnings, then info; summary', () => {
   const findings = fixture('doctor.json').findings;
   const rows = logic.findingRows(findings);
   assert.deepEqual(rows.map((r) => r.code), ['nfsd_stopped', 'boot_file_missing', 'eeprom_prefix', 'proxy_dhcp']);
-  assert.deepEqual(rows.map((r) => r.cls), ['error', 'error', 'warning', 'notice']);
+  assert.deepEqual(rows.map((r) => r.look), ['problem', 'problem', 'active', 'pending']);
   assert.deepEqual(rows.map((r) => r.scope), ['Router', 'Node running_lion', 'Node quiet_otter', 'Router']);
   assert.equal(rows[0].fix, 'install nfs-kernel-server and run /etc/init.d/nfsd enable; /etc/init.d/nfsd start');
   assert.deepEqual(logic.findingSummary(findings), { level: 'error', text: '2 errors, 1 warning' });

@@ -29,11 +29,27 @@ function readJSON(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-// rpcd grants every group of every acl.d file to root; the app's file is the only one here.
-function loadAcl() {
-  const acl = { ubus: {}, uciRead: new Set(), uciWrite: new Set() };
-  for (const group of Object.values(readJSON(ACL))) {
+// LuCI's luci-base acl.d file grants luci.getFeatures only through this group (read in
+// openwrt/luci modules/luci-base/root/usr/share/rpcd/acl.d/luci-base.json).
+const LUCI_BASE_ACL = { unauthenticated: { read: { ubus: { luci: ['getFeatures'] } } } };
+
+// The logins of rpcd's /etc/config/rpcd: root gets every group ("*"); any other login gets
+// the read and write parts of the groups its `list read` / `list write` name — nothing else,
+// so a user without "unauthenticated" cannot even load LuCI's pages.
+const USERS = {
+  root: { read: ['*'], write: ['*'] },
+  reader: { read: ['unauthenticated', 'luci-app-rpinet'], write: [] },
+  nounauth: { read: ['luci-app-rpinet'], write: [] },
+};
+
+function loadAcl(user = 'root') {
+  const groups = Object.assign({}, LUCI_BASE_ACL, readJSON(ACL));
+  const login = USERS[user];
+  const acl = { ubus: {}, uciRead: new Set(), uciWrite: new Set(), groups: { read: new Set(), write: new Set() } };
+  for (const [name, group] of Object.entries(groups)) {
     for (const perm of ['read', 'write']) {
+      if (!login[perm].includes('*') && !login[perm].includes(name)) continue;
+      acl.groups[perm].add(name);
       const p = group[perm] || {};
       for (const [obj, methods] of Object.entries(p.ubus || {}))
         for (const m of methods) (acl.ubus[obj] = acl.ubus[obj] || new Set()).add(m);
@@ -79,7 +95,9 @@ function createServer(opts = {}) {
     if (opts.real && fs.existsSync(path.join(real, name))) return readJSON(path.join(real, name));
     return readJSON(path.join(fixtures, name));
   };
-  const acl = loadAcl();
+  const acl = loadAcl(opts.user || 'root');
+  // LuCI's dispatcher: a page whose acl depends the user reads but cannot write is read-only
+  const nodespec = { satisfied: acl.groups.read.has('luci-app-rpinet'), readonly: !acl.groups.write.has('luci-app-rpinet') };
   const views = menuViews();
   const calls = [];
   const jobs = {};
@@ -104,6 +122,42 @@ function createServer(opts = {}) {
     return v;
   }
 
+  // contract 1 (status paging): summary over every node, then filter, then offset/limit.
+  // opts.nodes = N makes a cluster of N generated nodes; opts.oldStatus answers as today's
+  // backend does (no summary, every node, args ignored).
+  function statusReply(a) {
+    const st = fx('status.json');
+    if (opts.nodes) st.nodes = Array.from({ length: opts.nodes }, (_, i) => generatedNode(i));
+    if (opts.oldStatus || opts.real) {
+      // today's rpinet: status takes no arguments and refuses any other than the session
+      const extra = Object.keys(a).find((k) => k !== 'ubus_rpc_session');
+      return extra ? { error: `status: unknown argument '${extra}'` } : st;
+    }
+    const summary = { total: st.nodes.length, up: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
+    for (const n of st.nodes) {
+      const b = n.boot || {};
+      if (b.error) summary.failed++;
+      else if (b.stalled) summary.stalled++;
+      else if (b.stage === 'up') summary.up++;
+      else if (!b.stage || b.stage === 'none') summary.none++;
+      else summary.booting++;
+    }
+    const f = String(a.filter || '');
+    const matched = st.nodes.filter((n) => !f || [n.name, n.hostname, n.serial, n.mac, n.ip].some((v) => String(v || '').includes(f)));
+    const offset = Math.max(0, +a.offset || 0), limit = Math.max(0, +a.limit || 0);
+    return Object.assign(st, { summary, matched: matched.length, offset, limit,
+      nodes: matched.slice(offset, limit ? offset + limit : undefined) });
+  }
+
+  function generatedNode(i) {
+    const name = `pi_${String(i).padStart(4, '0')}`, serial = (0x10000000 + i).toString(16);
+    const mac = `dc:a6:32:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const ip = `10.1.${i >> 8}.${i & 255}`;
+    return { name, hostname: name.replace(/_/g, '-'), enabled: true, model: 'pi4', serial, mac, boot_id: 'serial',
+      boot_dir: serial, ip, image: 'bookworm-lite', provisioned: true, volume: null,
+      boot: { stage: i % 10 ? 'up' : 'kernel', started: 1700000000, updated: 1700000100, ip, stages: [], error: i % 97 ? null : 'kernel8.img not found' } };
+  }
+
   function startJob(file) {
     const steps = fx(file);
     jobs[steps[0].id] = { steps, at: 0 };
@@ -111,7 +165,7 @@ function createServer(opts = {}) {
   }
 
   const rpinet = {
-    status: () => fx('status.json'),
+    status: (a) => statusReply(a),
     discovered: () => fx('discovered.json'),
     doctor: () => fx('doctor.json'),
     images: () => ({ images: state.images }),
@@ -123,7 +177,10 @@ function createServer(opts = {}) {
       delete state.uci.rpinet[a.name];
       return { removed: a.name, purged: !!a.purge };
     },
-    image_import: () => startJob('job-import.json'),
+    image_import: (a) => (a.url && !/^https?:\/\//.test(a.url) ? { error: `url must be http or https: ${a.url}` } : startJob('job-import.json')),
+    image_catalog: () => fx('image-catalog.json'),
+    image_roll: (a) => (state.images.some((i) => i.name === a.image) ? startJob('job-roll.json') : { error: `no image named ${a.image}` }),
+    node_rollback: (a) => (state.uci.rpinet[a.name] ? { rolled_back: a.name } : { error: `no node named ${a.name}` }),
     node_provision: () => startJob('job-provision.json'),
     job: (a) => {
       const j = jobs[a.id];
@@ -137,6 +194,12 @@ function createServer(opts = {}) {
   };
 
   function ubusCall(object, method, args) {
+    // rpcd answers session.access for any session: may it use scope/object/function?
+    if (object === 'session' && method === 'access') {
+      const ok = args.scope === 'uci' ? (args.function === 'write' ? acl.uciWrite : acl.uciRead).has(args.object)
+        : !!(acl.ubus[args.object] && acl.ubus[args.object].has(args.function));
+      return [0, { access: ok }];
+    }
     if (object === 'uci') {
       const conf = args.config;
       const read = ['get', 'state'].includes(method);
@@ -160,7 +223,13 @@ function createServer(opts = {}) {
     }
     if (!acl.ubus[object] || !acl.ubus[object].has(method)) return 'denied';
     if ((opts.deny || []).includes(`${object}.${method}`)) return 'denied'; // a user without the grant
-    if (object === 'block') return method === 'info' ? [0, fx('block-info.json')] : [3];
+    if (object === 'luci') return method === 'getFeatures' ? [0, {}] : [3];
+    if (object === 'block') {
+      if (opts.noblock) return 'noobject'; // block-mount (blockd) not installed
+      return method === 'info' ? [0, fx('block-info.json')] : [3];
+    }
+    // today's rpinet (fixtures/rpinet-call/) has none of the methods the other issues add
+    if (object === 'rpinet' && opts.real && ['image_catalog', 'image_roll', 'node_rollback'].includes(method)) return [3];
     if (object === 'rpinet') return rpinet[method] ? [0, rpinet[method](args || {})] : [3];
     return 'noobject';
   }
@@ -209,10 +278,15 @@ function createServer(opts = {}) {
       });
       return;
     }
+    if (url.pathname === '/cgi-bin/luci/admin/status/overview') {
+      const page = { url: url.pathname, title: 'Overview', view: 'status/index' };
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return res.end(shell(views, page, { pollinterval: 5, includes: ['70_rpinet'] }));
+    }
     const view = views.find((v) => v.url === url.pathname);
     if (view) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      return res.end(shell(views, view, { pollinterval: 5 }));
+      return res.end(shell(views, view, opts.nodespec === false ? { pollinterval: 5 } : { pollinterval: 5, nodespec }));
     }
     if (url.pathname.startsWith('/luci-static/standin/'))
       return serveFile(res, path.join(STANDIN, path.basename(url.pathname)));

@@ -3,6 +3,7 @@
 'require dom';
 'require ui';
 'require uci';
+'require rpc';
 
 /*
  * STAND-IN for LuCI's form.js (luci-base), written for the luci-app-rpinet browser tests,
@@ -20,6 +21,13 @@
  *    optional, placeholder, validate(section_id, value), depends(option, value), write(),
  *    textvalue(), value(key, label).
  */
+
+var callSessionAccess = rpc.declare({
+	object: 'session',
+	method: 'access',
+	params: [ 'scope', 'object', 'function' ],
+	expect: { 'access': false }
+});
 
 /* ---- data sources ---- */
 
@@ -104,10 +112,22 @@ var CBIMap = CBINode.extend({
 		return obj;
 	},
 
+	/*
+	 * As LuCI: a uci Map whose readonly is not set asks rpcd (session.access) whether the
+	 * session may write the config; without write access the map is read-only and every
+	 * widget, Add, Delete and the modal's Save are disabled.
+	 */
 	load: function() {
-		var self = this;
-		return Promise.resolve(this.data === uci && !uci.loaded[this.config] ? uci.load(this.config) : null)
-			.then(function() { return Promise.all(self.children.map(function(s) { return s.load(); })); });
+		var self = this,
+		    checkAcl = (!(this instanceof CBIJSONMap) && this.readonly == null);
+		return Promise.all([
+			checkAcl ? callSessionAccess('uci', this.config, 'write') : true,
+			this.data === uci && !uci.loaded[this.config] ? uci.load(this.config) : null
+		]).then(function(res) {
+			if (res[0] === false)
+				self.readonly = true;
+			return Promise.all(self.children.map(function(s) { return s.load(); }));
+		});
 	},
 
 	findElements: function(a, b) {
@@ -310,15 +330,18 @@ var CBIGridSection = CBITypedSection.extend({
 
 		if (this.anonymous) {
 			el.appendChild(E('button', { 'class': 'cbi-button cbi-button-add', 'title': title,
+				'disabled': this.map.readonly || null,
 				'click': ui.createHandlerFn(this, 'handleAdd') }, title));
 			return el;
 		}
 
-		var nameEl = E('input', { 'type': 'text', 'class': 'cbi-section-create-name', 'placeholder': _('Name') });
+		var nameEl = E('input', { 'type': 'text', 'class': 'cbi-section-create-name', 'placeholder': _('Name'),
+			'disabled': this.map.readonly || null });
 		dom.append(el, [
 			E('div', {}, nameEl),
 			E('button', {
 				'class': 'cbi-button cbi-button-add', 'title': title,
+				'disabled': this.map.readonly || null,
 				'click': ui.createHandlerFn(this, function(ev) {
 					if (nameEl.classList.contains('cbi-input-invalid'))
 						return;
@@ -364,6 +387,7 @@ var CBIGridSection = CBITypedSection.extend({
 		    self = this;
 
 		m.data = parent.data;
+		m.readonly = parent.readonly;
 		this.children.forEach(function(o1) {
 			if (o1.modalonly === false)
 				return;
@@ -380,6 +404,7 @@ var CBIGridSection = CBITypedSection.extend({
 				E('div', { 'class': 'right' }, [
 					E('button', { 'class': 'cbi-button', 'click': ui.createHandlerFn(self, 'handleModalCancel', m) }, _('Dismiss')), ' ',
 					E('button', { 'class': 'cbi-button cbi-button-positive important',
+						'disabled': m.readonly || null,
 						'click': ui.createHandlerFn(self, 'handleModalSave', m) }, _('Save'))
 				])
 			], 'cbi-modal');
@@ -409,6 +434,7 @@ var CBIGridSection = CBITypedSection.extend({
 						E('button', { 'class': 'cbi-button cbi-button-edit', 'title': _('Edit'),
 							'click': ui.createHandlerFn(self, 'renderMoreOptionsModal', sids[i]) }, _('Edit')),
 						self.addremove ? E('button', { 'class': 'cbi-button cbi-button-remove', 'title': _('Delete'),
+							'disabled': self.map.readonly || null,
 							'click': ui.createHandlerFn(self, 'handleRemove', sids[i]) }, _('Delete')) : ''
 					]))
 				]));
@@ -483,16 +509,14 @@ var CBIAbstractValue = CBINode.extend({
 		return this.data ? this.data[sid] : null;
 	},
 
+	/* as LuCI: the raw value, HTML-escaped; a ListValue shows its key, not the choice's label */
 	textvalue: function(sid) {
 		var v = this.cfgvalue(sid);
 		if (v == null)
 			v = this.default;
-		if (this.keylist && v != null) {
-			var i = this.keylist.indexOf(String(v));
-			if (i > -1)
-				return this.vallist[i];
-		}
-		return v;
+		if (Array.isArray(v))
+			v = v.join(' ');
+		return (v != null) ? '%h'.format(v) : null;
 	},
 
 	formvalue: function(sid) {
@@ -571,6 +595,7 @@ var CBIAbstractValue = CBINode.extend({
 			id: this.cbid(sid),
 			optional: this.optional || this.rmempty,
 			placeholder: this.placeholder,
+			disabled: (this.readonly != null) ? this.readonly : this.map.readonly,
 			validate: L.bind(this.validate, this, sid)
 		};
 	}
@@ -604,7 +629,8 @@ var CBIFlagValue = CBIValue.extend({
 	},
 	renderWidget: function(sid, cfgvalue) {
 		return new ui.Checkbox((cfgvalue != null) ? cfgvalue : this.default, {
-			id: this.cbid(sid), value_enabled: this.enabled, value_disabled: this.disabled }).render();
+			id: this.cbid(sid), value_enabled: this.enabled, value_disabled: this.disabled,
+			disabled: (this.readonly != null) ? this.readonly : this.map.readonly }).render();
 	},
 	textvalue: function(sid) {
 		var v = this.cfgvalue(sid);
@@ -617,6 +643,26 @@ var CBIFlagValue = CBIValue.extend({
 		if (f == this.default && this.rmempty)
 			return Promise.resolve(this.remove(sid));
 		return Promise.resolve(String(this.cfgvalue(sid)) !== String(f) ? this.write(sid, f) : null);
+	}
+});
+
+/* a list option (uci list): its value is an array of strings */
+var CBIDynamicList = CBIValue.extend({
+	__name__: 'CBI.DynamicList',
+	renderWidget: function(sid, cfgvalue) {
+		var v = (cfgvalue != null) ? cfgvalue : this.default;
+		return new ui.DynamicList(L.toArray(v), null, Object.assign(this.widgetOptions(sid), { optional: true })).render();
+	},
+	textvalue: function(sid) {
+		return L.toArray(this.cfgvalue(sid)).join(', ');
+	},
+	parse: function(sid) {
+		var active = this.isActive(sid),
+		    fval = active ? (this.formvalue(sid) || []) : [],
+		    cval = L.toArray(this.cfgvalue(sid));
+		if (!active || !fval.length)
+			return Promise.resolve(cval.length ? this.remove(sid) : null);
+		return Promise.resolve(JSON.stringify(fval) !== JSON.stringify(cval) ? this.write(sid, fval) : null);
 	}
 });
 
@@ -642,5 +688,6 @@ return baseclass.extend({
 	Value: CBIValue,
 	ListValue: CBIListValue,
 	Flag: CBIFlagValue,
+	DynamicList: CBIDynamicList,
 	DummyValue: CBIDummyValue
 });

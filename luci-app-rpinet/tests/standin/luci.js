@@ -127,6 +127,11 @@
 			return d.firstChild;
 		},
 
+		/*
+		 * As LuCI's dom.append: array members that are not nodes become text with '' + value
+		 * (a nested array prints as "a,[object HTMLElement]", null as "null"); a lone string
+		 * child is set as innerHTML, so markup in it is parsed.
+		 */
 		append: function(node, children) {
 			if (!this.elem(node))
 				return null;
@@ -134,10 +139,8 @@
 				for (var i = 0; i < children.length; i++)
 					if (this.elem(children[i]))
 						node.appendChild(children[i]);
-					else if (Array.isArray(children[i]))
-						this.append(node, children[i]);
-					else if (children[i] !== null && children[i] !== undefined)
-						node.appendChild(document.createTextNode(String(children[i])));
+					else if (children !== null && children !== undefined)
+						node.appendChild(document.createTextNode('' + children[i]));
 				return node.lastChild;
 			}
 			else if (typeof(children) === 'function') {
@@ -147,7 +150,7 @@
 				return node.appendChild(children);
 			}
 			else if (children !== null && children !== undefined) {
-				node.appendChild(document.createTextNode(String(children)));
+				node.innerHTML = '' + children;
 				return node.lastChild;
 			}
 			return null;
@@ -187,12 +190,13 @@
 
 		create: function(html, attr, data) {
 			var elem;
-			if (!(attr instanceof Object) || Array.isArray(attr) || this.elem(attr))
+			/* as LuCI: a node given in place of the attributes is read as attributes */
+			if (!(attr instanceof Object) || Array.isArray(attr))
 				data = attr, attr = null;
 			if (Array.isArray(html)) {
 				elem = document.createDocumentFragment();
 				for (var i = 0; i < html.length; i++)
-					this.append(elem, [ html[i] ]);
+					elem.appendChild(this.create(html[i]));
 			}
 			else if (this.elem(html)) {
 				elem = html;
@@ -429,11 +433,53 @@
 		url: function() { return this.path(this.env.scriptname, arguments); },
 		resource: function() { return this.path(this.env.resource, arguments); },
 
+		/* as LuCI's raise: the message carries the stack after a newline ("  at ...") */
 		raise: function(type, fmt) {
-			var msg = fmt ? String.prototype.format.apply(fmt, Array.prototype.slice.call(arguments, 2)) : null;
-			var e = new Error(msg || 'Unspecified error');
-			e.name = type || 'Error';
+			var msg = fmt ? String.prototype.format.apply(fmt, Array.prototype.slice.call(arguments, 2)) : null,
+			    stack = [], e;
+			if (type instanceof Error) {
+				e = type;
+				if (msg)
+					e.message = msg + ': ' + e.message;
+			}
+			else {
+				stack = (new Error('stacktrace').stack || '').split(/\n/).slice(1);
+				e = new (window[type || 'Error'] || Error)(msg || 'Unspecified error');
+				e.name = type || 'Error';
+			}
+			stack = stack.map(function(f) { return f.trim() ? '  ' + f.trim() : ''; })
+				.filter(function(f) { return !/\b(raise|error) /.test(f); });
+			if (stack.length)
+				e.message += '\n' + stack.join('\n');
 			throw e;
+		},
+
+		/*
+		 * LuCI asks luci.getFeatures before a view; rpcd grants it through the acl.d group
+		 * "unauthenticated", so a login without that group gets no page (issue 14).
+		 */
+		probeSystemFeatures: function() {
+			if (this.features)
+				return Promise.resolve(this.features);
+			return Request.post(this.env.ubuspath, { jsonrpc: '2.0', id: 0, method: 'call',
+				params: [ this.env.sessionid, 'luci', 'getFeatures', {} ] }).then(L.bind(function(res) {
+				var msg = res.json();
+				if (msg.error)
+					L.raise('RPCError', 'RPC call to luci/getFeatures failed with error %d: %s', msg.error.code, msg.error.message);
+				this.features = (msg.result && msg.result[1]) || {};
+				return this.features;
+			}, this));
+		},
+
+		resolveDefault: function(value, defvalue) {
+			return Promise.resolve(value).catch(function() { return defvalue; });
+		},
+
+		/* null without a menu node spec, else whether the user may write (LuCI: !nodespec.readonly) */
+		hasViewPermission: function() {
+			if (!this.isObject(this.env.nodespec) || !this.env.nodespec.satisfied)
+				return null;
+			return !this.env.nodespec.readonly;
 		},
 
 		/* shows the error in #view (as LuCI does when a view fails) and rethrows */
@@ -513,7 +559,8 @@
 		__init__: function() {
 			var vp = document.getElementById('view');
 			DOM.content(vp, E('div', { 'class': 'spinning' }, _('Loading view…')));
-			return Promise.resolve(this.load())
+			return L.probeSystemFeatures()
+				.then(L.bind(this.load, this))
 				.then(L.bind(this.render, this))
 				.then(L.bind(function(nodes) {
 					var vp = document.getElementById('view');
@@ -550,8 +597,17 @@
 
 		addFooter: function() {
 			var footer = E([]), vp = document.getElementById('view'),
-			    hasmap = vp && vp.querySelector('.cbi-map'),
+			    hasmap = false, readonly = true,
 			    self = this;
+			/* as LuCI: the buttons are disabled when every map on the page is read-only */
+			(vp ? vp.querySelectorAll('.cbi-map') : []).forEach(function(el) {
+				var m = DOM.findClassInstance(el);
+				if (m) {
+					hasmap = true;
+					if (!m.readonly)
+						readonly = false;
+				}
+			});
 			if (!hasmap)
 				return footer;
 			var btns = [];
@@ -560,6 +616,7 @@
 					return;
 				btns.push(E('button', {
 					'class': 'cbi-button ' + cls,
+					'disabled': readonly || null,
 					'click': function(ev) {
 						var btn = ev.currentTarget;
 						btn.classList.add('spinning');

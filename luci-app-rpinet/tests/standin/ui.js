@@ -99,6 +99,7 @@ var UITextfield = UIElement.extend({
 			'type': this.options.password ? 'password' : 'text',
 			'class': this.options.password ? 'cbi-input-password' : 'cbi-input-text',
 			'placeholder': this.options.placeholder,
+			'disabled': this.options.disabled ? '' : null,
 			'value': (this.value != null) ? this.value : ''
 		});
 		this.frame(input);
@@ -122,7 +123,8 @@ var UISelect = UIElement.extend({
 		    sel = E('select', {
 			'id': this.options.id ? 'widget.' + this.options.id : null,
 			'name': this.options.name || this.options.id,
-			'class': 'cbi-input-select'
+			'class': 'cbi-input-select',
+			'disabled': this.options.disabled ? '' : null
 		    });
 
 		if (this.options.optional || value == null || keys.indexOf(value) == -1)
@@ -152,6 +154,7 @@ var UICheckbox = UIElement.extend({
 			'id': id,
 			'name': this.options.name || this.options.id,
 			'type': 'checkbox',
+			'disabled': this.options.disabled ? '' : null,
 			'value': this.options.value_enabled,
 			'checked': (this.value == this.options.value_enabled) ? '' : null
 		    });
@@ -172,6 +175,54 @@ var UICheckbox = UIElement.extend({
 	setValue: function(value) {
 		this.node.querySelector('input[type="checkbox"]').checked = (value == this.options.value_enabled);
 	}
+});
+
+/* a list of values: one .item per value, a text field and + to add, × to remove */
+var UIDynamicList = UIElement.extend({
+	__name__: 'UIDynamicList',
+	__init__: function(values, choices, options) {
+		this.values = Array.isArray(values) ? values.slice() : [];
+		this.options = Object.assign({ optional: true }, options);
+	},
+
+	render: function() {
+		var self = this, dis = this.options.disabled ? '' : null,
+		    input = E('input', { 'type': 'text', 'class': 'cbi-input-text', 'placeholder': this.options.placeholder, 'disabled': dis });
+		this.list = E('div', { 'class': 'cbi-dynlist' }, [
+			E('div', { 'class': 'add-item' }, [ input,
+				E('button', { 'class': 'cbi-button cbi-button-add', 'disabled': dis, 'click': function(ev) {
+					ev.preventDefault();
+					if (input.value.trim() === '')
+						return;
+					if (typeof(self.options.validate) == 'function' && self.options.validate(input.value) !== true) {
+						input.classList.add('cbi-input-invalid');
+						input.setAttribute('title', String(self.options.validate(input.value)));
+						return;
+					}
+					input.classList.remove('cbi-input-invalid');
+					self.addItem(input.value.trim());
+					input.value = '';
+				} }, '+') ])
+		]);
+		this.values.forEach(function(v) { self.addItem(v); });
+		this.frame(this.list);
+		this.validState = true;
+		return this.node;
+	},
+
+	addItem: function(v) {
+		var dis = this.options.disabled ? '' : null, item;
+		item = E('div', { 'class': 'item', 'data-value': v }, [ E('span', {}, [ v ]), ' ',
+			E('button', { 'class': 'cbi-button cbi-button-remove', 'disabled': dis, 'title': _('Remove'),
+				'click': function(ev) { ev.preventDefault(); item.remove(); } }, '×') ]);
+		this.list.insertBefore(item, this.list.lastElementChild);
+	},
+
+	getValue: function() {
+		return Array.prototype.map.call(this.list.querySelectorAll('.item'), function(i) { return i.getAttribute('data-value'); });
+	},
+
+	setValue: function() {}
 });
 
 var UIHiddenfield = UIElement.extend({
@@ -199,6 +250,7 @@ return baseclass.extend({
 	Textfield: UITextfield,
 	Select: UISelect,
 	Checkbox: UICheckbox,
+	DynamicList: UIDynamicList,
 	Hiddenfield: UIHiddenfield,
 
 	showModal: function(title, children) {

@@ -15,44 +15,60 @@
  */
 
 /* SPEC §1: the node schema. */
-var NAME_RE = /^[a-z0-9_]{1,32}$/,
-    SERIAL_RE = /^[0-9a-fA-F]{8}$/,
-    MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/,
-    IPV4_RE = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/,
-    /* EEPROM TFTP_PREFIX_STR is at most 32 characters and ends in '/': a dir of up to 31. */
-    BOOT_DIR_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/,
-    IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME_RE = /^[a-z0-9_]{1,32}$/;
+const SERIAL_RE = /^[0-9a-fA-F]{8}$/;
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const IPV4_RE = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+/* EEPROM TFTP_PREFIX_STR is at most 32 characters and ends in '/': a dir of up to 31. */
+const BOOT_DIR_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
+const IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-var MODELS = [ 'pi3', 'pi4', 'pi5' ],
-    BOOT_IDS = [ 'serial', 'mac', 'custom' ],
-    STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up' ],
-    LEVEL_ORDER = { error: 0, warning: 1, info: 2 };
+/*
+ * The label classes every LuCI theme styles. luci-theme-bootstrap (cascade.css) colours a
+ * plain .label grey, .success green, .warning yellow and .notice/.important both in the
+ * primary blue; it has no red label. So: done green, in progress blue, not yet grey and a
+ * problem yellow, each with its own mark, so that no two states share a look in any theme.
+ */
+const STATE_CLASS = { ok: 'label success', active: 'label notice', pending: 'label', problem: 'label warning' };
+const STATE_MARK = { ok: '✔', active: '…', pending: '○', problem: '✘' };
+const SIZE_RE = /^[1-9][0-9]{0,5}[MGT]$/;
+const SSH_KEY_RE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
+const URL_RE = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[^\s]*)?$/;
 
-function fmt(template /*, ... */) {
-	var args = Array.prototype.slice.call(arguments, 1), i = 0;
-	return String(template).replace(/%([sd%])/g, function(m, c) {
+const MODELS = [ 'pi3', 'pi4', 'pi5' ];
+const BOOT_IDS = [ 'serial', 'mac', 'custom' ];
+const STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up' ];
+const LEVEL_ORDER = { error: 0, warning: 1, info: 2 };
+
+function fmt(template, ...args) {
+	let i = 0;
+	return String(template).replace(/%([sd%])/g, (m, c) => {
 		if (c == '%')
 			return '%';
-		var v = args[i++];
+		const v = args[i++];
 		return (c == 'd') ? String(Math.floor(+v || 0)) : String(v);
 	});
 }
 
 /* One step of timeline(): done up to the stage reached, failed right after it on error. */
 function stageStep(self, reached, b, byStage) {
-	return function(stage, i) {
-		var st = byStage[stage] || {},
-		    state = 'pending';
+	return (stage, i) => {
+		const st = byStage[stage] || {};
+		let state = 'pending';
 		if (i <= reached)
 			state = 'done';
 		else if (i == reached + 1 && b.error)
 			state = 'failed';
+		else if (i == reached + 1 && b.stalled)
+			state = 'stalled';
 		return {
 			stage: stage,
 			title: self.stageTitle(stage),
 			state: state,
 			time: st.time ? self.formatTime(st.time) : '',
-			detail: (state == 'failed') ? str(b.error) : str(st.detail)
+			/* done ok, failed and stalled a problem, the rest not yet */
+			look: (state == 'done') ? 'ok' : (state == 'pending') ? 'pending' : 'problem',
+			detail: (state == 'failed') ? str(b.error) : (state == 'stalled') ? str(b.hint) : str(st.detail)
 		};
 	};
 }
@@ -72,8 +88,8 @@ return baseclass.extend({
 
 	/* ---- validation (SPEC §1); each returns true or a message naming what is wrong ---- */
 
-	validateName: function(value) {
-		var v = str(value);
+	validateName(value) {
+		const v = str(value);
 		if (NAME_RE.test(v))
 			return true;
 		if (v == '')
@@ -83,26 +99,26 @@ return baseclass.extend({
 		return _('Use only lower-case letters, digits and _ in a node name');
 	},
 
-	validateSerial: function(value) {
+	validateSerial(value) {
 		return SERIAL_RE.test(str(value)) ? true
 			: _('The serial is 8 hex digits (the last 8 of the Serial line in /proc/cpuinfo)');
 	},
 
-	validateMac: function(value) {
+	validateMac(value) {
 		return MAC_RE.test(str(value)) ? true
 			: _('The MAC address is six hex pairs separated by colons, e.g. dc:a6:32:79:26:df');
 	},
 
-	validateModel: function(value) {
+	validateModel(value) {
 		return (MODELS.indexOf(str(value)) > -1) ? true : _('The model is pi3, pi4 or pi5');
 	},
 
-	validateBootId: function(value) {
+	validateBootId(value) {
 		return (BOOT_IDS.indexOf(str(value)) > -1) ? true : _('The boot directory is serial, mac or custom');
 	},
 
 	/* boot_dir only matters (and is required) when boot_id is custom. */
-	validateBootDir: function(bootId, value) {
+	validateBootDir(bootId, value) {
 		if (str(bootId) != 'custom')
 			return true;
 		if (str(value) == '')
@@ -112,21 +128,43 @@ return baseclass.extend({
 	},
 
 	/* An empty value is allowed where the option is optional (ip, server_ip). */
-	validateIPv4: function(value, optional) {
-		var v = str(value);
+	validateIPv4(value, optional) {
+		const v = str(value);
 		if (v == '' && optional)
 			return true;
 		return IPV4_RE.test(v) ? true : _('Expecting an IPv4 address such as 192.168.1.57');
 	},
 
-	validateImageName: function(value) {
+	validateImageName(value) {
 		return IMAGE_NAME_RE.test(str(value)) ? true
 			: _('Up to 64 letters, digits, ".", "_" or "-", not starting with "." or "-"');
 	},
 
+	/* volume_size (contract 3): a whole number of MiB, GiB or TiB, e.g. 32G */
+	validateVolumeSize(value) {
+		const v = str(value);
+		if (v == '')
+			return true;
+		return SIZE_RE.test(v) ? true : _('A size such as 512M, 32G or 1T');
+	},
+
+	/* one ssh_key list entry: an OpenSSH public key line */
+	validateSshKey(value) {
+		return SSH_KEY_RE.test(str(value).trim()) ? true
+			: _('One OpenSSH public key line: type, base64 key and an optional comment');
+	},
+
+	validateUrl(value) {
+		return URL_RE.test(str(value)) ? true : _('Expecting an http:// or https:// address');
+	},
+
+	validateSha256(value) {
+		return (str(value) == '' || /^[0-9a-fA-F]{64}$/.test(str(value))) ? true : _('A SHA-256 is 64 hex digits');
+	},
+
 	/* SPEC §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
-	validateImagePath: function(value) {
-		var v = str(value);
+	validateImagePath(value) {
+		const v = str(value);
 		if (v.charAt(0) != '/')
 			return _('Give the absolute path of the image file on the router');
 		if (!/\.img(\.xz|\.gz)?$/.test(v))
@@ -137,8 +175,8 @@ return baseclass.extend({
 	},
 
 	/* The whole node as node_add receives it; returns the list of {option, message}. */
-	validateNode: function(n) {
-		var checks = [
+	validateNode(n) {
+		const checks = [
 			[ 'name', this.validateName(n.name) ],
 			[ 'serial', this.validateSerial(n.serial) ],
 			[ 'mac', this.validateMac(n.mac) ],
@@ -147,18 +185,21 @@ return baseclass.extend({
 			[ 'boot_dir', this.validateBootDir(n.boot_id || 'serial', n.boot_dir) ],
 			[ 'ip', this.validateIPv4(n.ip, true) ]
 		];
-		return checks.filter(function(c) { return c[1] !== true; })
-			.map(function(c) { return { option: c[0], message: c[1] }; });
+		return checks.filter(c => c[1] !== true)
+			.map(c => ({
+			option: c[0],
+			message: c[1]
+		}));
 	},
 
 	/* SPEC §1: serial and MAC are accepted in either case and always used in lower case. */
-	normalizeSerial: function(value) { return str(value).toLowerCase(); },
-	normalizeMac: function(value) { return str(value).toLowerCase(); },
+	normalizeSerial(value) { return str(value).toLowerCase(); },
+	normalizeMac(value) { return str(value).toLowerCase(); },
 
-	hostname: function(name) { return str(name).replace(/_/g, '-'); },
+	hostname(name) { return str(name).replace(/_/g, '-'); },
 
 	/* SPEC §2: the TFTP directory a node boots from. */
-	bootDir: function(node) {
+	bootDir(node) {
 		switch (node.boot_id || 'serial') {
 		case 'mac': return str(node.mac).toLowerCase().replace(/:/g, '-');
 		case 'custom': return str(node.boot_dir);
@@ -167,22 +208,87 @@ return baseclass.extend({
 	},
 
 	/* A name for a discovered Pi that passes validateName, e.g. pi_91cdf03d. */
-	suggestName: function(pi, taken) {
-		var base = pi.serial ? 'pi_' + str(pi.serial).toLowerCase()
-			: 'pi_' + str(pi.mac).toLowerCase().replace(/:/g, '').slice(-6),
-		    name = base, i = 2;
+	suggestName(pi, taken) {
+		const base = pi.serial ? 'pi_' + str(pi.serial).toLowerCase()
+			: 'pi_' + str(pi.mac).toLowerCase().replace(/:/g, '').slice(-6);
+
+		let name = base;
+		let i = 2;
 		taken = taken || [];
 		while (taken.indexOf(name) > -1)
 			name = base + '_' + (i++);
 		return name;
 	},
 
+	/* ---- states ---- */
+
+	stateClass(state) { return STATE_CLASS[state] || STATE_CLASS.pending; },
+	stateMark(state) { return STATE_MARK[state] || STATE_MARK.pending; },
+
+	/* ---- failed calls ---- */
+
+	/*
+	 * One sentence a person understands for any failed call: a rejected rpc promise (LuCI's
+	 * message carries "RPC call to O/M failed with error C: text" and then the stack), a bare
+	 * ubus status number, or rpinet's own {"error": "..."} reply, which is one sentence already.
+	 */
+	describeError(err) {
+		if (typeof(err) == 'number')
+			return this.ubusStatusText(err);
+		if (err && typeof(err) == 'object' && !(err instanceof Error) && err.error)
+			return str(err.error);
+		const msg = str(err && err.message != null ? err.message : err).split('\n')[0].trim();
+		let m = /RPC call to ([^/\s]+)\/(\S+) failed with error (-?[0-9]+)/.exec(msg);
+		if (m && m[3] == '-32002')
+			return _('Your login is not allowed to do this; the router\'s administrator can grant it (LuCI access group luci-app-rpinet).');
+		if (m && m[3] == '-32000')
+			return (m[1] == 'rpinet')
+				? _('rpinet does not answer on this router: check that the rpinet package is installed, then run /etc/init.d/rpcd restart.')
+				: fmt(_('The router has no "%s" service.'), m[1]);
+		m = /failed with ubus code ([0-9]+)/.exec(msg);
+		if (m)
+			return this.ubusStatusText(+m[1]);
+		if (/HTTP error|XHR request|NetworkError|timed? ?out/i.test(msg))
+			return _('The router did not answer; check the connection and log in again.');
+		return msg.replace(/^RPC call to \S+ failed with error -?[0-9]+: /, '') || _('Unknown error');
+	},
+
+	ubusStatusText(code) {
+		switch (code) {
+		case 3: return _('The installed rpinet does not offer this yet: update the rpinet package.');
+		case 5:
+		case 7: return _('rpinet took too long to answer; try again in a moment.');
+		case 6: return _('Your login is not allowed to do this; the router\'s administrator can grant it (LuCI access group luci-app-rpinet).');
+		default: return fmt(_('rpinet refused the request (ubus status %d).'), code);
+		}
+	},
+
+	/* The reply when it is usable and has `need` (if given); else throws the sentence why not. */
+	checkReply(res, need) {
+		const err = this.replyError(res) || ((need && !res[need]) ? fmt(_('rpinet answered without "%s".'), need) : null);
+		if (err)
+			throw new Error(err);
+		return res;
+	},
+
+	/* null when the reply is a usable object, else the sentence that says why not */
+	replyError(res) {
+		if (typeof(res) == 'number')
+			return this.ubusStatusText(res);
+		if (!res || typeof(res) != 'object')
+			return _('rpinet gave no answer.');
+		const m = /unknown argument '([^']*)'/.exec(str(res.error));
+		if (m)
+			return fmt(_('The installed rpinet does not take "%s" yet: update the rpinet package.'), m[1]);
+		return res.error ? str(res.error) : null;
+	},
+
 	/* ---- formatting ---- */
 
-	formatAge: function(then, now) {
+	formatAge(then, now) {
 		if (!then)
 			return _('never');
-		var d = Math.max(0, Math.floor(now - then));
+		const d = Math.max(0, Math.floor(now - then));
 		if (d < 60)
 			return fmt(_('%ds ago'), d);
 		if (d < 3600)
@@ -192,8 +298,10 @@ return baseclass.extend({
 		return fmt(_('%d days ago'), d / 86400);
 	},
 
-	formatSize: function(bytes) {
-		var units = [ 'B', 'KiB', 'MiB', 'GiB', 'TiB' ], v = +bytes || 0, u = 0;
+	formatSize(bytes) {
+		const units = [ 'B', 'KiB', 'MiB', 'GiB', 'TiB' ];
+		let v = +bytes || 0;
+		let u = 0;
 		while (v >= 1024 && u < units.length - 1) {
 			v /= 1024;
 			u++;
@@ -201,15 +309,15 @@ return baseclass.extend({
 		return (u == 0) ? fmt('%d B', v) : v.toFixed(1) + ' ' + units[u];
 	},
 
-	formatTime: function(t) {
+	formatTime(t) {
 		if (!t)
 			return '';
-		var d = new Date(t * 1000), p = function(n) { return (n < 10 ? '0' : '') + n; };
+		const d = new Date(t * 1000), p = n => (n < 10 ? '0' : '') + n;
 		return d.getUTCFullYear() + '-' + p(d.getUTCMonth() + 1) + '-' + p(d.getUTCDate()) + ' ' +
 			p(d.getUTCHours()) + ':' + p(d.getUTCMinutes()) + ':' + p(d.getUTCSeconds()) + ' UTC';
 	},
 
-	modelTitle: function(model) {
+	modelTitle(model) {
 		switch (model) {
 		case 'pi3': return _('Raspberry Pi 3');
 		case 'pi4': return _('Raspberry Pi 4 / 400 / CM4');
@@ -218,7 +326,7 @@ return baseclass.extend({
 		}
 	},
 
-	stageTitle: function(stage) {
+	stageTitle(stage) {
 		switch (stage) {
 		case 'dhcp': return _('DHCP');
 		case 'firmware': return _('Firmware');
@@ -232,18 +340,19 @@ return baseclass.extend({
 	/* ---- overview ---- */
 
 	/* Storage, dnsmasq and NFS health as three rows. */
-	healthRows: function(status) {
-		var s = status || {};
+	healthRows(status) {
+		const s = status || {};
 		return [
 			[ 'storage', _('Storage') ],
 			[ 'dnsmasq', _('DHCP/TFTP (dnsmasq)') ],
 			[ 'nfs', _('NFS server') ]
-		].map(function(p) {
-			var h = s[p[0]] || {};
+		].map(p => {
+			const h = s[p[0]] || {};
 			return {
 				key: p[0],
 				title: p[1],
 				ok: h.ok === true,
+				look: (h.ok === true) ? 'ok' : 'problem',
 				state: (h.ok === true) ? _('OK') : _('Problem'),
 				message: str(h.message)
 			};
@@ -254,64 +363,112 @@ return baseclass.extend({
 	 * The boot timeline DHCP → firmware → kernel → NFS root → up. Stages up to boot.stage
 	 * are done; with boot.error the next one failed; the rest are pending.
 	 */
-	timeline: function(boot) {
-		var b = boot || {},
-		    reached = STAGES.indexOf(b.stage),
-		    byStage = {};
-		(Array.isArray(b.stages) ? b.stages : []).forEach(function(s) {
+	timeline(boot) {
+		const b = boot || {}, reached = STAGES.indexOf(b.stage), byStage = {};
+		(Array.isArray(b.stages) ? b.stages : []).forEach(s => {
 			if (s && byStage[s.stage] == null)
 				byStage[s.stage] = s;
 		});
 		return STAGES.map(stageStep(this, reached, b, byStage));
 	},
 
-	/* One card per node. */
-	nodeCard: function(node, now) {
-		var b = node.boot || {},
-		    badge;
-
+	/* The boot state of a node as one word and a badge (level: ok, active, pending, problem). */
+	bootState(node) {
+		const b = node.boot || {};
 		if (node.enabled === false)
-			badge = { level: 'notice', text: _('Disabled') };
-		else if (b.error)
-			badge = { level: 'error', text: _('Boot failed') };
-		else if (b.stage == 'up')
-			badge = { level: 'success', text: _('Up') };
-		else if (!b.stage || b.stage == 'none')
-			badge = { level: 'notice', text: _('Never booted') };
-		else
-			badge = { level: 'warning', text: fmt(_('Booting: %s'), this.stageTitle(b.stage)) };
+			return { state: 'disabled', look: 'pending', text: _('Disabled') };
+		if (b.error)
+			return { state: 'failed', look: 'problem', text: _('Boot failed') };
+		if (b.stalled)
+			return { state: 'stalled', look: 'problem', text: fmt(_('Stalled: %s'), this.stageTitle(b.stage)) };
+		if (b.stage == 'up')
+			return { state: 'up', look: 'ok', text: _('Up') };
+		if (!b.stage || b.stage == 'none')
+			return { state: 'none', look: 'pending', text: _('Never booted') };
+		return { state: 'booting', look: 'active', text: fmt(_('Booting: %s'), this.stageTitle(b.stage)) };
+	},
+
+	/* contract 3: the node's container volume, or '' without one */
+	volumeText(v) {
+		if (!v || typeof(v) != 'object' || !(v.size > 0))
+			return '';
+		return (v.used != null)
+			? fmt(_('%s of %s used, at %s'), this.formatSize(v.used), this.formatSize(v.size), str(v.mount))
+			: fmt(_('%s at %s'), this.formatSize(v.size), str(v.mount));
+	},
+
+	/* One card per node. */
+	nodeCard(node, now) {
+		const b = node.boot || {};
 
 		return {
 			name: str(node.name),
 			hostname: str(node.hostname || this.hostname(node.name)),
 			model: this.modelTitle(node.model),
-			badge: badge,
+			badge: this.bootState(node),
 			address: str(b.ip || node.ip),
+			reserved: str(node.ip),
 			lastBoot: b.started ? this.formatAge(b.started, now) : _('never'),
 			lastBootTime: this.formatTime(b.started),
 			error: b.error ? str(b.error) : null,
+			stalled: (!b.error && b.stalled) ? (str(b.hint) || _('No progress for longer than a Pi ever takes at this stage.')) : null,
 			bootDir: str(node.boot_dir || this.bootDir(node)),
 			image: str(node.image),
+			volume: this.volumeText(node.volume),
 			provisioned: node.provisioned === true,
 			steps: this.timeline(b)
 		};
 	},
 
+	/*
+	 * Nodes up, booting, failed, stalled and never booted. The status reply's summary
+	 * (contract 1) counts every node; a backend without it is counted from its node list.
+	 */
+	summary(status) {
+		const s = (status && status.summary) || null;
+		if (s && typeof(s) == 'object')
+			return { total: +s.total || 0, up: +s.up || 0, booting: +s.booting || 0, failed: +s.failed || 0,
+				stalled: +s.stalled || 0, none: +s.none || 0 };
+		const n = { total: 0, up: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
+		(Array.isArray(status && status.nodes) ? status.nodes : []).forEach(node => {
+			let st = this.bootState(node).state;
+			n.total++;
+			if (st == 'disabled')
+				st = 'none';
+			n[st]++;
+		});
+		return n;
+	},
+
+	/* The page list under the node cards: which page, how many, whether to show it at all. */
+	pager(status, pageSize) {
+		const matched = +(status && status.matched), offset = +(status && status.offset) || 0;
+		if (!(matched >= 0) || status.matched == null)
+			return { paged: false, pages: 1, page: 0, matched: (status && status.nodes || []).length };
+		return {
+			paged: true,
+			matched: matched,
+			page: Math.floor(offset / pageSize),
+			pages: Math.max(1, Math.ceil(matched / pageSize)),
+			from: matched ? offset + 1 : 0,
+			to: Math.min(matched, offset + pageSize)
+		};
+	},
+
 	/* Discovered Pis, newest first, each with the node form prefilled. */
-	discoveredRows: function(list, nodes, now) {
-		var taken = (nodes || []).map(function(n) { return n.name; }),
-		    self = this;
+	discoveredRows(list, nodes, now) {
+		const taken = (nodes || []).map(n => n.name);
 		return (Array.isArray(list) ? list.slice() : [])
-			.sort(function(a, b) { return (b.last_seen || 0) - (a.last_seen || 0); })
-			.map(function(pi) {
-				var name = self.suggestName(pi, taken);
+			.sort((a, b) => (b.last_seen || 0) - (a.last_seen || 0))
+			.map(pi => {
+				const name = this.suggestName(pi, taken);
 				taken.push(name);
 				return {
 					mac: str(pi.mac).toLowerCase(),
 					serial: str(pi.serial).toLowerCase(),
-					model: pi.model ? self.modelTitle(pi.model) : _('unknown model'),
+					model: pi.model ? this.modelTitle(pi.model) : _('unknown model'),
 					ip: str(pi.ip),
-					lastSeen: self.formatAge(pi.last_seen, now),
+					lastSeen: this.formatAge(pi.last_seen, now),
 					prefill: {
 						name: name,
 						serial: str(pi.serial).toLowerCase(),
@@ -326,10 +483,10 @@ return baseclass.extend({
 
 	/* ---- jobs ---- */
 
-	jobView: function(job) {
-		var j = job || {},
-		    p = Math.max(0, Math.min(100, Math.floor(+j.progress || 0))),
-		    state = (j.state == 'done' || j.state == 'failed') ? j.state : 'running';
+	jobView(job) {
+		const j = job || {};
+		let p = Math.max(0, Math.min(100, Math.floor(+j.progress || 0)));
+		let state = (j.state == 'done' || j.state == 'failed') ? j.state : 'running';
 		if (j.error)
 			state = 'failed';
 		if (state == 'done')
@@ -347,17 +504,16 @@ return baseclass.extend({
 
 	/* ---- images ---- */
 
-	imageRows: function(images) {
-		var self = this;
+	imageRows(images) {
 		return (Array.isArray(images) ? images.slice() : [])
-			.sort(function(a, b) { return str(a.name) < str(b.name) ? -1 : 1; })
-			.map(function(img) {
-				var used = Array.isArray(img.used_by) ? img.used_by : [];
+			.sort((a, b) => str(a.name) < str(b.name) ? -1 : 1)
+			.map(img => {
+				const used = Array.isArray(img.used_by) ? img.used_by : [];
 				return {
 					name: str(img.name),
-					os: str(img.os),
-					size: self.formatSize(img.size),
-					created: self.formatTime(img.created),
+					os: img.os ? str(img.os) : '',
+					size: this.formatSize(img.size),
+					created: this.formatTime(img.created),
 					usedBy: used.join(', '),
 					deletable: used.length == 0,
 					deleteReason: used.length
@@ -366,9 +522,29 @@ return baseclass.extend({
 			});
 	},
 
+	/* image_catalog entries (contract 4), newest first, as choices for the import form */
+	catalogRows(catalog) {
+		return (Array.isArray(catalog && catalog.images) ? catalog.images : [])
+			.filter(i => i && URL_RE.test(str(i.url)))
+			.map(i => ({
+			name: str(i.name),
+			url: str(i.url),
+			sha256: /^[0-9a-fA-F]{64}$/.test(str(i.sha256)) ? str(i.sha256) : '',
+
+			/* short enough for a 210px select: Imager's names all start "Raspberry Pi OS",
+			   and the desktop one has only "(64-bit)" after it */
+			label: fmt('%s %s', str(i.name).replace(/^Raspberry Pi OS ?/, '').replace(/[()]/g, '')
+				.replace(/^(?=[0-9]|$)/, _('Desktop') + ' ').trim(), str(i.release_date) || _('undated')),
+
+			detail: fmt(_('%s, %s download, %s unpacked'), str(i.description), this.formatSize(i.size), this.formatSize(i.extract_size)),
+			date: str(i.release_date)
+		}))
+			.sort((a, b) => (a.date < b.date) ? 1 : (a.date > b.date) ? -1 : 0);
+	},
+
 	/* A default image name from the file name: bookworm-lite.img.xz → bookworm-lite. */
-	imageNameFromPath: function(path) {
-		var base = str(path).replace(/^.*\//, '').replace(/\.(xz|gz)$/, '').replace(/\.img$/, '')
+	imageNameFromPath(path) {
+		const base = str(path).replace(/[?#].*$/, '').replace(/^.*\//, '').replace(/\.(xz|gz)$/, '').replace(/\.img$/, '')
 			.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
 		return base.slice(0, 64);
 	},
@@ -376,20 +552,21 @@ return baseclass.extend({
 	/* ---- settings ---- */
 
 	/* `ubus call block info` devices as choices for storage_uuid: what people recognise first. */
-	blockChoices: function(devices) {
-		var self = this;
+	blockChoices(devices) {
 		return (Array.isArray(devices) ? devices : [])
-			.filter(function(d) { return d && d.uuid && d.type != 'swap'; })
-			.map(function(d) {
-				var parts = [];
+			.filter(d => d && d.uuid && d.type != 'swap')
+			.map(d => {
+				const parts = [ str(d.device).replace(/^\/dev\//, '') ], more = [];
 				if (d.label)
-					parts.push(fmt(_('label "%s"'), d.label));
-				if (d.type)
-					parts.push(str(d.type));
+					parts.push('"' + str(d.label) + '"');
 				if (d.size)
-					parts.push(self.formatSize(d.size));
-				parts.push(d.mount ? fmt(_('mounted at %s'), d.mount) : _('not mounted'));
-				return { value: str(d.uuid), label: fmt('%s: %s — UUID %s', str(d.device).replace(/^\/dev\//, ''), parts.join(', '), d.uuid) };
+					parts.push(this.formatSize(d.size));
+				if (d.type)
+					more.push(str(d.type));
+				more.push(d.mount ? fmt(_('mounted at %s'), d.mount) : _('not mounted'));
+				more.push('UUID ' + str(d.uuid));
+				/* the select shows the short label; the details go below it */
+				return { value: str(d.uuid), label: parts.join(' '), detail: parts.join(' ') + ': ' + more.join(', ') };
 			});
 	},
 
@@ -397,9 +574,8 @@ return baseclass.extend({
 	 * The EEPROM settings a node needs, ready for `rpi-eeprom-config --edit`.
 	 * ctx: { dhcp_mode, server_ip }. A Pi 3 has no EEPROM (OTP bit; serial directory only).
 	 */
-	eeprom: function(node, ctx) {
-		var c = ctx || {}, lines = [], notes = [],
-		    bootId = node.boot_id || 'serial';
+	eeprom(node, ctx) {
+		const c = ctx || {}, lines = [], notes = [], bootId = node.boot_id || 'serial';
 
 		if ((node.model || 'pi4') == 'pi3') {
 			notes.push(_('A Pi 3 has no EEPROM. A Pi 3B+ boots from the network out of the box; a Pi 3B needs its OTP bit set once: add program_usb_boot_mode=1 to config.txt on an SD card and boot it; then vcgencmd otp_dump | grep 17: prints 17:3020000a.'));
@@ -432,7 +608,7 @@ return baseclass.extend({
 	},
 
 	/* How to read the serial (and the MAC) on the Pi itself: text, then a command or ''. */
-	serialHelp: function() {
+	serialHelp() {
 		return [
 			{ text: _('On the Pi, this prints the 8 hex digits of the serial:'),
 			  code: 'grep Serial /proc/cpuinfo | cut -d " " -f 2 | cut -c 9-16' },
@@ -445,23 +621,21 @@ return baseclass.extend({
 
 	/* ---- diagnostics ---- */
 
-	findingRows: function(findings) {
+	findingRows(findings) {
 		return (Array.isArray(findings) ? findings.slice() : [])
-			.map(function(f, i) { return [ f || {}, i ]; })
-			.sort(function(a, b) {
-				var la = LEVEL_ORDER[a[0].level], lb = LEVEL_ORDER[b[0].level];
+			.map((f, i) => [ f || {}, i ])
+			.sort((a, b) => {
+				let la = LEVEL_ORDER[a[0].level], lb = LEVEL_ORDER[b[0].level];
 				la = (la == null) ? 3 : la;
 				lb = (lb == null) ? 3 : lb;
 				return (la - lb) || (a[1] - b[1]);
 			})
-			.map(function(p) {
-				var f = p[0],
-				    level = (LEVEL_ORDER[f.level] != null) ? f.level : 'info';
+			.map(p => {
+				const f = p[0], level = (LEVEL_ORDER[f.level] != null) ? f.level : 'info';
 				return {
 					level: level,
 					levelTitle: (level == 'error') ? _('Error') : (level == 'warning') ? _('Warning') : _('Info'),
-					/* LuCI's alert-message modifiers */
-					cls: (level == 'error') ? 'error' : (level == 'warning') ? 'warning' : 'notice',
+					look: (level == 'error') ? 'problem' : (level == 'warning') ? 'active' : 'pending',
 					code: str(f.code),
 					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
 					message: str(f.message),
@@ -470,9 +644,9 @@ return baseclass.extend({
 			});
 	},
 
-	findingSummary: function(findings) {
-		var n = { error: 0, warning: 0, info: 0 };
-		(Array.isArray(findings) ? findings : []).forEach(function(f) {
+	findingSummary(findings) {
+		const n = { error: 0, warning: 0, info: 0 };
+		(Array.isArray(findings) ? findings : []).forEach(f => {
 			if (f && n[f.level] != null)
 				n[f.level]++;
 		});
@@ -483,7 +657,7 @@ return baseclass.extend({
 			text: [
 				n.error ? fmt(N_(n.error, '%d error', '%d errors'), n.error) : '',
 				n.warning ? fmt(N_(n.warning, '%d warning', '%d warnings'), n.warning) : ''
-			].filter(function(x) { return x; }).join(', ')
+			].filter(x => x).join(', ')
 		};
 	}
 });

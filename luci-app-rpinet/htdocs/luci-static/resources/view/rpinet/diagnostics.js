@@ -4,59 +4,60 @@
 'require rpc';
 'require ui';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 
 /*
  * Services → Raspberry Pi netboot → Diagnostics: `rpinet doctor`, every known cause of a
- * failed netboot that it finds, each with its fix.
+ * failed netboot that it finds, each with its fix. Reading only, so read-only users get
+ * the same page.
  */
 
-var callDoctor = rpc.declare({
+const callDoctor = rpc.declare({
 	object: 'rpinet',
 	method: 'doctor'
 });
 
 return view.extend({
-	load: function() {
-		return callDoctor().catch(function(e) { return { error: e.message || String(e) }; });
+	load() {
+		return callDoctor().catch((e) => ({ error: logic.describeError(e) }));
 	},
 
-	renderFindings: function(reply) {
-		if (!reply || typeof(reply) != 'object' || reply.error)
-			return E('div', { 'class': 'alert-message warning' },
-				_('The check did not run: %s').format((reply && reply.error) || _('no reply from rpinet')));
+	renderFindings(reply) {
+		const err = logic.replyError(reply);
+		if (err)
+			return E('div', { 'class': 'alert-message warning' }, widgets.text(_('The check did not run: %s').format(err)));
 
-		var findings = Array.isArray(reply.findings) ? reply.findings : [],
+		const findings = Array.isArray(reply.findings) ? reply.findings : [],
 		    summary = logic.findingSummary(findings),
 		    rows = logic.findingRows(findings);
 
 		return E('div', {}, [
-			E('div', { 'class': 'alert-message ' + summary.level, 'id': 'rpinet-doctor-summary' }, summary.text),
+			E('div', { 'class': 'alert-message ' + summary.level, 'id': 'rpinet-doctor-summary' }, widgets.text(summary.text)),
 			rows.length ? E('table', { 'class': 'table', 'id': 'rpinet-findings' }, [
 				E('tr', { 'class': 'tr table-titles' }, [
 					E('th', { 'class': 'th' }, _('Level')),
 					E('th', { 'class': 'th' }, _('Concerns')),
 					E('th', { 'class': 'th' }, _('Finding')),
 					E('th', { 'class': 'th' }, _('How to fix it'))
-				])
-			].concat(rows.map(function(r) {
-				return E('tr', { 'class': 'tr', 'data-code': r.code, 'data-level': r.level }, [
+				]),
+				...rows.map((r) => E('tr', { 'class': 'tr', 'data-code': r.code, 'data-level': r.level }, [
 					E('td', { 'class': 'td', 'data-title': _('Level') },
-						E('span', { 'class': 'label ' + (r.level == 'error' ? 'important' : r.cls) }, r.levelTitle)),
-					E('td', { 'class': 'td', 'data-title': _('Concerns') }, r.scope),
-					E('td', { 'class': 'td', 'data-title': _('Finding') }, r.message),
-					E('td', { 'class': 'td', 'data-title': _('How to fix it') }, r.fix || E('em', {}, _('nothing to do')))
-				]);
-			}))) : ''
+						widgets.label(r.look, r.levelTitle)),
+					E('td', { 'class': 'td', 'data-title': _('Concerns') }, widgets.text(r.scope)),
+					E('td', { 'class': 'td', 'data-title': _('Finding') }, widgets.text(r.message)),
+					E('td', { 'class': 'td', 'data-title': _('How to fix it') }, r.fix ? widgets.text(r.fix) : E('em', {}, _('nothing to do')))
+				]))
+			]) : ''
 		]);
 	},
 
-	handleRerun: function() {
-		return this.load().then(L.bind(function(reply) {
+	handleRerun() {
+		return this.load().then((reply) => {
 			dom.content(document.getElementById('rpinet-doctor'), this.renderFindings(reply));
-		}, this));
+		});
 	},
 
-	render: function(reply) {
+	render(reply) {
 		return E('div', {}, [
 			E('h2', {}, _('Netboot diagnostics')),
 			E('div', { 'class': 'cbi-map-descr' },

@@ -1,102 +1,94 @@
 'use strict';
 'require view';
 'require dom';
-'require poll';
 'require rpc';
 'require uci';
 'require ui';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
+'require rpinet.access as access';
 
 /*
  * Services → Raspberry Pi netboot → Nodes: a grid over the `config node` sections of
- * /etc/config/rpinet, validated as SPEC §1 says, with Provision / Reimage per node.
+ * /etc/config/rpinet, validated as SPEC §1 says, with Provision / Reimage / Roll back per
+ * node. Without write access (LuCI marks the map read-only) every control is disabled.
  */
 
-var callImages = rpc.declare({
+const callImages = rpc.declare({
 	object: 'rpinet',
 	method: 'images',
 	expect: { images: [] }
 });
 
-var callNodeProvision = rpc.declare({
+const callNodeProvision = rpc.declare({
 	object: 'rpinet',
 	method: 'node_provision',
-	params: [ 'name', 'image' ]
+	params: [ 'name', 'image', 'volume_size' ]
 });
 
-var callNodeRemove = rpc.declare({
+const callNodeRemove = rpc.declare({
 	object: 'rpinet',
 	method: 'node_remove',
 	params: [ 'name', 'purge' ]
 });
 
-var callJob = rpc.declare({
+const callNodeRollback = rpc.declare({
 	object: 'rpinet',
-	method: 'job',
-	params: [ 'id' ]
+	method: 'node_rollback',
+	params: [ 'name' ]
 });
 
-/* A LuCI progress bar filled from a job reply. */
-function renderJob(job) {
-	var j = logic.jobView(job);
-	return E('div', { 'class': 'rpinet-job', 'data-state': j.state }, [
-		E('div', { 'class': 'cbi-progressbar', 'title': j.label },
-			E('div', { 'style': 'width:%d%%'.format(j.percent) })),
-		E('small', {}, [ j.label, j.detail ? ' · ' + j.detail : '', j.message ? ' · ' + j.message : '' ])
-	]);
-}
-
 return view.extend({
-	load: function() {
-		return Promise.all([ callImages(), uci.load('rpinet') ]);
+	load() {
+		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet'), access.canCall('node_provision') ]);
+	},
+
+	/* whether this login may provision and roll back, asked in load() */
+	canWrite: true,
+
+	writable() {
+		return this.canWrite && !(this.map && this.map.readonly);
+	},
+
+	fail(what, err) {
+		widgets.notify(logic.fmt('%s: %s', what, logic.describeError(err)), 'error');
 	},
 
 	/* Runs node_provision and follows the job in a modal until it ends. */
-	handleProvision: function(name, image) {
-		var box = E('div', {}, E('p', { 'class': 'spinning' }, _('Starting…')));
+	handleProvision(name, image) {
+		const box = E('div', {}, E('p', { 'class': 'spinning' }, _('Starting…')));
 
 		ui.showModal(_('Provision %s from %s').format(name, image), [
-			E('p', {}, _('The node\'s boot directory and root filesystem are rebuilt from the image. Anything stored on the node is replaced.')),
+			E('p', {}, _('The node\'s boot directory and root filesystem are rebuilt from the image. Anything stored on the node is replaced; its container volume is kept.')),
 			box,
 			E('div', { 'class': 'right' }, E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Close')))
 		]);
 
-		return callNodeProvision(name, image).then(function(res) {
-			if (!res || res.error || !res.job)
-				throw new Error((res && res.error) || _('node_provision started no job'));
+		return callNodeProvision(name, image).then((res) => {
+			logic.checkReply(res, 'job');
 
-			var step = function() {
-				return callJob(res.job).then(function(job) {
-					var j = logic.jobView(job);
-					dom.content(box, renderJob(job));
-					if (j.finished) {
-						poll.remove(step);
-						ui.addNotification(null, E('p', {}, (j.state == 'done')
-							? _('%s is provisioned from %s.').format(name, image)
-							: _('Provisioning %s failed: %s').format(name, j.message)), (j.state == 'done') ? 'info' : 'error');
-					}
-				});
-			};
-			/* the first step runs within a second (at once when polling starts) */
-			poll.add(step, 1);
-		}).catch(function(err) {
-			dom.content(box, E('div', { 'class': 'alert-message error' }, _('Could not provision: %s').format(err.message || err)));
+			widgets.followJob(box, res.job, null, (j) => {
+				widgets.notify((j.state == 'done')
+					? _('%s is provisioned from %s.').format(name, image)
+					: _('Provisioning %s failed: %s').format(name, j.message), (j.state == 'done') ? 'info' : 'error');
+			});
+		}).catch((err) => {
+			dom.content(box, E('div', { 'class': 'alert-message error' }, widgets.text(_('Could not provision: %s').format(logic.describeError(err)))));
 		});
 	},
 
 	/* Asks which image, then provisions. */
-	handleProvisionDialog: function(name, current) {
-		var images = this.images.map(function(i) { return i.name; }),
-		    select;
+	handleProvisionDialog(name, current) {
+		const images = this.images.map((i) => i.name);
 
 		if (!images.length) {
-			ui.addNotification(null, E('p', {}, _('Import an image first (Images page).')), 'warning');
+			widgets.notify(_('Import an image first (Images page).'), 'warning');
 			return;
 		}
 
-		select = new ui.Select(current && images.indexOf(current) > -1 ? current : images[0],
-			images.reduce(function(o, n) { o[n] = n; return o; }, {}), { id: 'rpinet-provision-image', optional: false });
+		const select = new ui.Select(current && images.includes(current) ? current : images[0],
+			Object.fromEntries(images.map((n) => [ n, n ])), { id: 'rpinet-provision-image', optional: false });
 
 		ui.showModal(current ? _('Reimage %s').format(name) : _('Provision %s').format(name), [
 			E('p', {}, _('Choose the image to build the node from.')),
@@ -108,75 +100,82 @@ return view.extend({
 				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
 				E('button', {
 					'class': 'cbi-button cbi-button-action important',
-					'click': ui.createHandlerFn(this, function() {
-						return this.handleProvision(name, select.getValue());
-					})
+					'click': ui.createHandlerFn(this, () => this.handleProvision(name, select.getValue()))
 				}, current ? _('Reimage') : _('Provision'))
 			])
 		]);
 	},
 
+	/* node_rollback (contract 4): back to the root the node had before its last reimage */
+	handleRollback(name) {
+		if (!confirm(_('Roll %s back to the root it had before its last reimage?').format(name)))
+			return;
+		return callNodeRollback(name).then((res) => {
+			logic.checkReply(res);
+			widgets.notify(_('%s is rolled back; it uses the new root at its next boot.').format(name), 'info');
+		}).catch((err) => this.fail(_('Could not roll back %s').format(name), err));
+	},
+
 	/* Delete: node_remove takes the node out of the config, DHCP and NFS, optionally with its files. */
-	handleRemove: function(map, name) {
-		var purge = new ui.Checkbox('0', { id: 'rpinet-purge' });
+	handleRemove(map, name) {
+		const purge = new ui.Checkbox('0', { id: 'rpinet-purge' });
 
 		ui.showModal(_('Remove node %s').format(name), [
 			E('p', {}, _('The node leaves the configuration, its DHCP entry and its NFS export. It can no longer boot from this router.')),
 			E('div', {}, [ purge.render(), ' ',
-				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory and root filesystem from the SSD')) ]),
+				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory, root filesystem and container volume from the SSD')) ]),
 			E('div', { 'class': 'right' }, [
 				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
 				E('button', {
 					'class': 'cbi-button cbi-button-negative important',
-					'click': ui.createHandlerFn(this, function() {
-						return callNodeRemove(name, purge.isChecked()).then(function(res) {
-							if (!res || typeof(res) != 'object' || res.error)
-								throw new Error((res && res.error) || _('ubus code %s').format(res));
-							ui.hideModal();
-							ui.addNotification(null, E('p', {}, res.purged
-								? _('Node %s removed, its files deleted.').format(name)
-								: _('Node %s removed; its files stay on the SSD.').format(name)), 'info');
-							uci.unload('rpinet');
-							return map.load().then(function() { return map.reset(); });
-						}).catch(function(err) {
-							ui.hideModal();
-							ui.addNotification(null, E('p', {}, _('Could not remove %s: %s').format(name, err.message || err)), 'error');
-						});
-					})
+					'click': ui.createHandlerFn(this, () => callNodeRemove(name, purge.isChecked()).then((res) => {
+						logic.checkReply(res);
+						ui.hideModal();
+						widgets.notify(res.purged
+							? _('Node %s removed, its files deleted.').format(name)
+							: _('Node %s removed; its files stay on the SSD.').format(name), 'info');
+						uci.unload('rpinet');
+						return map.load().then(() => map.reset());
+					}).catch((err) => {
+						ui.hideModal();
+						this.fail(_('Could not remove %s').format(name), err);
+					}))
 				}, _('Remove'))
 			])
 		]);
 	},
 
-	render: function(data) {
-		var m, s, o, self = this;
+	render(data) {
+		const self = this;
+		let o;
 
 		this.images = Array.isArray(data[0]) ? data[0] : [];
+		this.canWrite = data[2];
 
-		m = new form.Map('rpinet', _('Raspberry Pi nodes'),
+		const m = this.map = new form.Map('rpinet', _('Raspberry Pi nodes'),
 			_('Each node is one Raspberry Pi that boots from this router. The serial and MAC address are on the Pi (see Settings → EEPROM); a node boots once it is provisioned from an image.'));
 
-		s = m.section(form.GridSection, 'node', _('Nodes'));
+		const s = m.section(form.GridSection, 'node', _('Nodes'));
 		s.anonymous = false;
 		s.addremove = true;
 		s.nodescriptions = true;
 		s.addbtntitle = _('Add node');
-		s.modaltitle = function(sid) { return _('Node %s').format(sid); };
+		s.modaltitle = (sid) => _('Node %s').format(sid);
 
 		/* the section name is the node name: SPEC §1 allows [a-z0-9_]{1,32} */
 		s.handleAdd = function(ev, name) {
-			var err = logic.validateName(name);
+			const err = logic.validateName(name);
 			if (err !== true) {
-				ui.addNotification(null, E('p', {}, _('Invalid node name "%s": %s').format(name || '', err)), 'error');
+				widgets.notify(_('Invalid node name "%s": %s').format(name || '', err), 'error');
 				return Promise.resolve();
 			}
 			if (uci.get('rpinet', name) != null) {
-				ui.addNotification(null, E('p', {}, _('A section named %s exists already').format(name)), 'error');
+				widgets.notify(_('A section named %s exists already').format(name), 'error');
 				return Promise.resolve();
 			}
 			return form.GridSection.prototype.handleAdd.apply(this, [ ev, name ]);
 		};
-		s.handleRemove = function(sid) { return self.handleRemove(m, sid); };
+		s.handleRemove = (sid) => self.handleRemove(m, sid);
 
 		o = s.option(form.Flag, 'enabled', _('Enabled'));
 		o.default = '1';
@@ -184,46 +183,74 @@ return view.extend({
 		o.rmempty = false;
 
 		o = s.option(form.ListValue, 'model', _('Model'));
-		logic.MODELS.forEach(function(k) { o.value(k, logic.modelTitle(k)); });
+		logic.MODELS.forEach((k) => o.value(k, logic.modelTitle(k)));
 		o.default = 'pi4';
-		o.validate = function(sid, v) { return logic.validateModel(v); };
+		o.validate = (sid, v) => logic.validateModel(v);
+		/* the grid shows what people call the board, not the option's key */
+		o.textvalue = (sid) => logic.modelTitle(uci.get('rpinet', sid, 'model') || 'pi4');
 
 		o = s.option(form.Value, 'serial', _('Serial'), _('8 hex digits: the last 8 of the Serial line in /proc/cpuinfo. Either case.'));
 		o.rmempty = false;
-		o.validate = function(sid, v) { return logic.validateSerial(v); };
+		o.validate = (sid, v) => logic.validateSerial(v);
 		o.write = function(sid, v) { return form.Value.prototype.write.apply(this, [ sid, logic.normalizeSerial(v) ]); };
 
 		o = s.option(form.Value, 'mac', _('MAC address'), _('Colon-separated; either case.'));
 		o.rmempty = false;
-		o.validate = function(sid, v) { return logic.validateMac(v); };
+		o.validate = (sid, v) => logic.validateMac(v);
 		o.write = function(sid, v) { return form.Value.prototype.write.apply(this, [ sid, logic.normalizeMac(v) ]); };
 
-		o = s.option(form.ListValue, 'boot_id', _('Boot directory'), _('Must match TFTP_PREFIX in the Pi\'s EEPROM.'));
+		/* the column shows the directory the Pi asks for; the method is edited in the dialog */
+		o = s.option(form.DummyValue, '_boot_dir', _('Boot directory'));
+		o.modalonly = false;
+		o.textvalue = (sid) => E('code', {}, widgets.text(logic.bootDir(Object.assign({ name: sid }, uci.get('rpinet', sid)))));
+
+		o = s.option(form.ListValue, 'boot_id', _('Boot directory named by'), _('Must match TFTP_PREFIX in the Pi\'s EEPROM.'));
+		o.modalonly = true;
 		o.value('serial', _('Serial number'));
 		o.value('mac', _('MAC address'));
 		o.value('custom', _('Custom name'));
 		o.default = 'serial';
-		o.validate = function(sid, v) { return logic.validateBootId(v); };
+		o.validate = (sid, v) => logic.validateBootId(v);
 
 		o = s.option(form.Value, 'boot_dir', _('Custom boot directory'), _('The TFTP_PREFIX_STR of the Pi, without the trailing /.'));
 		o.modalonly = true;
 		o.depends('boot_id', 'custom');
-		o.validate = function(sid, v) { return logic.validateBootDir('custom', v); };
+		o.validate = (sid, v) => logic.validateBootDir('custom', v);
 
-		o = s.option(form.Value, 'ip', _('Fixed IPv4'), _('Optional: the address this node always gets.'));
-		o.validate = function(sid, v) { return logic.validateIPv4(v, true); };
+		o = s.option(form.Value, 'ip', _('IPv4 address'), _('Reserved for this node. Empty: rpinet picks a free one and reserves it.'));
+		o.placeholder = _('automatic');
+		o.validate = (sid, v) => logic.validateIPv4(v, true);
+		o.textvalue = (sid) => uci.get('rpinet', sid, 'ip') ? E('code', {}, widgets.text(uci.get('rpinet', sid, 'ip'))) : E('em', {}, _('automatic'));
+
+		o = s.option(form.Value, 'volume_size', _('Container volume'), _('A disk for /var/lib/rpinet-volume so k3s, containerd or Docker run on an NFS root, e.g. 32G. Empty: the Settings default.'));
+		o.modalonly = true;
+		o.placeholder = uci.get('rpinet', 'main', 'volume_size') || '';
+		o.validate = (sid, v) => logic.validateVolumeSize(v);
+
+		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'), _('OpenSSH public keys that may log in to this node, besides those in Settings.'));
+		o.modalonly = true;
+		o.validate = (sid, v) => (v == '' ? true : logic.validateSshKey(v));
 
 		o = s.option(form.DummyValue, 'image', _('Image'));
 		o.modalonly = false;
-		o.textvalue = function(sid) {
-			var image = uci.get('rpinet', sid, 'image');
+		o.textvalue = (sid) => {
+			const image = uci.get('rpinet', sid, 'image'),
+			    off = self.writable() ? null : true;
 			return E('div', {}, [
-				image ? E('span', {}, image) : E('em', {}, _('not provisioned')), ' ',
+				image ? E('span', {}, widgets.text(image)) : E('em', {}, _('not provisioned')), ' ',
 				E('button', {
 					'class': 'cbi-button cbi-button-action',
 					'data-provision': sid,
+					'disabled': off,
 					'click': ui.createHandlerFn(self, 'handleProvisionDialog', sid, image)
-				}, image ? _('Reimage') : _('Provision'))
+				}, image ? _('Reimage') : _('Provision')),
+				image ? E('button', {
+					'class': 'cbi-button',
+					'data-rollback': sid,
+					'disabled': off,
+					'title': _('Back to the root the node had before its last reimage'),
+					'click': ui.createHandlerFn(self, 'handleRollback', sid)
+				}, _('Roll back')) : ''
 			]);
 		};
 

@@ -4,37 +4,41 @@
 'require uci';
 'require form';
 'require rpinet.logic as logic';
+'require rpinet.widgets as widgets';
 
 /*
  * Services → Raspberry Pi netboot → Settings: the `config rpinet 'main'` section (SSD,
- * network, DHCP mode, which clients get boot options) and, per node, the EEPROM settings
- * the Pi needs, ready to paste into `rpi-eeprom-config --edit`.
+ * network, DHCP mode, which clients get boot options, container volumes, SSH keys, rolling
+ * reimages) and, per node, the EEPROM settings the Pi needs, ready to paste into
+ * `rpi-eeprom-config --edit`. The SSD list comes from blockd (`block info`), which only
+ * routers with block-mount have: without it the page says so and takes a UUID by hand.
  */
 
-var callBlockInfo = rpc.declare({
+const callBlockInfo = rpc.declare({
 	object: 'block',
 	method: 'info',
 	expect: { devices: [] }
 });
 
-var callStatus = rpc.declare({
+const callStatus = rpc.declare({
 	object: 'rpinet',
 	method: 'status',
 	expect: { '': {} }
 });
 
 return view.extend({
-	load: function() {
+	load() {
 		return Promise.all([
-			callBlockInfo(),
-			callStatus(),
+			/* null: no blockd on this router (block-mount not installed) */
+			L.resolveDefault(callBlockInfo(), null),
+			L.resolveDefault(callStatus(), {}),
 			uci.load('rpinet'),
-			uci.load('network')
+			L.resolveDefault(uci.load('network'), null)
 		]);
 	},
 
-	renderEeprom: function(status) {
-		var main = uci.get('rpinet', 'main') || {},
+	renderEeprom(status) {
+		const main = uci.get('rpinet', 'main') || {},
 		    ctx = {
 			dhcp_mode: main.dhcp_mode || 'server',
 			server_ip: main.server_ip || status.server_ip || ''
@@ -48,61 +52,67 @@ return view.extend({
 				_('add the lines below, save and reboot. On the router,'), ' ', E('code', {}, 'rpinet node show NAME'), ' ',
 				_('prints the same.')
 			]),
-			E('ul', {}, logic.serialHelp().map(function(h) {
-				return E('li', {}, [ h.text, h.code ? [ ' ', E('code', {}, h.code) ] : '' ]);
-			})),
-			nodes.length ? '' : E('em', {}, _('No nodes yet.'))
-		].concat(nodes.map(function(s) {
-			var node = {
-				name: s['.name'],
-				model: s.model || 'pi4',
-				boot_id: s.boot_id || 'serial',
-				boot_dir: s.boot_dir || ''
-			    },
-			    ee = logic.eeprom(node, ctx);
+			/* one flat child list per item: LuCI's E() prints a nested array as text */
+			E('ul', {}, logic.serialHelp().map((h) =>
+				E('li', {}, h.code ? [ h.text, ' ', E('code', {}, widgets.text(h.code)) ] : [ h.text ]))),
+			nodes.length ? '' : E('em', {}, _('No nodes yet.')),
+			...nodes.map((s) => {
+				const node = {
+					name: s['.name'],
+					model: s.model || 'pi4',
+					boot_id: s.boot_id || 'serial',
+					boot_dir: s.boot_dir || ''
+				    },
+				    ee = logic.eeprom(node, ctx);
 
-			return E('div', { 'class': 'cbi-value', 'data-node': node.name }, [
-				E('label', { 'class': 'cbi-value-title' }, [ E('strong', {}, node.name), E('br'), E('small', {}, logic.modelTitle(node.model)) ]),
-				E('div', { 'class': 'cbi-value-field' }, [
-					ee.applicable ? E('pre', { 'class': 'command-output', 'style': 'user-select:all;margin:0' }, ee.text) : '',
-					ee.notes.map(function(n) { return E('div', { 'class': 'cbi-value-description' }, n); })
-				])
-			]);
-		})));
+				return E('div', { 'class': 'cbi-value', 'data-node': node.name }, [
+					E('label', { 'class': 'cbi-value-title' }, [ E('strong', {}, widgets.text(node.name)), E('br'), E('small', {}, widgets.text(logic.modelTitle(node.model))) ]),
+					E('div', { 'class': 'cbi-value-field' }, [
+						ee.applicable ? E('pre', { 'class': 'command-output', 'style': 'user-select:all;margin:0' }, widgets.text(ee.text)) : '',
+						...ee.notes.map((n) => E('div', { 'class': 'cbi-value-description' }, widgets.text(n)))
+					])
+				]);
+			})
+		]);
 	},
 
-	render: function(data) {
-		var devices = data[0], status = data[1] || {}, m, s, o;
-
-		m = new form.Map('rpinet', _('Raspberry Pi netboot settings'),
+	render([ devices, status ]) {
+		const m = new form.Map('rpinet', _('Raspberry Pi netboot settings'),
 			_('Where the node files live and how the Pis find this router.'));
+		let o;
 
-		s = m.section(form.NamedSection, 'main', 'rpinet', _('General settings'));
+		const s = m.section(form.NamedSection, 'main', 'rpinet', _('General settings'));
 		s.addremove = false;
 
 		o = s.option(form.Flag, 'enabled', _('Enable'));
 		o.default = '1';
 		o.rmempty = false;
 
-		o = s.option(form.ListValue, 'storage_uuid', _('Storage filesystem'),
-			_('The SSD that holds the images and every node\'s files. Nothing is written unless this filesystem is mounted at the storage path, so the router\'s own flash never fills up.'));
-		var choices = logic.blockChoices(devices),
-		    current = uci.get('rpinet', 'main', 'storage_uuid');
-		choices.forEach(function(c) { o.value(c.value, c.label); });
-		if (current && !choices.some(function(c) { return c.value == current; }))
-			o.value(current, _('%s (not connected)').format(current));
+		const current = uci.get('rpinet', 'main', 'storage_uuid'),
+		    choices = logic.blockChoices(devices || []);
+		if (devices == null) {
+			/* no blockd: the UUID is typed (blkid or `block info` on another router prints it) */
+			o = s.option(form.Value, 'storage_uuid', _('Storage filesystem UUID'),
+				_('The UUID blkid prints for the SSD. To pick it from a list instead, install block-mount (apk add block-mount or opkg install block-mount).'));
+			o.validate = (sid, v) => /^[0-9A-Fa-f-]{4,36}$/.test(v) ? true : _('A filesystem UUID such as 6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+		}
+		else {
+			o = s.option(form.ListValue, 'storage_uuid', _('Storage filesystem'),
+				_('The SSD that holds the images and every node\'s files (the disks are listed under Disks below). Nothing is written unless this filesystem is mounted at the storage path, so the router\'s own flash never fills up.'));
+			choices.forEach((c) => o.value(c.value, c.label));
+			if (current && !choices.some((c) => c.value == current))
+				o.value(current, _('%s (not connected)').format(current.slice(0, 8) + '…'));
+		}
 		o.rmempty = false;
 
 		o = s.option(form.Value, 'storage_path', _('Storage path'), _('Where that filesystem is mounted (System → Mount Points).'));
 		o.placeholder = '/mnt/rpinet';
 		o.rmempty = false;
-		o.validate = function(sid, v) {
-			return /^\/[A-Za-z0-9._/-]*$/.test(v) && !/(^|\/)\.\.(\/|$)/.test(v) ? true
-				: _('Expecting an absolute path such as /mnt/rpinet');
-		};
+		o.validate = (sid, v) => /^\/[A-Za-z0-9._/-]*$/.test(v) && !/(^|\/)\.\.(\/|$)/.test(v) ? true
+			: _('Expecting an absolute path such as /mnt/rpinet');
 
 		o = s.option(form.ListValue, 'interface', _('Interface'), _('The network the Pis are plugged into; the server address is its IPv4 address.'));
-		uci.sections('network', 'interface').forEach(function(i) {
+		uci.sections('network', 'interface').forEach((i) => {
 			if (i['.name'] != 'loopback')
 				o.value(i['.name'], i.ipaddr ? '%s (%s)'.format(i['.name'], i.ipaddr) : i['.name']);
 		});
@@ -110,20 +120,45 @@ return view.extend({
 
 		o = s.option(form.Value, 'server_ip', _('Server address'), _('Optional override of the interface address the Pis are sent to.'));
 		o.placeholder = status.server_ip || '';
-		o.validate = function(sid, v) { return logic.validateIPv4(v, true); };
+		o.validate = (sid, v) => logic.validateIPv4(v, true);
 
-		o = s.option(form.ListValue, 'dhcp_mode', _('DHCP mode'));
-		o.value('server', _('This router leases the addresses'));
-		o.value('proxy', _('Another DHCP server leases; only add boot options (proxy DHCP)'));
+		o = s.option(form.ListValue, 'dhcp_mode', _('DHCP mode'),
+			_('Server: this router leases the Pis their addresses. Proxy: another DHCP server on the network leases them; this router only adds the boot options.'));
+		o.value('server', _('Server'));
+		o.value('proxy', _('Proxy DHCP'));
 		o.default = 'server';
 
 		o = s.option(form.ListValue, 'match', _('Boot options for'));
-		o.value('registered', _('Registered nodes only'));
+		o.value('registered', _('Registered nodes'));
 		o.value('any-pi', _('Any Raspberry Pi'));
 		o.default = 'registered';
 
-		return m.render().then(L.bind(function(mapEl) {
-			return E('div', {}, [ mapEl, this.renderEeprom(status) ]);
-		}, this));
+		o = s.option(form.Flag, 'export_subnet', _('Export to the subnet'),
+			_('Off: each node\'s root is exported to that node\'s reserved address only. On: to the whole subnet, as before reservations.'));
+		o.default = '0';
+
+		o = s.option(form.Value, 'volume_size', _('Container volume'),
+			_('The default size of each node\'s disk for /var/lib/rpinet-volume, where k3s, containerd or Docker keep their data (they cannot on NFS), e.g. 32G. Empty: no volume.'));
+		o.validate = (sid, v) => logic.validateVolumeSize(v);
+
+		o = s.option(form.Value, 'roll_batch', _('Roll out, nodes at a time'),
+			_('How many nodes an image roll-out reimages at once; the next batch starts when these are up.'));
+		o.placeholder = '2';
+		o.validate = (sid, v) => (v == '' || /^[1-9][0-9]{0,2}$/.test(v)) ? true : _('A whole number of nodes, 1 or more');
+
+		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'),
+			_('OpenSSH public keys that may log in to every node (per node ones are under Nodes).'));
+		o.validate = (sid, v) => (v == '' ? true : logic.validateSshKey(v));
+
+		return m.render().then((mapEl) => E('div', {}, [
+			devices == null ? E('div', { 'class': 'alert-message warning', 'id': 'rpinet-no-blockd' },
+				_('blockd is not running on this router (package block-mount), so the disks cannot be listed. Everything else works; install block-mount for the disk list and for mounting the SSD by UUID at boot.')) : '',
+			mapEl,
+			devices == null ? '' : E('div', { 'class': 'cbi-section', 'id': 'rpinet-disks' }, [
+				E('h3', {}, _('Disks')),
+				E('ul', {}, choices.map((c) => E('li', {}, widgets.text(c.detail))))
+			]),
+			this.renderEeprom(status)
+		]));
 	}
 });
