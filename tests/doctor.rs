@@ -280,7 +280,8 @@ fn storage_findings() {
         |l| {
             l.write(
                 "etc/config/rpinet",
-                "config rpinet 'main'\n\toption storage_path\n",
+                // `option x` without a value is ignored, as libuci does; two words are not
+                "config rpinet 'main'\n\toption storage_path /mnt extra\n",
             )
         },
         |l| l.write("etc/config/rpinet", &config("")),
