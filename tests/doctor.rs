@@ -280,8 +280,8 @@ fn storage_findings() {
         |l| {
             l.write(
                 "etc/config/rpinet",
-                // `option x` without a value is ignored, as libuci does; two words are not
-                "config rpinet 'main'\n\toption storage_path /mnt extra\n",
+                // (an option without a value is ignored, as libuci ignores it)
+                "config rpinet 'main'\n\toption storage_path 'relative/path'\n",
             )
         },
         |l| l.write("etc/config/rpinet", &config("")),
