@@ -135,6 +135,9 @@ pub struct Snapshot {
     pub dnsmasq: Vec<Dnsmasq>,
     pub dnsmasq_uid: Option<u32>,
     pub nfsd_running: bool,
+    /// /proc/fs/nfsd/versions ("-2 +3 +4 …") and /proc/fs/nfsd/threads, when nfsd runs.
+    pub nfsd_versions: Option<String>,
+    pub nfsd_threads: Option<usize>,
     pub exports: Option<String>,
     pub etab: Option<String>,
     /// IPv4 addresses of the boot interface (ubus), when known.
@@ -227,6 +230,11 @@ fn nfsroot(cmdline: &str) -> Option<(String, String, String)> {
         path.trim_end_matches('/').into(),
         opts.into(),
     ))
+}
+
+/// Whether nfsd's versions line turns NFSv3 on ("+3"); a kernel without the file is v3.
+fn nfs_v3_on(versions: &str) -> bool {
+    versions.split_whitespace().any(|v| v == "+3")
 }
 
 fn exports_has(text: &str, path: &str) -> bool {
@@ -389,6 +397,28 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
             "",
             "the NFS server is not running: nodes cannot mount their root".into(),
             "install nfs-kernel-server and run /etc/init.d/nfsd start".into(),
+        ));
+    }
+    if let Some(v) = s.nfsd_versions.as_deref().filter(|_| s.nfsd_running) {
+        if !nfs_v3_on(v) {
+            out.push(find(
+                Error,
+                "nfsd_no_v3",
+                "",
+                format!("nfsd serves no NFSv3 (/proc/fs/nfsd/versions: {}): Raspberry Pi OS's initramfs mounts its root with vers=3, so every node stops at NFS root", v.trim()),
+                "install the NFSv3 server in place of the v4 one (OpenWrt 25.12: apk del nfs-kernel-server-v4 && apk add nfs-kernel-server), then /etc/init.d/nfsd restart".into(),
+            ));
+        }
+    }
+    let enabled = cfg.nodes.iter().filter(|n| n.enabled).count();
+    let want = crate::render::nfsd::threads(enabled);
+    if let Some(t) = s.nfsd_threads.filter(|t| s.nfsd_running && *t < want) {
+        out.push(find(
+            Warning,
+            "nfsd_threads",
+            "",
+            format!("nfsd runs {t} threads for {enabled} nodes: Pis that power on together queue for their roots"),
+            format!("run `rpinet apply` (it writes [nfsd] threads={want} to {}), then /etc/init.d/nfsd restart", crate::render::nfsd::PATH),
         ));
     }
 
@@ -779,6 +809,9 @@ impl Snapshot {
             || read_small(&root.path("/proc/fs/nfsd/threads"), 32)
                 .and_then(|t| t.trim().parse::<u32>().ok())
                 .is_some_and(|n| n > 0);
+        s.nfsd_versions = read_small(&root.path("/proc/fs/nfsd/versions"), 256);
+        s.nfsd_threads =
+            read_small(&root.path("/proc/fs/nfsd/threads"), 32).and_then(|t| t.trim().parse().ok());
         s.dnsmasq_uid =
             read_small(&root.path("/etc/passwd"), 1 << 20).and_then(|t| user_uid(&t, "dnsmasq"));
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);
