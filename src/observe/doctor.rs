@@ -152,6 +152,10 @@ pub struct Snapshot {
     pub discovered: Vec<Discovered>,
 }
 
+/// The EEPROM settings that carry a Pi through a boot storm (every Pi of the cluster powered
+/// on at once), for `node show` and doctor.
+pub const ROBUST_EEPROM: &str = "to ride out every Pi powering on at once: keep TFTP_FILE_TIMEOUT at 30000 or more (the 5000 minimum fails under load, and more so with initramfs8), set NET_BOOT_MAX_RETRIES=-1 (retry the network boot forever), and end BOOT_ORDER in f (e.g. 0xf21: restart the boot order instead of halting)";
+
 fn find(level: Level, code: &'static str, node: &str, message: String, fix: String) -> Finding {
     Finding {
         level,
@@ -562,7 +566,18 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         }
         // what the Pi asked for on its last boot
         if let Some(b) = s.boots.get(&n.name) {
-            if let Some(e) = &b.error {
+            if let Some(e) = b.error.as_deref().filter(|e| e.ends_with("timed out")) {
+                out.push(find(
+                    Warning,
+                    "boot_tftp_timeout",
+                    &n.name,
+                    format!(
+                        "on its last boot (stage {}) a transfer timed out: {e}",
+                        b.stage.as_str()
+                    ),
+                    ROBUST_EEPROM.into(),
+                ));
+            } else if let Some(e) = &b.error {
                 out.push(find(
                     Error,
                     "boot_file_not_found",
