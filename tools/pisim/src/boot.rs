@@ -408,7 +408,7 @@ pub fn run_tftp(
         let ms = (t0.elapsed() - start).as_millis() as u64;
         let shown = match &status {
             Status::Ok if probe => format!("found (tsize {})", tsize.unwrap_or(0)),
-            Status::Ok => format!("complete {}", data.len()),
+            Status::Ok => format!("complete {}", tsize.unwrap_or(data.len() as u64)),
             Status::NotFound => "not found".to_string(),
             Status::Error(e) => format!("error: {e}"),
         };
