@@ -167,6 +167,10 @@ pub struct DnsmasqView {
     pub conf_dir: String,
     pub conf_written: bool,
     pub message: String,
+    /// "storm: N of M TFTP transfers running, …" while dnsmasq is at its TFTP limit or
+    /// requests queue on port 69.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storm: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -322,6 +326,14 @@ pub fn status(
                     world.instance.conf_dir
                 ),
             },
+            storm: probe.tftp.and_then(|t| {
+                let max = world.conf.as_deref().and_then(|c| {
+                    c.lines()
+                        .find_map(|l| l.strip_prefix("tftp-max="))
+                        .and_then(|v| v.trim().parse().ok())
+                });
+                t.storm(max)
+            }),
         },
         nfs: NfsView {
             ok: probe.nfsd_running && exports_written,
@@ -410,6 +422,9 @@ impl StatusView {
             (self.nfs.ok, "nfs", &self.nfs.message),
         ] {
             out.push_str(&format!("{} {part:<8} {message}\n", mark(ok)));
+        }
+        if let Some(storm) = &self.dnsmasq.storm {
+            out.push_str(&format!("     {storm}\n"));
         }
         out.push_str(&format!(
             "server {} · dhcp_mode {} · match {}\n",
