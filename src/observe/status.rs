@@ -167,7 +167,9 @@ mod tests {
     fn tftp_load_counts_transfer_sockets_and_the_port_69_queue() {
         let inodes = [1001, 1002, 1003, 1004, 1005].into_iter().collect();
         let server = std::net::Ipv4Addr::new(10, 99, 99, 1);
-        let l = tftp_load(UDP, &inodes, server);
+        // the kernel prints the address as the native u32: 0163630A on little-endian
+        let native = format!("{:08X}", u32::from_ne_bytes(server.octets()));
+        let l = tftp_load(&UDP.replace("0163630A", &native), &inodes, server);
         assert_eq!(
             l,
             TftpLoad {
