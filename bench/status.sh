@@ -3,13 +3,14 @@
 # --root lab with 100 nodes and a full boot-event log, plus `rpinet event`
 # (what each dnsmasq hook costs) and the event log's size bound.
 #
-#   bench/status.sh [CALLS]     (default 50 calls; release build)
+#   bench/status.sh [CALLS] [NODES]   (default 50 calls, 100 nodes; release build)
 #
 # Prints wall time per call (mean and worst), peak RSS of one call, and the
 # log's size. Not a test: numbers depend on the machine.
 set -euo pipefail
 
 calls=${1:-50}
+nodes=${2:-100}
 here=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 bin="$here/target/release/rpinet"
@@ -33,14 +34,14 @@ echo nfsd > "$lab/proc/200/comm"
 # 100 nodes: config, boot files, root fs bits, exports
 {
     printf "config rpinet 'main'\n\toption storage_uuid '%s'\n\toption storage_path '/mnt/rpinet'\n\n" "$uuid"
-    for i in $(seq 0 99); do
-        printf "config node 'node_%02d'\n\toption serial '%08x'\n\toption mac 'dc:a6:32:00:00:%02x'\n\toption model 'pi4'\n\n" \
-            "$i" $((0x91cd0000 + i)) "$i"
+    for i in $(seq 0 $((nodes - 1))); do
+        printf "config node 'node_%02d'\n\toption serial '%08x'\n\toption mac 'dc:a6:32:00:%02x:%02x'\n\toption model 'pi4'\n\n" \
+            "$i" $((0x91cd0000 + i)) $((i >> 8)) $((i & 255))
     done
 } > "$lab/etc/config/rpinet"
 {
     echo "# BEGIN rpinet"
-    for i in $(seq 0 99); do
+    for i in $(seq 0 $((nodes - 1))); do
         serial=$(printf %08x $((0x91cd0000 + i)))
         t="$lab/mnt/rpinet/tftp/$serial"; n="$lab/mnt/rpinet/nfs/node_$(printf %02d "$i")"
         mkdir -p "$t/overlays" "$n/etc"
@@ -61,7 +62,8 @@ t0=$(date +%s%N)
 n_events=0
 boot() { # node index, time
     local i=$1 serial ip mac
-    serial=$(printf %08x $((0x91cd0000 + i))); ip="192.168.1.$((100 + i))"; mac=$(printf 'dc:a6:32:00:00:%02x' "$i")
+    serial=$(printf %08x $((0x91cd0000 + i))); ip="192.168.$((1 + i / 200)).$((20 + i % 200))"
+    mac=$(printf 'dc:a6:32:00:%02x:%02x' $((i >> 8)) $((i & 255)))
     ACTION=add MACADDR=$mac IPADDR=$ip HOSTNAME= DNSMASQ_VENDOR_CLASS=PXEClient:Arch:00000:UNDI:002001 \
         "$bin" --root "$lab" event dhcp
     for f in start4.elf config.txt start4.elf fixup4.dat config.txt config.txt initramfs8 \
@@ -76,9 +78,9 @@ boot() { # node index, time
 boots=0
 size() { stat -c %s "$lab/tmp/rpinet/events.log" 2>/dev/null || echo 0; }
 while [ ! -e "$lab/tmp/rpinet/events.log.1" ] || [ "$(size)" -lt $((192 * 1024 - 2048)) ]; do
-    boot $((boots % 100)); boots=$((boots + 1))
+    boot $((boots % nodes)); boots=$((boots + 1))
 done
-round=$(( (boots + 99) / 100 ))
+round=$(( (boots + nodes - 1) / nodes ))
 t1=$(date +%s%N)
 log_bytes=$(( $(stat -c %s "$lab/tmp/rpinet/events.log") + $(stat -c %s "$lab/tmp/rpinet/events.log.1" 2>/dev/null || echo 0) ))
 log_lines=$(cat "$lab/tmp/rpinet/events.log.1" "$lab/tmp/rpinet/events.log" 2>/dev/null | wc -l)
@@ -102,10 +104,10 @@ if command -v perf >/dev/null; then
 fi
 reply_bytes=$(wc -c < "$lab/status.json")
 
-printf 'event log: %d events written in %d boots (%d rounds of the 100 nodes); holds %d lines, %d bytes (bound %d)\n' \
+printf 'event log: %d events written in %d boots (%d rounds of the '"$nodes"' nodes); holds %d lines, %d bytes (bound %d)\n' \
     "$n_events" "$boots" "$round" "$log_lines" "$log_bytes" $((2 * 192 * 1024))
 printf 'rpinet event: %.2f ms per call (mean over %d)\n' "$(echo "($t1 - $t0) / $n_events / 1000000" | bc -l)" "$n_events"
-printf 'rpinet call status (100 nodes, full log): mean %.2f ms, worst %.2f ms over %d calls; reply %d bytes\n' \
+printf 'rpinet call status ('"$nodes"' nodes, full log): mean %.2f ms, worst %.2f ms over %d calls; reply %d bytes\n' \
     "$(echo "$total / $calls / 1000" | bc -l)" "$(echo "$worst / 1000" | bc -l)" "$calls" "$reply_bytes"
 printf 'peak RSS of one call: %d KiB\n' "$rss"
 [ -n "$cpu" ] && printf 'CPU time per call: call status %s ms (of which the core'"'"'s status --json alone: %s ms)\n' "$cpu" "$core_cpu"

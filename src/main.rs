@@ -69,7 +69,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Status(a) => {
-            let v = api::view::read_status(root)?;
+            let v = api::view::read_status(root, &api::view::StatusQuery::default())?;
             if a.json {
                 print_json(&v)
             } else {

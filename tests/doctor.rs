@@ -507,6 +507,36 @@ fn nfs_findings() {
         |l| l.write("var/lib/nfs/etab", ""),
         move |l| l.write("var/lib/nfs/etab", &etab),
     );
+    // OpenWrt 25.12's nfs-kernel-server-v4 runs `rpc.nfsd -N 3`
+    provoke(
+        &lab,
+        "nfsd_no_v3",
+        "error",
+        |l| l.write("proc/fs/nfsd/versions", "-2 -3 +4 +4.1 +4.2\n"),
+        |l| l.write("proc/fs/nfsd/versions", "-2 +3 +4 +4.1 +4.2\n"),
+    );
+    // nfsd's default 8 threads for more Pis than that
+    let many: String = (0..9)
+        .map(|i| format!("config node 'n{i}'\n\toption serial '0000000{i}'\n\toption mac 'dc:a6:32:00:00:0{i}'\n\toption enabled '0'\n"))
+        .collect();
+    let cfg = std::fs::read_to_string(lab.p("etc/config/rpinet")).unwrap();
+    let cfg = &cfg;
+    provoke(
+        &lab,
+        "nfsd_threads",
+        "warning",
+        |l| {
+            l.write("proc/fs/nfsd/threads", "8\n");
+            l.write(
+                "etc/config/rpinet",
+                &format!("{cfg}\n{}", many.replace("'0'", "'1'")),
+            );
+        },
+        |l| {
+            l.write("proc/fs/nfsd/threads", "32\n");
+            l.write("etc/config/rpinet", &cfg);
+        },
+    );
 }
 
 #[test]

@@ -102,7 +102,10 @@ fn list_prints_the_signatures_with_typed_samples() {
     }
     assert_eq!(v["node_remove"], json!({"name": "str", "purge": true}));
     assert_eq!(v["job"], json!({"id": "str"}));
-    assert_eq!(v["status"], json!({}));
+    assert_eq!(
+        v["status"],
+        json!({"offset": 0, "limit": 0, "filter": "str"})
+    );
 }
 
 #[test]
@@ -134,6 +137,80 @@ fn status_answers_with_nodes_and_their_boot() {
     assert_eq!(n["boot"]["stages"][0]["detail"], "offered 192.168.1.57");
     assert_eq!(n["boot"]["stages"][1]["detail"], "start4.elf");
     assert_eq!(n["boot"]["error"], Value::Null);
+}
+
+/// 1,000 nodes, each with a boot in the log: the whole list fits the reply cap (compact),
+/// and a page of a filtered list has every field.
+#[test]
+fn status_lists_a_thousand_nodes_and_pages_a_filtered_list() {
+    let lab = Lab::new("status-1000");
+    let mut cfg = format!(
+        "config rpinet 'main'\n\toption storage_uuid '{}'\n\toption storage_path '/mnt/rpinet'\n\n",
+        common::UUID
+    );
+    let mut log = String::new();
+    for i in 0..1000u32 {
+        let mac = format!("dc:a6:32:00:{:02x}:{:02x}", i >> 8, i & 0xff);
+        cfg.push_str(&format!(
+            "config node 'node_{i:04}'\n\toption serial '{:08x}'\n\toption mac '{mac}'\n",
+            0x91cd_0000 + i
+        ));
+        let ip = format!("10.9.{}.{}", 1 + i / 250, 1 + i % 250);
+        log.push_str(&format!(
+            "1000\tdhcp\tadd\t{mac}\t{ip}\t\tPXEClient:Arch:00000:UNDI:002001\n"
+        ));
+        if i % 2 == 0 {
+            log.push_str(&format!(
+                "1001\ttftp\t2228800\t{ip}\t/mnt/rpinet/tftp/{:08x}/start4.elf\n",
+                0x91cd_0000 + i
+            ));
+        }
+    }
+    lab.write("etc/config/rpinet", &cfg);
+    lab.write("tmp/rpinet/events.log", &log);
+    let (v, _) = call(Some(lab.path()), "status", b"{}");
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 1000, "{}", v["error"]);
+    assert_eq!(v["compact"], true);
+    assert_eq!(v["matched"], 1000);
+    assert_eq!(v["nodes"][999]["name"], "node_0999");
+    assert_eq!(v["nodes"][0]["boot"]["stage"], "firmware");
+    // boots of 1970 made no progress for ages: stalled (firmware) and stalled (dhcp)
+    assert_eq!(
+        v["summary"],
+        json!({"total": 1000, "up": 0, "booting": 0, "failed": 0, "stalled": 1000, "none": 0})
+    );
+    let (p, _) = call(
+        Some(lab.path()),
+        "status",
+        br#"{"filter": "NODE_09", "offset": 90, "limit": 20}"#,
+    );
+    assert_eq!(p["matched"], 100);
+    assert_eq!(
+        (p["offset"].clone(), p["limit"].clone()),
+        (json!(90), json!(20))
+    );
+    let names: Vec<&str> = p["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        (990..1000)
+            .map(|i| format!("node_{i:04}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(p.get("compact").is_none());
+    assert_eq!(p["nodes"][0]["tftp_dir"], "/mnt/rpinet/tftp/91cd03de");
+    assert_eq!(p["nodes"][0]["boot"]["stalled"], true);
+    assert!(
+        p["nodes"][0]["boot"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("kernel")
+    );
+    assert_eq!(p["summary"]["total"], 1000);
 }
 
 #[test]

@@ -237,3 +237,66 @@ fn proxy_mode_boots_are_traced_from_dnsmasq_log_lines() {
         std::fs::read_to_string(lab.path("tmp/dnsmasq.log")).unwrap_or_default()
     );
 }
+
+/// A small storm: ten Pi 4s power on together (initramfs8 too) through the real dnsmasq with
+/// rpinet's config and hooks; every one boots and its traced stage is what it fetched.
+#[test]
+fn ten_pis_powered_on_together_are_each_traced_as_what_they_fetched() {
+    let Some(lab) = Lab::up("trace", true, "storm", &[]) else {
+        return;
+    };
+    let pis: Vec<(String, String, String)> = (0..10u32)
+        .map(|i| {
+            (
+                format!("s{i}"),
+                format!("{:08x}", 0x5a00_0000 + i),
+                format!("dc:a6:32:5a:00:{i:02x}"),
+            )
+        })
+        .collect();
+    for (name, serial, mac) in &pis {
+        lab.node_add(name, serial, mac, &[]);
+    }
+    lab.rpinet(&["apply"]);
+    let conf = lab.read("tmp/dnsmasq.d/rpinet.conf");
+    assert!(conf.contains("\ntftp-max=64\n"), "{conf}");
+    for (name, serial, _) in &pis {
+        lab.fill_pi4(serial, name, true);
+        std::fs::write(
+            lab.path("mnt/rpinet/tftp").join(serial).join("initramfs8"),
+            vec![7u8; 300_000],
+        )
+        .unwrap();
+    }
+    lab.install_dhcp_script();
+    lab.lab_sh(&["dnsmasq-start"]);
+    let mut children: Vec<_> = pis
+        .iter()
+        .map(|(name, serial, mac)| {
+            lab.pisim_on_port(
+                name,
+                mac,
+                &["--kind", "pi4", "--serial", serial, "--initramfs", "yes"],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn pisim")
+        })
+        .collect();
+    for c in &mut children {
+        let code = netlab::wait_bounded(c).map_or(-1, |st| st.code().unwrap_or(-1));
+        assert_eq!(code, 0, "every Pi boots");
+    }
+    for (_, serial, _) in &pis {
+        lab.wait_event(&format!("/{serial}/initramfs8"));
+    }
+    lab.logread_from_dnsmasq_log();
+    let status = lab.call("status");
+    assert_eq!(status["summary"]["total"], 10, "{}", status["summary"]);
+    for (name, _, _) in &pis {
+        let b = &node(&status, name)["boot"];
+        assert_eq!(b["stage"], "kernel", "{name}: {b}");
+        assert_eq!(b["error"], Value::Null, "{name}: {b}");
+    }
+}

@@ -139,6 +139,7 @@ fn how_to(n: &Node) -> Vec<String> {
     vec![
         "On the Pi (booted once from an SD card): sudo rpi-eeprom-config --edit, set the lines above, save, reboot.".into(),
         "BOOT_ORDER=0xf21 tries the SD card first, then the network; 0xf12 tries the network first.".into(),
+        format!("Robust boots: {}.", crate::observe::doctor::ROBUST_EEPROM),
         "Serial: grep Serial /proc/cpuinfo | cut -c 19-26, or the 'board:' line on the HDMI diagnostics screen.".into(),
     ]
 }

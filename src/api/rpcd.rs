@@ -32,6 +32,8 @@ pub const MAX_REPLY: usize = 256 * 1024;
 enum Ty {
     Str,
     Bool,
+    /// A non-negative integer (sample 0).
+    Int,
 }
 
 /// A method's arguments: (name, type, required).
@@ -39,7 +41,14 @@ type ArgSpec = &'static [(&'static str, Ty, bool)];
 
 /// (method, arguments)
 const METHODS: &[(&str, ArgSpec)] = &[
-    ("status", &[]),
+    (
+        "status",
+        &[
+            ("offset", Ty::Int, false),
+            ("limit", Ty::Int, false),
+            ("filter", Ty::Str, false),
+        ],
+    ),
     (
         "node_add",
         &[
@@ -83,6 +92,7 @@ pub fn signatures() -> Value {
                 match ty {
                     Ty::Str => json!("str"),
                     Ty::Bool => json!(true),
+                    Ty::Int => json!(0),
                 },
             );
         }
@@ -103,6 +113,12 @@ impl Args {
     }
     pub fn bool(&self, k: &str) -> bool {
         self.0.get(k).and_then(Value::as_bool).unwrap_or(false)
+    }
+    pub fn int(&self, k: &str) -> usize {
+        self.0
+            .get(k)
+            .and_then(Value::as_u64)
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
     }
 }
 
@@ -132,11 +148,13 @@ pub fn parse_request(method: &str, input: &[u8]) -> Result<Args> {
         let ok = match ty {
             Ty::Str => v.as_str().is_some_and(|s| s.len() <= 4096),
             Ty::Bool => v.is_boolean() || v.as_u64().is_some_and(|n| n <= 1),
+            Ty::Int => v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)),
         };
         if !ok {
             let want = match ty {
                 Ty::Str => "a string",
                 Ty::Bool => "a boolean",
+                Ty::Int => "a non-negative integer",
             };
             return Err(Error::new(format!(
                 "{method}: argument '{k}' must be {want}"
@@ -207,7 +225,14 @@ pub fn call(root: &Root, method: &str) -> Result<i32> {
 
 fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
     match method {
-        "status" => crate::api::view::read_status(root).map(|v| view::json(&v)),
+        "status" => {
+            let query = view::StatusQuery {
+                offset: a.int("offset"),
+                limit: a.int("limit"),
+                filter: a.str("filter").to_string(),
+            };
+            view::read_status(root, &query).map(|v| view::json(&v.fit(MAX_REPLY - 4096)))
+        }
         "node_add" => node_add(root, a),
         "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
         "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
@@ -407,7 +432,10 @@ mod tests {
         let s = signatures();
         assert_eq!(s["node_remove"]["purge"], json!(true));
         assert_eq!(s["node_add"]["mac"], json!("str"));
-        assert_eq!(s["status"], json!({}));
+        assert_eq!(
+            s["status"],
+            json!({"offset": 0, "limit": 0, "filter": "str"})
+        );
         assert_eq!(s.as_object().unwrap().len(), 10);
     }
 
@@ -417,6 +445,17 @@ mod tests {
         assert!(parse_request("status", b"").is_ok());
         assert!(parse_request("status", b"[]").is_err());
         assert!(parse_request("status", b"{\"x\":1}").is_err());
+        let a = parse_request(
+            "status",
+            b"{\"offset\":20,\"limit\":10,\"filter\":\"lion\"}",
+        )
+        .unwrap();
+        assert_eq!(
+            (a.int("offset"), a.int("limit"), a.str("filter")),
+            (20, 10, "lion")
+        );
+        assert!(parse_request("status", b"{\"limit\":-1}").is_err());
+        assert!(parse_request("status", b"{\"limit\":\"5\"}").is_err());
         assert!(parse_request("nope", b"{}").is_err());
         assert!(parse_request("job", b"{}").is_err());
         assert!(parse_request("job", b"{\"id\":5}").is_err());

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::config::{Config, DhcpMode, Match, Node};
 use crate::observe::status::Probe;
-use crate::observe::trace::Boot;
+use crate::observe::trace::{Boot, Stage};
 use crate::plan::world::World;
 use crate::plan::{Action, world::EXPORTS_PATH};
 use crate::system::dnsmasq;
@@ -23,7 +23,131 @@ pub struct StatusView {
     pub dhcp_mode: &'static str,
     #[serde(rename = "match")]
     pub matching: &'static str,
-    pub nodes: Vec<NodeView>,
+    pub nodes: Nodes,
+    /// Over every node, before the filter and the page.
+    pub summary: Summary,
+    /// Nodes the filter matched (all of them without one).
+    pub matched: usize,
+    pub offset: usize,
+    /// 0: every matched node from `offset` on.
+    pub limit: usize,
+    /// Nodes carry only their compact fields ([`CompactNode`]): the full list would not fit
+    /// the reply cap. Ask for a page (`limit`) to get every field.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub compact: bool,
+}
+
+/// Which nodes `status` lists: LuCI's overview pages through a large cluster and filters it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusQuery {
+    pub offset: usize,
+    /// 0 = no limit.
+    pub limit: usize,
+    /// Nodes whose name, hostname, serial, mac or ip contains it (case-insensitive).
+    pub filter: String,
+}
+
+/// How the nodes' last boots stand; every node counts once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub up: usize,
+    pub booting: usize,
+    pub failed: usize,
+    pub stalled: usize,
+    pub none: usize,
+}
+
+impl Summary {
+    fn count(&mut self, b: &Boot) {
+        self.total += 1;
+        let n = match b.stage {
+            Stage::None => &mut self.none,
+            Stage::Up => &mut self.up,
+            _ if b.error.is_some() => &mut self.failed,
+            _ if b.stalled => &mut self.stalled,
+            _ => &mut self.booting,
+        };
+        *n += 1;
+    }
+}
+
+/// The listed nodes, in full or in their compact form.
+#[derive(Debug, Clone, Default)]
+pub struct Nodes {
+    pub list: Vec<NodeView>,
+    pub compact: bool,
+}
+
+impl Serialize for Nodes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.compact {
+            s.collect_seq(self.list.iter().map(CompactNode::of))
+        } else {
+            self.list.serialize(s)
+        }
+    }
+}
+
+/// A node in a `status` reply too large for every field: who it is and how its boot stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompactNode<'a> {
+    pub name: &'a str,
+    pub enabled: bool,
+    pub model: &'static str,
+    pub serial: &'a str,
+    pub mac: &'a str,
+    pub ip: &'a str,
+    pub provisioned: bool,
+    pub boot: Option<CompactBoot<'a>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompactBoot<'a> {
+    pub stage: Stage,
+    pub started: u64,
+    pub updated: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stalled: bool,
+}
+
+impl<'a> CompactNode<'a> {
+    fn of(n: &'a NodeView) -> CompactNode<'a> {
+        CompactNode {
+            name: &n.name,
+            enabled: n.enabled,
+            model: n.model,
+            serial: &n.serial,
+            mac: &n.mac,
+            ip: &n.ip,
+            provisioned: n.provisioned,
+            boot: n.boot.as_ref().map(|b| CompactBoot {
+                stage: b.stage,
+                started: b.started,
+                updated: b.updated,
+                error: b.error.as_deref(),
+                stalled: b.stalled,
+            }),
+        }
+    }
+}
+
+impl NodeView {
+    fn matches(&self, filter: &str) -> bool {
+        filter.is_empty()
+            || [
+                &self.name,
+                &self.hostname,
+                &self.serial,
+                &self.mac,
+                &self.ip,
+            ]
+            .iter()
+            .any(|f| f.to_ascii_lowercase().contains(filter))
+            || self.boot.as_ref().is_some_and(|b| b.ip.contains(filter))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +167,10 @@ pub struct DnsmasqView {
     pub conf_dir: String,
     pub conf_written: bool,
     pub message: String,
+    /// "storm: N of M TFTP transfers running, …" while dnsmasq is at its TFTP limit or
+    /// requests queue on port 69.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storm: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +262,7 @@ pub fn status(
     probe: &Probe,
     pending: &[Action],
     boots: &[(String, Boot)],
+    query: &StatusQuery,
 ) -> StatusView {
     let c = &world.config;
     let pending_path = |p: &str| {
@@ -146,20 +275,28 @@ pub fn status(
     let mounted = world.storage.mounted_path().is_some();
     let proxy_blocked =
         c.dhcp_mode == DhcpMode::Proxy && dnsmasq::pool_ignored(&world.dhcp, &c.interface);
-    let nodes = c
-        .nodes
-        .iter()
-        .map(|n| {
-            let boot = boots
-                .iter()
-                .find(|(name, _)| *name == n.name)
-                .map_or_else(Boot::none, |(_, b)| b.clone());
-            NodeView {
-                boot: Some(boot),
-                ..node(world, probe, n)
-            }
-        })
-        .collect();
+    let by_name: std::collections::HashMap<&str, &Boot> =
+        boots.iter().map(|(name, b)| (name.as_str(), b)).collect();
+    let none = Boot::none();
+    let mut summary = Summary::default();
+    let filter = query.filter.to_ascii_lowercase();
+    let mut matched = 0;
+    let mut list = Vec::new();
+    for n in &c.nodes {
+        let boot = by_name.get(n.name.as_str()).copied().unwrap_or(&none);
+        summary.count(boot);
+        let view = NodeView {
+            boot: Some(boot.clone()),
+            ..node(world, probe, n)
+        };
+        if !view.matches(&filter) {
+            continue;
+        }
+        matched += 1;
+        if matched > query.offset && (query.limit == 0 || list.len() < query.limit) {
+            list.push(view);
+        }
+    }
     let (device, path) = match &world.storage {
         Storage::Mounted { device, path } => (device.clone(), path.clone()),
         _ => (String::new(), c.storage_path.clone().unwrap_or_default()),
@@ -189,6 +326,14 @@ pub fn status(
                     world.instance.conf_dir
                 ),
             },
+            storm: probe.tftp.and_then(|t| {
+                let max = world.conf.as_deref().and_then(|c| {
+                    c.lines()
+                        .find_map(|l| l.strip_prefix("tftp-max="))
+                        .and_then(|v| v.trim().parse().ok())
+                });
+                t.storm(max)
+            }),
         },
         nfs: NfsView {
             ok: probe.nfsd_running && exports_written,
@@ -211,7 +356,15 @@ pub fn status(
         } else {
             "registered"
         },
-        nodes,
+        nodes: Nodes {
+            list,
+            compact: false,
+        },
+        summary,
+        matched,
+        offset: query.offset,
+        limit: query.limit,
+        compact: false,
     }
 }
 
@@ -249,6 +402,16 @@ pub fn image(config: &Config, name: &str, dir: &std::path::Path) -> ImageView {
 }
 
 impl StatusView {
+    /// The view in compact form when in full it would reach `cap` bytes of JSON.
+    pub fn fit(mut self, cap: usize) -> StatusView {
+        let size = serde_json::to_vec(&self).map_or(usize::MAX, |v| v.len());
+        if size >= cap {
+            self.compact = true;
+            self.nodes.compact = true;
+        }
+        self
+    }
+
     /// What `rpinet status` prints.
     pub fn human(&self) -> String {
         let mark = |ok: bool| if ok { "ok  " } else { "FAIL" };
@@ -260,14 +423,17 @@ impl StatusView {
         ] {
             out.push_str(&format!("{} {part:<8} {message}\n", mark(ok)));
         }
+        if let Some(storm) = &self.dnsmasq.storm {
+            out.push_str(&format!("     {storm}\n"));
+        }
         out.push_str(&format!(
             "server {} · dhcp_mode {} · match {}\n",
             self.server_ip, self.dhcp_mode, self.matching
         ));
-        if self.nodes.is_empty() {
+        if self.nodes.list.is_empty() {
             out.push_str("no nodes: add one with 'rpinet node add NAME --serial S --mac M'\n");
         }
-        for n in &self.nodes {
+        for n in &self.nodes.list {
             let state = if !n.enabled {
                 "disabled"
             } else if !n.dirs_present {
@@ -312,7 +478,10 @@ impl NodeDetail {
 
 /// The status reply of the system as it is now (what `rpinet status --json` prints and the
 /// `status` method answers). An unreadable event log counts as no events.
-pub fn read_status(root: &crate::system::root::Root) -> crate::error::Result<StatusView> {
+pub fn read_status(
+    root: &crate::system::root::Root,
+    query: &StatusQuery,
+) -> crate::error::Result<StatusView> {
     let world = crate::plan::world::load(root)?;
     // A plan that cannot be made (a broken exports block) is reported, not fatal: status
     // shows what it can, as doctor does.
@@ -325,7 +494,7 @@ pub fn read_status(root: &crate::system::root::Root) -> crate::error::Result<Sta
         Ok(log) => crate::observe::trace::boots(root, &world.config, &log.events()),
         Err(_) => crate::observe::trace::boots(root, &world.config, &[]),
     };
-    let mut v = status(&world, &probe, &pending, &boots);
+    let mut v = status(&world, &probe, &pending, &boots, query);
     if let Some(why) = problem {
         v.nfs.ok = false;
         v.nfs.exports_written = false;

@@ -135,6 +135,9 @@ pub struct Snapshot {
     pub dnsmasq: Vec<Dnsmasq>,
     pub dnsmasq_uid: Option<u32>,
     pub nfsd_running: bool,
+    /// /proc/fs/nfsd/versions ("-2 +3 +4 …") and /proc/fs/nfsd/threads, when nfsd runs.
+    pub nfsd_versions: Option<String>,
+    pub nfsd_threads: Option<usize>,
     pub exports: Option<String>,
     pub etab: Option<String>,
     /// IPv4 addresses of the boot interface (ubus), when known.
@@ -152,6 +155,10 @@ pub struct Snapshot {
     /// Directories in tftp/ and nfs/ that no node names and that hold files.
     pub orphans: Vec<String>,
 }
+
+/// The EEPROM settings that carry a Pi through a boot storm (every Pi of the cluster powered
+/// on at once), for `node show` and doctor.
+pub const ROBUST_EEPROM: &str = "to ride out every Pi powering on at once: keep TFTP_FILE_TIMEOUT at 30000 or more (the 5000 minimum fails under load, and more so with initramfs8), set NET_BOOT_MAX_RETRIES=-1 (retry the network boot forever), and end BOOT_ORDER in f (e.g. 0xf21: restart the boot order instead of halting)";
 
 fn find(level: Level, code: &'static str, node: &str, message: String, fix: String) -> Finding {
     Finding {
@@ -231,6 +238,11 @@ fn nfsroot(cmdline: &str) -> Option<(String, String, String)> {
         path.trim_end_matches('/').into(),
         opts.into(),
     ))
+}
+
+/// Whether nfsd's versions line turns NFSv3 on ("+3"); a kernel without the file is v3.
+fn nfs_v3_on(versions: &str) -> bool {
+    versions.split_whitespace().any(|v| v == "+3")
 }
 
 fn exports_has(text: &str, path: &str) -> bool {
@@ -440,6 +452,28 @@ fn check_core(s: &Snapshot) -> Vec<Finding> {
             "install nfs-kernel-server and run /etc/init.d/nfsd start".into(),
         ));
     }
+    if let Some(v) = s.nfsd_versions.as_deref().filter(|_| s.nfsd_running) {
+        if !nfs_v3_on(v) {
+            out.push(find(
+                Error,
+                "nfsd_no_v3",
+                "",
+                format!("nfsd serves no NFSv3 (/proc/fs/nfsd/versions: {}): Raspberry Pi OS's initramfs mounts its root with vers=3, so every node stops at NFS root", v.trim()),
+                "install the NFSv3 server in place of the v4 one (OpenWrt 25.12: apk del nfs-kernel-server-v4 && apk add nfs-kernel-server), then /etc/init.d/nfsd restart".into(),
+            ));
+        }
+    }
+    let enabled = cfg.nodes.iter().filter(|n| n.enabled).count();
+    let want = crate::render::nfsd::threads(enabled);
+    if let Some(t) = s.nfsd_threads.filter(|t| s.nfsd_running && *t < want) {
+        out.push(find(
+            Warning,
+            "nfsd_threads",
+            "",
+            format!("nfsd runs {t} threads for {enabled} nodes: Pis that power on together queue for their roots"),
+            format!("run `rpinet apply` (it writes [nfsd] threads={want} to {}), then /etc/init.d/nfsd restart", crate::render::nfsd::PATH),
+        ));
+    }
 
     // interface address
     if let (Some(ip), Some(addrs)) = (server_ip(s, cfg), &s.iface_ipv4) {
@@ -581,7 +615,18 @@ fn check_core(s: &Snapshot) -> Vec<Finding> {
         }
         // what the Pi asked for on its last boot
         if let Some(b) = s.boots.get(&n.name) {
-            if let Some(e) = &b.error {
+            if let Some(e) = b.error.as_deref().filter(|e| e.ends_with("timed out")) {
+                out.push(find(
+                    Warning,
+                    "boot_tftp_timeout",
+                    &n.name,
+                    format!(
+                        "on its last boot (stage {}) a transfer timed out: {e}",
+                        b.stage.as_str()
+                    ),
+                    ROBUST_EEPROM.into(),
+                ));
+            } else if let Some(e) = &b.error {
                 out.push(find(
                     Error,
                     "boot_file_not_found",
@@ -828,6 +873,9 @@ impl Snapshot {
             || read_small(&root.path("/proc/fs/nfsd/threads"), 32)
                 .and_then(|t| t.trim().parse::<u32>().ok())
                 .is_some_and(|n| n > 0);
+        s.nfsd_versions = read_small(&root.path("/proc/fs/nfsd/versions"), 256);
+        s.nfsd_threads =
+            read_small(&root.path("/proc/fs/nfsd/threads"), 32).and_then(|t| t.trim().parse().ok());
         s.dnsmasq_uid =
             read_small(&root.path("/etc/passwd"), 1 << 20).and_then(|t| user_uid(&t, "dnsmasq"));
         s.exports = read_small(&root.path("/etc/exports"), 1 << 20);

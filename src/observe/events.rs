@@ -327,6 +327,20 @@ fn parse_logread_in(text: &str, now: u64) -> Vec<Event<'static>> {
                     reason: "not found".into(),
                 },
             });
+        } else if let Some(rest) = msg.strip_prefix("failed sending ") {
+            // "failed sending PATH to ADDR": dnsmasq gave up (the client stopped
+            // acknowledging), and runs no script for it
+            let Some(i) = rest.rfind(" to ") else {
+                continue;
+            };
+            out.push(Event {
+                time,
+                kind: EventKind::Missing {
+                    addr: clean(rest[i + 4..].trim()).into(),
+                    path: clean(&rest[..i]).into(),
+                    reason: crate::observe::trace::TIMED_OUT.into(),
+                },
+            });
         } else if let Some(rest) = msg.strip_prefix("cannot access ") {
             // "cannot access PATH: Permission denied"
             let Some(i) = rest.rfind(": ") else { continue };
@@ -619,9 +633,18 @@ mod tests {
                  Wed Nov 25 03:00:13 2026 [1764039613.001] daemon.err dnsmasq-tftp[7]: file /srv/x/start4.elf not found\n\
                  Wed Nov 25 03:00:14 2026 [1764039614.001] daemon.err dnsmasq-tftp[7]: cannot access /mnt/rpinet/tftp/a/config.txt: Permission denied\n\
                  Wed Nov 25 03:00:15 2026 [1764039615.001] daemon.info dnsmasq-tftp[7]: sent /x to 1.2.3.4\n\
-                 Wed Nov 25 03:00:15 2026 daemon.info dnsmasq-tftp[7]: sent /x to 1.2.3.4\n";
+                 Wed Nov 25 03:00:15 2026 daemon.info dnsmasq-tftp[7]: sent /x to 1.2.3.4\n\
+                 Wed Nov 25 03:00:16 2026 [1764039616.001] daemon.info dnsmasq-tftp[7]: failed sending /mnt/rpinet/tftp/a/initramfs8 to 192.168.1.61\n";
         let ev = parse_logread(t);
-        assert_eq!(ev.len(), 3);
+        assert_eq!(ev.len(), 4);
+        assert_eq!(
+            ev[3].kind,
+            EventKind::Missing {
+                addr: "192.168.1.61".into(),
+                path: "/mnt/rpinet/tftp/a/initramfs8".into(),
+                reason: crate::observe::trace::TIMED_OUT.into()
+            }
+        );
         assert_eq!(
             ev[0],
             Event {

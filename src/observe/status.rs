@@ -14,16 +14,111 @@ pub struct Probe {
     pub nfsd_running: bool,
     /// Nodes whose boot dir holds what their loader needs and whose root has an /etc.
     pub provisioned: Vec<String>,
+    /// dnsmasq's TFTP load, when its sockets could be read.
+    pub tftp: Option<TftpLoad>,
+}
+
+/// What dnsmasq's UDP sockets show of its TFTP work: transfers running (one socket each,
+/// bound to the server address) and read requests queued on port 69 unread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TftpLoad {
+    pub transfers: usize,
+    /// Bytes queued on the port-69 socket (the kernel's accounting, ~1 KiB a request).
+    pub waiting_bytes: u64,
+    /// Requests the port-69 socket dropped (its queue was full).
+    pub drops: u64,
+}
+
+impl TftpLoad {
+    /// A storm fact for `status` when dnsmasq is at its limit (`max` = its tftp-max), or
+    /// requests are queuing or dropped.
+    pub fn storm(&self, max: Option<usize>) -> Option<String> {
+        let full = max.is_some_and(|m| self.transfers >= m);
+        if !full && self.waiting_bytes == 0 && self.drops == 0 {
+            return None;
+        }
+        let mut s = match max {
+            Some(m) => format!("storm: {} of {m} TFTP transfers running", self.transfers),
+            None => format!("storm: {} TFTP transfers running", self.transfers),
+        };
+        if self.waiting_bytes > 0 {
+            s.push_str(&format!(
+                ", read requests waiting on port 69 ({} bytes queued)",
+                self.waiting_bytes
+            ));
+        }
+        if self.drops > 0 {
+            s.push_str(&format!(", {} requests dropped", self.drops));
+        }
+        Some(s)
+    }
+}
+
+/// dnsmasq's TFTP load from its netns' /proc/net/udp text, the socket inodes it holds and
+/// the server address (transfer sockets are bound to it; DNS's random ports are not).
+pub fn tftp_load(
+    udp: &str,
+    inodes: &std::collections::HashSet<u64>,
+    server: std::net::Ipv4Addr,
+) -> TftpLoad {
+    let mut load = TftpLoad::default();
+    // the kernel prints the address in host byte order as hex
+    let server_hex = format!("{:08X}", u32::from_ne_bytes(server.octets()));
+    for line in udp.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(queues), Some(inode)) = (f.get(1), f.get(4), f.get(9)) else {
+            continue;
+        };
+        if !inode.parse::<u64>().is_ok_and(|i| inodes.contains(&i)) {
+            continue;
+        }
+        let Some((addr, port)) = local.split_once(':') else {
+            continue;
+        };
+        let port = u16::from_str_radix(port, 16).unwrap_or(0);
+        if port == 69 {
+            let rx = queues.split_once(':').map_or("0", |(_, rx)| rx);
+            load.waiting_bytes += u64::from_str_radix(rx, 16).unwrap_or(0);
+            load.drops += f.get(12).and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
+        } else if addr == server_hex && !matches!(port, 53 | 67 | 547) {
+            load.transfers += 1;
+        }
+    }
+    load
+}
+
+/// The socket inodes a process holds (its /proc/PID/fd links `socket:[N]`).
+fn socket_inodes(root: &Root, pid: u32) -> std::collections::HashSet<u64> {
+    let mut out = std::collections::HashSet::new();
+    let Ok(dir) = std::fs::read_dir(root.path(format!("/proc/{pid}/fd"))) else {
+        return out;
+    };
+    for e in dir.flatten() {
+        if let Ok(t) = std::fs::read_link(e.path()) {
+            let t = t.to_string_lossy();
+            if let Some(n) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                if let Ok(n) = n.parse() {
+                    out.insert(n);
+                }
+            }
+        }
+    }
+    out
 }
 
 impl Probe {
     pub fn read(root: &Root, world: &World) -> Probe {
-        let pid_alive = |pid_file: &str| {
+        let pid_of = |pid_file: &str| {
             std::fs::read_to_string(root.path(pid_file))
                 .ok()
                 .and_then(|t| t.trim().parse::<u32>().ok())
-                .is_some_and(|pid| root.path(format!("/proc/{pid}")).exists())
+                .filter(|pid| root.path(format!("/proc/{pid}")).exists())
         };
+        let dnsmasq = pid_of(&world.instance.pid_file());
+        let tftp = dnsmasq.and_then(|pid| {
+            let udp = std::fs::read_to_string(root.path(format!("/proc/{pid}/net/udp"))).ok()?;
+            Some(tftp_load(&udp, &socket_inodes(root, pid), world.net.server))
+        });
         let provisioned = match world.storage.mounted_path() {
             None => Vec::new(),
             Some(storage) => world
@@ -40,7 +135,8 @@ impl Probe {
         };
         let etab = std::fs::read_to_string(root.path("/var/lib/nfs/etab")).unwrap_or_default();
         Probe {
-            dnsmasq_running: pid_alive(&world.instance.pid_file()),
+            dnsmasq_running: dnsmasq.is_some(),
+            tftp,
             active_exports: etab
                 .lines()
                 .filter_map(|l| l.split_whitespace().next())
@@ -51,5 +147,48 @@ impl Probe {
                 && std::fs::read_to_string(root.path("/proc/fs/nfsd/threads"))
                     .is_ok_and(|t| t.trim() != "0"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UDP: &str = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  101: 00000000:0045 00000000:0000 07 00000000:00002400 00:00000000 00000000     0        0 1001 2 0000000000000000 7
+  102: 0163630A:D431 0A63630A:C351 07 00000000:00000000 00:00000000 00000000     0        0 1002 2 0000000000000000 0
+  103: 0163630A:D432 0B63630A:C352 07 00000000:00000000 00:00000000 00000000     0        0 1003 2 0000000000000000 0
+  104: 00000000:E001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1004 2 0000000000000000 0
+  105: 0163630A:0043 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1005 2 0000000000000000 0
+  106: 0163630A:D433 0C63630A:C353 07 00000000:00000000 00:00000000 00000000     0        0 9999 2 0000000000000000 0
+";
+
+    #[test]
+    fn tftp_load_counts_transfer_sockets_and_the_port_69_queue() {
+        let inodes = [1001, 1002, 1003, 1004, 1005].into_iter().collect();
+        let server = std::net::Ipv4Addr::new(10, 99, 99, 1);
+        // the kernel prints the address as the native u32: 0163630A on little-endian
+        let native = format!("{:08X}", u32::from_ne_bytes(server.octets()));
+        let l = tftp_load(&UDP.replace("0163630A", &native), &inodes, server);
+        assert_eq!(
+            l,
+            TftpLoad {
+                transfers: 2,
+                waiting_bytes: 0x2400,
+                drops: 7
+            }
+        );
+        assert_eq!(
+            l.storm(Some(2)).as_deref(),
+            Some(
+                "storm: 2 of 2 TFTP transfers running, read requests waiting on port 69 (9216 bytes queued), 7 requests dropped"
+            )
+        );
+        let calm = TftpLoad {
+            transfers: 3,
+            ..TftpLoad::default()
+        };
+        assert_eq!(calm.storm(Some(64)), None);
+        assert!(calm.storm(Some(3)).is_some());
     }
 }

@@ -27,6 +27,9 @@ use crate::system::root::Root;
 /// Seconds of silence after which the next event belongs to a new boot.
 pub const NEW_BOOT_GAP: u64 = 60;
 
+/// The reason of a Missing event for a transfer dnsmasq gave up on ("failed sending").
+pub const TIMED_OUT: &str = "timed out";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
@@ -67,6 +70,12 @@ pub struct Boot {
     pub ip: String,
     pub stages: Vec<StageMark>,
     pub error: Option<String>,
+    /// No progress for longer than a Pi ever takes at this stage (see [`assess`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stalled: bool,
+    /// One sentence: the likely cause and what to check (stalled or failed boots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl Boot {
@@ -78,6 +87,8 @@ impl Boot {
             ip: String::new(),
             stages: Vec::new(),
             error: None,
+            stalled: false,
+            hint: None,
         }
     }
 
@@ -339,17 +350,71 @@ pub fn last_boots(
         .collect()
 }
 
+/// One node's events run through the stages: the boot going on and what may open the next.
+struct Tracer<'e> {
+    cur: Option<Boot>,
+    /// A lease that may open the next boot (seen after a kernel, no hostname).
+    pending_dhcp: Option<(u64, String)>,
+    /// A firmware transfer after a silence, which opens the next boot only when another
+    /// event follows it: a transfer that timed out long ago (a re-sent request dnsmasq
+    /// answered to a port the Pi had closed) still ends as "sent", up to ~90 s late.
+    tentative: Option<(&'e Event<'e>, &'e str)>,
+    last_time: u64,
+    /// files transferred in the current boot
+    sent: std::collections::HashSet<&'e str>,
+}
+
 /// Run one node's events (time-ordered) through the stages.
-fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot {
-    let mut cur: Option<Boot> = None;
-    // A lease that may open the next boot (seen after a kernel, no hostname).
-    let mut pending_dhcp: Option<(u64, String)> = None;
-    let mut last_time = 0u64;
-    // files transferred in the current boot
-    let mut sent: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for (e, file) in events {
-        let gap = cur.is_some() && e.time > last_time + NEW_BOOT_GAP;
-        last_time = last_time.max(e.time);
+fn trace_node<'e>(node: &NodeKey, events: &[(&'e Event<'e>, &'e str)], rmtab: &Rmtab) -> Boot {
+    let mut t = Tracer {
+        cur: None,
+        pending_dhcp: None,
+        tentative: None,
+        last_time: 0,
+        sent: std::collections::HashSet::new(),
+    };
+    for &(e, file) in events {
+        if let Some((te, tfile)) = t.tentative.take() {
+            if e.time <= te.time + NEW_BOOT_GAP {
+                t.open(te.time);
+                t.step(node, te, tfile);
+            }
+        }
+        let gap = t.cur.is_some() && e.time > t.last_time + NEW_BOOT_GAP;
+        if gap && !matches!(e.kind, EventKind::Dhcp { .. }) {
+            // After a silence only the loader's first files start a boot; anything else
+            // is a straggler of a transfer that began in the boot going on.
+            let opener =
+                matches!(e.kind, EventKind::Tftp { .. }) && file_kind(file) == FileKind::Firmware;
+            if opener {
+                t.tentative = Some((e, file));
+            }
+            continue;
+        }
+        t.step(node, e, file);
+    }
+    t.finish(node, rmtab)
+}
+
+impl<'e> Tracer<'e> {
+    /// Start a new boot at `time`, taking a lease seen just before it.
+    fn open(&mut self, time: u64) {
+        self.sent.clear();
+        let mut b = Boot::starting(time);
+        if let Some((t, ip)) = self.pending_dhcp.take() {
+            if time <= t + NEW_BOOT_GAP {
+                b = Boot::starting(t);
+                b.ip = ip.to_string();
+                b.mark(Stage::Dhcp, t, format!("offered {ip}"));
+            }
+        }
+        self.cur = Some(b);
+        self.last_time = self.last_time.max(time);
+    }
+
+    fn step(&mut self, node: &NodeKey, e: &'e Event<'e>, file: &'e str) {
+        let gap = self.cur.is_some() && e.time > self.last_time + NEW_BOOT_GAP;
+        self.last_time = self.last_time.max(e.time);
         match &e.kind {
             EventKind::Dhcp {
                 action,
@@ -363,11 +428,13 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                 let offer = match &**action {
                     "add" | "update" | "old" => format!("offered {ip}"),
                     "proxy" => "boot options sent (proxy DHCP)".to_string(),
-                    _ => continue,
+                    _ => return,
                 };
                 let os_request = !is_pxe(vendor) && !hostname.is_empty();
-                match cur.as_mut() {
-                    Some(b) if b.reached(Stage::Kernel) && !gap && !is_pxe(vendor) => {
+                match self.cur.as_mut() {
+                    // the OS's or initramfs' own request belongs to the boot that
+                    // loaded the kernel, however slow the root was to come
+                    Some(b) if b.reached(Stage::Kernel) && !is_pxe(vendor) => {
                         if os_request {
                             if !ip.is_empty() {
                                 b.ip = ip.to_string();
@@ -376,7 +443,7 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                             b.mark(Stage::Up, e.time, format!("{hostname} at {ip}"));
                         } else {
                             // the initramfs' own DHCP, or the next boot's loader
-                            pending_dhcp = Some((e.time, ip.to_string()));
+                            self.pending_dhcp = Some((e.time, ip.to_string()));
                             b.updated = e.time;
                         }
                     }
@@ -385,17 +452,17 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                             b.ip = ip.to_string();
                         }
                         b.updated = e.time;
-                        b.mark(Stage::Dhcp, e.time, offer.clone());
+                        b.mark(Stage::Dhcp, e.time, offer);
                     }
                     _ => {
                         let mut b = Boot::starting(e.time);
                         if !ip.is_empty() {
                             b.ip = ip.to_string();
                         }
-                        b.mark(Stage::Dhcp, e.time, offer.clone());
-                        cur = Some(b);
-                        sent.clear();
-                        pending_dhcp = None;
+                        b.mark(Stage::Dhcp, e.time, offer);
+                        self.cur = Some(b);
+                        self.sent.clear();
+                        self.pending_dhcp = None;
                     }
                 }
             }
@@ -405,32 +472,28 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                 // lines merge into the log by the second, so their order among the
                 // transfers of that second is not known.
                 let missing = matches!(e.kind, EventKind::Missing { .. });
-                let new_boot = match &cur {
+                let new_boot = match &self.cur {
                     None => true,
-                    Some(b) => {
-                        gap || (!missing && b.reached(Stage::Kernel) && kind == FileKind::Firmware)
-                    }
+                    Some(b) => !missing && b.reached(Stage::Kernel) && kind == FileKind::Firmware,
                 };
                 if new_boot {
-                    sent.clear();
-                    let mut b = Boot::starting(e.time);
-                    if let Some((t, ip)) = pending_dhcp.take() {
-                        if e.time <= t + NEW_BOOT_GAP {
-                            b = Boot::starting(t);
-                            b.ip = ip.to_string();
-                            b.mark(Stage::Dhcp, t, format!("offered {ip}"));
-                        }
-                    }
-                    cur = Some(b);
+                    self.open(e.time);
                 }
-                let Some(b) = cur.as_mut() else { continue };
+                let Some(b) = self.cur.as_mut() else { return };
                 b.updated = b.updated.max(e.time);
                 if !addr.is_empty() {
                     b.ip = addr.to_string();
                 }
                 match &e.kind {
                     EventKind::Tftp { .. } => {
-                        sent.insert(*file);
+                        self.sent.insert(file);
+                        // the Pi fetched again what had timed out
+                        if b.error
+                            .as_deref()
+                            .is_some_and(|m| m.starts_with(file) && m.contains("timed out"))
+                        {
+                            b.error = None;
+                        }
                         match kind {
                             FileKind::Firmware => {
                                 b.mark(Stage::Firmware, e.time, file.to_string());
@@ -451,16 +514,19 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
                         }
                     }
                     EventKind::Missing { reason, .. } => {
-                        if b.error.is_none() && is_required(file) && !sent.contains(file) {
+                        // a file dnsmasq gave up sending was asked for, whatever it is
+                        // (initramfs8 too); a file not found may be a probe
+                        let needed = is_required(file) || reason == TIMED_OUT;
+                        if b.error.is_none() && needed && !self.sent.contains(file) {
                             let place = if file.contains('/') || !in_node_dir(e, node) {
                                 "the TFTP root".to_string()
                             } else {
                                 format!("{}/", node.boot_dir)
                             };
-                            b.error = Some(if reason == "not found" {
-                                format!("{file} not found in {place}")
-                            } else {
-                                format!("{file} in {place} cannot be read: {reason}")
+                            b.error = Some(match &**reason {
+                                "not found" => format!("{file} not found in {place}"),
+                                TIMED_OUT => format!("{file} from {place}: transfer timed out"),
+                                _ => format!("{file} in {place} cannot be read: {reason}"),
                             });
                         }
                     }
@@ -469,28 +535,32 @@ fn trace_node(node: &NodeKey, events: &[(&Event, &str)], rmtab: &Rmtab) -> Boot 
             }
         }
     }
-    let Some(mut b) = cur else {
-        return Boot::none();
-    };
-    // NFS and the OS's own mounts: mountd's rmtab, if written during this boot.
-    if b.reached(Stage::Kernel) && !b.ip.is_empty() && rmtab.mtime >= b.started {
-        let kernel_time = b
-            .stages
-            .iter()
-            .find(|m| m.stage == Stage::Kernel)
-            .map(|m| m.time)
-            .unwrap_or(b.started);
-        let t = rmtab.mtime.max(kernel_time);
-        if let Some(nfs_dir) = node.nfs_dir.as_deref().filter(|d| rmtab.has(&b.ip, d)) {
-            b.mark(Stage::Nfs, t, nfs_dir.to_string());
-            b.updated = b.updated.max(t);
+
+    fn finish(self, node: &NodeKey, rmtab: &Rmtab) -> Boot {
+        let cur = self.cur;
+        let Some(mut b) = cur else {
+            return Boot::none();
+        };
+        // NFS and the OS's own mounts: mountd's rmtab, if written during this boot.
+        if b.reached(Stage::Kernel) && !b.ip.is_empty() && rmtab.mtime >= b.started {
+            let kernel_time = b
+                .stages
+                .iter()
+                .find(|m| m.stage == Stage::Kernel)
+                .map(|m| m.time)
+                .unwrap_or(b.started);
+            let t = rmtab.mtime.max(kernel_time);
+            if let Some(nfs_dir) = node.nfs_dir.as_deref().filter(|d| rmtab.has(&b.ip, d)) {
+                b.mark(Stage::Nfs, t, nfs_dir.to_string());
+                b.updated = b.updated.max(t);
+            }
+            if let Some(tftp_dir) = node.tftp_dir.as_deref().filter(|d| rmtab.has(&b.ip, d)) {
+                b.mark(Stage::Up, t, format!("mounted {tftp_dir}"));
+                b.updated = b.updated.max(t);
+            }
         }
-        if let Some(tftp_dir) = node.tftp_dir.as_deref().filter(|d| rmtab.has(&b.ip, d)) {
-            b.mark(Stage::Up, t, format!("mounted {tftp_dir}"));
-            b.updated = b.updated.max(t);
-        }
+        b
     }
-    b
 }
 
 fn in_node_dir(e: &Event, node: &NodeKey) -> bool {
@@ -500,6 +570,56 @@ fn in_node_dir(e: &Event, node: &NodeKey) -> bool {
         }
         EventKind::Dhcp { .. } => false,
     }
+}
+
+/// The longest a Pi takes to leave each stage, in seconds, when every Pi of a cluster powers
+/// on at once: the loader's files under a storm with the EEPROM's default 30 s per-file
+/// timeout and its retries (dhcp, firmware), the kernel and initramfs (firmware, kernel),
+/// and the OS from its NFS root to its own DHCP request (nfs).
+pub const STAGE_BUDGET: [(Stage, u64); 4] = [
+    (Stage::Dhcp, 90),
+    (Stage::Firmware, 180),
+    (Stage::Kernel, 240),
+    (Stage::Nfs, 300),
+];
+
+/// Mark `b` stalled when it has made no progress for longer than [`STAGE_BUDGET`] allows at
+/// its stage by `now`, and say what to check for a stalled or failed boot.
+pub fn assess(b: &mut Boot, now: u64) {
+    b.hint = None;
+    let budget = STAGE_BUDGET
+        .iter()
+        .find(|(s, _)| *s == b.stage)
+        .map(|(_, secs)| *secs);
+    b.stalled = budget.is_some_and(|secs| now > b.updated.saturating_add(secs));
+    if b.error.is_none() && !b.stalled {
+        return;
+    }
+    let timed_out = b.error.as_deref().is_some_and(|e| e.contains("timed out"));
+    b.hint = Some(
+        match b.stage {
+            _ if timed_out => {
+                "a TFTP transfer timed out: the router was busy (a boot storm) or the link dropped packets; raise TFTP_FILE_TIMEOUT in the EEPROM and let BOOT_ORDER end in 0xf so the Pi retries"
+            }
+            Stage::None | Stage::Dhcp if b.error.is_some() => {
+                "a file the loader needs is missing: provision the node or check its boot_id against the EEPROM's TFTP_PREFIX"
+            }
+            Stage::None | Stage::Dhcp => {
+                "the Pi got an address but fetched no firmware: check that TFTP reaches the router and that TFTP_PREFIX matches the node's boot dir"
+            }
+            Stage::Firmware => {
+                "the firmware loaded but no kernel came: check config.txt and the kernel file in the boot dir, and the Pi's console"
+            }
+            Stage::Kernel => {
+                "the kernel loaded but never mounted its root: check cmdline.txt's nfsroot, that nfsd runs with NFSv3 ('rpinet doctor') and the export"
+            }
+            Stage::Nfs => {
+                "the root is mounted but the OS never asked for its address: check the Pi's console (fstab, systemd) and its network setup"
+            }
+            Stage::Up => return,
+        }
+        .to_string(),
+    );
 }
 
 // ---- the imperative edge ----
@@ -542,7 +662,11 @@ pub fn tftp_root(cfg: &Config) -> Option<String> {
 pub fn boots(root: &Root, cfg: &Config, events: &[Event]) -> Vec<(String, Boot)> {
     let keys = node_keys(cfg);
     let tftp_root = tftp_root(cfg);
-    let boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
+    let mut boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
+    let now = crate::observe::events::now();
+    for b in &mut boots {
+        assess(b, now);
+    }
     keys.into_iter().map(|k| k.name).zip(boots).collect()
 }
 
@@ -743,6 +867,77 @@ mod tests {
             1030,
         );
         assert_eq!(run(&ev, &rm).stage, Stage::Up);
+    }
+
+    #[test]
+    fn a_late_sent_never_resets_a_boot_that_made_progress() {
+        // storm: a re-sent request's duplicate transfer times out on the Pi's closed port
+        // and dnsmasq still reports it as "sent", 87 s after the boot's last file
+        let mut ev = pi4_boot(1000);
+        ev.push(sent(1091, "overlays/overlay_map.dtb"));
+        ev.push(sent(1095, "start4.elf"));
+        ev.push(miss(1096, "cmdline.txt"));
+        let b = run(&ev, &Rmtab::default());
+        // a firmware file followed within the gap by another request: a reboot
+        assert_eq!(b.started, 1095);
+        assert_eq!(b.stage, Stage::Firmware);
+        let mut ev = pi4_boot(1000);
+        ev.push(sent(1087, "overlays/overlay_map.dtb"));
+        ev.push(sent(1150, "config.txt"));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!((b.started, b.stage), (1000, Stage::Kernel));
+        assert_eq!(b.updated, 1004);
+    }
+
+    #[test]
+    fn the_os_request_after_a_slow_root_is_up_not_a_new_boot() {
+        let mut ev = pi4_boot(1000);
+        ev.push(dhcp(1100, "update", "running-lion", "dhcpcd-10.0.6:Linux"));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!((b.started, b.stage), (1000, Stage::Up));
+    }
+
+    #[test]
+    fn a_timed_out_transfer_is_the_boots_error_until_the_file_comes() {
+        let mut ev = pi4_boot(1000);
+        ev.pop();
+        let mut t = miss(1040, "kernel8.img");
+        if let EventKind::Missing { reason, .. } = &mut t.kind {
+            *reason = TIMED_OUT.into();
+        }
+        ev.push(t);
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!(b.stage, Stage::Firmware);
+        assert_eq!(
+            b.error.as_deref(),
+            Some("kernel8.img from 38c128c0/: transfer timed out")
+        );
+        let mut late = b.clone();
+        assess(&mut late, 1040 + 10);
+        assert!(!late.stalled);
+        assert!(late.hint.as_deref().unwrap().contains("TFTP_FILE_TIMEOUT"));
+        ev.push(sent(1070, "kernel8.img"));
+        let b = run(&ev, &Rmtab::default());
+        assert_eq!((b.stage, b.error), (Stage::Kernel, None));
+    }
+
+    #[test]
+    fn a_boot_stalls_past_its_stage_budget() {
+        let b = run(&pi4_boot(1000), &Rmtab::default());
+        for (now, stalled) in [(1004, false), (1004 + 240, false), (1004 + 241, true)] {
+            let mut a = b.clone();
+            assess(&mut a, now);
+            assert_eq!(a.stalled, stalled, "at {now}");
+            assert_eq!(a.hint.is_some(), stalled);
+        }
+        let mut a = b.clone();
+        assess(&mut a, 1004 + 241);
+        assert!(a.hint.unwrap().contains("nfsroot"));
+        let mut none = Boot::none();
+        assess(&mut none, u64::MAX);
+        assert!(!none.stalled && none.hint.is_none());
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(!json.contains("stalled") && !json.contains("hint"));
     }
 
     #[test]

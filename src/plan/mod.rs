@@ -16,7 +16,7 @@ use std::fmt;
 use crate::config::uci;
 use crate::error::{Error, Result};
 use crate::plan::world::{EXPORTS_PATH, World};
-use crate::render::{dnsmasq, exports, hosts};
+use crate::render::{dnsmasq, exports, hosts, nfsd};
 use crate::system::dnsmasq::DHCP_PATH;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +160,19 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
             content: merged,
             mode: 0o644,
         });
+    }
+
+    // nfsd reads its thread count when it starts; doctor says when it runs fewer
+    match (nfsd::render(&inputs), &world.nfs_conf) {
+        (Some(new), old) if old.as_ref() != Some(&new) => actions.push(Action::Write {
+            path: nfsd::PATH.into(),
+            content: new,
+            mode: 0o644,
+        }),
+        (None, Some(_)) => actions.push(Action::Remove {
+            path: nfsd::PATH.into(),
+        }),
+        _ => {}
     }
 
     if restart {

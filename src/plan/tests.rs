@@ -49,6 +49,7 @@ fn world(rpinet: &str, mounted: bool) -> World {
         conf: None,
         host_files: BTreeMap::new(),
         exports: None,
+        nfs_conf: None,
         existing_dirs: BTreeSet::new(),
         empty_strays: BTreeSet::new(),
     }
@@ -70,6 +71,9 @@ fn settle(mut w: World, actions: &[Action]) -> World {
             Action::Write { path, content, .. } if path == EXPORTS_PATH => {
                 w.exports = Some(content.clone())
             }
+            Action::Write { path, content, .. } if path == crate::render::nfsd::PATH => {
+                w.nfs_conf = Some(content.clone())
+            }
             Action::Write { path, content, .. } if path == DHCP_PATH => {
                 w.dhcp = uci::parse(content, "dhcp").unwrap()
             }
@@ -78,6 +82,7 @@ fn settle(mut w: World, actions: &[Action]) -> World {
                 w.host_files.insert(name, content.clone());
             }
             Action::Remove { path } if path == &w.conf_path() => w.conf = None,
+            Action::Remove { path } if path == crate::render::nfsd::PATH => w.nfs_conf = None,
             Action::Remove { path } => {
                 w.host_files.remove(path.rsplit('/').next().unwrap());
             }
@@ -110,6 +115,7 @@ fn first_apply_writes_everything_and_restarts_once() {
             "write /tmp/dnsmasq.d/rpinet.conf",
             "write /etc/config/dhcp",
             "write /etc/exports",
+            "write /etc/nfs.conf.d/rpinet.conf",
             "restart dnsmasq (/etc/init.d/dnsmasq restart)",
             "reload NFS exports (exportfs -ra)",
         ]
@@ -202,6 +208,7 @@ fn disabling_removes_what_rpinet_wrote() {
             "remove /tmp/dnsmasq.d/rpinet.hosts/lion",
             "remove /tmp/dnsmasq.d/rpinet.hosts/tiger",
             "write /etc/exports",
+            "remove /etc/nfs.conf.d/rpinet.conf",
             "restart dnsmasq (/etc/init.d/dnsmasq restart)",
             "reload NFS exports (exportfs -ra)",
         ]

@@ -33,6 +33,8 @@ pub struct World {
     /// Current files of the hosts dir: name → content.
     pub host_files: BTreeMap<String, String>,
     pub exports: Option<String>,
+    /// Current content of rpinet's nfs.conf drop-in.
+    pub nfs_conf: Option<String>,
     /// Router paths of the storage directories that exist (only looked at when mounted).
     pub existing_dirs: BTreeSet<String>,
     /// Empty directories in tftp/ and nfs/ that no node of the config names (left by a run
@@ -143,6 +145,7 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         conf,
         host_files,
         exports,
+        nfs_conf: read_opt(&root.path(render::nfsd::PATH))?,
         existing_dirs: BTreeSet::new(),
         empty_strays: BTreeSet::new(),
     };

@@ -37,6 +37,12 @@ pub fn render(i: &Inputs) -> String {
     };
     let _ = writeln!(out, "enable-tftp");
     let _ = writeln!(out, "tftp-root={storage}/tftp");
+    let slots = tftp_max(c.nodes.iter().filter(|n| n.enabled).count());
+    let _ = writeln!(
+        out,
+        "# Every Pi may power on at once: room for each one's transfer and a re-sent request"
+    );
+    let _ = writeln!(out, "tftp-max={slots}");
     let _ = writeln!(
         out,
         "# Raspberry Pis: by the option 97 FourCC of Pi 4/5 loaders, or by Ethernet OUI"
@@ -83,6 +89,26 @@ pub fn render(i: &Inputs) -> String {
     out
 }
 
+/// dnsmasq's default `tftp-max`; below it nothing changes.
+const TFTP_MAX_DEFAULT: usize = 50;
+/// The most transfers the file descriptors allow: dnsmasq needs 2n+10 descriptors for n
+/// transfers of different files (every node has its own boot dir), under the 1,024 that
+/// procd leaves it, less the ~100 its DNS side and listeners keep.
+const TFTP_MAX_FDS: usize = 448;
+
+/// Concurrent TFTP transfers for `nodes` Pis powered on together. A loader fetches one file
+/// at a time, but a request re-sent while dnsmasq is busy becomes a second transfer of its
+/// own: two slots a Pi. Once the slots run out dnsmasq stops reading port 69 and the queued
+/// requests turn into duplicates that hold the slots for a whole timeout, and then no Pi
+/// boots (storm lab, issue 13: 0 of 60 at the default 50). Rounded up to a power of two so
+/// that adding a node rarely changes rpinet.conf (which restarts dnsmasq).
+pub fn tftp_max(nodes: usize) -> usize {
+    (2 * nodes)
+        .max(TFTP_MAX_DEFAULT)
+        .next_power_of_two()
+        .min(TFTP_MAX_FDS)
+}
+
 fn prefix_mask(prefix: u8) -> std::net::Ipv4Addr {
     let m = if prefix == 0 {
         0
@@ -110,6 +136,8 @@ mod tests {
 dhcp-hostsdir=/tmp/dnsmasq.d/rpinet.hosts
 enable-tftp
 tftp-root=/mnt/rpinet/tftp
+# Every Pi may power on at once: room for each one's transfer and a re-sent request
+tftp-max=64
 # Raspberry Pis: by the option 97 FourCC of Pi 4/5 loaders, or by Ethernet OUI
 dhcp-match=set:rpinet-pi,97,0:34:69:50:52
 dhcp-match=set:rpinet-pi,97,0:52:50:69:34
@@ -148,6 +176,37 @@ dhcp-option-force=tag:known,tag:rpinet-pi,tag:rpinet-pxe,66,192.168.1.1
         assert!(text.contains("pxe-service=tag:rpinet-pi,0,\"Raspberry Pi Boot   \"\n"));
         assert!(text.contains("dhcp-option-force=tag:rpinet-pi,tag:rpinet-pxe,66,192.168.1.2\n"));
         assert!(!text.contains("known"));
+    }
+
+    #[test]
+    fn tftp_slots_grow_with_the_cluster_in_steps_and_stay_within_the_fds() {
+        assert_eq!(tftp_max(0), 64);
+        assert_eq!(tftp_max(32), 64);
+        assert_eq!(tftp_max(33), 128);
+        assert_eq!(tftp_max(60), 128);
+        assert_eq!(tftp_max(100), 256);
+        assert_eq!(tftp_max(1000), TFTP_MAX_FDS);
+        assert!(2 * TFTP_MAX_FDS + 10 <= 1024 - 100);
+        for n in 0..2000 {
+            assert!(tftp_max(n) >= (2 * n).min(TFTP_MAX_FDS));
+        }
+        let nodes: String = (0..100)
+            .map(|i| {
+                format!(
+                    "config node 'n{i}'\n option serial '{i:08x}'\n option mac 'dc:a6:32:00:00:{:02x}'\n",
+                    i
+                )
+            })
+            .collect();
+        let (c, net) =
+            crate::render::tests::inputs_with_nodes("option storage_path '/mnt/rpinet'", &nodes);
+        let text = render(&Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/tmp/dnsmasq.d",
+        });
+        assert!(text.contains("\ntftp-max=256\n"));
     }
 
     #[test]

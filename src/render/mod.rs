@@ -5,6 +5,7 @@
 pub mod dnsmasq;
 pub mod exports;
 pub mod hosts;
+pub mod nfsd;
 
 use crate::config::Config;
 use crate::config::network::BootNet;

@@ -25,6 +25,11 @@ pub struct Limits {
     pub tftp_retries: u32,
     /// Cap on one file (TFTP_FILE_TIMEOUT).
     pub file_timeout: Duration,
+    /// Re-send a read request nobody answered (as the loader does); off, the request is
+    /// sent once and waited on until the file timeout.
+    pub resend: bool,
+    /// Ask for initramfs8 after the kernel (Raspberry Pi OS's auto_initramfs).
+    pub initramfs: bool,
 }
 
 impl Default for Limits {
@@ -36,6 +41,8 @@ impl Default for Limits {
             tftp_timeout: Duration::from_millis(1000),
             tftp_retries: 4,
             file_timeout: Duration::from_secs(30),
+            resend: true,
+            initramfs: false,
         }
     }
 }
@@ -222,9 +229,18 @@ pub struct Fetched {
     pub probe: bool,
     pub optional: bool,
     pub status: Status,
+    /// The first [`KEEP`] bytes (enough for the text checks; boot files run to 12 MB).
     pub data: Vec<u8>,
+    /// Bytes received in all.
+    pub bytes: u64,
     pub tsize: Option<u64>,
+    /// When the request went out and how long the file took, in ms from the TFTP phase's start.
+    pub start_ms: u64,
+    pub ms: u64,
 }
+
+/// Bytes of each file kept for the report.
+pub const KEEP: usize = 4097;
 
 /// Read one file over TFTP. `probe`: stop after the size answer, the way the
 /// bootloader early-terminates its existence checks.
@@ -247,6 +263,7 @@ pub fn fetch(
     let mut block_size = 512usize;
     let mut expect: u16 = 1;
     let mut data = Vec::new();
+    let mut bytes = 0u64;
     let mut tsize = None;
     let mut retries = lim.tftp_retries;
     let deadline = Instant::now() + lim.file_timeout;
@@ -271,6 +288,9 @@ pub fn fetch(
         let (n, from) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
             Err(_) => {
+                if tid.is_none() && !lim.resend {
+                    continue; // the request went out once; wait for the file timeout
+                }
                 if retries == 0 {
                     return (Status::Error("timeout".into()), data, tsize);
                 }
@@ -319,12 +339,19 @@ pub fn fetch(
                     return (Status::Ok, data, tsize);
                 }
                 if block == expect {
-                    data.extend_from_slice(&d);
+                    let room = KEEP.saturating_sub(data.len()).min(d.len());
+                    data.extend_from_slice(&d[..room]);
+                    bytes += d.len() as u64;
                     last = tftp::ack(block);
                     let _ = sock.send_to(&last, dest);
                     expect = expect.wrapping_add(1);
                     if d.len() < block_size {
-                        return (Status::Ok, data, tsize);
+                        // a stale transfer's bytes would not match the size announced
+                        if tsize.is_some_and(|t| t != bytes) {
+                            let why = format!("{bytes} bytes, tsize said {}", tsize.unwrap_or(0));
+                            return (Status::Error(why), data, tsize);
+                        }
+                        return (Status::Ok, data, Some(bytes));
                     }
                 } else if block == expect.wrapping_sub(1) {
                     let _ = sock.send_to(&last, dest); // our ACK was lost
@@ -356,7 +383,7 @@ pub struct TftpOutcome {
 
 /// The TFTP phase of a Pi: ROM files, prefix probe, then its boot files.
 pub fn run_tftp(
-    sock: &UdpSocket,
+    open: &dyn Fn() -> std::io::Result<UdpSocket>,
     id: &Identity,
     server: Ipv4Addr,
     prefix_wanted: &str,
@@ -368,12 +395,20 @@ pub fn run_tftp(
         prefix_wanted: prefix_wanted.to_string(),
         ..TftpOutcome::default()
     };
+    let t0 = Instant::now();
     let get = |out: &mut TftpOutcome, path: String, probe: bool, optional: bool| {
         say(id, &format!("TFTP_GET: {mac} {server} {path}"));
-        let (status, data, tsize) = fetch(sock, server, &path, blk, probe, lim);
+        let start = t0.elapsed();
+        // a new source port for every request, as the loader does: a late answer to an
+        // earlier request never lands in this one
+        let (status, data, tsize) = match open() {
+            Ok(sock) => fetch(&sock, server, &path, blk, probe, lim),
+            Err(e) => (Status::Error(format!("socket: {e}")), Vec::new(), None),
+        };
+        let ms = (t0.elapsed() - start).as_millis() as u64;
         let shown = match &status {
             Status::Ok if probe => format!("found (tsize {})", tsize.unwrap_or(0)),
-            Status::Ok => format!("complete {}", data.len()),
+            Status::Ok => format!("complete {}", tsize.unwrap_or(data.len() as u64)),
             Status::NotFound => "not found".to_string(),
             Status::Error(e) => format!("error: {e}"),
         };
@@ -383,8 +418,14 @@ pub fn run_tftp(
             probe,
             optional,
             status: status.clone(),
+            bytes: match status {
+                Status::Ok if !probe => tsize.unwrap_or(data.len() as u64),
+                _ => 0,
+            },
             data,
             tsize,
+            start_ms: start.as_millis() as u64,
+            ms,
         });
         status
     };
@@ -405,7 +446,11 @@ pub fn run_tftp(
             }
         }
     }
-    for step in tftp::boot_steps(id.kind) {
+    let mut steps = tftp::boot_steps(id.kind);
+    if lim.initramfs {
+        steps.extend(tftp::initramfs(id.kind));
+    }
+    for step in steps {
         let path = tftp::full_path(&out.prefix.clone(), &step);
         let st = get(&mut out, path, step.probe, step.optional);
         if Some(step.file) == tftp::kernel(id.kind) {
@@ -491,7 +536,9 @@ pub fn file_json(f: &Fetched) -> Json {
         .with("status", status)
         .with("probe", f.probe)
         .with("optional", f.optional)
-        .with("bytes", f.data.len())
+        .with("bytes", f.bytes as i64)
+        .with("start_ms", f.start_ms as i64)
+        .with("ms", f.ms as i64)
         .with("tsize", f.tsize.map(|t| t as i64))
         .with("text", if f.probe { None } else { text_head(&f.data) })
         .with("error", err)

@@ -26,6 +26,7 @@ const USAGE: &str = "usage: pisim [--iface IF] [--kind pi3|pi4|pi5|laptop|x86-px
              [--serial HEX8] [--boot-id serial|mac|custom:DIR] [--fourcc new|old]
              [--board-rev HEX] [--offer-window-ms N] [--discover-wait-ms N]
              [--dhcp-tries N] [--tftp-timeout-ms N] [--tftp-retries N]
+             [--file-timeout-ms N] [--resend yes|no] [--initramfs yes|no]
 Runs on IF (default eth0, its own MAC). JSON report on stdout, progress on stderr.
 Exit: 0 booted (laptop: leased), 1 error, 2 no boot menu, 3 TFTP failed, 4 no lease.";
 
@@ -96,6 +97,19 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--offer-window-ms" => a.limits.offer_window = ms()?,
             "--discover-wait-ms" => a.limits.discover_wait = ms()?,
             "--tftp-timeout-ms" => a.limits.tftp_timeout = ms()?,
+            "--file-timeout-ms" => a.limits.file_timeout = ms()?,
+            "--resend" | "--initramfs" => {
+                let on = match value {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(format!("{flag}: yes or no, not {value}")),
+                };
+                if flag == "--resend" {
+                    a.limits.resend = on;
+                } else {
+                    a.limits.initramfs = on;
+                }
+            }
             "--dhcp-tries" | "--tftp-retries" => {
                 let n = value
                     .parse::<u32>()
@@ -256,10 +270,9 @@ fn run(args: &Args) -> Result<(Json, i32), String> {
         lease.ip,
         lease.netmask
     );
-    let sock = net::udp_on(&args.iface, 0)
-        .map_err(|e| format!("failed to open the TFTP socket on {}: {e}", args.iface))?;
     let wanted = prefix_for(&args.boot_id, args.serial, &mac);
-    let t = boot::run_tftp(&sock, &id, server, &wanted, &args.limits);
+    let open = || net::udp_on(&args.iface, 0);
+    let t = boot::run_tftp(&open, &id, server, &wanted, &args.limits);
     let files: Vec<Json> = t.files.iter().map(boot::file_json).collect();
     let code = if t.kernel_ok { 0 } else { 3 };
     let result = if t.kernel_ok { "booted" } else { "tftp failed" };

@@ -84,7 +84,8 @@ pub fn decode(p: &[u8]) -> Option<Packet> {
 /// The block size each model asks for; None = no option (512-byte blocks).
 pub fn blksize(kind: Kind) -> Option<usize> {
     match kind {
-        Kind::Pi4 => Some(1024),
+        // the 2022-10 EEPROMs ask for 1468 (TFTP_MAX_BLOCKSIZE); dnsmasq caps it at MTU-32
+        Kind::Pi4 => Some(1468),
         Kind::Pi5 => Some(1468),
         _ => None,
     }
@@ -165,6 +166,16 @@ pub fn boot_steps(kind: Kind) -> Vec<Step> {
             get("kernel8.img"),
         ],
         _ => Vec::new(),
+    }
+}
+
+/// The initramfs the firmware loads after the kernel when config.txt has auto_initramfs=1
+/// (Raspberry Pi OS's default).
+pub fn initramfs(kind: Kind) -> Option<Step> {
+    match kind {
+        Kind::Pi3 | Kind::Pi4 => Some(get("initramfs8")),
+        Kind::Pi5 => Some(get("initramfs_2712")),
+        _ => None,
     }
 }
 
