@@ -60,6 +60,7 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
     for dir in [
         format!("{storage}/tftp/{}", node.boot_dir()),
         format!("{storage}/nfs/{}", node.name),
+        node.volume_dir(storage),
     ] {
         let p = root.path(&dir);
         match std::fs::remove_dir_all(&p) {

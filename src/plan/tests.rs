@@ -49,6 +49,7 @@ fn world(rpinet: &str, mounted: bool) -> World {
         host_files: BTreeMap::new(),
         exports: None,
         existing_dirs: BTreeSet::new(),
+        volume_held: BTreeMap::new(),
     }
 }
 

@@ -17,6 +17,8 @@ use crate::system::storage::{self, Storage};
 
 pub const EXPORTS_PATH: &str = "/etc/exports";
 pub const CONF_NAME: &str = "rpinet.conf";
+/// The volume file in storage/volumes/<node>/ (docs/spec-additions.md §2).
+pub const VOLUME_FILE: &str = "disk.img";
 
 #[derive(Debug, Clone)]
 pub struct World {
@@ -32,6 +34,9 @@ pub struct World {
     pub exports: Option<String>,
     /// Router paths of the storage directories that exist (only looked at when mounted).
     pub existing_dirs: BTreeSet<String>,
+    /// Bytes the SSD holds for each node's volume file (it is sparse), by node name; only
+    /// nodes whose volume file exists.
+    pub volume_held: BTreeMap<String, u64>,
 }
 
 impl World {
@@ -66,9 +71,16 @@ impl World {
             format!("{storage}/nfs"),
             format!("{storage}/images"),
         ];
-        for n in self.config.nodes.iter().filter(|n| n.enabled) {
+        let enabled = || self.config.nodes.iter().filter(|n| n.enabled);
+        if enabled().any(|n| self.config.volume_size_of(n).is_some()) {
+            dirs.push(format!("{storage}/volumes"));
+        }
+        for n in enabled() {
             dirs.push(format!("{storage}/tftp/{}", n.boot_dir()));
             dirs.push(format!("{storage}/nfs/{}", n.name));
+            if self.config.volume_size_of(n).is_some() {
+                dirs.push(n.volume_dir(storage));
+            }
         }
         dirs
     }
@@ -134,11 +146,27 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         host_files,
         exports,
         existing_dirs: BTreeSet::new(),
+        volume_held: BTreeMap::new(),
     };
     world.existing_dirs = world
         .wanted_dirs()
         .into_iter()
         .filter(|d| root.path(d).is_dir())
         .collect();
+    if let Some(storage) = world.storage.mounted_path().map(str::to_string) {
+        for n in &world.config.nodes {
+            let file = root.path(format!("{}/{}", n.volume_dir(&storage), VOLUME_FILE));
+            if let Ok(md) = std::fs::symlink_metadata(&file)
+                .ok()
+                .filter(|m| m.is_file())
+                .ok_or(())
+            {
+                world.volume_held.insert(
+                    n.name.clone(),
+                    std::os::unix::fs::MetadataExt::blocks(&md) * 512,
+                );
+            }
+        }
+    }
     Ok(world)
 }

@@ -3,6 +3,8 @@
 pub mod copy;
 pub mod customise;
 pub mod edits;
+pub mod identity;
+pub mod volume;
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -28,6 +30,10 @@ pub struct ProvisionTarget {
     pub server_ip: Ipv4Addr,
     /// The storage path (router path); the tftp and nfs dirs are inside it.
     pub storage: PathBuf,
+    /// How the node reaches its container volume, when it has one.
+    pub volume: Option<volume::Transport>,
+    /// Fresh SSH host keys and machine-id instead of the old root's.
+    pub new_identity: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,6 +41,9 @@ pub struct ProvisionOptions {
     pub user: Option<String>,
     pub password_hash: Option<String>,
     pub job: Option<String>,
+    /// `--volume-size`: recorded as the node's `volume_size`, the volume made or grown.
+    pub volume_size: Option<String>,
+    pub new_identity: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -193,6 +202,7 @@ fn build_and_swap(
             return Err(e);
         }
     };
+    let mut reimaged = false;
     let r = (|| {
         let nb = boot
             .parent
@@ -213,7 +223,21 @@ fn build_and_swap(
         };
         let sr = copy::copy_tree(img_root, &nr, "root", &mut progress)?;
         let os = crate::image::os_release::read_codename(&nr);
-        let list = customise::apply(t, &nb, &nr, user, &os)?;
+        let mut list = customise::apply(t, &nb, &nr, user, &os)?;
+        let old_root = rootfs.parent.open_dir(&rootfs.leaf).ok();
+        // A reimage replaces a root that booted or was provisioned (has an etc), not the
+        // empty directory `node add` made.
+        reimaged = old_root.as_ref().is_some_and(|d| d.lstat(b"etc").is_ok());
+        if let (Some(old), false) = (&old_root, t.new_identity) {
+            let c = identity::carry(old, &nr)?;
+            if c.machine_id || c.host_keys > 0 {
+                list.push(format!(
+                    "identity kept ({}{} host keys)",
+                    if c.machine_id { "machine-id, " } else { "" },
+                    c.host_keys
+                ));
+            }
+        }
         if t.model == "pi3" {
             customise::bootcode_at_tftp_root(&nb, &boot.parent)?;
         }
@@ -227,12 +251,12 @@ fn build_and_swap(
             image: String::new(),
             files: sb.files + sr.files,
             bytes: sb.bytes + sr.bytes,
-            reimaged: false,
+            reimaged,
             os,
             edits: list,
         })
     })();
-    let mut rep = match r {
+    let rep = match r {
         Ok(rep) => rep,
         Err(e) => {
             let _ = boot.parent.remove_tree(&boot.staging);
@@ -246,7 +270,6 @@ fn build_and_swap(
             s.parent
                 .exchange(&s.staging, &s.parent, &s.leaf)
                 .ctx(|| format!("failed to swap in the new {}", s.shown))?;
-            rep.reimaged = true;
         } else {
             s.parent
                 .rename_noreplace(&s.staging, &s.parent, &s.leaf)
@@ -275,6 +298,11 @@ pub fn provision_node(
         let Some(node) = world.config.node(name) else {
             bail!("node '{name}' does not exist");
         };
+        let image = crate::config::check_image_name(image)?;
+        let size = volume_size(&world.config, node, opts.volume_size.as_deref())?;
+        let volume = size
+            .map(|size| ensure_volume(root, &world, node, size))
+            .transpose()?;
         let target = ProvisionTarget {
             node: node.name.clone(),
             hostname: node.hostname(),
@@ -283,11 +311,12 @@ pub fn provision_node(
             nfs_dir: storage.join("nfs").join(&node.name),
             server_ip: world.net.server,
             storage: storage.clone(),
+            volume,
+            new_identity: opts.new_identity,
         };
-        let image = crate::config::check_image_name(image)?;
         let image_dir = storage.join("images").join(&image);
         let rep = provision(root, &target, &image_dir, opts)?;
-        record_image(root, name, &image)?;
+        record_image(root, name, &image, opts.volume_size.as_deref())?;
         Ok(rep)
     })();
     if let Err(e) = &r {
@@ -296,15 +325,68 @@ pub fn provision_node(
     r
 }
 
+/// The node's volume size: `--volume-size` when given (checked as the option is), else
+/// the config's. None: no volume.
+fn volume_size(
+    config: &crate::config::Config,
+    node: &crate::config::Node,
+    asked: Option<&str>,
+) -> Result<Option<u64>> {
+    match asked {
+        None => Ok(config.volume_size_of(node)),
+        Some(v) => match crate::config::parse_size(v) {
+            Some(0) => Ok(None),
+            Some(size) => Ok(Some(size)),
+            None => bail!(
+                "--volume-size '{}' is not a size like 32G (M, G or T; 256M to 16T, or 0 for none)",
+                v.escape_debug()
+            ),
+        },
+    }
+}
+
+/// Make or grow the node's volume file before its root names it, warn when the volumes
+/// could outgrow the SSD, and say how the node reaches it.
+fn ensure_volume(
+    root: &Root,
+    world: &crate::plan::world::World,
+    node: &crate::config::Node,
+    size: u64,
+) -> Result<volume::Transport> {
+    let storage = world.storage.require_mounted(&world.config)?;
+    let storage = storage.to_string_lossy();
+    let dir = node.volume_dir(&storage);
+    let ch = volume::ensure(root, &node.name, &dir, size)?;
+    log::info!("volume of {}: {ch:?}", node.name);
+    let held: Vec<(u64, u64)> = world
+        .config
+        .nodes
+        .iter()
+        .filter_map(|n| volume::stat(root, &n.volume_dir(&storage)))
+        .collect();
+    if let Some(w) = volume::free_bytes(root, &storage).and_then(|f| volume::overcommit(f, &held)) {
+        log::warn!("{w}");
+        eprintln!("rpinet: warning: {w}");
+    }
+    Ok(volume::Transport::NfsLoop {
+        server: world.net.server,
+        export: dir,
+    })
+}
+
 /// Record in /etc/config/rpinet that node `name` runs `image` (its `image`
-/// option), through the core's commit (validated, atomic, applied).
-pub fn record_image(root: &Root, name: &str, image: &str) -> Result<()> {
+/// option) and, when given, its `volume_size`, through the core's commit (validated,
+/// atomic, applied: the volume's export goes in with it).
+pub fn record_image(root: &Root, name: &str, image: &str, volume_size: Option<&str>) -> Result<()> {
     let (mut pkg, _) = crate::plan::world::load_config(root)?;
     let Some(i) = pkg.find(name) else {
         bail!("node '{name}' vanished from the config while it was provisioned");
     };
     if let Some(sec) = pkg.sections.get_mut(i) {
         sec.set("image", image);
+        if let Some(size) = volume_size.and_then(crate::config::parse_size) {
+            sec.set("volume_size", &crate::config::size_text(size));
+        }
     }
     let config = crate::config::from_package(&pkg)?;
     crate::plan::commit_and_run(root, &pkg, config)?;
