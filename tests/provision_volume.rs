@@ -19,6 +19,13 @@ fn ok(out: std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `node provision lion --image os` with `extra` arguments.
+fn provision(root: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["node", "provision", "lion", "--image", "os"];
+    args.extend_from_slice(extra);
+    rpinet(root, &args)
+}
+
 fn rd(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -64,10 +71,7 @@ fn volume_identity_and_sd_card_units() {
 
     let s = root.join("mnt/rpinet");
     let node = s.join("nfs/lion");
-    let first = ok(rpinet(
-        &root,
-        &["node", "provision", "lion", "--image", "os"],
-    ));
+    let first = ok(provision(&root, &[]));
     assert!(
         !first.contains("reimaged"),
         "a first provision is not a reimage: {first}"
@@ -146,18 +150,7 @@ fn volume_identity_and_sd_card_units() {
         .unwrap();
 
     // A reimage that grows the volume keeps identity and data.
-    let again = ok(rpinet(
-        &root,
-        &[
-            "node",
-            "provision",
-            "lion",
-            "--image",
-            "os",
-            "--volume-size",
-            "2G",
-        ],
-    ));
+    let again = ok(provision(&root, &["--volume-size", "2G"]));
     assert!(
         again.contains("reimaged") && again.contains("identity kept (machine-id, 1 host keys)"),
         "{again}"
@@ -173,33 +166,12 @@ fn volume_identity_and_sd_card_units() {
     assert_eq!(&buf, b"ext4 data");
     assert!(rd(&root.join("etc/config/rpinet")).contains("option volume_size '2G'"));
     // Never shrunk: refused before anything changes.
-    let out = rpinet(
-        &root,
-        &[
-            "node",
-            "provision",
-            "lion",
-            "--image",
-            "os",
-            "--volume-size",
-            "1G",
-        ],
-    );
+    let out = provision(&root, &["--volume-size", "1G"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("volumes never shrink"));
     assert_eq!(rd(&node.join("etc/machine-id")), id);
     // --new-identity: fresh ones on the next boot.
-    ok(rpinet(
-        &root,
-        &[
-            "node",
-            "provision",
-            "lion",
-            "--image",
-            "os",
-            "--new-identity",
-        ],
-    ));
+    ok(provision(&root, &["--new-identity"]));
     assert_eq!(rd(&node.join("etc/machine-id")), "");
     assert!(!node.join("etc/ssh/ssh_host_ed25519_key").exists());
     // --purge deletes the volume with the trees.
