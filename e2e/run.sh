@@ -83,12 +83,27 @@ ganesha_start() { # lab
     mount -t tmpfs -o mode=755 e2e-mnt /mnt
     mkdir /mnt/rpinet
     mount --bind "$lab/mnt/rpinet" /mnt/rpinet
-    rpcbind -w
+    rpcbind -f -w &
+    echo $! >"$lab/rpcbind.pid"
     exec ganesha.nfsd -F -L "$lab/ganesha.log" -f "$lab/ganesha.conf" -p /run/ganesha/ganesha.pid
   ' e2e-nfs "$lab" >"$lab/ganesha.out" 2>&1 </dev/null &
   echo $! >"$lab/ganesha.pid"
   sleep 3
   kill -0 "$(cat "$lab/ganesha.pid")" || { cat "$lab/ganesha.out" "$lab/ganesha.log" >&2; return 1; }
+}
+
+# nfs-ganesha resolves each export's path once, when it starts: after a reimage swapped the
+# node's root directory, it would hand out the old (deleted) one — stale file handles. It
+# is restarted, as knfsd's mountd resolves the path at every mount.
+ganesha_stop() { # lab
+  local f p
+  for f in "$1/ganesha.pid" "$1/rpcbind.pid"; do
+    [ -f "$f" ] || continue
+    p=$(cat "$f")
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$f"
+  done
 }
 
 boot() { # node round → writes $lab/<node>.<round>.json
@@ -166,6 +181,8 @@ for style in "${styles[@]}"; do
   # Reimage: lion keeps who it is, tiger asks for a new identity; tiger's volume grows.
   provision lion
   provision tiger --new-identity --volume-size 3G
+  ganesha_stop "$lab"
+  ganesha_start "$lab"
   t0=$SECONDS
   boot_all second
   say "$style: boots after the reimage in $((SECONDS - t0)) s"
