@@ -20,9 +20,10 @@ PROBES = [
     ("root", "findmnt -n -o FSTYPE,OPTIONS /"),
     ("boot_firmware", "findmnt -n -o SOURCE /boot/firmware"),
     ("machine_id", "cat /etc/machine-id"),
-    ("host_key", "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2"),
     ("sudo", "echo \"$PW\" | sudo -S -p '' id -u"),
     ("running", "timeout 180 systemctl is-system-running --wait"),
+    # After the boot finished: regenerate_ssh_host_keys may still be making them before.
+    ("host_key", "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2"),
     ("failed", "systemctl --failed --no-legend --plain"),
     ("swap", "swapon --show --noheadings"),
     ("ssh", "systemctl is-active ssh"),
