@@ -158,9 +158,11 @@ pub fn nocloud_meta_data(instance: &str, hostname: &str) -> String {
 /// cloud-init NoCloud user-data: hostname, SSH on, optional first user. The host keys are
 /// never deleted by cloud-init (`ssh_deletekeys: false`): the image's are already gone, and
 /// a reimaged node's own are carried over ([`super::identity`]); missing ones are made.
+/// No partition or root filesystem to grow on an NFS root (cloud-init's resize2fs_once).
 pub fn nocloud_user_data(hostname: &str, user: Option<(&str, &str)>) -> Result<String> {
     let mut s = format!(
-        "#cloud-config\nhostname: {hostname}\nmanage_etc_hosts: true\nssh_pwauth: true\nssh_deletekeys: false\n"
+        "#cloud-config\nhostname: {hostname}\nmanage_etc_hosts: true\nssh_pwauth: true\nssh_deletekeys: false\n\
+         resize_rootfs: false\ngrowpart:\n  mode: \"off\"\n"
     );
     if let Some((u, h)) = user {
         check_user(u)?;
@@ -295,6 +297,7 @@ mod tests {
         assert!(nocloud_user_data("lion", Some(("pi", "plain"))).is_err());
         assert!(!u.contains("enable_ssh"), "not a cloud-init key");
         assert!(u.contains("\nssh_deletekeys: false\n"));
+        assert!(u.contains("\nresize_rootfs: false\ngrowpart:\n  mode: \"off\"\n"));
         assert_eq!(
             nocloud_meta_data("rpinet-lion-1", "lion"),
             "instance-id: rpinet-lion-1\nlocal-hostname: lion\n"
