@@ -315,10 +315,10 @@ impl StatusView {
 }
 
 impl VolumeView {
-    /// `32G at /var/lib/rpinet-volume (1.2 GiB used, /mnt/rpinet/volumes/lion/disk.img)`.
+    /// `32G at /var/lib/rpinet-volume (1234 MiB used, /mnt/rpinet/volumes/lion/disk.img)`.
     pub fn human(&self) -> String {
         let used = match self.used {
-            Some(b) => format!("{:.1} GiB used", b as f64 / (1u64 << 30) as f64),
+            Some(b) => format!("{} MiB used", b >> 20),
             None => "not made yet".to_string(),
         };
         format!(
