@@ -83,15 +83,21 @@ def main():
     result = {}
     started = time.time()
     # Log in; the first user may still be being set up (userconfig, cloud-init): retry.
+    # getty may also start over while the boot goes on (a daemon-reload): then the login
+    # prompt comes again instead of the password's.
+    c.send("\n")
+    c.expect(r"login: ", BOOT_TIMEOUT)
     for attempt in range(20):
-        c.send("\n")
-        c.expect(r"login: ", BOOT_TIMEOUT)
         c.send(user + "\n")
-        c.expect(r"Password: ", STEP_TIMEOUT)
+        m = c.expect(r"(Password: |login: )", STEP_TIMEOUT)
+        if m.group(1) == "login: ":
+            continue
         c.send(password + "\n")
-        m = c.expect(r"(Login incorrect|@[^ ]*:~\$ )", STEP_TIMEOUT)
-        if m.group(1) != "Login incorrect":
+        m = c.expect(r"(Login incorrect|login: |@[^ ]*:~\$ )", STEP_TIMEOUT)
+        if m.group(1).startswith("@"):
             break
+        if m.group(1) == "Login incorrect":
+            c.expect(r"login: ", STEP_TIMEOUT)
         time.sleep(3)
     else:
         raise SystemExit("console.py: the provisioned user's password never worked")
