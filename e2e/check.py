@@ -69,6 +69,9 @@ for (node, rnd), r in results.items():
         check("cloud-init finished", r["cloud_status"] == "status: done", r["cloud_status"])
     if rnd == "second":
         check("the volume kept its data across the reimage", r["volume_marker"] != "", r["volume_marker"])
+    if rnd == "second" and node == "tiger" and "volume_bytes" in r:
+        check("tiger's volume grown from 2G to 3G: its filesystem grew with it",
+              r["volume_bytes"].isdigit() and int(r["volume_bytes"]) > 2.5 * 2**30, r["volume_bytes"])
 
 for rnd in ("first", "second"):
     a, b = results[("lion", rnd)], results[("tiger", rnd)]

@@ -29,6 +29,7 @@ PROBES = [
     ("ssh", "systemctl is-active ssh"),
     ("volume", "findmnt -n -o SOURCE,FSTYPE /var/lib/rpinet-volume"),
     ("volume_unit", "systemctl is-active rpinet-volume"),
+    ("volume_bytes", "findmnt -n -b -o SIZE /var/lib/rpinet-volume"),
     ("binds", "for d in rancher containerd docker kubelet k0s; do mountpoint -q /var/lib/$d && echo $d; done"),
     ("overlay_volume", "echo \"$PW\" | sudo -S -p '' sh -c 'd=/var/lib/containerd/e2e; mkdir -p $d/l $d/u $d/w $d/m; mount -t overlay overlay -o lowerdir=$d/l,upperdir=$d/u,workdir=$d/w $d/m && touch $d/m/probe && echo writable; umount $d/m 2>/dev/null' 2>&1"),
     ("overlay_nfs", "echo \"$PW\" | sudo -S -p '' sh -c 'd=/root/e2e; mkdir -p $d/l $d/u $d/w $d/m; mount -t overlay overlay -o lowerdir=$d/l,upperdir=$d/u,workdir=$d/w $d/m && touch $d/m/probe && echo writable; umount $d/m 2>/dev/null' 2>&1"),
