@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 
-BOOT_TIMEOUT = 600
+BOOT_TIMEOUT = 900
 STEP_TIMEOUT = 120
 
 PROBES = [
@@ -75,7 +75,12 @@ class Console:
                 continue
             if not data:
                 raise EOFError(f"console closed while waiting for {pattern!r}")
-            self.buf += data.decode(errors="replace").replace("\r", "")
+            text = data.decode(errors="replace")
+            # Answer cursor-position queries as a terminal does (trixie's getty and login
+            # size the serial terminal with them and wait for the answer).
+            for _ in range(text.count("\x1b[6n")):
+                self.send("\x1b[24;80R")
+            self.buf += text.replace("\r", "")
 
 
 def main():

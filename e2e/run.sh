@@ -88,6 +88,7 @@ ganesha_start() { # lab
     exec ganesha.nfsd -F -L "$lab/ganesha.log" -f "$lab/ganesha.conf" -p /run/ganesha/ganesha.pid
   ' e2e-nfs "$lab" >"$lab/ganesha.out" 2>&1 </dev/null &
   echo $! >"$lab/ganesha.pid"
+  disown
   sleep 3
   kill -0 "$(cat "$lab/ganesha.pid")" || { cat "$lab/ganesha.out" "$lab/ganesha.log" >&2; return 1; }
 }
