@@ -89,6 +89,9 @@ pub struct NodeAddArgs {
     /// fixed IPv4 address (a DHCP reservation)
     #[argh(option)]
     pub ip: Option<String>,
+    /// size of the node's container volume, e.g. 32G (0: none; default: the main section's)
+    #[argh(option)]
+    pub volume_size: Option<String>,
 }
 
 /// unregister a node
@@ -98,7 +101,7 @@ pub struct NodeRemoveArgs {
     /// node name
     #[argh(positional)]
     pub name: String,
-    /// also delete its boot and root directories on the SSD
+    /// also delete its boot and root directories and its volume on the SSD
     #[argh(switch)]
     pub purge: bool,
 }
@@ -134,6 +137,12 @@ pub struct NodeProvisionArgs {
     /// report progress in this job's state file (used by the ubus API)
     #[argh(option)]
     pub job: Option<String>,
+    /// size of the node's container volume, e.g. 32G (grows it; volumes never shrink)
+    #[argh(option)]
+    pub volume_size: Option<String>,
+    /// give the node new SSH host keys and machine-id instead of keeping its old ones
+    #[argh(switch)]
+    pub new_identity: bool,
 }
 
 /// manage OS images

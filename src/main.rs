@@ -87,6 +87,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     boot_id: a.boot_id,
                     boot_dir: a.boot_dir,
                     ip: a.ip,
+                    volume_size: a.volume_size,
                 };
                 let added = api::node::add(root, &req)?;
                 let ip = if added.ip.is_empty() {
@@ -124,6 +125,8 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     user: a.user,
                     password_hash: a.password_hash,
                     job: a.job,
+                    volume_size: a.volume_size,
+                    new_identity: a.new_identity,
                 };
                 let rep = api::provision::provision_node(root, &a.name, &a.image, &opts)?;
                 println!("{}", rep.summary());

@@ -73,6 +73,7 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
         let dirs = [
             storage.join("tftp").join(node.boot_dir()),
             storage.join("nfs").join(&node.name),
+            std::path::PathBuf::from(node.volume_dir(&storage.to_string_lossy())),
         ];
         crate::system::sweep::move_aside(root, &dirs, "purge")?
     } else {

@@ -45,6 +45,11 @@ fn provision_locked(
     let Some(node) = world.config.node(name) else {
         bail!("node '{name}' does not exist");
     };
+    let image = crate::config::check_image_name(image)?;
+    let size = crate::provision::volume_size(&world.config, node, opts.volume_size.as_deref())?;
+    let volume = size
+        .map(|size| crate::provision::ensure_volume(root, &world, node, size))
+        .transpose()?;
     let target = ProvisionTarget {
         node: node.name.clone(),
         hostname: node.hostname(),
@@ -53,8 +58,9 @@ fn provision_locked(
         nfs_dir: storage.join("nfs").join(&node.name),
         server_ip: world.net.server,
         storage: storage.clone(),
+        volume,
+        new_identity: opts.new_identity,
     };
-    let image = crate::config::check_image_name(image)?;
     let image_dir = storage.join("images").join(&image);
     let _busy = crate::provision::switch::node_busy(root, name)?;
     let _in_use = crate::provision::switch::image_in_use(root, &image_dir)?;
@@ -77,7 +83,14 @@ fn provision_locked(
             "node '{name}' was removed or changed while it was provisioned; nothing was switched"
         );
     }
-    let mut rep = crate::provision::switch::switch(root, &lock, &target, &image, built)?;
+    let mut rep = crate::provision::switch::switch(
+        root,
+        &lock,
+        &target,
+        &image,
+        opts.volume_size.as_deref(),
+        built,
+    )?;
     rep.image = image;
     Ok(rep)
 }

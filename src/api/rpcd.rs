@@ -59,6 +59,7 @@ const METHODS: &[(&str, ArgSpec)] = &[
             ("boot_id", Ty::Str, false),
             ("boot_dir", Ty::Str, false),
             ("ip", Ty::Str, false),
+            ("volume_size", Ty::Str, false),
         ],
     ),
     (
@@ -73,7 +74,12 @@ const METHODS: &[(&str, ArgSpec)] = &[
     ("image_delete", &[("name", Ty::Str, true)]),
     (
         "node_provision",
-        &[("name", Ty::Str, true), ("image", Ty::Str, true)],
+        &[
+            ("name", Ty::Str, true),
+            ("image", Ty::Str, true),
+            ("volume_size", Ty::Str, false),
+            ("new_identity", Ty::Bool, false),
+        ],
     ),
     ("job", &[("id", Ty::Str, true)]),
     ("images", &[]),
@@ -236,7 +242,7 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "node_add" => node_add(root, a),
         "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
         "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
-        "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
+        "node_provision" => start_node_provision(root, a),
         "job" => read_job(root, a.str("id")),
         "images" => crate::api::images::list(root),
         "image_delete" => crate::api::images::delete(root, a.str("name")),
@@ -267,6 +273,7 @@ fn node_add(root: &Root, a: &Args) -> Result<Value> {
         boot_id: own("boot_id"),
         boot_dir: own("boot_dir"),
         ip: own("ip"),
+        volume_size: own("volume_size"),
     };
     let added = crate::api::node::add(root, &req)?;
     Ok(json!({ "node": added }))
@@ -392,7 +399,9 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
     start_job(root, "image_import", &args)
 }
 
-fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
+fn start_node_provision(root: &Root, a: &Args) -> Result<Value> {
+    let (name, image) = (a.str("name"), a.str("image"));
+    let size = a.opt("volume_size").filter(|s| !s.is_empty());
     if !valid_node_name(name) {
         return Err(Error::new(format!(
             "node_provision: name '{name}' must be 1-32 of a-z 0-9 _"
@@ -416,11 +425,20 @@ fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
             "node_provision: no imported image '{image}'"
         )));
     }
-    start_job(
-        root,
-        "node_provision",
-        &["node", "provision", name, "--image", image],
-    )
+    let mut args = vec!["node", "provision", name, "--image", image];
+    if let Some(size) = size {
+        crate::config::parse_size(size).ok_or_else(|| {
+            Error::new(format!(
+                "node_provision: volume_size '{}' is not a size like 32G",
+                size.escape_debug()
+            ))
+        })?;
+        args.extend(["--volume-size", size]);
+    }
+    if a.bool("new_identity") {
+        args.push("--new-identity");
+    }
+    start_job(root, "node_provision", &args)
 }
 
 #[cfg(test)]

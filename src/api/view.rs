@@ -200,9 +200,24 @@ pub struct NodeView {
     pub dirs_present: bool,
     pub exported: bool,
     pub provisioned: bool,
+    /// The node's container volume, null when it has none.
+    pub volume: Option<VolumeView>,
     /// The last boot (`status` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<Boot>,
+}
+
+/// Where a node mounts its container volume.
+pub const VOLUME_MOUNT: &str = "/var/lib/rpinet-volume";
+
+/// A node's container volume: its size, what the SSD holds of it (null until the file
+/// exists), the router path of the file and where the node mounts it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeView {
+    pub size: u64,
+    pub used: Option<u64>,
+    pub path: String,
+    pub mount: &'static str,
 }
 
 /// `node show`: the node and what its EEPROM needs.
@@ -249,6 +264,19 @@ pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
         exported: probe.active_exports.contains(&nfs_dir)
             && probe.active_exports.contains(&tftp_dir),
         provisioned: probe.provisioned.contains(&n.name),
+        volume: world.config.volume_size_of(n).map(|size| VolumeView {
+            size,
+            used: world.volume_held.get(&n.name).copied(),
+            path: match &world.config.storage_path {
+                Some(storage) => format!(
+                    "{}/{}",
+                    n.volume_dir(storage),
+                    crate::plan::world::VOLUME_FILE
+                ),
+                None => String::new(),
+            },
+            mount: VOLUME_MOUNT,
+        }),
         tftp_dir,
         nfs_dir,
         boot: None,
@@ -452,6 +480,22 @@ impl StatusView {
     }
 }
 
+impl VolumeView {
+    /// `32G at /var/lib/rpinet-volume (1234 MiB used, /mnt/rpinet/volumes/lion/disk.img)`.
+    pub fn human(&self) -> String {
+        let used = match self.used {
+            Some(b) => format!("{} MiB used", b >> 20),
+            None => "not made yet".to_string(),
+        };
+        format!(
+            "{} at {} ({used}, {})",
+            crate::config::size_text(self.size),
+            self.mount,
+            self.path
+        )
+    }
+}
+
 impl NodeDetail {
     /// What `rpinet node show` prints.
     pub fn human(&self) -> String {
@@ -462,6 +506,9 @@ impl NodeDetail {
         );
         if !n.ip.is_empty() {
             out.push_str(&format!("  fixed ip  {}\n", n.ip));
+        }
+        if let Some(v) = &n.volume {
+            out.push_str(&format!("  volume    {}\n", v.human()));
         }
         if !self.eeprom.is_empty() {
             out.push_str("EEPROM settings (sudo rpi-eeprom-config --edit):\n");

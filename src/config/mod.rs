@@ -150,12 +150,20 @@ pub struct Node {
     pub custom_dir: Option<String>,
     pub ip: Option<Ipv4Addr>,
     pub image: Option<String>,
+    /// `volume_size` in bytes as the node's section gives it; `Some(0)` turns off the main
+    /// section's default for this node ([`Config::volume_size_of`]).
+    pub volume_size: Option<u64>,
 }
 
 impl Node {
     /// The node's hostname: its name with '-' for '_'.
     pub fn hostname(&self) -> String {
         self.name.replace('_', "-")
+    }
+
+    /// The router path of the node's container volume directory (docs/spec-additions.md §2).
+    pub fn volume_dir(&self, storage: &str) -> String {
+        format!("{storage}/volumes/{}", self.name)
     }
 
     /// The node's directory under tftp/ (SPEC §2).
@@ -180,12 +188,19 @@ pub struct Config {
     /// Export every node's directories to the whole boot subnet (`export_subnet '1'`) instead
     /// of to the node's own address: only when the user asks for it (doctor warns).
     pub export_subnet: bool,
+    /// The main section's `volume_size`: every node's volume unless its own says otherwise.
+    pub volume_size: Option<u64>,
     pub nodes: Vec<Node>,
 }
 
 impl Config {
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The size of `n`'s container volume in bytes, None when it has none.
+    pub fn volume_size_of(&self, n: &Node) -> Option<u64> {
+        n.volume_size.or(self.volume_size).filter(|&s| s > 0)
     }
 }
 
@@ -200,6 +215,7 @@ pub fn from_package(pkg: &Package) -> Result<Config> {
         dhcp_mode: DhcpMode::Server,
         matching: Match::Registered,
         export_subnet: false,
+        volume_size: None,
         nodes: Vec::new(),
     };
     let mut seen_main = false;
@@ -263,6 +279,7 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
         )?
         .unwrap_or(Match::Registered);
     config.export_subnet = o.bool("export_subnet", false)?;
+    config.volume_size = o.parsed("volume_size", parse_size, SIZE_WHAT)?;
     Ok(())
 }
 
@@ -319,6 +336,7 @@ pub(crate) fn read_node(s: &Section, name: &str) -> Result<Node> {
             parse_image_name,
             "an image name (1 to 64 of A-Z a-z 0-9 . _ -)",
         )?,
+        volume_size: o.parsed("volume_size", parse_size, SIZE_WHAT)?,
     })
 }
 
@@ -494,6 +512,38 @@ pub fn parse_boot_dir(v: &str) -> Option<String> {
     safe_dir_name(v, 31).then(|| v.to_string())
 }
 
+const SIZE_WHAT: &str = "a size like 32G (M, G or T; 256M to 16T, or 0 for none)";
+
+/// A volume size: a number and M, G or T (binary units, either case), between 256 MiB and
+/// 16 TiB (ext4 without the 64bit feature), or 0 for none.
+pub fn parse_size(v: &str) -> Option<u64> {
+    if v == "0" {
+        return Some(0);
+    }
+    let (digits, unit) = v.split_at(v.char_indices().last()?.0);
+    let shift = match unit {
+        "M" | "m" => 20,
+        "G" | "g" => 30,
+        "T" | "t" => 40,
+        _ => return None,
+    };
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bytes = digits.parse::<u64>().ok()?.checked_shl(shift)?;
+    ((256 << 20)..=(16 << 40)).contains(&bytes).then_some(bytes)
+}
+
+/// A size as [`parse_size`] reads it back: the largest unit that divides it.
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        0 => "0".into(),
+        b if b % (1 << 40) == 0 => format!("{}T", b >> 40),
+        b if b % (1 << 30) == 0 => format!("{}G", b >> 30),
+        b => format!("{}M", b >> 20),
+    }
+}
+
 pub fn parse_image_name(v: &str) -> Option<String> {
     safe_dir_name(v, 64).then(|| v.to_string())
 }
@@ -611,9 +661,17 @@ config node 'b'
             "dhcp_mode",
             "match",
             "enabled",
+            "volume_size",
         ];
         let node_opts = [
-            "serial", "mac", "model", "boot_id", "ip", "image", "enabled",
+            "serial",
+            "mac",
+            "model",
+            "boot_id",
+            "ip",
+            "image",
+            "enabled",
+            "volume_size",
         ];
         for v in hostile.iter().copied().chain([long.as_str()]) {
             for opt in main_opts {
@@ -737,6 +795,42 @@ config node 'b'
             parse_storage_path("/mnt//x").is_none() && parse_storage_path("/mnt/./x").is_none()
         );
         assert!(parse_boot_dir(".hidden").is_none() && parse_boot_dir("a/b").is_none());
+        assert_eq!(parse_size("32G"), Some(32 << 30));
+        assert_eq!(parse_size("512m"), Some(512 << 20));
+        assert_eq!(parse_size("16T"), Some(16 << 40));
+        assert_eq!(parse_size("0"), Some(0));
+        for bad in [
+            "",
+            "G",
+            "32",
+            "32GB",
+            "1.5G",
+            "-1G",
+            "255M",
+            "17T",
+            "99999999999T",
+            "0G",
+        ] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+        for b in [256 << 20, 3 << 30, 1 << 40, (1 << 30) + (1 << 20), 0] {
+            assert_eq!(parse_size(&size_text(b)), Some(b));
+        }
+    }
+
+    #[test]
+    fn a_node_volume_overrides_the_default() {
+        let text = "config rpinet 'main'\n option volume_size '32G'\n\
+                    config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n\
+                    config node 'b'\n option serial '22222222'\n option mac '02:00:00:00:00:02'\n option volume_size '1T'\n\
+                    config node 'c'\n option serial '33333333'\n option mac '02:00:00:00:00:03'\n option volume_size '0'\n";
+        let c = load(text).unwrap();
+        let sizes: Vec<Option<u64>> = c.nodes.iter().map(|n| c.volume_size_of(n)).collect();
+        assert_eq!(sizes, [Some(32 << 30), Some(1 << 40), None]);
+        let none =
+            load("config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n")
+                .unwrap();
+        assert_eq!(none.volume_size_of(&none.nodes[0]), None);
     }
 
     mod props {

@@ -17,6 +17,8 @@ pub struct NodeRequest {
     pub boot_id: Option<String>,
     pub boot_dir: Option<String>,
     pub ip: Option<String>,
+    /// `volume_size`, e.g. `32G`.
+    pub volume_size: Option<String>,
 }
 
 impl NodeRequest {
@@ -40,6 +42,7 @@ impl NodeRequest {
             ("boot_id", &self.boot_id),
             ("boot_dir", &self.boot_dir),
             ("ip", &self.ip),
+            ("volume_size", &self.volume_size),
         ] {
             if let Some(v) = value {
                 s.set(option, v);
@@ -84,6 +87,9 @@ impl Node {
         if let Some(image) = &self.image {
             s.set("image", image);
         }
+        if let Some(size) = self.volume_size {
+            s.set("volume_size", &super::size_text(size));
+        }
         s
     }
 }
@@ -113,6 +119,21 @@ pub(crate) mod tests {
             .parse()
             .unwrap();
         assert_eq!(n.serial, "38c128c0");
+        let mut r = req("lion", "38C128C0", "dc:a6:32:01:02:03");
+        r.volume_size = Some("32g".into());
+        let n = r.parse().unwrap();
+        assert_eq!(n.volume_size, Some(32 << 30));
+        assert_eq!(
+            n.to_section().get("volume_size"),
+            Some(&crate::config::uci::Value::Option("32G".into()))
+        );
+        r.volume_size = Some("32".into());
+        let e = r.parse().unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("node 'lion': option 'volume_size': '32' is not a size"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ fn world(rpinet: &str, mounted: bool) -> World {
         nfs_conf: None,
         existing_dirs: BTreeSet::new(),
         empty_strays: BTreeSet::new(),
+        volume_held: BTreeMap::new(),
     }
 }
 

@@ -17,6 +17,8 @@ use crate::system::storage::{self, Storage};
 
 pub const EXPORTS_PATH: &str = "/etc/exports";
 pub const CONF_NAME: &str = "rpinet.conf";
+/// The volume file in storage/volumes/<node>/ (docs/spec-additions.md §2).
+pub const VOLUME_FILE: &str = "disk.img";
 
 #[derive(Debug, Clone)]
 pub struct World {
@@ -41,6 +43,9 @@ pub struct World {
     /// killed before it committed its node, or by a node removed without --purge whose
     /// directories were emptied): `apply` removes them.
     pub empty_strays: BTreeSet<String>,
+    /// Bytes the SSD holds for each node's volume file (it is sparse), by node name; only
+    /// nodes whose volume file exists.
+    pub volume_held: BTreeMap<String, u64>,
 }
 
 impl World {
@@ -75,9 +80,16 @@ impl World {
             format!("{storage}/nfs"),
             format!("{storage}/images"),
         ];
-        for n in self.config.nodes.iter().filter(|n| n.enabled) {
+        let enabled = || self.config.nodes.iter().filter(|n| n.enabled);
+        if enabled().any(|n| self.config.volume_size_of(n).is_some()) {
+            dirs.push(format!("{storage}/volumes"));
+        }
+        for n in enabled() {
             dirs.push(format!("{storage}/tftp/{}", n.boot_dir()));
             dirs.push(format!("{storage}/nfs/{}", n.name));
+            if self.config.volume_size_of(n).is_some() {
+                dirs.push(n.volume_dir(storage));
+            }
         }
         dirs
     }
@@ -148,6 +160,7 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         nfs_conf: read_opt(&root.path(render::nfsd::PATH))?,
         existing_dirs: BTreeSet::new(),
         empty_strays: BTreeSet::new(),
+        volume_held: BTreeMap::new(),
     };
     world.existing_dirs = world
         .wanted_dirs()
@@ -178,6 +191,21 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
                 if !name.starts_with('.') && empty_dir && !named.contains(&path) {
                     world.empty_strays.insert(path);
                 }
+            }
+        }
+    }
+    if let Some(storage) = world.storage.mounted_path().map(str::to_string) {
+        for n in &world.config.nodes {
+            let file = root.path(format!("{}/{}", n.volume_dir(&storage), VOLUME_FILE));
+            if let Ok(md) = std::fs::symlink_metadata(&file)
+                .ok()
+                .filter(|m| m.is_file())
+                .ok_or(())
+            {
+                world.volume_held.insert(
+                    n.name.clone(),
+                    std::os::unix::fs::MetadataExt::blocks(&md) * 512,
+                );
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use super::ProvisionTarget;
-use super::edits;
+use super::{edits, volume};
 use crate::bail;
 use crate::error::{Context, Result};
 use crate::system::fsys::{self, Dir};
@@ -151,6 +151,10 @@ pub fn apply(
         }
     }
     done.push("ssh enabled".into());
+    let masked = mask_sd_card_units(&etc)?;
+    if !masked.is_empty() {
+        done.push(format!("{} masked", masked.join(", ")));
+    }
     // No swap file on NFS.
     if unlink_if(&wants, "dphys-swapfile.service")? {
         done.push("dphys-swapfile disabled".into());
@@ -177,9 +181,73 @@ pub fn apply(
         if user.is_some() {
             let _ = unlink_if(boot, "userconf.txt")?;
         }
+        let cfg = mkdirs(&etc, &["cloud", "cloud.cfg.d"])
+            .ctx(|| "failed to make etc/cloud/cloud.cfg.d".into())?;
+        write(&cfg, edits::CLOUD_CFG_NAME, &edits::cloud_cfg(), 0o644)?;
         done.push("cloud-init NoCloud seed".into());
     }
+    if let Some(tr) = &t.volume {
+        install_volume(root, &etc, tr)?;
+        done.push(format!("container volume at {}", volume::MOUNT));
+    }
+    if user.is_none() {
+        let w = edits::no_user_warning(&t.node);
+        log::warn!("{w}");
+        done.push(format!("WARNING: {w}"));
+    }
     Ok(done)
+}
+
+/// Mask the SD-card first-boot units ([`edits::SD_CARD_UNITS`]) and drop their SysV links.
+/// Returns the ones the image had.
+fn mask_sd_card_units(etc: &Dir) -> Result<Vec<String>> {
+    let mut had = Vec::new();
+    let units =
+        mkdirs(etc, &["systemd", "system"]).ctx(|| "failed to open etc/systemd/system".into())?;
+    for script in edits::SD_CARD_UNITS {
+        let mut found = dir_at(etc, &["init.d"]).is_ok_and(|d| d.lstat(script.as_bytes()).is_ok());
+        for rc in [
+            "rc0.d", "rc1.d", "rc2.d", "rc3.d", "rc4.d", "rc5.d", "rc6.d", "rcS.d",
+        ] {
+            let Ok(d) = dir_at(etc, &[rc]) else { continue };
+            for name in d.names().ctx(|| format!("failed to list etc/{rc}"))? {
+                if edits::is_rc_link(&String::from_utf8_lossy(&name), script) {
+                    unlink_if(&d, &String::from_utf8_lossy(&name))?;
+                    found = true;
+                }
+            }
+        }
+        let unit = format!("{script}.service");
+        let _ = unlink_if(&units, &unit)?;
+        units
+            .symlink(b"/dev/null", unit.as_bytes())
+            .ctx(|| format!("failed to mask {unit}"))?;
+        if found {
+            had.push(script.to_string());
+        }
+    }
+    Ok(had)
+}
+
+/// The node side of the container volume ([`volume::node_files`]), its unit enabled and
+/// required by every container runtime.
+fn install_volume(root: &Dir, etc: &Dir, t: &volume::Transport) -> Result<()> {
+    for f in volume::node_files(t) {
+        let d = mkdirs(root, f.dir).ctx(|| format!("failed to make {}", f.dir.join("/")))?;
+        write(&d, f.name, &f.text, f.mode)?;
+        // write() keeps an image file's mode; these are ours.
+        d.chmod(f.name.as_bytes(), f.mode)
+            .ctx(|| format!("failed to set the mode of {}", f.name))?;
+    }
+    let target = format!("/etc/systemd/system/{}", volume::UNIT_NAME);
+    for sub in volume::enable_dirs() {
+        let d = mkdirs(etc, &["systemd", "system", &sub])
+            .ctx(|| format!("failed to make etc/systemd/system/{sub}"))?;
+        let _ = unlink_if(&d, volume::UNIT_NAME)?;
+        d.symlink(target.as_bytes(), volume::UNIT_NAME.as_bytes())
+            .ctx(|| format!("failed to link {} into {sub}", volume::UNIT_NAME))?;
+    }
+    Ok(())
 }
 
 /// Pi 3 asks for bootcode.bin at the TFTP root before its own directory.

@@ -155,10 +155,14 @@ pub fn nocloud_meta_data(instance: &str, hostname: &str) -> String {
     format!("instance-id: {instance}\nlocal-hostname: {hostname}\n")
 }
 
-/// cloud-init NoCloud user-data: hostname, SSH on, optional first user.
+/// cloud-init NoCloud user-data: hostname, SSH on, optional first user. The host keys are
+/// never deleted by cloud-init (`ssh_deletekeys: false`): the image's are already gone, and
+/// a reimaged node's own are carried over ([`super::identity`]); missing ones are made.
+/// No partition or root filesystem to grow on an NFS root (cloud-init's resize2fs_once).
 pub fn nocloud_user_data(hostname: &str, user: Option<(&str, &str)>) -> Result<String> {
     let mut s = format!(
-        "#cloud-config\nhostname: {hostname}\nmanage_etc_hosts: true\nssh_pwauth: true\nenable_ssh: true\n"
+        "#cloud-config\nhostname: {hostname}\nmanage_etc_hosts: true\nssh_pwauth: true\nssh_deletekeys: false\n\
+         resize_rootfs: false\ngrowpart:\n  mode: \"off\"\n"
     );
     if let Some((u, h)) = user {
         check_user(u)?;
@@ -169,6 +173,49 @@ pub fn nocloud_user_data(hostname: &str, user: Option<(&str, &str)>) -> Result<S
     }
     s.push_str("runcmd:\n  - [systemctl, enable, --now, ssh]\n");
     Ok(s)
+}
+
+/// Where rpinet seeds cloud-init's NoCloud datasource inside the node's root.
+pub const NOCLOUD_SEED: &str = "/var/lib/cloud/seed/nocloud/";
+
+/// The cloud.cfg.d file that sorts after Raspberry Pi OS's 99_raspberry-pi.cfg.
+pub const CLOUD_CFG_NAME: &str = "99_rpinet.cfg";
+
+/// etc/cloud/cloud.cfg.d/99_rpinet.cfg. Raspberry Pi OS points NoCloud's `seedfrom` at
+/// file:///boot/firmware, an NFS mount that is not there yet when cloud-init's local stage
+/// runs on an NFS root: the seed is not found and cloud-init falls back to DataSourceNone
+/// and a default network config that takes the NFS root down. NoCloud reads its seed dir
+/// first and then `seedfrom` (which wins for user-data), so both name rpinet's seed in the
+/// root; the kernel's ip=dhcp owns the network.
+pub fn cloud_cfg() -> String {
+    format!(
+        "# Written by rpinet: the node's seed is in its root; its network is the kernel's (NFS root).\n\
+         datasource_list: [NoCloud, None]\n\
+         datasource:\n  NoCloud:\n    seedfrom: file://{NOCLOUD_SEED}\n\
+         network:\n  config: disabled\n"
+    )
+}
+
+/// First-boot units of pi-gen and raspberrypi-sys-mods that only make sense on an SD card
+/// (they resize its partition or filesystem, and fail on every boot from NFS): masked.
+pub const SD_CARD_UNITS: [&str; 3] = ["resize2fs_once", "rpi-resize", "apply_noobs_os_config"];
+
+/// A SysV start/stop link in etc/rc?.d for `script` (`S01resize2fs_once`).
+pub fn is_rc_link(name: &str, script: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 3
+        && matches!(b[0], b'S' | b'K')
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit()
+        && &name[3..] == script
+}
+
+/// What to say when a node gets no user anyone can log in with: Raspberry Pi OS has none
+/// until one is configured (bookworm's userconfig waits at the console for it).
+pub fn no_user_warning(node: &str) -> String {
+    format!(
+        "node '{node}' has no login user: Raspberry Pi OS makes none by itself; provision again with --user NAME --password-hash HASH"
+    )
 }
 
 #[cfg(test)]
@@ -248,10 +295,40 @@ mod tests {
         assert!(u.starts_with("#cloud-config\nhostname: lion\n"));
         assert!(u.contains("    passwd: $6$s$h\n"));
         assert!(nocloud_user_data("lion", Some(("pi", "plain"))).is_err());
+        assert!(!u.contains("enable_ssh"), "not a cloud-init key");
+        assert!(u.contains("\nssh_deletekeys: false\n"));
+        assert!(u.contains("\nresize_rootfs: false\ngrowpart:\n  mode: \"off\"\n"));
         assert_eq!(
             nocloud_meta_data("rpinet-lion-1", "lion"),
             "instance-id: rpinet-lion-1\nlocal-hostname: lion\n"
         );
+    }
+
+    #[test]
+    fn cloud_cfg_seeds_from_the_root_and_leaves_the_network_alone() {
+        let c = cloud_cfg();
+        assert!(c.contains("datasource_list: [NoCloud, None]\n"));
+        assert!(c.contains("    seedfrom: file:///var/lib/cloud/seed/nocloud/\n"));
+        assert!(c.ends_with("network:\n  config: disabled\n"));
+        assert!(
+            CLOUD_CFG_NAME > "99_raspberry-pi.cfg",
+            "read after the image's"
+        );
+    }
+
+    #[test]
+    fn rc_links() {
+        assert!(is_rc_link("S01resize2fs_once", "resize2fs_once"));
+        assert!(is_rc_link("K99resize2fs_once", "resize2fs_once"));
+        for bad in [
+            "resize2fs_once",
+            "S1resize2fs_once",
+            "S01resize2fs_once.bak",
+            "X01resize2fs_once",
+            "S01",
+        ] {
+            assert!(!is_rc_link(bad, "resize2fs_once"), "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 pub mod copy;
 pub mod customise;
 pub mod edits;
+pub mod identity;
 pub mod switch;
+pub mod volume;
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -30,6 +32,10 @@ pub struct ProvisionTarget {
     pub server_ip: Ipv4Addr,
     /// The storage path (router path); the tftp and nfs dirs are inside it.
     pub storage: PathBuf,
+    /// How the node reaches its container volume, when it has one.
+    pub volume: Option<volume::Transport>,
+    /// Fresh SSH host keys and machine-id instead of the old root's.
+    pub new_identity: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +43,9 @@ pub struct ProvisionOptions {
     pub user: Option<String>,
     pub password_hash: Option<String>,
     pub job: Option<String>,
+    /// `--volume-size`: recorded as the node's `volume_size`, the volume made or grown.
+    pub volume_size: Option<String>,
+    pub new_identity: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -201,6 +210,7 @@ fn build_trees(
             return Err(e);
         }
     };
+    let mut reimaged = false;
     let r = (|| {
         let nb = boot
             .parent
@@ -221,7 +231,21 @@ fn build_trees(
         };
         let sr = copy::copy_tree(img_root, &nr, "root", &mut progress)?;
         let os = crate::image::os_release::read_codename(&nr);
-        let list = customise::apply(t, &nb, &nr, user, &os)?;
+        let mut list = customise::apply(t, &nb, &nr, user, &os)?;
+        let old_root = rootfs.parent.open_dir(&rootfs.leaf).ok();
+        // A reimage replaces a root that booted or was provisioned (has an etc), not the
+        // empty directory `node add` made.
+        reimaged = old_root.as_ref().is_some_and(|d| d.lstat(b"etc").is_ok());
+        if let (Some(old), false) = (&old_root, t.new_identity) {
+            let c = identity::carry(old, &nr)?;
+            if c.machine_id || c.host_keys > 0 {
+                list.push(format!(
+                    "identity kept ({}{} host keys)",
+                    if c.machine_id { "machine-id, " } else { "" },
+                    c.host_keys
+                ));
+            }
+        }
         if t.model == "pi3" {
             customise::bootcode_at_tftp_root(&nb, &boot.parent)?;
         }
@@ -235,7 +259,7 @@ fn build_trees(
             image: String::new(),
             files: sb.files + sr.files,
             bytes: sb.bytes + sr.bytes,
-            reimaged: false,
+            reimaged,
             os,
             edits: list,
         })
@@ -254,9 +278,65 @@ fn build_trees(
     }
 }
 
+/// The node's volume size: `--volume-size` when given (checked as the option is), else
+/// the config's. None: no volume.
+pub(crate) fn volume_size(
+    config: &crate::config::Config,
+    node: &crate::config::Node,
+    asked: Option<&str>,
+) -> Result<Option<u64>> {
+    match asked {
+        None => Ok(config.volume_size_of(node)),
+        Some(v) => match crate::config::parse_size(v) {
+            Some(0) => Ok(None),
+            Some(size) => Ok(Some(size)),
+            None => bail!(
+                "--volume-size '{}' is not a size like 32G (M, G or T; 256M to 16T, or 0 for none)",
+                v.escape_debug()
+            ),
+        },
+    }
+}
+
+/// Make or grow the node's volume file before its root names it, warn when the volumes
+/// could outgrow the SSD, and say how the node reaches it.
+pub(crate) fn ensure_volume(
+    root: &Root,
+    world: &crate::plan::world::World,
+    node: &crate::config::Node,
+    size: u64,
+) -> Result<volume::Transport> {
+    let storage = world.storage.require_mounted(&world.config)?;
+    let storage = storage.to_string_lossy();
+    let dir = node.volume_dir(&storage);
+    let ch = volume::ensure(root, &node.name, &dir, size)?;
+    log::info!("volume of {}: {ch:?}", node.name);
+    let held: Vec<(u64, u64)> = world
+        .config
+        .nodes
+        .iter()
+        .filter_map(|n| volume::stat(root, &n.volume_dir(&storage)))
+        .collect();
+    if let Some(w) = volume::free_bytes(root, &storage).and_then(|f| volume::overcommit(f, &held)) {
+        log::warn!("{w}");
+        eprintln!("rpinet: warning: {w}");
+    }
+    Ok(volume::Transport::NfsLoop {
+        server: world.net.server,
+        export: dir,
+    })
+}
+
 /// Record in /etc/config/rpinet that node `name` runs `image` (its `image`
-/// option), through the core's change (validated, committed with its work).
-pub fn record_image(root: &Root, lock: &StateLock, name: &str, image: &str) -> Result<()> {
+/// option) and, when given, its `volume_size`, through the core's change (validated,
+/// committed with its work: the volume's export goes in with it).
+pub fn record_image(
+    root: &Root,
+    lock: &StateLock,
+    name: &str,
+    image: &str,
+    volume_size: Option<&str>,
+) -> Result<()> {
     crate::plan::change_config(root, lock, |pkg| {
         let mut pkg = pkg.clone();
         let Some(i) = pkg.find(name) else {
@@ -264,6 +344,9 @@ pub fn record_image(root: &Root, lock: &StateLock, name: &str, image: &str) -> R
         };
         if let Some(sec) = pkg.sections.get_mut(i) {
             sec.set("image", image);
+            if let Some(size) = volume_size.and_then(crate::config::parse_size) {
+                sec.set("volume_size", &crate::config::size_text(size));
+            }
         }
         Ok(pkg)
     })?;

@@ -34,14 +34,16 @@ pub struct Side {
 pub struct Journal {
     pub node: String,
     pub image: String,
+    /// The `volume_size` to record with the image ("" for none given).
+    pub volume_size: String,
     pub sides: Vec<Side>,
 }
 
 impl Journal {
     pub fn render(&self) -> String {
         let mut out = format!(
-            "rpinet-switch 1\nnode {}\nimage {}\n",
-            self.node, self.image
+            "rpinet-switch 1\nnode {}\nimage {}\nvolume {}\n",
+            self.node, self.image, self.volume_size
         );
         for s in &self.sides {
             out.push_str(&format!(
@@ -61,6 +63,7 @@ impl Journal {
         (lines.next()? == "rpinet-switch 1").then_some(())?;
         let node = lines.next()?.strip_prefix("node ")?.to_string();
         let image = lines.next()?.strip_prefix("image ")?.to_string();
+        let volume_size = lines.next()?.strip_prefix("volume ")?.to_string();
         let mut sides = Vec::new();
         let mut ended = false;
         for l in lines {
@@ -77,7 +80,12 @@ impl Journal {
                 ino: ino.parse().ok()?,
             });
         }
-        (ended && sides.len() == 2).then_some(Journal { node, image, sides })
+        (ended && sides.len() == 2).then_some(Journal {
+            node,
+            image,
+            volume_size,
+            sides,
+        })
     }
 }
 
@@ -91,6 +99,7 @@ pub fn switch(
     lock: &StateLock,
     target: &ProvisionTarget,
     image: &str,
+    volume_size: Option<&str>,
     built: Built,
 ) -> Result<ProvisionReport> {
     let Built {
@@ -112,6 +121,7 @@ pub fn switch(
     let journal = Journal {
         node: target.node.clone(),
         image: image.to_string(),
+        volume_size: volume_size.unwrap_or("").to_string(),
         sides: vec![
             side(&rootfs, &target.nfs_dir)?,
             side(&boot, &target.tftp_dir)?,
@@ -186,7 +196,8 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
     // The node may be gone from the config (removed after a killed provision): nothing to record.
     let (_, config) = crate::plan::world::load_config(root)?;
     if config.node(&journal.node).is_some() {
-        super::record_image(root, lock, &journal.node, &journal.image)?;
+        let size = Some(journal.volume_size.as_str()).filter(|v| !v.is_empty());
+        super::record_image(root, lock, &journal.node, &journal.image, size)?;
     }
     let first = root.path(&journal.sides[0].live);
     let jdir = first.parent().unwrap_or(Path::new("/"));
@@ -280,6 +291,7 @@ mod tests {
         let j = Journal {
             node: "lion".into(),
             image: "bookworm".into(),
+            volume_size: "32G".into(),
             sides: vec![
                 Side {
                     live: "/mnt/rpinet/nfs/lion".into(),

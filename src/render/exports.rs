@@ -30,11 +30,21 @@ pub fn render(i: &Inputs) -> String {
             let opts = format!("{client}({OPTIONS},mp={storage})");
             out.push_str(&format!("{storage}/nfs/{} {opts}\n", n.name));
             out.push_str(&format!("{storage}/tftp/{} {opts}\n", n.boot_dir()));
+            out.push_str(&volume_line(i, n, storage, &opts));
         }
     }
     out.push_str(END);
     out.push('\n');
     out
+}
+
+/// The node's container volume directory, exported like its root (to that node alone),
+/// when it has a volume; else nothing.
+fn volume_line(i: &Inputs, n: &crate::config::Node, storage: &str, opts: &str) -> String {
+    match i.config.volume_size_of(n) {
+        Some(_) => format!("{} {opts}\n", n.volume_dir(storage)),
+        None => String::new(),
+    }
 }
 
 /// True when no node is exported (SSD absent, rpinet disabled, or no enabled node).
@@ -116,6 +126,30 @@ mod tests {
             conf_dir: "/x",
         });
         assert_eq!(empty.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_node_with_a_volume_exports_its_volume_dir_to_itself_only() {
+        let (c, net) = inputs_with_nodes(
+            "option volume_size '32G'",
+            &format!(
+                "{NODES}config node 'cub'\n option serial '44444444'\n option mac 'dc:a6:32:00:00:04'\n option ip '192.168.1.54'\n option volume_size '0'\n"
+            ),
+        );
+        let block = render(&Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/x",
+        });
+        let volumes: Vec<&str> = block.lines().filter(|l| l.contains("/volumes/")).collect();
+        assert_eq!(
+            volumes,
+            [
+                "/mnt/rpinet/volumes/lion 192.168.1.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)",
+                "/mnt/rpinet/volumes/tiger 192.168.1.0/24(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)"
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# e2e/run.sh [STYLE...]: rpinet's proof on a real kernel (issue 12). For each style
+# (bookworm, trixie; default both):
+#
+#   1. a Raspberry Pi OS-shaped disk image (e2e/image.sh), built once and cached outside the
+#      repository in $RPINET_E2E_CACHE (default /var/cache/rpinet-e2e);
+#   2. a lab router in network namespaces (scripts/lab.sh): rpinet imports the image, adds
+#      two nodes with container volumes and provisions them; dnsmasq (the router's config,
+#      written by rpinet apply) leases their addresses; nfs-ganesha serves the exports rpinet
+#      wrote to /etc/exports, with rpcbind, inside the router's namespace;
+#   3. both nodes boot at once under qemu-system-x86_64 (KVM when /dev/kvm is usable, else
+#      TCG) from their own TFTP dir: kernel8.img, initramfs8 and cmdline.txt as rpinet left
+#      them (console=ttyS0 appended: a PC's serial port);
+#   4. e2e/console.py logs in over each serial console as the provisioned user and records
+#      the checks; the nodes are reimaged (one keeping its identity, one --new-identity)
+#      and booted again; e2e/check.py judges both rounds.
+#
+# Traffic stays inside the lab's namespaces (10.99.0.0/24). Needs root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cache=${RPINET_E2E_CACHE:-/var/cache/rpinet-e2e}
+rpinet=${RPINET:-$repo/target/debug/rpinet}
+lab_sh=$repo/scripts/lab.sh
+styles=("$@")
+[ ${#styles[@]} -gt 0 ] || styles=(bookworm trixie)
+[ "$(id -u)" = 0 ] || { echo "e2e: needs root (namespaces, qemu, NFS server)" >&2; exit 1; }
+mkdir -p "$cache"
+# KVM when it really runs a kernel (a nested /dev/kvm may exist and boot nothing): the
+# kernel must print its banner within 20 s. Else TCG.
+kvm_works() { # kernel
+  [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+  timeout 20 qemu-system-x86_64 -accel kvm -m 256 -display none -nodefaults -no-reboot \
+    -kernel "$1" -append "console=ttyS0 earlyprintk=ttyS0 panic=-1" -serial stdio 2>/dev/null |
+    grep -q -m 1 "Linux version"
+}
+password=e2e-secret
+hash=$(openssl passwd -6 "$password")
+nodes=(lion tiger)
+declare -A mac=([lion]=dc:a6:32:00:12:01 [tiger]=dc:a6:32:00:12:02)
+declare -A serial=([lion]=e2e00001 [tiger]=e2e00002)
+declare -A ip=([lion]=10.99.0.51 [tiger]=10.99.0.52)
+
+lab=""
+cleanup() {
+  [ -n "$lab" ] && [ -f "$lab/lab.env" ] && "$lab_sh" down "$lab" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+say() { echo "e2e: $*"; }
+
+# The rpinet block of /etc/exports as nfs-ganesha exports (NFSv3, each to its client only).
+ganesha_conf() { # lab
+  local id=0 path client
+  cat <<'EOF'
+NFS_CORE_PARAM { Protocols = 3; Enable_NLM = false; Enable_RQUOTA = false; }
+NFSV4 { Graceless = true; }
+LOG { Default_Log_Level = WARN; }
+EOF
+  sed -n '/^# BEGIN rpinet/,/^# END rpinet/p' "$1/etc/exports" | grep -v '^#' |
+    while read -r path client; do
+      id=$((id + 1))
+      client=${client%%(*}
+      cat <<EOF
+EXPORT {
+  Export_Id = $id; Path = "$path"; Pseudo = "$path"; Protocols = 3; Transports = UDP, TCP;
+  Access_Type = NONE; Squash = No_Root_Squash; SecType = sys;
+  FSAL { Name = VFS; }
+  CLIENT { Clients = $client; Access_Type = RW; }
+}
+EOF
+    done
+}
+
+ganesha_start() { # lab
+  local r=$1 conf=$lab/ganesha.conf
+  ganesha_conf "$lab" >"$conf"
+  ip netns exec "$(. "$lab/lab.env"; echo "$LAB_PREFIX-r")" unshare -m --propagation private sh -ec '
+    lab=$1
+    mount -t tmpfs -o mode=755 e2e-run /run
+    mkdir -p /run/rpcbind /run/ganesha
+    mount -t tmpfs -o mode=755 e2e-nfs /var/lib/nfs
+    mount -t tmpfs -o mode=755 e2e-mnt /mnt
+    mkdir /mnt/rpinet
+    mount --bind "$lab/mnt/rpinet" /mnt/rpinet
+    rpcbind -f -w &
+    echo $! >"$lab/rpcbind.pid"
+    exec ganesha.nfsd -F -L "$lab/ganesha.log" -f "$lab/ganesha.conf" -p /run/ganesha/ganesha.pid
+  ' e2e-nfs "$lab" >"$lab/ganesha.out" 2>&1 </dev/null &
+  echo $! >"$lab/ganesha.pid"
+  disown
+  sleep 3
+  kill -0 "$(cat "$lab/ganesha.pid")" || { cat "$lab/ganesha.out" "$lab/ganesha.log" >&2; return 1; }
+}
+
+# nfs-ganesha resolves each export's path once, when it starts: after a reimage swapped the
+# node's root directory, it would hand out the old (deleted) one — stale file handles. It
+# is restarted, as knfsd's mountd resolves the path at every mount.
+ganesha_stop() { # lab
+  local f p
+  for f in "$1/ganesha.pid" "$1/rpcbind.pid"; do
+    [ -f "$f" ] || continue
+    p=$(cat "$f")
+    kill "$p" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$f"
+  done
+}
+
+boot() { # node round → writes $lab/<node>.<round>.json
+  local n=$1 round=$2 r tap="e2e-$1" tftp
+  r=$(. "$lab/lab.env"; echo "$LAB_PREFIX-r")
+  tftp=$lab/mnt/rpinet/tftp/${serial[$n]}
+  ip -n "$r" link del "$tap" 2>/dev/null || true
+  ip -n "$r" tuntap add "$tap" mode tap
+  ip -n "$r" link set "$tap" master br-lan up
+  local sock=$lab/$n.console
+  rm -f "$sock"
+  ip netns exec "$r" qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 1 -display none \
+    -no-reboot -monitor none -nodefaults \
+    -kernel "$tftp/kernel8.img" -initrd "$tftp/initramfs8" \
+    -append "$(cat "$tftp/cmdline.txt") console=ttyS0" \
+    -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+    -device "virtio-net-pci,netdev=n0,mac=${mac[$n]}" \
+    -chardev "socket,id=s0,path=$sock,server=on,wait=off,logfile=$lab/$n.$round.serial.log" \
+    -serial chardev:s0 >"$lab/$n.$round.qemu.log" 2>&1 &
+  local qpid=$! t0=$SECONDS
+  if python3 "$here/console.py" "$sock" pi "$password" "$lab/$n.$round.json"; then
+    :
+  else
+    echo "e2e: $n ($round): console session failed; serial log tail:" >&2
+    tail -n 40 "$lab/$n.$round.serial.log" >&2 || true
+  fi
+  for _ in $(seq 1 120); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.5; done
+  kill "$qpid" 2>/dev/null || true
+  wait "$qpid" 2>/dev/null || true
+  say "$n ($round): session done in $((SECONDS - t0)) s"
+}
+
+boot_all() { # round
+  local n pids=()
+  for n in "${nodes[@]}"; do boot "$n" "$1" & pids+=($!); done
+  wait "${pids[@]}"
+}
+
+provision() { # node extra-args...
+  local n=$1; shift
+  (cd "$cache" && "$rpinet" --root "$lab" node provision "$n" --image "$style" \
+    --user pi --password-hash "$hash" "$@")
+}
+
+status=0
+for style in "${styles[@]}"; do
+  img=$cache/$style.img
+  if [ ! -f "$img" ]; then
+    say "building the $style-style image (cached in $cache)"
+    "$here/image.sh" "$style" "$img"
+  fi
+  if [ -z "${accel_name:-}" ]; then
+    kernel=$(mktemp "$cache/.kernel.XXXXXX")
+    mcopy -n -i "$img@@4194304" ::kernel8.img "$kernel"
+    if kvm_works "$kernel"; then accel=(-accel kvm -cpu host) accel_name=kvm; else accel=(-accel tcg) accel_name=tcg; fi
+    rm -f "$kernel"
+  fi
+  lab=$(mktemp -d "$cache/lab-$style.XXXXXX")
+  "$lab_sh" up "$lab" >/dev/null
+  say "$style: lab in $lab, qemu-system-x86_64 with $accel_name"
+  # A default volume size in the main section; tiger sets its own.
+  printf "\toption volume_size '1G'\n" >>"$lab/etc/config/rpinet"
+  "$rpinet" --root "$lab" node add lion --serial "${serial[lion]}" --mac "${mac[lion]}" --ip "${ip[lion]}"
+  "$rpinet" --root "$lab" node add tiger --serial "${serial[tiger]}" --mac "${mac[tiger]}" --ip "${ip[tiger]}" --volume-size 2G
+  t0=$SECONDS
+  (cd "$cache" && "$rpinet" --root "$lab" image import "$style.img" --name "$style")
+  say "$style: imported in $((SECONDS - t0)) s"
+  for n in "${nodes[@]}"; do provision "$n"; done
+  "$rpinet" --root "$lab" apply >/dev/null
+  "$lab_sh" dnsmasq-start "$lab" >/dev/null
+  ganesha_start "$lab"
+  t0=$SECONDS
+  boot_all first
+  say "$style: first boots (two at once) in $((SECONDS - t0)) s"
+  # Reimage: lion keeps who it is, tiger asks for a new identity; tiger's volume grows.
+  provision lion
+  provision tiger --new-identity --volume-size 3G
+  ganesha_stop "$lab"
+  ganesha_start "$lab"
+  t0=$SECONDS
+  boot_all second
+  say "$style: boots after the reimage in $((SECONDS - t0)) s"
+  "$rpinet" --root "$lab" node show tiger
+  "$lab_sh" down "$lab" >/dev/null
+  if python3 "$here/check.py" "$style" "$lab"; then
+    rm -rf "$lab"
+  else
+    status=1
+    say "$style: the lab is kept for a look: $lab (serial logs: $lab/*.serial.log)"
+  fi
+  lab=""
+done
+exit $status

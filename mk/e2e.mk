@@ -1,0 +1,15 @@
+# The proof on a real kernel (issue 12): `make e2e` — not part of `make test` (it builds
+# two Debian images once, ~minutes, cached in RPINET_E2E_CACHE, default
+# /var/cache/rpinet-e2e, and boots four pairs of VMs). Needs root; KVM when /dev/kvm is
+# usable, else qemu's TCG (much slower). `make e2e E2E_STYLES=bookworm` runs one style.
+
+E2E_STYLES ?= bookworm trixie
+
+.PHONY: e2e e2e-setup
+e2e-setup:
+	scripts/apt-install.sh e2e mmdebstrap qemu-system-x86 nfs-ganesha nfs-ganesha-vfs \
+	  rpcbind dosfstools mtools fdisk openssl openssh-client python3 e2fsprogs
+
+e2e: setup e2e-setup
+	$(CARGO) build --locked
+	e2e/run.sh $(E2E_STYLES)
