@@ -108,6 +108,15 @@ pub fn change_config(
     lock: &StateLock,
     mut change: impl FnMut(&Package) -> Result<Package>,
 ) -> Result<World> {
+    // One copy of the whole change in the binary, whatever the caller's closure.
+    change_config_dyn(root, lock, &mut change)
+}
+
+fn change_config_dyn(
+    root: &Root,
+    lock: &StateLock,
+    change: &mut dyn FnMut(&Package) -> Result<Package>,
+) -> Result<World> {
     let path = root.path(crate::config::CONFIG_PATH);
     for _ in 0..5 {
         crate::system::uci_file::recover(&path)?;

@@ -41,6 +41,10 @@ pub enum Edit {
 /// Read `path` under libuci's lock and write what `decide` makes of its text (None: the file
 /// does not exist). Returns whether the file was written.
 pub fn update(path: &Path, mut decide: impl FnMut(Option<&str>) -> Result<Edit>) -> Result<bool> {
+    update_dyn(path, &mut decide)
+}
+
+fn update_dyn(path: &Path, decide: &mut dyn FnMut(Option<&str>) -> Result<Edit>) -> Result<bool> {
     recover(path)?;
     for _ in 0..20 {
         let existed = path.exists();
