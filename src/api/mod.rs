@@ -23,8 +23,7 @@ pub fn begin(root: &Root) -> Result<StateLock> {
 /// the lock (else that one does it), so leftovers go with the next command of any kind.
 pub fn tidy(root: &Root) {
     if let Some(lock) = StateLock::try_acquire(root) {
-        let _ = crate::system::uci_file::recover(&root.path(crate::config::CONFIG_PATH));
-        let _ = crate::system::uci_file::recover(&root.path(crate::system::dnsmasq::DHCP_PATH));
+        let _ = crate::plan::finish_config_writes(root, &lock);
         clean_up(root, &lock, false);
     }
 }

@@ -18,19 +18,13 @@ pub fn provision_node(
     image: &str,
     opts: &ProvisionOptions,
 ) -> Result<ProvisionReport> {
-    let mut job = match Job::start(root, opts.job.as_deref(), "node_provision") {
-        Ok(j) => j,
-        Err(e) => {
-            crate::system::job::fail(root, opts.job.as_deref(), "node_provision", e.message());
-            return Err(e);
-        }
-    };
-    let r = provision_locked(root, name, image, opts, &mut job);
-    match &r {
-        Ok(rep) => job.finish(true, &rep.summary()),
-        Err(e) => job.finish(false, e.message()),
-    }
-    r
+    crate::system::job::run(
+        root,
+        opts.job.as_deref(),
+        "node_provision",
+        |job| provision_locked(root, name, image, opts, job),
+        ProvisionReport::summary,
+    )
 }
 
 fn provision_locked(

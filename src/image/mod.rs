@@ -132,14 +132,16 @@ pub fn import(
         Some(n) => n.to_string(),
         None => name_from_file(file),
     };
-    let mut job = Job::start(root, job, "image_import")?;
-    let r = crate::config::check_image_name(&name)
-        .and_then(|_| import_inner(root, storage, file, &name, &mut job));
-    match &r {
-        Ok(rep) => job.finish(true, &rep.summary()),
-        Err(e) => job.finish(false, e.message()),
-    }
-    r
+    crate::system::job::run(
+        root,
+        job,
+        "image_import",
+        |job| {
+            crate::config::check_image_name(&name)?;
+            import_inner(root, storage, file, &name, job)
+        },
+        ImportReport::summary,
+    )
 }
 
 fn import_inner(

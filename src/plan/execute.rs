@@ -20,9 +20,14 @@ use crate::system::{fs, services};
 /// the rest of the clean-up).
 pub fn begin(root: &Root) -> Result<StateLock> {
     let lock = StateLock::acquire(root)?;
-    crate::system::uci_file::recover(&root.path(crate::config::CONFIG_PATH))?;
-    crate::system::uci_file::recover(&root.path(DHCP_PATH))?;
+    finish_config_writes(root, &lock)?;
     Ok(lock)
+}
+
+/// Finish the /etc/config writes a killed run began (their journals).
+pub fn finish_config_writes(root: &Root, _lock: &StateLock) -> Result<()> {
+    crate::system::uci_file::recover(&root.path(crate::config::CONFIG_PATH))?;
+    crate::system::uci_file::recover(&root.path(DHCP_PATH))
 }
 
 /// `rpinet apply`: load, plan and carry the plan out, under the state lock. A config file

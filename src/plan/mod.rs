@@ -9,7 +9,7 @@ pub mod execute;
 pub mod withdraw;
 pub mod world;
 
-pub use execute::{begin, change_config, dry_run, withdraw};
+pub use execute::{begin, change_config, dry_run, finish_config_writes, withdraw};
 
 use std::fmt;
 

@@ -195,6 +195,30 @@ impl Job {
     }
 }
 
+/// Run `work` as job `id` of `kind`: the state file says running while it works, then done
+/// with `summary` of the result, or failed with the error (also when the job cannot start).
+pub fn run<T>(
+    root: &Root,
+    id: Option<&str>,
+    kind: &str,
+    work: impl FnOnce(&mut Job) -> Result<T>,
+    summary: impl Fn(&T) -> String,
+) -> Result<T> {
+    let mut job = match Job::start(root, id, kind) {
+        Ok(j) => j,
+        Err(e) => {
+            fail(root, id, kind, e.message());
+            return Err(e);
+        }
+    };
+    let r = work(&mut job);
+    match &r {
+        Ok(v) => job.finish(true, &summary(v)),
+        Err(e) => job.finish(false, e.message()),
+    }
+    r
+}
+
 /// Mark job `id` failed with `message` (for errors before the job's work
 /// started, e.g. the SSD guard); a bad id or an unwritable file is ignored.
 pub fn fail(root: &Root, id: Option<&str>, kind: &str, message: &str) {

@@ -42,7 +42,7 @@ impl StateLock {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::new(format!("failed to create {}: {e}", dir.display())))?;
         }
-        let file = wait_for(&path, "another rpinet command", true)?;
+        let file = wait_for(&path, "another rpinet command")?;
         Ok(StateLock { _file: file })
     }
 
@@ -64,7 +64,7 @@ pub struct FileLock(pub Flock<File>);
 /// Open `path` (created when absent, mode 0644) and take an exclusive lock on it, waiting as
 /// [`StateLock::acquire`] does; `holder` names who is waited for in the messages.
 pub fn lock_file(path: &Path, holder: &str) -> Result<FileLock> {
-    wait_for(path, holder, true).map(FileLock)
+    wait_for(path, holder).map(FileLock)
 }
 
 /// Take a lock without waiting: None when someone holds it.
@@ -77,12 +77,12 @@ pub fn try_lock(file: File, exclusive: bool) -> Option<Flock<File>> {
     Flock::lock(file, arg).ok()
 }
 
-fn wait_for(path: &Path, holder: &str, create: bool) -> Result<Flock<File>> {
+fn wait_for(path: &Path, holder: &str) -> Result<Flock<File>> {
     let open = || {
         std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .create(create)
+            .create(true)
             .mode(0o644)
             .custom_flags(libc::O_CLOEXEC)
             .open(path)

@@ -6,7 +6,7 @@
 //! command that changes state ([`sweep`], under the state lock) deletes every such name whose
 //! owner no longer runs. `doctor` lists what is left ([`leftovers`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::system::lock::StateLock;
@@ -106,7 +106,7 @@ pub fn move_aside(root: &Root, dirs: &[PathBuf], tag: &str) -> Result<Vec<(PathB
 pub fn put_back(moved: &[(PathBuf, PathBuf)]) {
     for (aside, orig) in moved.iter().rev() {
         if let Err(e) = std::fs::rename(aside, orig) {
-            log::warn!("cannot move {} back: {e}", Path::new(aside).display());
+            log::warn!("cannot move {} back: {e}", aside.display());
         }
     }
 }
