@@ -11,11 +11,16 @@
 //!
 //! 1. open the file, take the exclusive lock (waiting as `system::lock` does), and check that
 //!    the name still leads to the locked file (libuci renames after unlocking: if it did so
-//!    meanwhile, start again on the new file);
+//!    meanwhile, start again on the new file). libuci unlocks *before* it renames, so holding
+//!    the lock on the file under the name is not enough: while its temp file `.NAME.uci-*` is
+//!    there (fresh, not one a killed `uci` left), a commit is between unlock and rename, and
+//!    rpinet lets go and waits for the rename;
 //! 2. read it; the caller decides the new text from it (or that there is a conflict);
 //! 3. write the new text to a journal `.NAME.rpinet-journal` (atomically, fsynced), holding the
 //!    file's inode number; then overwrite the file in place (same inode: a waiting libuci
-//!    re-reads rpinet's text) and fsync it; then remove the journal.
+//!    re-reads rpinet's text) and fsync it; then remove the journal. If the name no longer
+//!    leads to the file after all (a rename rpinet could not see coming), the write went to
+//!    a file nobody reads: start again from step 1 on the file that replaced it.
 //!
 //! A run killed in step 3 leaves the journal; the next rpinet [`recover`]s it: when the file is
 //! still that inode (nobody replaced it since), the journal's text is written again, else the
@@ -46,12 +51,18 @@ pub fn update(path: &Path, mut decide: impl FnMut(Option<&str>) -> Result<Edit>)
 
 fn update_dyn(path: &Path, decide: &mut dyn FnMut(Option<&str>) -> Result<Edit>) -> Result<bool> {
     recover(path)?;
-    for _ in 0..20 {
+    let start = std::time::Instant::now();
+    while start.elapsed() < REPLACED_FOR {
         let existed = path.exists();
         let locked = lock::lock_file(path, "a writer of this file (uci or rpinet)")?;
         let mut file = locked.0;
         if !same_file(&file, path) {
             continue; // replaced between open and lock: lock the new one
+        }
+        if uci_commit_renaming(path) {
+            drop(file); // let go, and wait for its rename
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            continue;
         }
         let mut text = String::new();
         file.rewind()
@@ -71,12 +82,40 @@ fn update_dyn(path: &Path, decide: &mut dyn FnMut(Option<&str>) -> Result<Edit>)
         write_journal(path, ino, &new)?;
         write_in_place(&mut file, &new).ctx(|| format!("failed to write {}", path.display()))?;
         let _ = std::fs::remove_file(journal_path(path));
+        if !same_file(&file, path) {
+            continue; // a rename replaced it under us: decide again on the new text
+        }
         return Ok(true);
     }
     Err(Error::new(format!(
         "{} kept being replaced while rpinet waited to write it",
         path.display()
     )))
+}
+
+/// How long rpinet keeps starting again on a file that keeps being replaced.
+const REPLACED_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A temp file younger than this is a `uci commit` between its unlock and its rename; an
+/// older one was left by a killed `uci` and is ignored.
+const UCI_TEMP_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether a `uci commit` of `path` has written its temp file `.NAME.uci-XXXXXX` (libuci's
+/// file.c, `uci_file_commit`) and not yet renamed it over the file.
+fn uci_commit_renaming(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    let prefix = format!(".{}.uci-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        e.file_name().to_string_lossy().starts_with(&prefix)
+            && e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().map_or(true, |age| age < UCI_TEMP_FRESH))
+    })
 }
 
 /// Finish or drop the journal a killed run left beside `path`.
@@ -205,6 +244,41 @@ mod tests {
         recover(&p).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "uci's\n");
         assert!(!journal_path(&p).exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// libuci's commit, step by step: lock the file, write the temp, unlock, and only then
+    /// rename. An rpinet write that gets the lock in that gap must not be lost to the rename.
+    #[test]
+    fn a_write_in_the_gap_between_uci_unlock_and_rename_is_not_lost() {
+        let d = scratch("gap");
+        let p = d.join("rpinet");
+        std::fs::write(&p, "a\n").unwrap();
+        let locked = lock::lock_file(&p, "test").unwrap();
+        let temp = d.join(".rpinet.uci-Ab12Cd");
+        std::fs::write(&temp, "a\nuci\n").unwrap();
+        drop(locked);
+        let (p2, temp2) = (p.clone(), temp.clone());
+        let uci = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            std::fs::rename(&temp2, &p2).unwrap();
+        });
+        update(&p, |old| {
+            Ok(Edit::Write(format!("{}rpinet\n", old.unwrap())))
+        })
+        .unwrap();
+        uci.join().unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "a\nuci\nrpinet\n");
+        // A temp a killed `uci` left long ago does not hold rpinet up.
+        std::fs::write(&temp, "old").unwrap();
+        let long_ago = std::time::SystemTime::now() - 2 * UCI_TEMP_FRESH;
+        File::options()
+            .write(true)
+            .open(&temp)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        assert!(!uci_commit_renaming(&p));
         std::fs::remove_dir_all(&d).unwrap();
     }
 
