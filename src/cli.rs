@@ -2,6 +2,39 @@
 
 use argh::FromArgs;
 
+/// What a lone `-` (stdin, as `image import -` takes it) is carried as: argh
+/// reads a bare `-` as an unknown flag.
+pub const STDIN: &str = "<stdin>";
+
+/// The command line of this process, parsed as `argh::from_env` does.
+pub fn from_env() -> Cli {
+    let strings: Vec<String> = std::env::args_os()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let cmd = strings
+        .first()
+        .and_then(|s| s.rsplit('/').next())
+        .unwrap_or("rpinet")
+        .to_string();
+    let args: Vec<&str> = strings
+        .iter()
+        .skip(1)
+        .map(|s| if s == "-" { STDIN } else { s.as_str() })
+        .collect();
+    Cli::from_args(&[&cmd], &args).unwrap_or_else(|early| {
+        std::process::exit(match early.status {
+            Ok(()) => {
+                println!("{}", early.output);
+                0
+            }
+            Err(()) => {
+                eprintln!("{}\nRun {cmd} --help for more information.", early.output);
+                1
+            }
+        })
+    })
+}
+
 /// rpinet: network-boot server for a Raspberry Pi cluster on OpenWrt.
 #[derive(FromArgs, Debug)]
 pub struct Cli {
@@ -150,16 +183,22 @@ pub enum ImageCommand {
     Import(ImageImportArgs),
 }
 
-/// import a Raspberry Pi OS disk image (.img, .img.xz, .img.gz)
+/// import a Raspberry Pi OS disk image (.img, .img.xz, .img.gz) from a file, an http(s) URL or - (stdin)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "import")]
 pub struct ImageImportArgs {
-    /// the image file
+    /// the image file, an http:// or https:// URL, or - for stdin
     #[argh(positional)]
     pub file: String,
-    /// name to import it as (default: from the file name)
+    /// name to import it as (default: from the file name or URL)
     #[argh(option)]
     pub name: Option<String>,
+    /// SHA-256 of the file (as fetched) or of the .img inside; a mismatch imports nothing
+    #[argh(option)]
+    pub sha256: Option<String>,
+    /// seconds a download may receive nothing before it fails (default 30)
+    #[argh(option, default = "30")]
+    pub stall_timeout: u64,
     /// report progress in this job's state file (used by the ubus API)
     #[argh(option)]
     pub job: Option<String>,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use system::root::Root;
 
 fn main() {
-    let cli: Cli = argh::from_env();
+    let cli: Cli = cli::from_env();
     let root = match &cli.root {
         Some(dir) => Root::under(dir),
         None => Root::live(),
@@ -118,8 +118,15 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
-            let file = root_file(root, &a.file);
-            let rep = image::import_command(root, &file, a.name.as_deref(), a.job.as_deref())?;
+            let arg = if a.file == cli::STDIN { "-" } else { &a.file };
+            let origin = image::Origin::parse(arg, |f| root_file(root, f))?;
+            let opts = image::ImportOptions {
+                name: a.name,
+                job: a.job,
+                sha256: a.sha256,
+                stall: std::time::Duration::from_secs(a.stall_timeout.clamp(1, 3600)),
+            };
+            let rep = image::import_command(root, &origin, &opts)?;
             for m in &rep.skipped.messages {
                 eprintln!("rpinet: skipped: {m}");
             }

@@ -56,9 +56,15 @@ const METHODS: &[(&str, ArgSpec)] = &[
         "node_remove",
         &[("name", Ty::Str, true), ("purge", Ty::Bool, false)],
     ),
+    // path OR url (an addition to SPEC §4), and the optional checksum
     (
         "image_import",
-        &[("path", Ty::Str, true), ("name", Ty::Str, false)],
+        &[
+            ("path", Ty::Str, false),
+            ("url", Ty::Str, false),
+            ("name", Ty::Str, false),
+            ("sha256", Ty::Str, false),
+        ],
     ),
     // an addition to SPEC §4 (LuCI's images view uses it)
     ("image_delete", &[("name", Ty::Str, true)]),
@@ -210,7 +216,7 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "status" => crate::api::view::read_status(root).map(|v| view::json(&v)),
         "node_add" => node_add(root, a),
         "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
-        "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
+        "image_import" => start_image_import(root, a),
         "node_provision" => start_node_provision(root, a.str("name"), a.str("image")),
         "job" => read_job(root, a.str("id")),
         "images" => crate::api::images::list(root),
@@ -342,7 +348,39 @@ fn root_base(root: &Root) -> Option<std::path::PathBuf> {
     }
 }
 
-fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
+fn start_image_import(root: &Root, a: &Args) -> Result<Value> {
+    let (path, url, name, sha) = (a.str("path"), a.str("url"), a.str("name"), a.str("sha256"));
+    let source = match (path.is_empty(), url.is_empty()) {
+        (true, true) => return Err(Error::new("image_import: give 'path' or 'url'")),
+        (false, false) => return Err(Error::new("image_import: give 'path' or 'url', not both")),
+        (true, false) => {
+            crate::image::download::check_url(url)
+                .map_err(|e| Error::new(format!("image_import: {e}")))?;
+            url
+        }
+        (false, true) => {
+            check_import_path(root, path)?;
+            path
+        }
+    };
+    if !name.is_empty() {
+        check_image_name(name).map_err(|e| Error::new(format!("image_import: {e}")))?;
+    }
+    if !sha.is_empty() {
+        crate::image::check_sha256(sha).map_err(|e| Error::new(format!("image_import: {e}")))?;
+    }
+    let mut args = vec!["image", "import", source];
+    if !name.is_empty() {
+        args.extend(["--name", name]);
+    }
+    if !sha.is_empty() {
+        args.extend(["--sha256", sha]);
+    }
+    start_job(root, "image_import", &args)
+}
+
+/// A file `image_import` may read: absolute, no `..`, an image by its name, present.
+fn check_import_path(root: &Root, path: &str) -> Result<()> {
     if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
         return Err(Error::new(format!(
             "image_import: path '{path}' must be an absolute path without '..'"
@@ -357,18 +395,10 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
             "image_import: '{path}' is not an .img, .img.xz or .img.gz file"
         )));
     }
-    let on_disk = root.path(path);
-    if !on_disk.is_file() {
+    if !root.path(path).is_file() {
         return Err(Error::new(format!("image_import: no file '{path}'")));
     }
-    if !name.is_empty() {
-        check_image_name(name).map_err(|e| Error::new(format!("image_import: {e}")))?;
-    }
-    let mut args = vec!["image", "import", path];
-    if !name.is_empty() {
-        args.extend(["--name", name]);
-    }
-    start_job(root, "image_import", &args)
+    Ok(())
 }
 
 fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {

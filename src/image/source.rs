@@ -2,13 +2,17 @@
 //! `.img.gz` decompressed once, on other threads so decompression and writing
 //! overlap: an .xz block by block on every core ([`super::xz`]) when the file
 //! is made of several blocks, as `xz -T0` makes them, else on one thread.
-//! Counts the input bytes consumed for progress.
+//! Counts the input bytes consumed for progress, and when asked computes the
+//! SHA-256 of the input and of the image while streaming (a checksum may be
+//! of either: Raspberry Pi's list gives both).
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
+
+use sha2::{Digest, Sha256};
 
 use crate::bail;
 use crate::error::{Context, Result};
@@ -23,7 +27,7 @@ const XZ_MEM_KB: u32 = 80 * 1024;
 pub struct SharedCount(Arc<std::sync::Mutex<u64>>);
 
 impl SharedCount {
-    fn add(&self, n: u64) {
+    pub fn add(&self, n: u64) {
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *g = g.saturating_add(n);
     }
@@ -31,67 +35,142 @@ impl SharedCount {
     pub fn get(&self) -> u64 {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Set the count (a size learnt after the stream opened).
+    pub fn set(&self, n: u64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = n;
+    }
 }
+
+/// The SHA-256 of the input as it is read (shared with the decoder thread).
+type InputDigest = Arc<std::sync::Mutex<Sha256>>;
 
 struct Counting<R> {
     inner: R,
     n: SharedCount,
+    digest: Option<InputDigest>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
         self.n.add(k as u64);
+        if let Some(d) = &self.digest {
+            d.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(&buf[..k]);
+        }
         Ok(k)
     }
+}
+
+/// The SHA-256 digests a finished stream had, as lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// Of the bytes read (the compressed file, or the .img itself).
+    pub input: String,
+    /// Of the image (the .img inside).
+    pub image: String,
+}
+
+impl Digests {
+    /// Whether `want` (hex, any case) is either digest.
+    pub fn matches(&self, want: &str) -> bool {
+        let w = want.to_ascii_lowercase();
+        w == self.input || w == self.image
+    }
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The decompressed image, read front to back.
 pub struct Source {
     par: Option<rpinet_xz::ParXz>,
     rx: Option<Receiver<std::result::Result<Vec<u8>, String>>>,
-    raw: Option<Counting<File>>,
+    raw: Option<Counting<Input>>,
+    input_digest: Option<InputDigest>,
+    image_digest: Option<Sha256>,
     chunk: Vec<u8>,
     at: usize,
     /// Bytes of the image (decompressed) delivered so far.
     pub pos: u64,
-    /// Bytes of the input file consumed so far, and its size.
+    /// Bytes of the input consumed so far, and its size (0 while unknown: a
+    /// download whose server gave no length, or stdin).
     pub input_done: SharedCount,
-    pub input_len: u64,
+    pub input_len: SharedCount,
     pub compressed: bool,
 }
 
+/// What the bytes come from: a file, or a stream (a download, stdin) after
+/// the bytes already read to tell its format.
+type Input = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>;
+
 impl Source {
-    pub fn open(path: &Path) -> Result<Source> {
-        let mut f = File::open(path).ctx(|| format!("failed to open {}", path.display()))?;
-        let input_len = f
+    /// The image in the file at `path`. With `digest`, the SHA-256s are
+    /// computed as it streams (the .xz is then decoded on one thread).
+    pub fn open(path: &Path, digest: bool) -> Result<Source> {
+        let f = File::open(path).ctx(|| format!("failed to open {}", path.display()))?;
+        let len = f
             .metadata()
             .ctx(|| format!("failed to stat {}", path.display()))?
             .len();
-        let mut magic = [0u8; 6];
-        let n = f
-            .read(&mut magic)
-            .ctx(|| format!("failed to read {}", path.display()))?;
-        let magic = &magic[..n];
-        use std::io::Seek;
-        f.rewind()
-            .ctx(|| format!("failed to read {}", path.display()))?;
+        let total = SharedCount::default();
+        total.set(len);
+        Self::build(Box::new(f), Some(path), total, digest).ctx(|| path.display().to_string())
+    }
+
+    /// The image in a stream (a download, stdin) whose size, when known,
+    /// arrives in `total`.
+    pub fn stream(input: Box<dyn Read + Send>, total: SharedCount, digest: bool) -> Result<Source> {
+        Self::build(input, None, total, digest)
+    }
+
+    fn build(
+        mut input: Box<dyn Read + Send>,
+        path: Option<&Path>,
+        total: SharedCount,
+        digest: bool,
+    ) -> Result<Source> {
+        let mut magic = vec![0u8; 6];
+        let mut n = 0;
+        while n < magic.len() {
+            match input.read(&mut magic[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => bail!("failed to read: {e}"),
+            }
+        }
+        magic.truncate(n);
         let done = SharedCount::default();
+        let input_digest = digest.then(InputDigest::default);
         let mut s = Source {
             par: None,
             rx: None,
             raw: None,
+            input_digest: input_digest.clone(),
+            image_digest: digest.then(Sha256::new),
             chunk: Vec::new(),
             at: 0,
             pos: 0,
             input_done: done.clone(),
-            input_len,
+            input_len: total,
             compressed: false,
         };
-        let counting = Counting { inner: f, n: done };
+        let counting = Counting {
+            inner: io::Cursor::new(magic.clone()).chain(input),
+            n: done,
+            digest: input_digest,
+        };
         if magic.starts_with(&rpinet_xz::format::MAGIC) {
             s.compressed = true;
-            match parallel_xz(path, &s.input_done) {
+            let par = match path {
+                Some(p) if !digest => parallel_xz(p, &s.input_done),
+                _ => None,
+            };
+            match par {
                 Some(p) => s.par = Some(p),
                 None => {
                     let input = io::BufReader::with_capacity(256 << 10, counting);
@@ -107,10 +186,7 @@ impl Source {
                 flate2::read::MultiGzDecoder::new(input),
             ));
         } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-            bail!(
-                "{}: zstd images are not supported; use .img, .img.xz or .img.gz",
-                path.display()
-            );
+            bail!("zstd images are not supported; use .img, .img.xz or .img.gz");
         } else {
             s.raw = Some(counting);
         }
@@ -148,7 +224,27 @@ impl Source {
         Ok(())
     }
 
+    /// The digests of everything read, once the stream is drained; None
+    /// unless asked for at open.
+    pub fn digests(&mut self) -> Option<Digests> {
+        let input = self.input_digest.take()?;
+        let input = std::mem::take(&mut *input.lock().unwrap_or_else(|e| e.into_inner()));
+        let image = self.image_digest.take()?;
+        Some(Digests {
+            input: hex(&input.finalize()),
+            image: hex(&image.finalize()),
+        })
+    }
+
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let n = self.read_raw(buf)?;
+        if let Some(d) = &mut self.image_digest {
+            d.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize> {
         if let Some(p) = &mut self.par {
             let n = p.read(buf).map_err(|e| {
                 crate::error::Error::new(format!(
