@@ -20,28 +20,7 @@ use crate::bail;
 use crate::error::{Error, Result};
 use crate::image::source::SharedCount;
 
-/// A URL rpinet will fetch: `http://` or `https://`, a host, at most 2048
-/// bytes, no spaces or control characters (it is one argument of a client).
-pub fn check_url(url: &str) -> Result<()> {
-    let lower = url.to_ascii_lowercase();
-    let Some(rest) = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"))
-    else {
-        bail!("'{}' is not an http:// or https:// URL", url.escape_debug());
-    };
-    if url.len() > 2048 || url.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        bail!(
-            "'{}' is not a URL (spaces, control characters or over 2048 bytes)",
-            url.escape_debug()
-        );
-    }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.starts_with('-') || host.contains('@') {
-        bail!("'{}' names no host", url.escape_debug());
-    }
-    Ok(())
-}
+pub use crate::config::check_url;
 
 /// The image name a URL suggests: its last path segment, as for a file.
 pub fn name_from_url(url: &str) -> String {
@@ -302,26 +281,6 @@ impl Download {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_http_and_https_urls() {
-        assert!(check_url("http://127.0.0.1:8080/a.img.xz").is_ok());
-        assert!(check_url("HTTPS://downloads.raspberrypi.com/x.img.xz?x=1").is_ok());
-        for bad in [
-            "ftp://h/a.img",
-            "file:///etc/passwd",
-            "/tmp/a.img",
-            "http://",
-            "http:///a",
-            "http://h/a b",
-            "http://-oProxy/a",
-            "http://user@h/a",
-            "http://h/a\n",
-        ] {
-            let e = check_url(bad).unwrap_err();
-            assert!(!e.message().contains('\n'), "{bad}: {e}");
-        }
-    }
 
     #[test]
     fn names_come_from_the_last_segment() {

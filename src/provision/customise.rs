@@ -11,7 +11,7 @@ use crate::error::{Context, Result};
 use crate::system::fsys::{self, Dir};
 
 /// Open `path` (components) below `top`, refusing symlinks on the way.
-fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
+pub(super) fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
     let mut d = top.open_dir(b".")?;
     for c in path {
         d = d.open_dir(c.as_bytes())?;
@@ -34,7 +34,7 @@ fn mkdirs(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
 }
 
 /// The text of `dir/name`; None when it does not exist.
-fn read(dir: &Dir, name: &str) -> Result<Option<String>> {
+pub(super) fn read(dir: &Dir, name: &str) -> Result<Option<String>> {
     match dir.open_file(name.as_bytes(), libc::O_RDONLY) {
         Ok(f) => {
             let mut s = Vec::new();
@@ -179,6 +179,7 @@ pub fn apply(
         }
         done.push("cloud-init NoCloud seed".into());
     }
+    done.extend(super::keys::install(t, boot, root, user.map(|(u, _)| u))?);
     Ok(done)
 }
 

@@ -3,6 +3,7 @@
 pub mod copy;
 pub mod customise;
 pub mod edits;
+pub mod keys;
 
 use std::io::Read;
 use std::net::Ipv4Addr;
@@ -28,6 +29,8 @@ pub struct ProvisionTarget {
     pub server_ip: Ipv4Addr,
     /// The storage path (router path); the tftp and nfs dirs are inside it.
     pub storage: PathBuf,
+    /// `ssh_key`s to install (the main section's and the node's).
+    pub ssh_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -283,6 +286,7 @@ pub fn provision_node(
             nfs_dir: storage.join("nfs").join(&node.name),
             server_ip: world.net.server,
             storage: storage.clone(),
+            ssh_keys: world.config.ssh_keys_of(node),
         };
         let image = crate::config::check_image_name(image)?;
         let image_dir = storage.join("images").join(&image);
