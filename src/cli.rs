@@ -57,6 +57,16 @@ pub enum Command {
     List(ListArgs),
     Call(CallArgs),
     Event(EventArgs),
+    Inventory(InventoryArgs),
+}
+
+/// every node for Ansible, grouped by model and by image
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "inventory")]
+pub struct InventoryArgs {
+    /// ini | yaml | json (default ini)
+    #[argh(option, default = "String::from(\"ini\")")]
+    pub format: String,
 }
 
 /// make the system match the config (idempotent)

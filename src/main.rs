@@ -47,6 +47,10 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Call(a) => api::rpcd::call(root, &a.method),
         Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
         Command::Doctor(a) => observe::doctor::run(root, a.json),
+        Command::Inventory(a) => {
+            print!("{}", api::inventory::render(root, &a.format)?);
+            Ok(0)
+        }
         Command::Apply(a) if a.withdraw => {
             let (_, mut config) = plan::world::load_config(root)?;
             config.enabled = false;

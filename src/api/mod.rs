@@ -2,6 +2,7 @@
 //! jobs that carry out long requests.
 
 pub mod images;
+pub mod inventory;
 pub mod node;
 pub mod rpcd;
 pub mod view;

@@ -76,6 +76,8 @@ const METHODS: &[(&str, ArgSpec)] = &[
     ("images", &[]),
     ("discovered", &[]),
     ("doctor", &[]),
+    // fleet (issue 15)
+    ("inventory", &[]),
 ];
 
 /// What `rpinet list` prints.
@@ -223,6 +225,7 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "image_delete" => crate::api::images::delete(root, a.str("name")),
         "discovered" => discovered(root),
         "doctor" => crate::observe::doctor::reply(root),
+        "inventory" => crate::api::inventory::reply(root),
         other => Err(Error::new(format!("unknown method '{other}'"))),
     }
 }
@@ -442,7 +445,7 @@ mod tests {
         assert_eq!(s["node_remove"]["purge"], json!(true));
         assert_eq!(s["node_add"]["mac"], json!("str"));
         assert_eq!(s["status"], json!({}));
-        assert_eq!(s.as_object().unwrap().len(), 10);
+        assert_eq!(s.as_object().unwrap().len(), 11);
     }
 
     #[test]

@@ -96,6 +96,31 @@ pub struct ImageView {
     pub used_by: Vec<String>,
 }
 
+/// `inventory`: Ansible's JSON inventory — every group by name (`all`, then
+/// one per model and per image) and the hosts' variables under `_meta`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InventoryView {
+    #[serde(rename = "_meta")]
+    pub meta: InventoryMeta,
+    #[serde(flatten)]
+    pub groups: std::collections::BTreeMap<String, InventoryGroup>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InventoryMeta {
+    /// host -> (variable -> value), values of safe characters only (see api/inventory.rs).
+    pub hostvars:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InventoryGroup {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+}
+
 /// A node as the world shows it.
 pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
     let (tftp_dir, nfs_dir) = match &world.config.storage_path {
