@@ -191,6 +191,19 @@ pub struct ImageArgs {
 #[argh(subcommand)]
 pub enum ImageCommand {
     Import(ImageImportArgs),
+    Catalog(ImageCatalogArgs),
+}
+
+/// the OS images of the catalog (UCI catalog_url: Raspberry Pi Imager's list)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "catalog")]
+pub struct ImageCatalogArgs {
+    /// fetch the list now, even if the cached one is fresh
+    #[argh(switch)]
+    pub refresh: bool,
+    /// print machine-readable JSON
+    #[argh(switch)]
+    pub json: bool,
 }
 
 /// import a Raspberry Pi OS disk image (.img, .img.xz, .img.gz) from a file, an http(s) URL or - (stdin)

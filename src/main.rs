@@ -120,6 +120,17 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             }
         },
         Command::Image(cli::ImageArgs {
+            command: ImageCommand::Catalog(a),
+        }) => {
+            let v = api::catalog::command(root, a.refresh)?;
+            if a.json {
+                print_json(&v)
+            } else {
+                print!("{}", v.human())
+            }
+            Ok(0)
+        }
+        Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
             let arg = if a.file == cli::STDIN { "-" } else { &a.file };

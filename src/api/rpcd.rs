@@ -78,6 +78,7 @@ const METHODS: &[(&str, ArgSpec)] = &[
     ("doctor", &[]),
     // fleet (issue 15)
     ("inventory", &[]),
+    ("image_catalog", &[]),
 ];
 
 /// What `rpinet list` prints.
@@ -226,6 +227,7 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "discovered" => discovered(root),
         "doctor" => crate::observe::doctor::reply(root),
         "inventory" => crate::api::inventory::reply(root),
+        "image_catalog" => crate::api::catalog::reply(root),
         other => Err(Error::new(format!("unknown method '{other}'"))),
     }
 }
@@ -445,7 +447,7 @@ mod tests {
         assert_eq!(s["node_remove"]["purge"], json!(true));
         assert_eq!(s["node_add"]["mac"], json!("str"));
         assert_eq!(s["status"], json!({}));
-        assert_eq!(s.as_object().unwrap().len(), 11);
+        assert_eq!(s.as_object().unwrap().len(), 12);
     }
 
     #[test]

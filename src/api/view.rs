@@ -121,6 +121,29 @@ pub struct InventoryGroup {
     pub children: Vec<String>,
 }
 
+/// `image_catalog`: the OS images of the catalog (Raspberry Pi Imager's list) and when
+/// the router fetched it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct CatalogView {
+    pub images: Vec<CatalogImage>,
+    pub fetched: u64,
+}
+
+/// One image of the catalog; sizes in bytes, 0 and "" when the list does not say.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct CatalogImage {
+    pub name: String,
+    pub description: String,
+    pub release_date: String,
+    pub url: String,
+    /// The download (the .img.xz).
+    pub size: u64,
+    /// The .img inside.
+    pub extract_size: u64,
+    pub sha256: String,
+    pub extract_sha256: String,
+}
+
 /// A node as the world shows it.
 pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
     let (tftp_dir, nfs_dir) = match &world.config.storage_path {

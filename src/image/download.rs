@@ -278,6 +278,22 @@ impl Download {
     }
 }
 
+/// A small body (a catalog), whole, in memory: at most `max` bytes.
+pub fn fetch(url: &str, stall: Duration, max: usize) -> Result<Vec<u8>> {
+    let (d, body) = Download::start(url, stall)?;
+    let mut buf = Vec::new();
+    let r = body.take(max as u64 + 1).read_to_end(&mut buf);
+    let too_big = buf.len() > max;
+    d.finish(r.is_err() || too_big)?;
+    if let Err(e) = r {
+        bail!("download of {url} failed: {e}");
+    }
+    if too_big {
+        bail!("{url} is larger than {} KiB", max >> 10);
+    }
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,7 @@
 //! bookworm-style root and in the cloud-init user-data of a trixie one; a
 //! key that is not one is refused with the section named, nothing written.
 
-mod image_util;
-
-use image_util::*;
+use crate::image_util::*;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 

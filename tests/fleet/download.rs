@@ -4,10 +4,8 @@
 //! body cut short, a 404, a server that stalls and a URL that is not http(s)
 //! each end with one line, and nothing is left in images/ after a failure.
 
-mod image_util;
-
-use image_util::http::{Reply, Server, sha256};
-use image_util::*;
+use crate::image_util::http::{Reply, Server, sha256};
+use crate::image_util::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -277,4 +275,95 @@ fn ubus_image_import_takes_a_url() {
         let v = call(args);
         assert!(v["error"].as_str().unwrap_or("").contains(what), "{v}");
     }
+}
+
+#[test]
+fn catalog_is_fetched_cached_and_its_image_imports() {
+    let work = scratch("dl-catalog");
+    let root = work.join("root");
+    router(&root);
+    let xz = std::fs::read(shared_image().join("disk.img.xz")).unwrap();
+    let img = std::fs::read(shared_image().join("disk.img")).unwrap();
+    let srv = Server::start();
+    let url = srv.route("/images/raspios-lite.img.xz", Reply::Body(xz.clone()));
+    let list = serde_json::json!({"os_list": [
+        {"name": "Raspberry Pi OS (other)", "subitems": [
+            {"name": "Raspberry Pi OS Lite (64-bit)", "description": "no desktop",
+             "url": url, "release_date": "2025-05-13",
+             "image_download_size": xz.len(), "image_download_sha256": sha256(&xz),
+             "extract_size": img.len(), "extract_sha256": sha256(&img)}]},
+        {"name": "Erase", "url": "internal://format"}
+    ]});
+    let cat = srv.route("/os_list.json", Reply::Body(list.to_string().into_bytes()));
+    let cfg = root.join("etc/config/rpinet");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace(
+            "config rpinet 'main'\n",
+            &format!("config rpinet 'main'\n\toption catalog_url '{cat}'\n"),
+        ),
+    )
+    .unwrap();
+    let call = |method: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
+            .arg("--root")
+            .arg(&root)
+            .args(["call", method])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = call("image_catalog");
+    let listed = v["images"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(listed.len(), 1, "{v}");
+    let lite = &listed[0];
+    assert_eq!(lite["name"], "Raspberry Pi OS Lite (64-bit)");
+    assert_eq!(lite["size"], xz.len() as u64);
+    assert_eq!(lite["extract_sha256"], sha256(&img).as_str());
+    assert!(v["fetched"].as_u64().unwrap() > 0);
+    // served from the cache while the server no longer has it
+    srv.route("/os_list.json", Reply::Truncated(Vec::new(), 0));
+    assert_eq!(call("image_catalog"), v);
+    // pick it and import: the URL and checksum the catalog gave
+    let out = import(
+        &root,
+        None,
+        &[
+            lite["url"].as_str().unwrap(),
+            "--sha256",
+            lite["sha256"].as_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(images(&root), ["raspios-lite"]);
+    // a refresh from a server that no longer serves a list fails with one line
+    let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
+        .arg("--root")
+        .arg(&root)
+        .args(["image", "catalog", "--refresh"])
+        .output()
+        .unwrap();
+    fails_with(&out, "the catalog is not JSON");
+    // a catalog_url that is not http(s) is refused by the config
+    std::fs::write(
+        &cfg,
+        text.replace(
+            "config rpinet 'main'\n",
+            "config rpinet 'main'\n\toption catalog_url 'file:///etc/shadow'\n",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
+        .arg("--root")
+        .arg(&root)
+        .args(["image", "catalog"])
+        .output()
+        .unwrap();
+    fails_with(&out, "option 'catalog_url'");
 }

@@ -4,9 +4,7 @@
 //! with the ubus `inventory` reply — the JSON, and all three must give the
 //! same hosts, groups and variables.
 
-mod common;
-
-use common::Lab;
+use crate::common::Lab;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
