@@ -105,6 +105,16 @@ pub enum NodeCommand {
     Remove(NodeRemoveArgs),
     Show(NodeShowArgs),
     Provision(NodeProvisionArgs),
+    Rollback(NodeRollbackArgs),
+}
+
+/// put a node back on the root an image roll kept for it
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "rollback")]
+pub struct NodeRollbackArgs {
+    /// node name
+    #[argh(positional)]
+    pub name: String,
 }
 
 /// register a Pi as a node
@@ -192,6 +202,31 @@ pub struct ImageArgs {
 pub enum ImageCommand {
     Import(ImageImportArgs),
     Catalog(ImageCatalogArgs),
+    Roll(ImageRollArgs),
+}
+
+/// reimage nodes to IMAGE a batch at a time, keeping each previous root until the node is up
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "roll")]
+pub struct ImageRollArgs {
+    /// the image to roll out
+    #[argh(positional)]
+    pub image: String,
+    /// reimage every node running this image
+    #[argh(option)]
+    pub from: Option<String>,
+    /// reimage these nodes instead (names separated by spaces or commas)
+    #[argh(option)]
+    pub nodes: Option<String>,
+    /// how many nodes at a time (default: UCI roll_batch, else 2)
+    #[argh(option)]
+    pub batch: Option<u32>,
+    /// seconds a node may take to come up on the new image (default 900)
+    #[argh(option, default = "900")]
+    pub boot_timeout: u64,
+    /// report progress in this job's state file (used by the ubus API)
+    #[argh(option)]
+    pub job: Option<String>,
 }
 
 /// the OS images of the catalog (UCI catalog_url: Raspberry Pi Imager's list)

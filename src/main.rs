@@ -108,17 +108,40 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 }
                 Ok(0)
             }
+            NodeCommand::Rollback(a) => {
+                println!("{}", api::roll::rollback(root, &a.name, false)?);
+                Ok(0)
+            }
             NodeCommand::Provision(a) => {
                 let opts = provision::ProvisionOptions {
                     user: a.user,
                     password_hash: a.password_hash,
                     job: a.job,
+                    keep_previous: false,
                 };
                 let rep = provision::provision_node(root, &a.name, &a.image, &opts)?;
                 println!("{}", rep.summary());
                 Ok(0)
             }
         },
+        Command::Image(cli::ImageArgs {
+            command: ImageCommand::Roll(a),
+        }) => {
+            let req = api::roll::RollRequest {
+                image: a.image,
+                from: a.from,
+                nodes: a
+                    .nodes
+                    .as_deref()
+                    .map(api::roll::split_names)
+                    .unwrap_or_default(),
+                batch: a.batch,
+                boot_timeout: std::time::Duration::from_secs(a.boot_timeout),
+                job: a.job,
+            };
+            println!("{}", api::roll::run(root, &req)?);
+            Ok(0)
+        }
         Command::Image(cli::ImageArgs {
             command: ImageCommand::Catalog(a),
         }) => {

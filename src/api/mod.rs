@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod images;
 pub mod inventory;
 pub mod node;
+pub mod roll;
 pub mod rpcd;
 pub mod view;

@@ -79,6 +79,16 @@ const METHODS: &[(&str, ArgSpec)] = &[
     // fleet (issue 15)
     ("inventory", &[]),
     ("image_catalog", &[]),
+    (
+        "image_roll",
+        &[
+            ("image", Ty::Str, true),
+            ("from", Ty::Str, false),
+            ("nodes", Ty::Str, false),
+            ("batch", Ty::Str, false),
+        ],
+    ),
+    ("node_rollback", &[("name", Ty::Str, true)]),
 ];
 
 /// What `rpinet list` prints.
@@ -228,6 +238,9 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "doctor" => crate::observe::doctor::reply(root),
         "inventory" => crate::api::inventory::reply(root),
         "image_catalog" => crate::api::catalog::reply(root),
+        "image_roll" => start_image_roll(root, a),
+        "node_rollback" => crate::api::roll::rollback(root, a.str("name"), true)
+            .map(|_| json!({ "rolled_back": a.str("name") })),
         other => Err(Error::new(format!("unknown method '{other}'"))),
     }
 }
@@ -406,6 +419,33 @@ fn check_import_path(root: &Root, path: &str) -> Result<()> {
     Ok(())
 }
 
+/// `image_roll`: the selection and batch checked now, the roll run as a job.
+fn start_image_roll(root: &Root, a: &Args) -> Result<Value> {
+    let (image, from, nodes, batch) = (
+        a.str("image"),
+        a.str("from"),
+        a.str("nodes"),
+        a.str("batch"),
+    );
+    let (_, cfg) = crate::plan::world::load_config(root)?;
+    let names = crate::api::roll::split_names(nodes);
+    let from_opt = (!from.is_empty()).then_some(from);
+    crate::api::roll::select(&cfg, image, from_opt, &names)?;
+    if !batch.is_empty() && crate::config::parse_batch(batch).is_none() {
+        return Err(Error::new(format!(
+            "image_roll: batch '{}' is not a number from 1 to 64",
+            batch.escape_debug()
+        )));
+    }
+    let mut args = vec!["image", "roll", image];
+    for (flag, v) in [("--from", from), ("--nodes", nodes), ("--batch", batch)] {
+        if !v.is_empty() {
+            args.extend([flag, v]);
+        }
+    }
+    start_job(root, "image_roll", &args)
+}
+
 fn start_node_provision(root: &Root, name: &str, image: &str) -> Result<Value> {
     if !valid_node_name(name) {
         return Err(Error::new(format!(
@@ -447,7 +487,7 @@ mod tests {
         assert_eq!(s["node_remove"]["purge"], json!(true));
         assert_eq!(s["node_add"]["mac"], json!("str"));
         assert_eq!(s["status"], json!({}));
-        assert_eq!(s.as_object().unwrap().len(), 12);
+        assert_eq!(s.as_object().unwrap().len(), 14);
     }
 
     #[test]

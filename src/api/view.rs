@@ -144,6 +144,20 @@ pub struct CatalogImage {
     pub extract_sha256: String,
 }
 
+/// One node of an image roll, as the roll's job reports it under `nodes`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollNode {
+    pub name: String,
+    /// pending | provisioning | booting | up | failed
+    pub state: &'static str,
+    /// The furthest boot stage reached on the new image.
+    pub stage: &'static str,
+    pub error: Option<String>,
+    /// The node's boot trace, when it failed to come up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot: Option<Boot>,
+}
+
 /// A node as the world shows it.
 pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
     let (tftp_dir, nfs_dir) = match &world.config.storage_path {

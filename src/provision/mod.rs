@@ -3,6 +3,7 @@
 pub mod copy;
 pub mod customise;
 pub mod edits;
+pub mod identity;
 pub mod keys;
 
 use std::io::Read;
@@ -38,6 +39,14 @@ pub struct ProvisionOptions {
     pub user: Option<String>,
     pub password_hash: Option<String>,
     pub job: Option<String>,
+    /// Keep the old trees beside the new ones as `.<leaf>.prev` (an image
+    /// roll deletes them once the node is up, or `node rollback` swaps them back).
+    pub keep_previous: bool,
+}
+
+/// The name an old tree is kept under beside `leaf` while a roll waits for the node.
+pub fn kept_name(leaf: &[u8]) -> Vec<u8> {
+    [b".", leaf, b".prev"].concat()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -117,7 +126,8 @@ pub fn provision(
         .ctx(|| format!("image '{image_name}' has no root tree"))?;
     let total = image_size(&image);
     let mut job = Job::start(root, opts.job.as_deref(), "node_provision")?;
-    let r = build_and_swap(root, target, &img_boot, &img_root, user, total, &mut job);
+    let r = build_and_swap(root, target, &img_boot, &img_root, user, total, &mut job)
+        .and_then(|(rep, slots)| finish_slots(&slots, opts.keep_previous).map(|_| rep));
     match r {
         Ok(mut rep) => {
             rep.image = image_name;
@@ -187,7 +197,7 @@ fn build_and_swap(
     user: Option<(&str, &str)>,
     total: u64,
     job: &mut Job,
-) -> Result<ProvisionReport> {
+) -> Result<(ProvisionReport, [Slot; 2])> {
     let boot = slot(root, &t.tftp_dir)?;
     let rootfs = match slot(root, &t.nfs_dir) {
         Ok(s) => s,
@@ -256,12 +266,25 @@ fn build_and_swap(
                 .ctx(|| format!("failed to move the new tree to {}", s.shown))?;
         }
     }
-    for s in [&rootfs, &boot] {
-        s.parent
-            .remove_tree(&s.staging)
-            .ctx(|| format!("failed to delete the old tree of {}", s.shown))?;
+    Ok((rep, [rootfs, boot]))
+}
+
+/// After the swap the staging names hold the old trees: delete them, or keep them aside.
+fn finish_slots(slots: &[Slot; 2], keep: bool) -> Result<()> {
+    for s in slots {
+        if keep && s.parent.lstat(&s.staging).is_ok() {
+            let kept = kept_name(&s.leaf);
+            let _ = s.parent.remove_tree(&kept);
+            s.parent
+                .rename(&s.staging, &s.parent, &kept)
+                .ctx(|| format!("failed to keep the old tree of {}", s.shown))?;
+        } else {
+            s.parent
+                .remove_tree(&s.staging)
+                .ctx(|| format!("failed to delete the old tree of {}", s.shown))?;
+        }
     }
-    Ok(rep)
+    Ok(())
 }
 
 /// `rpinet node provision NAME --image IMAGE`: the node's target from the config, then

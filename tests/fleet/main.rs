@@ -11,3 +11,4 @@ mod image_util;
 mod download;
 mod inventory;
 mod keys;
+mod roll;
