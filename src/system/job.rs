@@ -100,6 +100,16 @@ pub fn bar_line(s: &State, elapsed: Duration) -> String {
         0
     };
     let tenths = rate.saturating_mul(10) >> 20; // MiB/s in tenths
+    if s.bytes_total == 0 {
+        // a download whose server gave no size: bytes and rate only
+        return format!(
+            "{} MiB  {} files  {}.{} MiB/s",
+            s.bytes_done >> 20,
+            s.files,
+            tenths / 10,
+            tenths % 10
+        );
+    }
     format!(
         "[{}{}] {:3}% {} / {} MiB  {} files  {}.{} MiB/s  ETA {}:{:02}",
         "#".repeat(filled),
@@ -262,6 +272,14 @@ mod tests {
         assert!(
             line.contains(" 25% 50 / 200 MiB  7 files  5.0 MiB/s  ETA 0:30"),
             "{line}"
+        );
+        let unknown = State {
+            bytes_total: 0,
+            ..s.clone()
+        };
+        assert_eq!(
+            bar_line(&unknown, Duration::from_secs(10)),
+            "50 MiB  7 files  5.0 MiB/s"
         );
     }
 
