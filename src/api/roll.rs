@@ -243,16 +243,13 @@ fn roll(root: &Root, req: &RollRequest, job: &mut Job) -> Result<String> {
             nodes[i].state = "booting";
             switched.push((i, crate::observe::events::now(), slots));
         }
-        show(
-            job,
-            &nodes,
-            &format!(
+        while !switched.is_empty() {
+            let waiting = format!(
                 "batch {}: waiting for {} node(s) to come up",
                 b + 1,
                 switched.len()
-            ),
-        );
-        while !switched.is_empty() {
+            );
+            show(job, &nodes, &waiting);
             std::thread::sleep(Duration::from_secs(1));
             let (_, cfg_now) = crate::plan::world::load_config(root)?;
             let log = crate::observe::events::gather(root)?;
@@ -289,15 +286,6 @@ fn roll(root: &Root, req: &RollRequest, job: &mut Job) -> Result<String> {
                     }
                 }
             }
-            show(
-                job,
-                &nodes,
-                &format!(
-                    "batch {}: waiting for {} node(s) to come up",
-                    b + 1,
-                    switched.len()
-                ),
-            );
         }
     }
     Ok(format!(

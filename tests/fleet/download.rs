@@ -7,14 +7,11 @@
 use crate::image_util::http::{Reply, Server, sha256};
 use crate::image_util::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn import(root: &Path, path: Option<&Path>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rpinet"));
-    c.arg("--root")
-        .arg(root)
-        .args(["image", "import"])
-        .args(args);
+    let mut c = crate::rpinet_at(root);
+    c.args(["image", "import"]).args(args);
     if let Some(p) = path {
         c.env("PATH", p);
     }
@@ -65,11 +62,7 @@ fn good_download_imports_with_either_checksum_and_reports_progress() {
         None,
         &[&url, "--sha256", &sha256(&xz).to_uppercase(), "--job", "j1"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("imported 2025-05-13-raspios-lite (bookworm)"),
@@ -98,11 +91,7 @@ fn good_download_imports_with_either_checksum_and_reports_progress() {
         Some(&wget_only(&work)),
         &[&url, "--name", "by-img-sum", "--sha256", &sha256(&img)],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     assert_eq!(images(&root), ["2025-05-13-raspios-lite", "by-img-sum"]);
 }
 
@@ -112,18 +101,12 @@ fn stdin_imports_with_a_name() {
     let root = work.join("root");
     router(&root);
     let f = std::fs::File::open(shared_image().join("disk.img.gz")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-        .arg("--root")
-        .arg(&root)
+    let out = crate::rpinet_at(&root)
         .args(["image", "import", "-", "--name", "piped"])
         .stdin(f)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     assert!(
         root.join("mnt/rpinet/images/piped/root/etc/os-release")
             .exists()
@@ -222,23 +205,7 @@ fn ubus_image_import_takes_a_url() {
     let xz = std::fs::read(shared_image().join("disk.img.xz")).unwrap();
     let srv = Server::start();
     let url = srv.route("/lite.img.xz", Reply::Body(xz.clone()));
-    let call = |args: serde_json::Value| -> serde_json::Value {
-        use std::io::Write;
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-            .arg("--root")
-            .arg(&root)
-            .args(["call", "image_import"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin
-            .take()
-            .unwrap()
-            .write_all(args.to_string().as_bytes())
-            .unwrap();
-        serde_json::from_slice(&c.wait_with_output().unwrap().stdout).unwrap()
-    };
+    let call = |args: serde_json::Value| crate::call(&root, "image_import", &args.to_string());
     let v = call(serde_json::json!({"url": url, "sha256": sha256(&xz)}));
     let id = v["job"]
         .as_str()
@@ -305,16 +272,7 @@ fn catalog_is_fetched_cached_and_its_image_imports() {
         ),
     )
     .unwrap();
-    let call = |method: &str| -> serde_json::Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-            .arg("--root")
-            .arg(&root)
-            .args(["call", method])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let call = |method: &str| crate::call(&root, method, "{}");
     let v = call("image_catalog");
     let listed = v["images"].as_array().unwrap_or_else(|| panic!("{v}"));
     assert_eq!(listed.len(), 1, "{v}");
@@ -336,16 +294,10 @@ fn catalog_is_fetched_cached_and_its_image_imports() {
             lite["sha256"].as_str().unwrap(),
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     assert_eq!(images(&root), ["raspios-lite"]);
     // a refresh from a server that no longer serves a list fails with one line
-    let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-        .arg("--root")
-        .arg(&root)
+    let out = crate::rpinet_at(&root)
         .args(["image", "catalog", "--refresh"])
         .output()
         .unwrap();
@@ -359,9 +311,7 @@ fn catalog_is_fetched_cached_and_its_image_imports() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-        .arg("--root")
-        .arg(&root)
+    let out = crate::rpinet_at(&root)
         .args(["image", "catalog"])
         .output()
         .unwrap();

@@ -27,18 +27,10 @@ fn setup(name: &str) -> PathBuf {
             "dc:a6:32:00:00:01",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     std::fs::copy(shared_image().join("disk.img.xz"), root.join("os.img.xz")).unwrap();
     let out = rpinet(&root, &["image", "import", "/os.img.xz"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     let cfg = root.join("etc/config/rpinet");
     let text = std::fs::read_to_string(&cfg).unwrap();
     let text = text
@@ -66,11 +58,7 @@ fn provision(root: &Path, extra: &[&str]) {
     let mut args = vec!["node", "provision", "calm_owl", "--image", "os"];
     args.extend_from_slice(extra);
     let out = rpinet(root, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("2 ssh keys"), "{said}");
 }

@@ -7,7 +7,7 @@
 use crate::image_util::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const NODES: [(&str, &str, &str, &str); 3] = [
@@ -28,19 +28,13 @@ fn ok(root: &Path, args: &[&str]) -> String {
 
 /// One event as the dhcp or tftp hook records it.
 fn event(root: &Path, kind: &str, env: &[(&str, &str)]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-        .arg("--root")
-        .arg(root)
+    let out = crate::rpinet_at(root)
         .args(["event", kind])
         .env_clear()
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::assert_ok(&out);
 }
 
 /// A Pi 4 netboot to a running OS: loader DHCP, firmware, kernel, the OS's DHCP with its hostname.
@@ -125,9 +119,7 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
         .unwrap();
     }
     let job = root.join("tmp/rpinet/jobs/jroll.json");
-    let mut roll = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-        .arg("--root")
-        .arg(&root)
+    let mut roll = crate::rpinet_at(&root)
         .args([
             "image",
             "roll",
@@ -241,17 +233,7 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
         ("image_roll", r#"{"image":"new"}"#, "name the nodes"),
         ("node_rollback", r#"{"name":"a"}"#, "has no kept root"),
     ] {
-        use std::io::Write;
-        let mut c = Command::new(env!("CARGO_BIN_EXE_rpinet"))
-            .arg("--root")
-            .arg(&root)
-            .args(["call", method])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        c.stdin.take().unwrap().write_all(args.as_bytes()).unwrap();
-        let v: Value = serde_json::from_slice(&c.wait_with_output().unwrap().stdout).unwrap();
+        let v = crate::call(&root, method, args);
         assert!(
             v["error"].as_str().unwrap_or("").contains(want),
             "{method} {args}: {v}"
