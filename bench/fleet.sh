@@ -5,25 +5,18 @@
 #   (3) the transfer alone              curl -o /dev/null (what (2) adds to (1) at most)
 #   (4) from the local file, --sha256   (the one-thread xz path a stream takes)
 # The download path must not be slower than (1) + (3). The image is bench/image.sh's
-# (built there once, kept in BENCH_DIR); ROOT_MIB (default 600 here) sizes its root.
+# (built there once, kept in BENCH_DIR); by default a smaller one than bench-image's (the
+# Python library, headers and docs of this machine, xz -6), ROOT_DIRS to change it.
 # Prints wall and CPU time of each. Needs curl and python3 (the server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export BENCH_DIR=${BENCH_DIR:-/var/tmp/rpinet-bench-fleet} ROOT_MIB=${ROOT_MIB:-600}
+export BENCH_DIR=${BENCH_DIR:-/var/tmp/rpinet-bench-fleet} ROOT_MIB=${ROOT_MIB:-1600}
+export ROOT_DIRS=${ROOT_DIRS:-/usr/lib/python3.11 /usr/lib/python3 /usr/include /usr/share/doc}
 W=$BENCH_DIR
 BENCH_ONLY=- bench/image.sh         # builds the release binary and the image, measures nothing
 BIN=$PWD/target/release/rpinet
 
-router() {  # a --root tree with the SSD mounted (as bench/image.sh lays it out)
-  local A=$1 UUID=6a1f0000-1111-2222-3333-444455556666
-  rm -rf "$A"; mkdir -p "$A/etc/config" "$A/var/etc" "$A/proc" "$A/dev" "$A/mnt/rpinet"
-  printf "\nconfig interface 'lan'\n\toption proto 'static'\n\toption ipaddr '10.9.0.1'\n\toption netmask '255.255.255.0'\n" > "$A/etc/config/network"
-  printf "\nconfig dnsmasq\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n" > "$A/etc/config/dhcp"
-  printf "conf-dir=/tmp/dnsmasq.d\n" > "$A/var/etc/dnsmasq.conf.cfg01411c"
-  printf "\nconfig rpinet 'main'\n\toption enabled '1'\n\toption storage_uuid '$UUID'\n\toption storage_path '/mnt/rpinet'\n" > "$A/etc/config/rpinet"
-  printf "/dev/sda1 /mnt/rpinet ext4 rw 0 0\n" > "$A/proc/mounts"
-  truncate -s 2M "$A/dev/sda1"; mkfs.ext4 -q -F -U $UUID "$A/dev/sda1"
-}
+router() { rm -rf "$1"; mkdir -p "$1"; bench/router.sh "$1"; }
 
 measure() {  # NAME CMD: wall and CPU seconds
   local name=$1; shift
