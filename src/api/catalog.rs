@@ -77,18 +77,27 @@ fn walk(list: &[Value], depth: usize, out: &mut Vec<CatalogImage>) {
             description: text(e, "description", 300),
             release_date: text(e, "release_date", 32),
             url,
-            size: num(e, "image_download_size"),
+            size: num(e, "image_download_size").max(num(e, "size")),
             extract_size: num(e, "extract_size"),
-            sha256: hex(e, "image_download_sha256"),
+            sha256: Some(hex(e, "image_download_sha256"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| hex(e, "sha256")),
             extract_sha256: hex(e, "extract_sha256"),
         });
     }
 }
 
-/// The cache, if there is one that reads.
+/// The cache, if there is one that reads: our own reply, read back through
+/// the same field rules as Imager's list (no second, derived reader).
 fn cached(root: &Root) -> Option<CatalogView> {
     let text = std::fs::read(root.path(CACHE)).ok()?;
-    serde_json::from_slice(&text).ok()
+    let v: Value = serde_json::from_slice(&text).ok()?;
+    let mut images = Vec::new();
+    walk(v.get("images")?.as_array()?, 0, &mut images);
+    Some(CatalogView {
+        images,
+        fetched: v.get("fetched")?.as_u64()?,
+    })
 }
 
 /// Fetch the catalog now and cache it (`rpinet image catalog --refresh`).

@@ -98,12 +98,24 @@ pub struct ImageView {
 
 /// `inventory`: Ansible's JSON inventory — every group by name (`all`, then
 /// one per model and per image) and the hosts' variables under `_meta`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct InventoryView {
-    #[serde(rename = "_meta")]
+    /// `_meta`
     pub meta: InventoryMeta,
-    #[serde(flatten)]
+    /// Every group, beside `_meta` in the same object.
     pub groups: std::collections::BTreeMap<String, InventoryGroup>,
+}
+
+impl Serialize for InventoryView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.groups.len() + 1))?;
+        m.serialize_entry("_meta", &self.meta)?;
+        for (name, g) in &self.groups {
+            m.serialize_entry(name, g)?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -123,14 +135,14 @@ pub struct InventoryGroup {
 
 /// `image_catalog`: the OS images of the catalog (Raspberry Pi Imager's list) and when
 /// the router fetched it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CatalogView {
     pub images: Vec<CatalogImage>,
     pub fetched: u64,
 }
 
 /// One image of the catalog; sizes in bytes, 0 and "" when the list does not say.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CatalogImage {
     pub name: String,
     pub description: String,
