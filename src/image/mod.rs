@@ -17,6 +17,7 @@ pub mod fat;
 pub mod le;
 pub mod os_release;
 pub mod partition;
+pub mod sha256;
 pub mod source;
 pub mod tree;
 

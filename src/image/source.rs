@@ -12,8 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use sha2::{Digest, Sha256};
-
+use super::sha256::Sha256;
 use crate::bail;
 use crate::error::{Context, Result};
 
@@ -79,10 +78,6 @@ impl Digests {
         let w = want.to_ascii_lowercase();
         w == self.input || w == self.image
     }
-}
-
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The decompressed image, read front to back.
@@ -151,7 +146,7 @@ impl Source {
             rx: None,
             raw: None,
             input_digest: input_digest.clone(),
-            image_digest: digest.then(Sha256::new),
+            image_digest: digest.then(Sha256::default),
             chunk: Vec::new(),
             at: 0,
             pos: 0,
@@ -231,8 +226,8 @@ impl Source {
         let input = std::mem::take(&mut *input.lock().unwrap_or_else(|e| e.into_inner()));
         let image = self.image_digest.take()?;
         Some(Digests {
-            input: hex(&input.finalize()),
-            image: hex(&image.finalize()),
+            input: input.hex(),
+            image: image.hex(),
         })
     }
 
