@@ -6,11 +6,14 @@
 # >= 1.5 GiB of real files copied from this machine's /usr, compressed with xz.
 # Prints wall time, CPU time, peak RSS and peak extra disk for each.
 # Needs root (loop mount for (b)). BENCH_DIR (default /var/tmp/rpinet-bench)
-# keeps the built image between runs.
+# keeps the built image between runs; ROOT_DIRS (the directories copied into the
+# root) and XZ_LEVEL (6) make a smaller image for a quicker run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${BENCH_DIR:-/var/tmp/rpinet-bench}
 ROOT_MIB=${ROOT_MIB:-1600}
+ROOT_DIRS=${ROOT_DIRS:-/usr/lib/x86_64-linux-gnu /usr/share /usr/bin /usr/lib /usr/libexec /usr/include /usr/sbin /usr/local}
+XZ_LEVEL=${XZ_LEVEL:-6}
 mkdir -p "$W"
 cargo build --release --quiet
 BIN=$PWD/target/release/rpinet
@@ -20,7 +23,7 @@ build_image() {
   rm -rf "$s"; mkdir -p "$s/root/etc" "$s/boot/overlays"
   # Root: whole directories of /usr until ROOT_MIB is reached.
   local have=0
-  for d in /usr/lib/x86_64-linux-gnu /usr/share /usr/bin /usr/lib /usr/libexec /usr/include /usr/sbin /usr/local; do
+  for d in $ROOT_DIRS; do
     [ -d "$d" ] || continue
     [ "$have" -ge "$ROOT_MIB" ] && break
     mkdir -p "$s/root$(dirname "$d")"
@@ -46,7 +49,7 @@ build_image() {
   dd if="$W/boot.fat" of="$W/os.img" bs=1M seek=4 conv=notrunc status=none
   dd if="$W/root.ext4" of="$W/os.img" bs=1M seek=$((4 + 256)) conv=notrunc status=none
   rm -f "$W/boot.fat" "$W/root.ext4" "$W/os.img.xz"
-  xz -T2 -6 "$W/os.img"
+  xz -T2 "-$XZ_LEVEL" "$W/os.img"
   rm -rf "$s"
 }
 [ -f "$W/os.img.xz" ] || build_image
@@ -84,15 +87,7 @@ ONLY=${BENCH_ONLY:-abc}   # which of (a) (b) (c) to run
 if [[ $ONLY == *a* ]]; then
 A=$W/a; rm -rf "$A"; mkdir -p "$A/etc/config"
 ln "$W/os.img.xz" "$A/os.img.xz"
-# A router-shaped --root with the "SSD" (an ext4 image with the storage UUID) mounted.
-UUID=6a1f0000-1111-2222-3333-444455556666
-mkdir -p "$A/var/etc" "$A/proc" "$A/dev" "$A/mnt/rpinet"
-printf "\nconfig interface 'lan'\n\toption proto 'static'\n\toption ipaddr '10.9.0.1'\n\toption netmask '255.255.255.0'\n" > "$A/etc/config/network"
-printf "\nconfig dnsmasq\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n" > "$A/etc/config/dhcp"
-printf "conf-dir=/tmp/dnsmasq.d\n" > "$A/var/etc/dnsmasq.conf.cfg01411c"
-printf "\nconfig rpinet 'main'\n\toption enabled '1'\n\toption storage_uuid '$UUID'\n\toption storage_path '/mnt/rpinet'\n" > "$A/etc/config/rpinet"
-printf "/dev/sda1 /mnt/rpinet ext4 rw 0 0\n" > "$A/proc/mounts"
-truncate -s 2M "$A/dev/sda1"; mkfs.ext4 -q -F -U $UUID "$A/dev/sda1"
+bench/router.sh "$A"
 "$BIN" --root "$A" node add n1 --serial 12345678 --mac dc:a6:32:00:00:01 >/dev/null
 measure "(a) rpinet import" "$BIN --root $A image import /os.img.xz --name os"
 WALL_A=$WALL

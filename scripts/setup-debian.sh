@@ -3,9 +3,11 @@
 # Idempotent: only missing packages are installed, so a second run is quick.
 set -euo pipefail
 
-# The lab: namespaces, a real dnsmasq, real filesystems, NFS exports files.
+# The lab: namespaces, a real dnsmasq, real filesystems, NFS exports files; python3-venv for
+# the ansible-core venv the inventory test makes in target/; curl and wget for URL imports.
 "$(dirname "$0")/apt-install.sh" setup \
   iproute2 dnsmasq-base e2fsprogs dosfstools mtools fdisk xz-utils attr python3 \
+  python3-venv curl wget \
   nfs-kernel-server procps util-linux mount file binutils qemu-user-static time
 
 # Real libuci for the UCI differential test (the libuci-sys dev-dependency builds OpenWrt's

@@ -2,6 +2,39 @@
 
 use argh::FromArgs;
 
+/// What a lone `-` (stdin, as `image import -` takes it) is carried as: argh
+/// reads a bare `-` as an unknown flag.
+pub const STDIN: &str = "<stdin>";
+
+/// The command line of this process, parsed as `argh::from_env` does.
+pub fn from_env() -> Cli {
+    let strings: Vec<String> = std::env::args_os()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let cmd = strings
+        .first()
+        .and_then(|s| s.rsplit('/').next())
+        .unwrap_or("rpinet")
+        .to_string();
+    let args: Vec<&str> = strings
+        .iter()
+        .skip(1)
+        .map(|s| if s == "-" { STDIN } else { s.as_str() })
+        .collect();
+    Cli::from_args(&[&cmd], &args).unwrap_or_else(|early| {
+        std::process::exit(match early.status {
+            Ok(()) => {
+                println!("{}", early.output);
+                0
+            }
+            Err(()) => {
+                eprintln!("{}\nRun {cmd} --help for more information.", early.output);
+                1
+            }
+        })
+    })
+}
+
 /// rpinet: network-boot server for a Raspberry Pi cluster on OpenWrt.
 #[derive(FromArgs, Debug)]
 pub struct Cli {
@@ -24,6 +57,16 @@ pub enum Command {
     List(ListArgs),
     Call(CallArgs),
     Event(EventArgs),
+    Inventory(InventoryArgs),
+}
+
+/// every node for Ansible, grouped by model and by image
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "inventory")]
+pub struct InventoryArgs {
+    /// ini | yaml | json (default ini)
+    #[argh(option, default = "String::from(\"ini\")")]
+    pub format: String,
 }
 
 /// make the system match the config (idempotent)
@@ -62,6 +105,16 @@ pub enum NodeCommand {
     Remove(NodeRemoveArgs),
     Show(NodeShowArgs),
     Provision(NodeProvisionArgs),
+    Rollback(NodeRollbackArgs),
+}
+
+/// put a node back on the root an image roll kept for it
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "rollback")]
+pub struct NodeRollbackArgs {
+    /// node name
+    #[argh(positional)]
+    pub name: String,
 }
 
 /// register a Pi as a node
@@ -157,18 +210,62 @@ pub struct ImageArgs {
 #[argh(subcommand)]
 pub enum ImageCommand {
     Import(ImageImportArgs),
+    Catalog(ImageCatalogArgs),
+    Roll(ImageRollArgs),
 }
 
-/// import a Raspberry Pi OS disk image (.img, .img.xz, .img.gz)
+/// reimage nodes to IMAGE a batch at a time, keeping each previous root until the node is up
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "roll")]
+pub struct ImageRollArgs {
+    /// the image to roll out
+    #[argh(positional)]
+    pub image: String,
+    /// reimage every node running this image
+    #[argh(option)]
+    pub from: Option<String>,
+    /// reimage these nodes instead (names separated by spaces or commas)
+    #[argh(option)]
+    pub nodes: Option<String>,
+    /// how many nodes at a time (default: UCI roll_batch, else 2)
+    #[argh(option)]
+    pub batch: Option<u32>,
+    /// seconds a node may take to come up on the new image (default 900)
+    #[argh(option, default = "900")]
+    pub boot_timeout: u64,
+    /// report progress in this job's state file (used by the ubus API)
+    #[argh(option)]
+    pub job: Option<String>,
+}
+
+/// the OS images of the catalog (UCI catalog_url: Raspberry Pi Imager's list)
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "catalog")]
+pub struct ImageCatalogArgs {
+    /// fetch the list now, even if the cached one is fresh
+    #[argh(switch)]
+    pub refresh: bool,
+    /// print machine-readable JSON
+    #[argh(switch)]
+    pub json: bool,
+}
+
+/// import a Raspberry Pi OS disk image (.img, .img.xz, .img.gz) from a file, an http(s) URL or - (stdin)
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "import")]
 pub struct ImageImportArgs {
-    /// the image file
+    /// the image file, an http:// or https:// URL, or - for stdin
     #[argh(positional)]
     pub file: String,
-    /// name to import it as (default: from the file name)
+    /// name to import it as (default: from the file name or URL)
     #[argh(option)]
     pub name: Option<String>,
+    /// SHA-256 of the file (as fetched) or of the .img inside; a mismatch imports nothing
+    #[argh(option)]
+    pub sha256: Option<String>,
+    /// seconds a download may receive nothing before it fails (default 30)
+    #[argh(option, default = "30")]
+    pub stall_timeout: u64,
     /// report progress in this job's state file (used by the ubus API)
     #[argh(option)]
     pub job: Option<String>,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use system::root::Root;
 
 fn main() {
-    let cli: Cli = argh::from_env();
+    let cli: Cli = cli::from_env();
     let root = match &cli.root {
         Some(dir) => Root::under(dir),
         None => Root::live(),
@@ -52,6 +52,10 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Call(a) => api::rpcd::call(root, &a.method),
         Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
         Command::Doctor(a) => observe::doctor::run(root, a.json),
+        Command::Inventory(a) => {
+            print!("{}", api::inventory::render(root, &a.format)?);
+            Ok(0)
+        }
         Command::Apply(a) if a.withdraw => {
             let lock = plan::begin(root)?;
             plan::withdraw(root, &lock, a.dry_run)?;
@@ -120,6 +124,10 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 }
                 Ok(0)
             }
+            NodeCommand::Rollback(a) => {
+                println!("{}", api::roll::rollback(root, &a.name)?);
+                Ok(0)
+            }
             NodeCommand::Provision(a) => {
                 let opts = provision::ProvisionOptions {
                     user: a.user,
@@ -127,6 +135,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                     job: a.job,
                     volume_size: a.volume_size,
                     new_identity: a.new_identity,
+                    keep_previous: false,
                 };
                 let rep = api::provision::provision_node(root, &a.name, &a.image, &opts)?;
                 println!("{}", rep.summary());
@@ -134,10 +143,46 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             }
         },
         Command::Image(cli::ImageArgs {
+            command: ImageCommand::Roll(a),
+        }) => {
+            let req = api::roll::RollRequest {
+                image: a.image,
+                from: a.from,
+                nodes: a
+                    .nodes
+                    .as_deref()
+                    .map(api::roll::split_names)
+                    .unwrap_or_default(),
+                batch: a.batch,
+                boot_timeout: std::time::Duration::from_secs(a.boot_timeout),
+                job: a.job,
+            };
+            println!("{}", api::roll::run(root, &req)?);
+            Ok(0)
+        }
+        Command::Image(cli::ImageArgs {
+            command: ImageCommand::Catalog(a),
+        }) => {
+            let v = api::catalog::command(root, a.refresh)?;
+            if a.json {
+                print_json(&v)
+            } else {
+                print!("{}", v.human())
+            }
+            Ok(0)
+        }
+        Command::Image(cli::ImageArgs {
             command: ImageCommand::Import(a),
         }) => {
-            let file = root_file(root, &a.file);
-            let rep = image::import_command(root, &file, a.name.as_deref(), a.job.as_deref())?;
+            let arg = if a.file == cli::STDIN { "-" } else { &a.file };
+            let origin = image::Origin::parse(arg, |f| root_file(root, f))?;
+            let opts = image::ImportOptions {
+                name: a.name,
+                job: a.job,
+                sha256: a.sha256,
+                stall: std::time::Duration::from_secs(a.stall_timeout.clamp(1, 3600)),
+            };
+            let rep = image::import_command(root, &origin, &opts)?;
             for m in &rep.skipped.messages {
                 eprintln!("rpinet: skipped: {m}");
             }

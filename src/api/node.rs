@@ -70,10 +70,20 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
         .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
     let trash = if purge {
         let storage = crate::system::storage::check(root, &config).require_mounted(&config)?;
+        let kept = |dir: &str, leaf: &str, tail: &str| {
+            let name = crate::provision::kept_name(leaf.as_bytes());
+            storage
+                .join(dir)
+                .join(format!("{}{tail}", String::from_utf8_lossy(&name)))
+        };
         let dirs = [
             storage.join("tftp").join(node.boot_dir()),
             storage.join("nfs").join(&node.name),
             std::path::PathBuf::from(node.volume_dir(&storage.to_string_lossy())),
+            // what an image roll kept for a rollback
+            kept("tftp", &node.boot_dir(), ""),
+            kept("nfs", &node.name, ""),
+            kept("nfs", &node.name, ".image"),
         ];
         crate::system::sweep::move_aside(root, &dirs, "purge")?
     } else {
@@ -84,8 +94,12 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
         return Err(e);
     }
     for (aside, _) in &trash {
-        std::fs::remove_dir_all(aside)
-            .map_err(|e| Error::new(format!("failed to delete {}: {e}", aside.display())))?;
+        let r = if std::fs::symlink_metadata(aside).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir_all(aside)
+        } else {
+            std::fs::remove_file(aside)
+        };
+        r.map_err(|e| Error::new(format!("failed to delete {}: {e}", aside.display())))?;
     }
     Ok(purge)
 }

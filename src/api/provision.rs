@@ -54,6 +54,7 @@ fn provision_locked(
         storage: storage.clone(),
         volume,
         new_identity: opts.new_identity,
+        ssh_keys: world.config.ssh_keys_of(node),
     };
     let image_dir = storage.join("images").join(&image);
     let _busy = crate::provision::switch::node_busy(root, name)?;
@@ -83,6 +84,7 @@ fn provision_locked(
         &target,
         &image,
         opts.volume_size.as_deref(),
+        opts.keep_previous,
         built,
     )?;
     rep.image = image;

@@ -66,9 +66,15 @@ const METHODS: &[(&str, ArgSpec)] = &[
         "node_remove",
         &[("name", Ty::Str, true), ("purge", Ty::Bool, false)],
     ),
+    // path OR url (an addition to SPEC §4), and the optional checksum
     (
         "image_import",
-        &[("path", Ty::Str, true), ("name", Ty::Str, false)],
+        &[
+            ("path", Ty::Str, false),
+            ("url", Ty::Str, false),
+            ("name", Ty::Str, false),
+            ("sha256", Ty::Str, false),
+        ],
     ),
     // an addition to SPEC §4 (LuCI's images view uses it)
     ("image_delete", &[("name", Ty::Str, true)]),
@@ -85,6 +91,19 @@ const METHODS: &[(&str, ArgSpec)] = &[
     ("images", &[]),
     ("discovered", &[]),
     ("doctor", &[]),
+    // fleet (issue 15)
+    ("inventory", &[]),
+    ("image_catalog", &[]),
+    (
+        "image_roll",
+        &[
+            ("image", Ty::Str, true),
+            ("from", Ty::Str, false),
+            ("nodes", Ty::Str, false),
+            ("batch", Ty::Str, false),
+        ],
+    ),
+    ("node_rollback", &[("name", Ty::Str, true)]),
 ];
 
 /// What `rpinet list` prints.
@@ -241,13 +260,18 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         }
         "node_add" => node_add(root, a),
         "node_remove" => node_remove(root, a.str("name"), a.bool("purge")),
-        "image_import" => start_image_import(root, a.str("path"), a.opt("name").unwrap_or("")),
+        "image_import" => start_image_import(root, a),
         "node_provision" => start_node_provision(root, a),
         "job" => read_job(root, a.str("id")),
         "images" => crate::api::images::list(root),
         "image_delete" => crate::api::images::delete(root, a.str("name")),
         "discovered" => discovered(root),
         "doctor" => crate::observe::doctor::reply(root),
+        "inventory" => crate::api::inventory::reply(root),
+        "image_catalog" => crate::api::catalog::reply(root),
+        "image_roll" => start_image_roll(root, a),
+        "node_rollback" => crate::api::roll::rollback(root, a.str("name"))
+            .map(|_| json!({ "rolled_back": a.str("name") })),
         other => Err(Error::new(format!("unknown method '{other}'"))),
     }
 }
@@ -372,7 +396,39 @@ fn root_base(root: &Root) -> Option<std::path::PathBuf> {
     }
 }
 
-fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
+fn start_image_import(root: &Root, a: &Args) -> Result<Value> {
+    let (path, url, name, sha) = (a.str("path"), a.str("url"), a.str("name"), a.str("sha256"));
+    let source = match (path.is_empty(), url.is_empty()) {
+        (true, true) => return Err(Error::new("image_import: give 'path' or 'url'")),
+        (false, false) => return Err(Error::new("image_import: give 'path' or 'url', not both")),
+        (true, false) => {
+            crate::image::download::check_url(url)
+                .map_err(|e| Error::new(format!("image_import: {e}")))?;
+            url
+        }
+        (false, true) => {
+            check_import_path(root, path)?;
+            path
+        }
+    };
+    if !name.is_empty() {
+        check_image_name(name).map_err(|e| Error::new(format!("image_import: {e}")))?;
+    }
+    if !sha.is_empty() {
+        crate::image::check_sha256(sha).map_err(|e| Error::new(format!("image_import: {e}")))?;
+    }
+    let mut args = vec!["image", "import", source];
+    if !name.is_empty() {
+        args.extend(["--name", name]);
+    }
+    if !sha.is_empty() {
+        args.extend(["--sha256", sha]);
+    }
+    start_job(root, "image_import", &args)
+}
+
+/// A file `image_import` may read: absolute, no `..`, an image by its name, present.
+fn check_import_path(root: &Root, path: &str) -> Result<()> {
     if !path.starts_with('/') || path.split('/').any(|c| c == "..") {
         return Err(Error::new(format!(
             "image_import: path '{path}' must be an absolute path without '..'"
@@ -388,15 +444,34 @@ fn start_image_import(root: &Root, path: &str, name: &str) -> Result<Value> {
         )));
     }
     crate::api::images::check_import_path(root, path)
-        .map_err(|e| Error::new(format!("image_import: {e}")))?;
-    if !name.is_empty() {
-        check_image_name(name).map_err(|e| Error::new(format!("image_import: {e}")))?;
+        .map_err(|e| Error::new(format!("image_import: {e}")))
+}
+
+/// `image_roll`: the selection and batch checked now, the roll run as a job.
+fn start_image_roll(root: &Root, a: &Args) -> Result<Value> {
+    let (image, from, nodes, batch) = (
+        a.str("image"),
+        a.str("from"),
+        a.str("nodes"),
+        a.str("batch"),
+    );
+    let (_, cfg) = crate::plan::world::load_config(root)?;
+    let names = crate::api::roll::split_names(nodes);
+    let from_opt = (!from.is_empty()).then_some(from);
+    crate::api::roll::select(&cfg, image, from_opt, &names)?;
+    if !batch.is_empty() && crate::config::parse_batch(batch).is_none() {
+        return Err(Error::new(format!(
+            "image_roll: batch '{}' is not a number from 1 to 64",
+            batch.escape_debug()
+        )));
     }
-    let mut args = vec!["image", "import", path];
-    if !name.is_empty() {
-        args.extend(["--name", name]);
+    let mut args = vec!["image", "roll", image];
+    for (flag, v) in [("--from", from), ("--nodes", nodes), ("--batch", batch)] {
+        if !v.is_empty() {
+            args.extend([flag, v]);
+        }
     }
-    start_job(root, "image_import", &args)
+    start_job(root, "image_roll", &args)
 }
 
 fn start_node_provision(root: &Root, a: &Args) -> Result<Value> {
@@ -454,7 +529,7 @@ mod tests {
             s["status"],
             json!({"offset": 0, "limit": 0, "filter": "str"})
         );
-        assert_eq!(s.as_object().unwrap().len(), 10);
+        assert_eq!(s.as_object().unwrap().len(), 14);
     }
 
     #[test]

@@ -239,6 +239,80 @@ pub struct ImageView {
     pub used_by: Vec<String>,
 }
 
+/// `inventory`: Ansible's JSON inventory — every group by name (`all`, then
+/// one per model and per image) and the hosts' variables under `_meta`.
+#[derive(Debug, Clone, Default)]
+pub struct InventoryView {
+    /// `_meta`
+    pub meta: InventoryMeta,
+    /// Every group, beside `_meta` in the same object.
+    pub groups: std::collections::BTreeMap<String, InventoryGroup>,
+}
+
+impl Serialize for InventoryView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.groups.len() + 1))?;
+        m.serialize_entry("_meta", &self.meta)?;
+        for (name, g) in &self.groups {
+            m.serialize_entry(name, g)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InventoryMeta {
+    /// host -> (variable -> value), values of safe characters only (see api/inventory.rs).
+    pub hostvars:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InventoryGroup {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+}
+
+/// `image_catalog`: the OS images of the catalog (Raspberry Pi Imager's list) and when
+/// the router fetched it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CatalogView {
+    pub images: Vec<CatalogImage>,
+    pub fetched: u64,
+}
+
+/// One image of the catalog; sizes in bytes, 0 and "" when the list does not say.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CatalogImage {
+    pub name: String,
+    pub description: String,
+    pub release_date: String,
+    pub url: String,
+    /// The download (the .img.xz).
+    pub size: u64,
+    /// The .img inside.
+    pub extract_size: u64,
+    pub sha256: String,
+    pub extract_sha256: String,
+}
+
+/// One node of an image roll, as the roll's job reports it under `nodes`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollNode {
+    pub name: String,
+    /// pending | provisioning | booting | up | failed
+    pub state: &'static str,
+    /// The furthest boot stage reached on the new image.
+    pub stage: &'static str,
+    pub error: Option<String>,
+    /// The node's boot trace, when it failed to come up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot: Option<Boot>,
+}
+
 /// A node as the world shows it.
 pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
     let (tftp_dir, nfs_dir) = match &world.config.storage_path {

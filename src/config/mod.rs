@@ -7,12 +7,14 @@
 pub mod network;
 pub mod request;
 pub mod reserve;
+pub mod ssh_key;
 pub mod uci;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use crate::bail;
 use crate::config::uci::{Package, Section, Value};
 use crate::error::{Error, Result};
 
@@ -153,6 +155,8 @@ pub struct Node {
     /// `volume_size` in bytes as the node's section gives it; `Some(0)` turns off the main
     /// section's default for this node ([`Config::volume_size_of`]).
     pub volume_size: Option<u64>,
+    /// `list ssh_key`: this node's own keys (the main section's are added at provision).
+    pub ssh_keys: Vec<String>,
 }
 
 impl Node {
@@ -191,6 +195,32 @@ pub struct Config {
     /// The main section's `volume_size`: every node's volume unless its own says otherwise.
     pub volume_size: Option<u64>,
     pub nodes: Vec<Node>,
+    /// The fleet settings of the main section.
+    pub fleet: Fleet,
+}
+
+/// The main section's fleet options: keys for every node, the image catalog, the roll size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    /// `list ssh_key`: installed on every node.
+    pub ssh_keys: Vec<String>,
+    /// `catalog_url`: the JSON list of OS images (Raspberry Pi Imager's by default).
+    pub catalog_url: String,
+    /// `roll_batch`: how many nodes an image roll reimages at once.
+    pub roll_batch: u32,
+}
+
+/// Raspberry Pi Imager's list of operating systems.
+pub const CATALOG_URL: &str = "https://downloads.raspberrypi.com/os_list_imagingutility_v4.json";
+
+impl Default for Fleet {
+    fn default() -> Fleet {
+        Fleet {
+            ssh_keys: Vec::new(),
+            catalog_url: CATALOG_URL.into(),
+            roll_batch: 2,
+        }
+    }
 }
 
 impl Config {
@@ -201,6 +231,17 @@ impl Config {
     /// The size of `n`'s container volume in bytes, None when it has none.
     pub fn volume_size_of(&self, n: &Node) -> Option<u64> {
         n.volume_size.or(self.volume_size).filter(|&s| s > 0)
+    }
+
+    /// The keys a node gets: every node's, then its own, each once.
+    pub fn ssh_keys_of(&self, node: &Node) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in self.fleet.ssh_keys.iter().chain(&node.ssh_keys) {
+            if !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+        out
     }
 }
 
@@ -217,6 +258,7 @@ pub fn from_package(pkg: &Package) -> Result<Config> {
         export_subnet: false,
         volume_size: None,
         nodes: Vec::new(),
+        fleet: Fleet::default(),
     };
     let mut seen_main = false;
     let mut names = BTreeMap::new();
@@ -280,6 +322,13 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
         .unwrap_or(Match::Registered);
     config.export_subnet = o.bool("export_subnet", false)?;
     config.volume_size = o.parsed("volume_size", parse_size, SIZE_WHAT)?;
+    config.fleet.ssh_keys = o.keys()?;
+    if let Some(u) = o.parsed("catalog_url", parse_url, "an http:// or https:// URL")? {
+        config.fleet.catalog_url = u;
+    }
+    if let Some(n) = o.parsed("roll_batch", parse_batch, "a number from 1 to 64")? {
+        config.fleet.roll_batch = n;
+    }
     Ok(())
 }
 
@@ -337,6 +386,7 @@ pub(crate) fn read_node(s: &Section, name: &str) -> Result<Node> {
             "an image name (1 to 64 of A-Z a-z 0-9 . _ -)",
         )?,
         volume_size: o.parsed("volume_size", parse_size, SIZE_WHAT)?,
+        ssh_keys: o.keys()?,
     })
 }
 
@@ -409,6 +459,33 @@ impl Options<'_> {
             |v| choices.iter().find(|(n, _)| *n == v).map(|(_, t)| *t),
             &what,
         )
+    }
+
+    /// `list ssh_key` (or one `option ssh_key`): every value a valid key.
+    fn keys(&self) -> Result<Vec<String>> {
+        let values: Vec<&str> = match self.section.get("ssh_key") {
+            None => Vec::new(),
+            Some(Value::Option(v)) => vec![v.as_str()],
+            Some(Value::List(vs)) => vs.iter().map(String::as_str).collect(),
+        };
+        let mut out = Vec::new();
+        for (i, v) in values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.trim().is_empty())
+        {
+            let k = ssh_key::parse(v).ok_or_else(|| {
+                Error::new(format!(
+                    "{}: ssh_key {}: {} is not an OpenSSH public key line (one key a line: {} …)",
+                    self.label,
+                    i + 1,
+                    shown(v),
+                    ssh_key::TYPES[..3].join(" | ")
+                ))
+            })?;
+            out.push(k);
+        }
+        Ok(out)
     }
 
     fn bool(&self, option: &str, default: bool) -> Result<bool> {
@@ -493,6 +570,39 @@ pub fn parse_storage_path(v: &str) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
+/// An http(s) URL (the catalog's), as the downloader accepts it.
+pub fn parse_url(v: &str) -> Option<String> {
+    check_url(v).ok().map(|_| v.to_string())
+}
+
+/// A URL rpinet will fetch: `http://` or `https://`, a host, at most 2048
+/// bytes, no spaces or control characters (it is one argument of a client).
+pub fn check_url(url: &str) -> Result<()> {
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+    else {
+        bail!("'{}' is not an http:// or https:// URL", url.escape_debug());
+    };
+    if url.len() > 2048 || url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        bail!(
+            "'{}' is not a URL (spaces, control characters or over 2048 bytes)",
+            url.escape_debug()
+        );
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with('-') || host.contains('@') {
+        bail!("'{}' names no host", url.escape_debug());
+    }
+    Ok(())
+}
+
+/// How many nodes a roll reimages at once.
+pub fn parse_batch(v: &str) -> Option<u32> {
+    v.parse().ok().filter(|n| (1..=64).contains(n))
+}
+
 pub fn parse_interface(v: &str) -> Option<String> {
     ((1..=15).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         .then(|| v.to_string())
@@ -563,6 +673,26 @@ pub fn check_image_name(v: &str) -> Result<String> {
 mod tests {
     use super::*;
     use crate::config::uci;
+
+    #[test]
+    fn only_http_and_https_urls() {
+        assert!(check_url("http://127.0.0.1:8080/a.img.xz").is_ok());
+        assert!(check_url("HTTPS://downloads.raspberrypi.com/x.img.xz?x=1").is_ok());
+        for bad in [
+            "ftp://h/a.img",
+            "file:///etc/passwd",
+            "/tmp/a.img",
+            "http://",
+            "http:///a",
+            "http://h/a b",
+            "http://-oProxy/a",
+            "http://user@h/a",
+            "http://h/a\n",
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(!e.message().contains('\n'), "{bad}: {e}");
+        }
+    }
 
     fn load(text: &str) -> Result<Config> {
         from_package(&uci::parse(text, "rpinet")?)

@@ -11,11 +11,13 @@
 //! failure removes the staging directory, so nothing half-imported remains.
 
 pub mod blocks;
+pub mod download;
 pub mod ext4;
 pub mod fat;
 pub mod le;
 pub mod os_release;
 pub mod partition;
+pub mod sha256;
 pub mod source;
 pub mod tree;
 
@@ -27,7 +29,7 @@ use crate::error::{Context, Error, Result};
 use crate::system::fsys::Dir;
 use crate::system::job::Job;
 use crate::system::root::Root;
-use source::Source;
+use source::{SharedCount, Source};
 use tree::{Counts, Skips, Tree};
 
 /// What an import made.
@@ -99,46 +101,117 @@ pub fn name_from_file(file: &Path) -> String {
     if out.is_empty() { "image".into() } else { out }
 }
 
-/// `rpinet image import FILE`: the SSD guard, then [`import`]. A refusal is also the job's.
-pub fn import_command(
-    root: &Root,
-    file: &Path,
-    name: Option<&str>,
-    job: Option<&str>,
-) -> Result<ImportReport> {
+/// Where an image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file (a path on this machine).
+    File(PathBuf),
+    /// An http(s) URL, fetched as it is read ([`download`]).
+    Url(String),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Origin {
+    /// `-`, a URL or a file: what `rpinet image import` was given.
+    pub fn parse(arg: &str, file: impl FnOnce(&str) -> PathBuf) -> Result<Origin> {
+        let lower = arg.to_ascii_lowercase();
+        if arg == "-" {
+            Ok(Origin::Stdin)
+        } else if lower.starts_with("http://") || lower.starts_with("https://") {
+            download::check_url(arg)?;
+            Ok(Origin::Url(arg.to_string()))
+        } else if arg.contains("://") {
+            bail!(
+                "'{}': only http:// and https:// URLs can be imported",
+                arg.escape_debug()
+            )
+        } else {
+            Ok(Origin::File(file(arg)))
+        }
+    }
+
+    /// The name an image gets when none is given.
+    fn default_name(&self) -> Result<String> {
+        match self {
+            Origin::File(f) => Ok(name_from_file(f)),
+            Origin::Url(u) => Ok(download::name_from_url(u)),
+            Origin::Stdin => bail!("an image read from stdin needs --name"),
+        }
+    }
+
+    /// What image.json records as the source.
+    fn label(&self) -> String {
+        match self {
+            Origin::File(f) => f
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Origin::Url(u) => u.clone(),
+            Origin::Stdin => "stdin".into(),
+        }
+    }
+}
+
+/// How to import: the name, the job to report in, the checksum to hold the
+/// image to, and how long a download may stall.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub name: Option<String>,
+    pub job: Option<String>,
+    /// SHA-256 (64 hex digits) of the file as fetched or of the .img inside.
+    pub sha256: Option<String>,
+    pub stall: std::time::Duration,
+}
+
+/// A SHA-256 as given: 64 hex digits, any case.
+pub fn check_sha256(v: &str) -> Result<String> {
+    if v.len() != 64 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "'{}' is not a SHA-256 (64 hex digits)",
+            v.chars().take(80).collect::<String>().escape_debug()
+        );
+    }
+    Ok(v.to_ascii_lowercase())
+}
+
+/// `rpinet image import FILE|URL|-`: the SSD guard, then [`import`]. A refusal is also the job's.
+pub fn import_command(root: &Root, origin: &Origin, opts: &ImportOptions) -> Result<ImportReport> {
     let guard = crate::plan::world::load_config(root).and_then(|(_, config)| {
         crate::system::storage::check(root, &config).require_mounted(&config)
     });
     let storage = match guard {
         Ok(s) => s,
         Err(e) => {
-            crate::system::job::fail(root, job, "image_import", e.message());
+            crate::system::job::fail(root, opts.job.as_deref(), "image_import", e.message());
             return Err(e);
         }
     };
-    import(root, &storage, file, name, job)
+    import(root, &storage, origin, opts)
 }
 
-/// Import `file` as `images/<name>` under `storage` (a router path whose
+/// Import `origin` as `images/<name>` under `storage` (a router path whose
 /// filesystem the caller has checked is the SSD).
 pub fn import(
     root: &Root,
     storage: &Path,
-    file: &Path,
-    name: Option<&str>,
-    job: Option<&str>,
+    origin: &Origin,
+    opts: &ImportOptions,
 ) -> Result<ImportReport> {
-    let name = match name {
-        Some(n) => n.to_string(),
-        None => name_from_file(file),
-    };
     crate::system::job::run(
         root,
-        job,
+        opts.job.as_deref(),
         "image_import",
         |job| {
+            let name = match &opts.name {
+                Some(n) => n.clone(),
+                None => origin.default_name()?,
+            };
             crate::config::check_image_name(&name)?;
-            import_inner(root, storage, file, &name, job)
+            if let Some(s) = &opts.sha256 {
+                check_sha256(s)?;
+            }
+            import_inner(root, storage, origin, &name, opts, job)
         },
         ImportReport::summary,
     )
@@ -147,8 +220,9 @@ pub fn import(
 fn import_inner(
     root: &Root,
     storage: &Path,
-    file: &Path,
+    origin: &Origin,
     name: &str,
+    opts: &ImportOptions,
     job: &mut Job,
 ) -> Result<ImportReport> {
     let images_router = storage.join("images");
@@ -164,12 +238,6 @@ fn import_inner(
             images_router.display()
         );
     }
-    // The source is opened and its partition table read before anything is created.
-    let mut src = Source::open(file)?;
-    let mut head = vec![0u8; partition::HEAD];
-    src.read_exact(&mut head)
-        .ctx(|| format!("failed to read the partition table of {}", file.display()))?;
-    let parts = partition::parse(&head)?;
     let staging = format!(".import-{}-{}", name, std::process::id());
     let _ = images.remove_tree(staging.as_bytes());
     images
@@ -180,8 +248,8 @@ fn import_inner(
         let stage = images
             .open_dir(staging.as_bytes())
             .ctx(|| format!("failed to open {}", staging_path.display()))?;
-        let mut rep = extract(src, &parts, &stage, &staging_path, job)?;
-        write_info(&stage, name, file, &rep)?;
+        let mut rep = stream_into(origin, opts, &stage, &staging_path, job)?;
+        write_info(&stage, name, &origin.label(), &rep)?;
         // Make the tree durable before it appears under its name.
         if let Err(e) = nix::unistd::syncfs(&stage) {
             return Err(Error::new(format!(
@@ -208,7 +276,7 @@ fn import_inner(
     r
 }
 
-fn write_info(stage: &Dir, name: &str, file: &Path, rep: &ImportReport) -> Result<()> {
+fn write_info(stage: &Dir, name: &str, source: &str, rep: &ImportReport) -> Result<()> {
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -218,7 +286,7 @@ fn write_info(stage: &Dir, name: &str, file: &Path, rep: &ImportReport) -> Resul
         "created": created,
         "size": rep.boot.bytes + rep.root.bytes,
         "os": rep.os,
-        "source": file.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        "source": source,
         "skipped": rep.skipped.count,
     });
     let mut f = stage
@@ -243,14 +311,63 @@ fn spill_maker(dir: &Path, tag: &str) -> Box<dyn FnMut() -> std::io::Result<std:
     })
 }
 
-/// Stream the image into `stage/boot` and `stage/root`.
-fn extract(
-    mut src: Source,
-    parts: &[partition::Partition],
+/// Open `origin`, stream it into the stage, and hold it to the download's
+/// outcome and the checksum: a failed download's own error is the one
+/// reported, whatever the reader made of the bytes it got.
+fn stream_into(
+    origin: &Origin,
+    opts: &ImportOptions,
     stage: &Dir,
     stage_path: &Path,
     job: &mut Job,
 ) -> Result<ImportReport> {
+    let digest = opts.sha256.is_some();
+    let (mut src, download) = match origin {
+        Origin::File(f) => (Source::open(f, digest)?, None),
+        Origin::Stdin => (
+            Source::stream(Box::new(std::io::stdin()), SharedCount::default(), digest)?,
+            None,
+        ),
+        Origin::Url(u) => {
+            let (d, body) = download::Download::start(u, opts.stall)?;
+            match Source::stream(Box::new(body), d.total.clone(), digest) {
+                Ok(s) => (s, Some(d)),
+                Err(e) => {
+                    d.finish(true)?;
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let r = extract(&mut src, &origin.label(), stage, stage_path, job);
+    if let Some(d) = download {
+        d.finish(r.is_err())?;
+    }
+    let rep = r?;
+    if let (Some(want), Some(got)) = (&opts.sha256, src.digests()) {
+        if !got.matches(want) {
+            bail!(
+                "checksum mismatch: expected SHA-256 {want}, the download is {} and the image inside {}; nothing imported",
+                got.input,
+                got.image
+            );
+        }
+    }
+    Ok(rep)
+}
+
+/// Stream the image into `stage/boot` and `stage/root`.
+fn extract(
+    src: &mut Source,
+    label: &str,
+    stage: &Dir,
+    stage_path: &Path,
+    job: &mut Job,
+) -> Result<ImportReport> {
+    let mut head = vec![0u8; partition::HEAD];
+    src.read_exact(&mut head)
+        .ctx(|| format!("failed to read the partition table of {label}"))?;
+    let parts = partition::parse(&head)?;
     let mut skips = Skips::default();
     let mut boot: Option<(Tree, u64)> = None;
     let mut rootfs: Option<(Tree, u64)> = None;
@@ -282,7 +399,7 @@ fn extract(
             let mut fs = fat::Fat::new(bpb, sd, spill_maker(stage_path, "boot"));
             let unit = fs.sector_size();
             let total = fs.sectors();
-            feed_units(&mut src, &phead, unit, total, job, "boot", |d| fs.feed(d))?;
+            feed_units(src, &phead, unit, total, job, "boot", |d| fs.feed(d))?;
             let (t, s, peak) = fs.finish()?;
             merge(&mut skips, s);
             boot = Some((t, peak));
@@ -294,7 +411,7 @@ fn extract(
             let mut fs = ext4::Ext4::new(sb, sd, spill_maker(stage_path, "root"));
             let unit = fs.block_size();
             let total = fs.blocks();
-            feed_units(&mut src, &phead, unit, total, job, "root", |d| fs.feed(d))?;
+            feed_units(src, &phead, unit, total, job, "root", |d| fs.feed(d))?;
             let (t, s, peak) = fs.finish()?;
             merge(&mut skips, s);
             rootfs = Some((t, peak));
@@ -312,7 +429,8 @@ fn extract(
     let Some((root_tree, root_peak)) = rootfs else {
         bail!("the image has no ext4 root partition");
     };
-    job.update(src.input_len, src.input_len, 0, "writing the tree");
+    let len = src.input_len.get().max(src.input_done.get());
+    job.update(len, len, 0, "writing the tree");
     let sb = stage.open_dir(b".scratch-boot").ctx(|| "scratch".into())?;
     let boot_counts = tree::write_tree(
         &boot_tree,
@@ -396,7 +514,7 @@ fn feed_units(
             feed(u)?;
         }
         fed += n as u64;
-        job.update(src.input_done.get(), src.input_len, 0, what);
+        job.update(src.input_done.get(), src.input_len.get(), 0, what);
     }
     Ok(())
 }

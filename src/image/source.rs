@@ -2,7 +2,9 @@
 //! `.img.gz` decompressed once, on other threads so decompression and writing
 //! overlap: an .xz block by block on every core ([`super::xz`]) when the file
 //! is made of several blocks, as `xz -T0` makes them, else on one thread.
-//! Counts the input bytes consumed for progress.
+//! Counts the input bytes consumed for progress, and when asked computes the
+//! SHA-256 of the input and of the image while streaming (a checksum may be
+//! of either: Raspberry Pi's list gives both).
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -10,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
+use super::sha256::Sha256;
 use crate::bail;
 use crate::error::{Context, Result};
 
@@ -23,7 +26,7 @@ const XZ_MEM_KB: u32 = 80 * 1024;
 pub struct SharedCount(Arc<std::sync::Mutex<u64>>);
 
 impl SharedCount {
-    fn add(&self, n: u64) {
+    pub fn add(&self, n: u64) {
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *g = g.saturating_add(n);
     }
@@ -31,17 +34,31 @@ impl SharedCount {
     pub fn get(&self) -> u64 {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Set the count (a size learnt after the stream opened).
+    pub fn set(&self, n: u64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = n;
+    }
 }
+
+/// The SHA-256 of the input as it is read (shared with the decoder thread).
+type InputDigest = Arc<std::sync::Mutex<Sha256>>;
 
 struct Counting<R> {
     inner: R,
     n: SharedCount,
+    digest: Option<InputDigest>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let k = self.inner.read(buf)?;
         self.n.add(k as u64);
+        if let Some(d) = &self.digest {
+            d.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .update(&buf[..k]);
+        }
         Ok(k)
     }
 }
@@ -53,23 +70,77 @@ pub fn span(remaining: u64, max: usize) -> usize {
     remaining.min(max as u64) as usize
 }
 
+/// The SHA-256 digests a finished stream had, as lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    /// Of the bytes read (the compressed file, or the .img itself).
+    pub input: String,
+    /// Of the image (the .img inside).
+    pub image: String,
+}
+
+impl Digests {
+    /// Whether `want` (hex, any case) is either digest.
+    pub fn matches(&self, want: &str) -> bool {
+        let w = want.to_ascii_lowercase();
+        w == self.input || w == self.image
+    }
+}
+
 /// The decompressed image, read front to back.
 pub struct Source {
     par: Option<rpinet_xz::ParXz>,
     rx: Option<Receiver<std::result::Result<Vec<u8>, String>>>,
-    raw: Option<Counting<File>>,
+    raw: Option<Counting<Input>>,
+    input_digest: Option<InputDigest>,
+    image_digest: Option<Sha256>,
     chunk: Vec<u8>,
     at: usize,
     /// Bytes of the image (decompressed) delivered so far.
     pub pos: u64,
-    /// Bytes of the input file consumed so far, and its size.
+    /// Bytes of the input consumed so far, and its size (0 while unknown: a
+    /// download whose server gave no length, or stdin).
     pub input_done: SharedCount,
-    pub input_len: u64,
+    pub input_len: SharedCount,
     pub compressed: bool,
 }
 
+/// What the bytes come from: a file (a raw one is skipped through by seeking), or a stream
+/// (a download, stdin) after the bytes already read to tell its format.
+enum Input {
+    File(File),
+    Stream(io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read + Send>>),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::File(f) => f.read(buf),
+            Input::Stream(s) => s.read(buf),
+        }
+    }
+}
+
+/// The first bytes of `input`, which tell its format (fewer only at its end).
+fn read_magic(input: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut magic = vec![0u8; 6];
+    let mut n = 0;
+    while n < magic.len() {
+        match input.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    magic.truncate(n);
+    Ok(magic)
+}
+
 impl Source {
-    pub fn open(path: &Path) -> Result<Source> {
+    /// The image in the file at `path`. With `digest`, the SHA-256s are
+    /// computed as it streams (the .xz is then decoded on one thread).
+    pub fn open(path: &Path, digest: bool) -> Result<Source> {
         // Opened without blocking (a FIFO would wait for a writer forever), then refused
         // unless it is a regular file: a device, FIFO or socket may never end or give data.
         use std::os::unix::fs::OpenOptionsExt;
@@ -92,31 +163,62 @@ impl Source {
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
         )
         .map_err(|e| crate::error::Error::new(format!("failed to read {}: {e}", path.display())))?;
-        let input_len = meta.len();
-        let mut magic = [0u8; 6];
-        let n = f
-            .read(&mut magic)
-            .ctx(|| format!("failed to read {}", path.display()))?;
-        let magic = &magic[..n];
+        let magic = read_magic(&mut f).ctx(|| format!("failed to read {}", path.display()))?;
         use std::io::Seek;
         f.rewind()
             .ctx(|| format!("failed to read {}", path.display()))?;
+        let total = SharedCount::default();
+        total.set(meta.len());
+        Self::build(Input::File(f), &magic, Some(path), total, digest)
+            .ctx(|| path.display().to_string())
+    }
+
+    /// The image in a stream (a download, stdin) whose size, when known,
+    /// arrives in `total`.
+    pub fn stream(
+        mut input: Box<dyn Read + Send>,
+        total: SharedCount,
+        digest: bool,
+    ) -> Result<Source> {
+        let magic = read_magic(&mut input).ctx(|| "failed to read".into())?;
+        let input = Input::Stream(io::Cursor::new(magic.clone()).chain(input));
+        Self::build(input, &magic, None, total, digest)
+    }
+
+    fn build(
+        input: Input,
+        magic: &[u8],
+        path: Option<&Path>,
+        total: SharedCount,
+        digest: bool,
+    ) -> Result<Source> {
         let done = SharedCount::default();
+        let input_digest = digest.then(InputDigest::default);
         let mut s = Source {
             par: None,
             rx: None,
             raw: None,
+            input_digest: input_digest.clone(),
+            image_digest: digest.then(Sha256::default),
             chunk: Vec::new(),
             at: 0,
             pos: 0,
             input_done: done.clone(),
-            input_len,
+            input_len: total,
             compressed: false,
         };
-        let counting = Counting { inner: f, n: done };
+        let counting = Counting {
+            inner: input,
+            n: done,
+            digest: input_digest,
+        };
         if magic.starts_with(&rpinet_xz::format::MAGIC) {
             s.compressed = true;
-            match parallel_xz(path, &s.input_done) {
+            let par = match path {
+                Some(p) if !digest => parallel_xz(p, &s.input_done),
+                _ => None,
+            };
+            match par {
                 Some(p) => s.par = Some(p),
                 None => {
                     let input = io::BufReader::with_capacity(256 << 10, counting);
@@ -132,10 +234,7 @@ impl Source {
                 flate2::read::MultiGzDecoder::new(input),
             ));
         } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-            bail!(
-                "{}: zstd images are not supported; use .img, .img.xz or .img.gz",
-                path.display()
-            );
+            bail!("zstd images are not supported; use .img, .img.xz or .img.gz");
         } else {
             s.raw = Some(counting);
         }
@@ -168,19 +267,27 @@ impl Source {
         if self.pos >= to {
             return Ok(());
         }
-        if let Some(raw) = &mut self.raw {
-            use std::io::Seek;
-            let gap = to - self.pos;
-            let at = raw
-                .inner
-                .seek(io::SeekFrom::Start(to))
-                .map_err(|e| crate::error::Error::new(format!("failed to read the image: {e}")))?;
-            if at > self.input_len {
-                bail!("the image ends early, at byte {}", self.input_len);
+        // A raw file whose bytes need no digest: seek over the gap.
+        if let Some(Counting {
+            inner: Input::File(f),
+            n,
+            digest: None,
+        }) = &mut self.raw
+        {
+            if self.image_digest.is_none() {
+                use std::io::Seek;
+                let gap = to - self.pos;
+                let at = f.seek(io::SeekFrom::Start(to)).map_err(|e| {
+                    crate::error::Error::new(format!("failed to read the image: {e}"))
+                })?;
+                let len = self.input_len.get();
+                if at > len {
+                    bail!("the image ends early, at byte {len}");
+                }
+                n.add(gap);
+                self.pos = to;
+                return Ok(());
             }
-            raw.n.add(gap);
-            self.pos = to;
-            return Ok(());
         }
         let mut sink = vec![0u8; CHUNK];
         while self.pos < to {
@@ -190,7 +297,27 @@ impl Source {
         Ok(())
     }
 
+    /// The digests of everything read, once the stream is drained; None
+    /// unless asked for at open.
+    pub fn digests(&mut self) -> Option<Digests> {
+        let input = self.input_digest.take()?;
+        let input = std::mem::take(&mut *input.lock().unwrap_or_else(|e| e.into_inner()));
+        let image = self.image_digest.take()?;
+        Some(Digests {
+            input: input.hex(),
+            image: image.hex(),
+        })
+    }
+
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        let n = self.read_raw(buf)?;
+        if let Some(d) = &mut self.image_digest {
+            d.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn read_raw(&mut self, buf: &mut [u8]) -> Result<usize> {
         if let Some(p) = &mut self.par {
             let n = p.read(buf).map_err(|e| {
                 crate::error::Error::new(format!(
@@ -296,7 +423,7 @@ mod tests {
         f.write_all_at(b"past four gibibytes", at + 512).unwrap();
         f.set_len(at + 4096).unwrap();
         drop(f);
-        let mut s = Source::open(&p).unwrap();
+        let mut s = Source::open(&p, false).unwrap();
         let mut head = vec![0u8; 512];
         s.read_exact(&mut head).unwrap();
         s.skip_to(at).unwrap();

@@ -11,7 +11,7 @@ use crate::error::{Context, Result};
 use crate::system::fsys::{self, Dir};
 
 /// Open `path` (components) below `top`, refusing symlinks on the way.
-fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
+pub(super) fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
     let mut d = top.open_dir(b".")?;
     for c in path {
         d = d.open_dir(c.as_bytes())?;
@@ -34,7 +34,7 @@ fn mkdirs(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
 }
 
 /// The text of `dir/name`; None when it does not exist.
-fn read(dir: &Dir, name: &str) -> Result<Option<String>> {
+pub(super) fn read(dir: &Dir, name: &str) -> Result<Option<String>> {
     match dir.open_file(name.as_bytes(), libc::O_RDONLY) {
         Ok(f) => {
             let mut s = Vec::new();
@@ -190,11 +190,13 @@ pub fn apply(
         install_volume(root, &etc, tr)?;
         done.push(format!("container volume at {}", volume::MOUNT));
     }
-    if user.is_none() {
+    let keys = super::keys::install(t, boot, root, user.map(|(u, _)| u))?;
+    if user.is_none() && keys.is_empty() {
         let w = edits::no_user_warning(&t.node);
         log::warn!("{w}");
         done.push(format!("WARNING: {w}"));
     }
+    done.extend(keys);
     Ok(done)
 }
 

@@ -214,7 +214,7 @@ pub fn is_rc_link(name: &str, script: &str) -> bool {
 /// until one is configured (bookworm's userconfig waits at the console for it).
 pub fn no_user_warning(node: &str) -> String {
     format!(
-        "node '{node}' has no login user: Raspberry Pi OS makes none by itself; provision again with --user NAME --password-hash HASH"
+        "node '{node}' has no login user: Raspberry Pi OS makes none by itself; provision again with --user NAME --password-hash HASH, or give it an ssh_key"
     )
 }
 

@@ -4,6 +4,7 @@ pub mod copy;
 pub mod customise;
 pub mod edits;
 pub mod identity;
+pub mod keys;
 pub mod switch;
 pub mod volume;
 
@@ -36,6 +37,8 @@ pub struct ProvisionTarget {
     pub volume: Option<volume::Transport>,
     /// Fresh SSH host keys and machine-id instead of the old root's.
     pub new_identity: bool,
+    /// `ssh_key`s to install (the main section's and the node's).
+    pub ssh_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +49,14 @@ pub struct ProvisionOptions {
     /// `--volume-size`: recorded as the node's `volume_size`, the volume made or grown.
     pub volume_size: Option<String>,
     pub new_identity: bool,
+    /// Keep the old trees beside the new ones as `.<leaf>.prev` (an image roll deletes
+    /// them once the node is up, or `node rollback` swaps them back).
+    pub keep_previous: bool,
+}
+
+/// The name an old tree is kept under beside `leaf` while a roll waits for the node.
+pub fn kept_name(leaf: &[u8]) -> Vec<u8> {
+    [b".", leaf, b".prev"].concat()
 }
 
 #[derive(Debug, Clone, Default)]

@@ -10,6 +10,10 @@
 //! journal: the next command that takes the state lock ([`recover`]) finishes what it says —
 //! each side whose live directory is not yet the new inode is swapped, the image recorded —
 //! so a node never runs a new root with an old boot, or the reverse.
+//!
+//! An image roll keeps the old trees (`keep`): they are renamed to `.LEAF.prev` before the
+//! journal goes, for `node rollback`, which is a switch too: its new trees are the kept ones
+//! (staged under `.LEAF.prev`), and the trees it replaces are deleted.
 
 use std::path::{Path, PathBuf};
 
@@ -36,14 +40,19 @@ pub struct Journal {
     pub image: String,
     /// The `volume_size` to record with the image ("" for none given).
     pub volume_size: String,
+    /// Keep the old trees as `.LEAF.prev` instead of deleting them.
+    pub keep: bool,
     pub sides: Vec<Side>,
 }
 
 impl Journal {
     pub fn render(&self) -> String {
         let mut out = format!(
-            "rpinet-switch 1\nnode {}\nimage {}\nvolume {}\n",
-            self.node, self.image, self.volume_size
+            "rpinet-switch 1\nnode {}\nimage {}\nvolume {}\n{}",
+            self.node,
+            self.image,
+            self.volume_size,
+            if self.keep { "keep\n" } else { "" }
         );
         for s in &self.sides {
             out.push_str(&format!(
@@ -66,7 +75,12 @@ impl Journal {
         let volume_size = lines.next()?.strip_prefix("volume ")?.to_string();
         let mut sides = Vec::new();
         let mut ended = false;
+        let mut keep = false;
         for l in lines {
+            if l == "keep" && sides.is_empty() {
+                keep = true;
+                continue;
+            }
             if l == "end" {
                 ended = true;
                 break;
@@ -84,6 +98,7 @@ impl Journal {
             node,
             image,
             volume_size,
+            keep,
             sides,
         })
     }
@@ -93,13 +108,15 @@ fn journal_name(node: &str) -> String {
     format!(".switch-{node}")
 }
 
-/// Switch `built` in for `target`, record `image` in the config, delete the old trees.
+/// Switch `built` in for `target`, record `image` in the config, delete the old trees (or
+/// keep them, `keep`).
 pub fn switch(
     root: &Root,
     lock: &StateLock,
     target: &ProvisionTarget,
     image: &str,
     volume_size: Option<&str>,
+    keep: bool,
     built: Built,
 ) -> Result<ProvisionReport> {
     let Built {
@@ -122,6 +139,7 @@ pub fn switch(
         node: target.node.clone(),
         image: image.to_string(),
         volume_size: volume_size.unwrap_or("").to_string(),
+        keep,
         sides: vec![
             side(&rootfs, &target.nfs_dir)?,
             side(&boot, &target.tftp_dir)?,
@@ -132,11 +150,15 @@ pub fn switch(
             .lstat(&s.leaf)
             .is_ok_and(|st| !is_empty_dir(&s.parent, &s.leaf, st))
     });
-    let jdir = &rootfs.parent;
-    let jname = journal_name(&target.node);
+    carry_out(root, lock, &rootfs.parent, &journal)?;
+    Ok(report)
+}
+
+/// Write `journal` in `jdir` (the nfs dir: [`recover`] looks there) and carry it out.
+pub fn carry_out(root: &Root, lock: &StateLock, jdir: &Dir, journal: &Journal) -> Result<()> {
     fsys::replace(
         jdir,
-        jname.as_bytes(),
+        journal_name(&journal.node).as_bytes(),
         journal.render().as_bytes(),
         0o600,
         None,
@@ -145,11 +167,10 @@ pub fn switch(
     .ctx(|| {
         format!(
             "failed to write the switch journal of node '{}'",
-            target.node
+            journal.node
         )
     })?;
-    finish(root, lock, &journal)?;
-    Ok(report)
+    finish(root, lock, journal)
 }
 
 /// A node dir that `node add` made and nothing filled yet (so a first provision is no
@@ -163,8 +184,9 @@ fn is_empty_dir(parent: &Dir, leaf: &[u8], st: libc::stat) -> bool {
 }
 
 /// Carry out `journal` from wherever it stopped: swap each side not yet swapped, record the
-/// image, remove the journal, delete the old trees.
+/// image, keep the old trees if asked, remove the journal, delete the old trees.
 fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
+    let mut dirs = Vec::new();
     for s in &journal.sides {
         let live = root.path(&s.live);
         let (Some(parent), Some(leaf)) = (live.parent(), live.file_name()) else {
@@ -192,12 +214,25 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         }
         nix::unistd::fsync(&dir)
             .map_err(|e| Error::new(format!("failed to sync {}: {e}", parent.display())))?;
+        dirs.push((dir, leaf.to_vec()));
     }
     // The node may be gone from the config (removed after a killed provision): nothing to record.
     let (_, config) = crate::plan::world::load_config(root)?;
-    if config.node(&journal.node).is_some() {
+    if config.node(&journal.node).is_some() && !journal.image.is_empty() {
         let size = Some(journal.volume_size.as_str()).filter(|v| !v.is_empty());
         super::record_image(root, lock, &journal.node, &journal.image, size)?;
+    }
+    if journal.keep {
+        for ((dir, leaf), s) in dirs.iter().zip(&journal.sides) {
+            let old = s.staging.as_bytes();
+            if dir.lstat(old).is_err() {
+                continue; // kept already
+            }
+            let kept = super::kept_name(leaf);
+            let _ = dir.remove_tree(&kept);
+            dir.rename(old, dir, &kept)
+                .ctx(|| format!("failed to keep the old tree of {}", s.live.display()))?;
+        }
     }
     let first = root.path(&journal.sides[0].live);
     let jdir = first.parent().unwrap_or(Path::new("/"));
@@ -292,6 +327,7 @@ mod tests {
             node: "lion".into(),
             image: "bookworm".into(),
             volume_size: "32G".into(),
+            keep: true,
             sides: vec![
                 Side {
                     live: "/mnt/rpinet/nfs/lion".into(),
@@ -306,7 +342,9 @@ mod tests {
             ],
         };
         let text = j.render();
-        assert_eq!(Journal::parse(&text), Some(j));
+        assert_eq!(Journal::parse(&text), Some(j.clone()));
+        let plain = Journal { keep: false, ..j };
+        assert_eq!(Journal::parse(&plain.render()), Some(plain));
         for cut in 0..text.len() - 1 {
             if text.is_char_boundary(cut) {
                 assert_eq!(Journal::parse(&text[..cut]), None, "{cut}");

@@ -39,6 +39,8 @@ pub struct State {
     pub bytes_total: u64,
     pub files: u64,
     pub message: String,
+    /// Per-node progress of a job over several nodes (an image roll), as `nodes`.
+    pub nodes: Option<serde_json::Value>,
 }
 
 impl State {
@@ -52,6 +54,7 @@ impl State {
             bytes_total: 0,
             files: 0,
             message: message.to_string(),
+            nodes: None,
         }
     }
 
@@ -67,7 +70,7 @@ impl State {
 
     /// The JSON the `job` method returns.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "id": self.id,
             "kind": self.kind,
             "state": self.state,
@@ -76,8 +79,11 @@ impl State {
             "bytes_total": self.bytes_total,
             "files": self.files,
             "message": self.message,
-        })
-        .to_string()
+        });
+        if let (Some(n), Some(m)) = (&self.nodes, v.as_object_mut()) {
+            m.insert("nodes".into(), n.clone());
+        }
+        v.to_string()
     }
 }
 
@@ -94,6 +100,16 @@ pub fn bar_line(s: &State, elapsed: Duration) -> String {
         0
     };
     let tenths = rate.saturating_mul(10) >> 20; // MiB/s in tenths
+    if s.bytes_total == 0 {
+        // a download whose server gave no size: bytes and rate only
+        return format!(
+            "{} MiB  {} files  {}.{} MiB/s",
+            s.bytes_done >> 20,
+            s.files,
+            tenths / 10,
+            tenths % 10
+        );
+    }
     format!(
         "[{}{}] {:3}% {} / {} MiB  {} files  {}.{} MiB/s  ETA {}:{:02}",
         "#".repeat(filled),
@@ -143,6 +159,7 @@ impl Job {
                 bytes_total: 0,
                 files: 0,
                 message: String::new(),
+                nodes: None,
             },
         };
         j.write(true);
@@ -158,6 +175,13 @@ impl Job {
             self.state.message = message.to_string();
         }
         self.write(false);
+    }
+
+    /// New per-node progress (and message), written at once.
+    pub fn nodes(&mut self, nodes: serde_json::Value, message: &str) {
+        self.state.nodes = Some(nodes);
+        self.state.message = message.to_string();
+        self.write(true);
     }
 
     pub fn finish(&mut self, ok: bool, message: &str) {
@@ -262,6 +286,7 @@ mod tests {
             bytes_total: 200 << 20,
             files: 7,
             message: "root".into(),
+            nodes: None,
         };
         let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
         assert_eq!(v["progress"], 25);
@@ -271,6 +296,14 @@ mod tests {
         assert!(
             line.contains(" 25% 50 / 200 MiB  7 files  5.0 MiB/s  ETA 0:30"),
             "{line}"
+        );
+        let unknown = State {
+            bytes_total: 0,
+            ..s.clone()
+        };
+        assert_eq!(
+            bar_line(&unknown, Duration::from_secs(10)),
+            "50 MiB  7 files  5.0 MiB/s"
         );
     }
 

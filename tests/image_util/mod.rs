@@ -2,6 +2,8 @@
 //! mkfs tools, run rpinet, and compare trees entry by entry.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;

@@ -24,7 +24,7 @@ use libuci_sys::{
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use super::{Package, Value, parse, read, serialize};
+use super::{Package, Value, read, serialize};
 
 /// A package as both sides are compared: sections in order with their uci name, type and
 /// whether they are anonymous, each with its options.
