@@ -28,23 +28,7 @@ const fn tables64(poly: u64) -> [[u64; 256]; 8] {
     t
 }
 
-const fn tables32(poly: u32) -> [[u32; 256]; 8] {
-    let t64 = tables64(poly as u64);
-    let mut t = [[0u32; 256]; 8];
-    let mut s = 0;
-    while s < 8 {
-        let mut i = 0;
-        while i < 256 {
-            t[s][i] = t64[s][i] as u32;
-            i += 1;
-        }
-        s += 1;
-    }
-    t
-}
-
 static T64: [[u64; 256]; 8] = tables64(0xC96C_5795_D787_0F42);
-static T32: [[u32; 256]; 8] = tables32(0xEDB8_8320);
 
 /// CRC64 (ECMA-182, reflected, as in .xz), continued from `crc` (0 to start).
 pub fn crc64(crc: u64, data: &[u8]) -> u64 {
@@ -67,26 +51,12 @@ pub fn crc64(crc: u64, data: &[u8]) -> u64 {
     !c
 }
 
-/// CRC32 (ISO-HDLC, as in .xz and zlib), continued from `crc` (0 to start).
+/// CRC32 (ISO-HDLC, as in .xz and zlib), continued from `crc` (0 to start): crc32fast's,
+/// which the gzip decoder links anyway (a second table would be 8 KB more on the router).
 pub fn crc32(crc: u32, data: &[u8]) -> u32 {
-    let mut c = !crc;
-    let mut words = data.chunks_exact(8);
-    for w in &mut words {
-        let lo = c ^ u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-        let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
-        c = T32[7][(lo & 0xFF) as usize]
-            ^ T32[6][((lo >> 8) & 0xFF) as usize]
-            ^ T32[5][((lo >> 16) & 0xFF) as usize]
-            ^ T32[4][(lo >> 24) as usize]
-            ^ T32[3][(hi & 0xFF) as usize]
-            ^ T32[2][((hi >> 8) & 0xFF) as usize]
-            ^ T32[1][((hi >> 16) & 0xFF) as usize]
-            ^ T32[0][(hi >> 24) as usize];
-    }
-    for &b in words.remainder() {
-        c = T32[0][((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
-    }
-    !c
+    let mut h = crc32fast::Hasher::new_with_initial(crc);
+    h.update(data);
+    h.finalize()
 }
 
 #[cfg(test)]
