@@ -46,13 +46,22 @@ impl StateLock {
         Ok(StateLock { _file: file })
     }
 
-    /// The lock when no one holds it, without waiting; None too when no command that
-    /// changes state has run since boot (no lock file: nothing can have been left).
+    /// The lock when no one holds it, without waiting (the file is made when absent: /var/lock
+    /// is emptied at boot, while what a killed import left on the SSD is still there); None
+    /// when someone holds it or the file cannot be made.
     pub fn try_acquire(root: &Root) -> Option<StateLock> {
+        let path = root.path(LOCK_PATH);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let f = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(root.path(LOCK_PATH))
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
             .ok()?;
         try_lock(f, true).map(|f| StateLock { _file: f })
     }
