@@ -19,6 +19,9 @@ use error::Result;
 use std::path::{Path, PathBuf};
 use system::root::Root;
 
+#[global_allocator]
+static ALLOC: system::alloc::ExitOnOom = system::alloc::ExitOnOom;
+
 fn main() {
     let cli: Cli = cli::from_env();
     let root = match &cli.root {

@@ -81,10 +81,17 @@ fn import(work: &Path, img: &Path) -> Run {
         "rpinet panicked: {}",
         r.stderr
     );
-    // Nothing outside the images directory changed; in it, only a finished image.
+    // Nothing outside the images directory changed (but the state lock's file in the tmpfs
+    // /var/lock); in it, only a finished image.
     let after = walk(&r.root);
     for (k, v) in &after {
-        if k.is_empty() || k == "mnt/rpinet" || k.starts_with("mnt/rpinet/images") || k == &name {
+        if k.is_empty()
+            || k == "mnt/rpinet"
+            || k.starts_with("mnt/rpinet/images")
+            || k == &name
+            || k.starts_with("var/lock")
+            || k == "var"
+        {
             continue;
         }
         assert_eq!(before.get(k), Some(v), "{k} changed: {}", r.stderr);
@@ -258,6 +265,42 @@ fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
     let r = import(&work, &short);
     assert!(!r.ok);
     assert!(r.stderr.contains("ends early"), "{}", r.stderr);
+}
+
+/// Out of memory (here a `ulimit -v` too small for the import): one line that says so, exit
+/// status 1, and the staging the dead run left is gone with the next command.
+#[test]
+fn out_of_memory_is_one_line_and_leaves_nothing() {
+    let work = scratch("hostile-oom");
+    base(&work);
+    let img = work.join("ok.img");
+    disk(&work, &work.join("boot.fat"), &work.join("root.ext4"), &img);
+    sh(&format!("gzip -k -1 {}", img.display()));
+    let root = work.join("r");
+    router(&root);
+    std::fs::copy(work.join("ok.img.gz"), root.join("ok.img.gz")).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 8000 && exec {} --root {} image import /ok.img.gz --name x",
+            env!("CARGO_BIN_EXE_rpinet"),
+            root.display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("rpinet: out of memory: could not allocate "),
+        "{err}"
+    );
+    let _ = rpinet(&root, &["status"]);
+    let left: Vec<_> = std::fs::read_dir(root.join("mnt/rpinet/images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]

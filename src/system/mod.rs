@@ -1,6 +1,7 @@
 //! The imperative shell: files, mounts, processes and services. Thin on purpose; decisions
 //! live in the pure modules (`config`, `plan::plan`, `render`, the observers' checks).
 
+pub mod alloc;
 pub mod dnsmasq;
 pub mod fs;
 pub mod fsys;

@@ -243,5 +243,8 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
 
 /// A machine-id as systemd writes it (32 hex digits), one per node.
 fn machine_id(node: &str) -> String {
-    format!("{:0>32}\n", node.bytes().map(|b| format!("{b:x}")).collect::<String>())
+    format!(
+        "{:0>32}\n",
+        node.bytes().map(|b| format!("{b:x}")).collect::<String>()
+    )
 }
