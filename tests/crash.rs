@@ -380,6 +380,44 @@ fn first_provision_and_reimage() {
     assert_clean(&t);
 }
 
+/// `node rollback` after an image roll kept the node's alpha trees and put it on beta: the
+/// node is on beta or back on alpha, boot and root alike, the config saying which; and a
+/// rollback that finished leaves no tree a second rollback could take.
+#[test]
+fn rollback() {
+    let setup = |tag: &str| {
+        let lab = lab_with_nodes(&format!("crash-rollback-{tag}"), 0, false);
+        lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
+        fake_image(&lab, "alpha", "A");
+        fake_image(&lab, "beta", "B");
+        lab.ok(&["node", "provision", "lion", "--image", "alpha"]);
+        // what a roll leaves while it waits for the node
+        for (from, to) in [
+            ("nfs/lion", "nfs/.lion.prev"),
+            ("tftp/38c128c0", "tftp/.38c128c0.prev"),
+        ] {
+            let p = |rel: &str| lab.path(&format!("mnt/rpinet/{rel}"));
+            std::fs::rename(p(from), p(to)).unwrap();
+        }
+        lab.write("mnt/rpinet/nfs/.lion.prev.image", "alpha");
+        lab.ok(&["node", "provision", "lion", "--image", "beta"]);
+        lab
+    };
+    let state = |lab: &Lab| -> State {
+        let (b, r) = marks(lab, "lion", "38c128c0");
+        let rec = image_recorded(lab).unwrap_or_default();
+        let kept = lab.path("mnt/rpinet/nfs/.lion.prev").exists()
+            || lab.path("mnt/rpinet/tftp/.38c128c0.prev").exists();
+        match (b.as_str(), r.as_str(), rec.as_str(), kept) {
+            ("B", "B", "beta", true) => State::Old,
+            ("A", "A", "alpha", false) => State::New,
+            _ => State::Mixed,
+        }
+    };
+    let t = crash("rollback", &setup, &["node", "rollback", "lion"], &state);
+    assert_clean(&t);
+}
+
 #[test]
 fn image_import() {
     let img = image_util::shared_image().join("disk.img.xz");

@@ -5,8 +5,9 @@
 //! yet), so a reader sees each whole, old or new. That the two change *together* is a
 //! journal's work: before the first swap, a journal `nfs/.switch-NODE` (written atomically,
 //! fsynced) names both swaps by the inode numbers of the new trees and the image. After the
-//! second swap the image is recorded in the config and the journal removed; the old trees,
-//! left under their staging names, are deleted. A run killed anywhere in between leaves the
+//! second swap the image is recorded in the config; the old trees, left under the staging
+//! names, are renamed to `.purge-LEAF-PID` (a name the sweep deletes when its run is dead);
+//! then the journal is removed and they are deleted. A run killed anywhere in between leaves the
 //! journal: the next command that takes the state lock ([`recover`]) finishes what it says —
 //! each side whose live directory is not yet the new inode is swapped, the image recorded —
 //! so a node never runs a new root with an old boot, or the reverse.
@@ -195,25 +196,24 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         let dir = Dir::open_path(parent).ctx(|| format!("failed to open {}", parent.display()))?;
         let leaf = leaf.as_encoded_bytes();
         let ino_of = |name: &[u8]| dir.lstat(name).ok().map(|st| st.st_ino as u64);
-        if ino_of(leaf) == Some(s.ino) {
-            continue; // swapped already
+        if ino_of(leaf) != Some(s.ino) {
+            if ino_of(s.staging.as_bytes()) != Some(s.ino) {
+                bail!(
+                    "switch of node '{}': the new tree for {} is neither in place nor staged",
+                    journal.node,
+                    s.live.display()
+                );
+            }
+            if ino_of(leaf).is_some() {
+                dir.exchange(s.staging.as_bytes(), &dir, leaf)
+                    .ctx(|| format!("failed to swap in the new {}", s.live.display()))?;
+            } else {
+                dir.rename_noreplace(s.staging.as_bytes(), &dir, leaf)
+                    .ctx(|| format!("failed to move the new tree to {}", s.live.display()))?;
+            }
+            nix::unistd::fsync(&dir)
+                .map_err(|e| Error::new(format!("failed to sync {}: {e}", parent.display())))?;
         }
-        if ino_of(s.staging.as_bytes()) != Some(s.ino) {
-            bail!(
-                "switch of node '{}': the new tree for {} is neither in place nor staged",
-                journal.node,
-                s.live.display()
-            );
-        }
-        if ino_of(leaf).is_some() {
-            dir.exchange(s.staging.as_bytes(), &dir, leaf)
-                .ctx(|| format!("failed to swap in the new {}", s.live.display()))?;
-        } else {
-            dir.rename_noreplace(s.staging.as_bytes(), &dir, leaf)
-                .ctx(|| format!("failed to move the new tree to {}", s.live.display()))?;
-        }
-        nix::unistd::fsync(&dir)
-            .map_err(|e| Error::new(format!("failed to sync {}: {e}", parent.display())))?;
         dirs.push((dir, leaf.to_vec()));
     }
     // The node may be gone from the config (removed after a killed provision): nothing to record.
@@ -222,28 +222,37 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         let size = Some(journal.volume_size.as_str()).filter(|v| !v.is_empty());
         super::record_image(root, lock, &journal.node, &journal.image, size)?;
     }
-    if journal.keep {
-        for ((dir, leaf), s) in dirs.iter().zip(&journal.sides) {
-            let old = s.staging.as_bytes();
-            if dir.lstat(old).is_err() {
-                continue; // kept already
-            }
+    // The old trees, now under the staging names: kept (a roll), or renamed to names the
+    // sweep knows (`.purge-LEAF-PID`) before the journal goes, so that a run killed while
+    // deleting them leaves nothing a later rollback could take for a kept tree.
+    let mut trash = Vec::new();
+    for ((dir, leaf), s) in dirs.iter().zip(&journal.sides) {
+        let old = s.staging.as_bytes();
+        if dir.lstat(old).is_err() {
+            continue; // kept or moved already
+        }
+        let to = if journal.keep {
             let kept = super::kept_name(leaf);
             let _ = dir.remove_tree(&kept);
-            dir.rename(old, dir, &kept)
-                .ctx(|| format!("failed to keep the old tree of {}", s.live.display()))?;
-        }
+            kept
+        } else {
+            let t = format!(
+                ".purge-{}-{}",
+                String::from_utf8_lossy(leaf),
+                std::process::id()
+            );
+            trash.push((dir, t.clone()));
+            t.into_bytes()
+        };
+        dir.rename(old, dir, &to)
+            .ctx(|| format!("failed to move the old tree of {} aside", s.live.display()))?;
     }
     let first = root.path(&journal.sides[0].live);
     let jdir = first.parent().unwrap_or(Path::new("/"));
     let _ = std::fs::remove_file(jdir.join(journal_name(&journal.node)));
-    for s in &journal.sides {
-        let live = root.path(&s.live);
-        let old = live.with_file_name(&s.staging);
-        if let Err(e) = std::fs::remove_dir_all(&old) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                log::warn!("cannot delete the old tree {}: {e}", old.display());
-            }
+    for (dir, t) in trash {
+        if let Err(e) = dir.remove_tree(t.as_bytes()) {
+            log::warn!("cannot delete the old tree {t}: {e}");
         }
     }
     Ok(())
