@@ -1,7 +1,8 @@
 //! The image as one forward stream of bytes: a raw `.img`, or a `.img.xz` or
 //! `.img.gz` decompressed once, on other threads so decompression and writing
-//! overlap: an .xz block by block on every core ([`super::xz`]) when the file
-//! is made of several blocks, as `xz -T0` makes them, else on one thread.
+//! overlap: an .xz block by block on every core (rpinet_xz) when it is made of
+//! several blocks, as `xz -T0` makes them — a file read where it lies, a
+//! download or stdin cut into blocks as it arrives — else on one thread.
 //! Counts the input bytes consumed for progress, and when asked computes the
 //! SHA-256 of the input and of the image while streaming (a checksum may be
 //! of either: Raspberry Pi's list gives both).
@@ -139,7 +140,7 @@ fn read_magic(input: &mut dyn Read) -> io::Result<Vec<u8>> {
 
 impl Source {
     /// The image in the file at `path`. With `digest`, the SHA-256s are
-    /// computed as it streams (the .xz is then decoded on one thread).
+    /// computed as it streams (the .xz is then cut into blocks as it is read).
     pub fn open(path: &Path, digest: bool) -> Result<Source> {
         // Opened without blocking (a FIFO would wait for a writer forever), then refused
         // unless it is a regular file: a device, FIFO or socket may never end or give data.
@@ -218,13 +219,22 @@ impl Source {
                 Some(p) if !digest => parallel_xz(p, &s.input_done),
                 _ => None,
             };
+            // Else (a download, stdin, or digests wanted: the bytes in order) the stream is
+            // cut into blocks as it arrives; one that cannot be goes to one thread.
             match par {
                 Some(p) => s.par = Some(p),
-                None => {
-                    let input = io::BufReader::with_capacity(256 << 10, counting);
-                    let xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
-                    s.rx = Some(decoder_thread("xz", xz));
-                }
+                None => match rpinet_xz::ParXz::stream(
+                    Box::new(counting),
+                    xz_limits(),
+                    Arc::new(|_| {}),
+                ) {
+                    Ok(p) => s.par = Some(p),
+                    Err(back) => {
+                        let input = io::BufReader::with_capacity(256 << 10, back);
+                        let xz = lzma_rust2::XzReader::new_mem_limit(input, true, XZ_MEM_KB);
+                        s.rx = Some(decoder_thread("xz", xz));
+                    }
+                },
             }
         } else if magic.starts_with(&[0x1F, 0x8B]) {
             s.compressed = true;
@@ -360,11 +370,15 @@ impl Source {
 
 /// A multi-block .xz decoded on every core, when it is one (see [`super::xz`]).
 fn parallel_xz(path: &Path, done: &SharedCount) -> Option<rpinet_xz::ParXz> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let limits = rpinet_xz::Limits::router(threads, u64::from(XZ_MEM_KB) << 10);
     let n = done.clone();
     let file = File::open(path).ok()?;
-    rpinet_xz::ParXz::open(file, limits, Arc::new(move |k| n.add(k)))
+    rpinet_xz::ParXz::open(file, xz_limits(), Arc::new(move |k| n.add(k)))
+}
+
+/// The parallel xz decoder's budget on this machine.
+fn xz_limits() -> rpinet_xz::Limits {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    rpinet_xz::Limits::router(threads, u64::from(XZ_MEM_KB) << 10)
 }
 
 /// A decoder (any .xz on one thread, .gz) run on its own thread, its

@@ -10,9 +10,15 @@
 //! several streams, other filters or checks, dictionaries past the memory
 //! limit, a broken index): the caller then decodes it on one thread, which
 //! handles every valid .xz and names what is wrong with an invalid one.
+//!
+//! [`ParXz::stream`] does the same for bytes that arrive in order (a download,
+//! stdin): a reader thread cuts the stream into blocks by the sizes in their
+//! headers (which `xz -T` writes), a few blocks ahead of the reader, and
+//! checks the index against them at the end ([`stream`]).
 
 pub mod crc;
 pub mod format;
+mod stream;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -67,6 +73,10 @@ pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 struct Block {
     span: Span,
     header: BlockHeader,
+    check: Check,
+    /// The block's bytes (header to check) when they came from a stream (`span.start`
+    /// is then 0); None for a file, read with pread, and once the block is read.
+    data: Option<Arc<Vec<u8>>>,
 }
 
 #[derive(Default)]
@@ -78,6 +88,12 @@ struct Slot {
 }
 
 struct State {
+    /// The blocks: all of a file's from the start; a stream's as they arrive.
+    blocks: Vec<Block>,
+    /// No more blocks will come (the stream ended, or failed: `failed`).
+    complete: bool,
+    /// What went wrong reading the stream, told once the blocks before it are read.
+    failed: Option<String>,
     /// The next block a worker will take.
     next: usize,
     /// The block being read, and the slots of it and the blocks after it.
@@ -90,9 +106,8 @@ struct State {
 }
 
 struct Shared {
-    file: File,
-    check: Check,
-    blocks: Vec<Block>,
+    /// The file the blocks are read from; None for a stream.
+    file: Option<File>,
     /// Every worker's dictionary: the largest any block needs.
     dict: u64,
     limits: Limits,
@@ -126,7 +141,7 @@ fn read_at(file: &File, off: u64, len: usize) -> io::Result<Vec<u8>> {
 }
 
 /// The file's blocks when they can be decoded in parallel (see the module doc).
-fn plan(file: &File, mem_limit: u64) -> std::result::Result<(Check, Vec<Block>), String> {
+fn plan(file: &File, mem_limit: u64) -> std::result::Result<Vec<Block>, String> {
     let len = file.metadata().map_err(|e| e.to_string())?.len();
     let e = |e: io::Error| e.to_string();
     if len < 32 {
@@ -157,32 +172,46 @@ fn plan(file: &File, mem_limit: u64) -> std::result::Result<(Check, Vec<Block>),
         if u64::from(header.dict_size).min(span.uncompressed) > mem_limit {
             return Err("dictionary beyond the memory limit".into());
         }
-        out.push(Block { span, header });
+        out.push(Block {
+            span,
+            header,
+            check,
+            data: None,
+        });
     }
-    Ok((check, out))
+    Ok(out)
 }
 
 impl ParXz {
     /// Decode `file` within `limits`, `None` when it cannot be (or is not
     /// worth it: fewer than two threads fit).
     pub fn open(file: File, limits: Limits, progress: Progress) -> Option<ParXz> {
-        let (check, blocks) = plan(&file, limits.dict_max).ok()?;
+        let blocks = plan(&file, limits.dict_max).ok()?;
         let dict = blocks.iter().map(dict_size).max().unwrap_or(0).max(1);
-        let threads = limits
-            .threads
-            .min((limits.dicts / dict) as usize)
-            .min(blocks.len());
+        let threads = threads(&limits, dict).min(blocks.len());
         if threads < 2 {
             return None;
         }
-        let n = blocks.len();
+        Self::start(Some(file), blocks, true, dict, threads, limits, progress)
+    }
+
+    fn start(
+        file: Option<File>,
+        blocks: Vec<Block>,
+        complete: bool,
+        dict: u64,
+        threads: usize,
+        limits: Limits,
+        progress: Progress,
+    ) -> Option<ParXz> {
         let shared = Arc::new(Shared {
             file,
-            check,
-            blocks,
             dict,
             limits,
             state: Mutex::new(State {
+                blocks,
+                complete,
+                failed: None,
                 next: 0,
                 current: 0,
                 slots: VecDeque::new(),
@@ -194,7 +223,7 @@ impl ParXz {
             progress,
         });
         let mut workers = Vec::new();
-        for _ in 0..threads.min(n) {
+        for _ in 0..threads {
             let s = Arc::clone(&shared);
             match std::thread::Builder::new()
                 .name("xz".into())
@@ -233,8 +262,15 @@ impl ParXz {
                 g.free.push(c);
             }
             loop {
-                if g.current >= sh.blocks.len() {
-                    return Ok(0);
+                if g.current >= g.blocks.len() {
+                    if let Some(e) = g.failed.take() {
+                        g.stop = true;
+                        sh.cv.notify_all();
+                        return Err(e);
+                    }
+                    if g.complete {
+                        return Ok(0);
+                    }
                 }
                 if let Some(slot) = g.slots.front_mut() {
                     if let Some((c, len)) = slot.chunks.pop_front() {
@@ -252,6 +288,10 @@ impl ParXz {
                     }
                     if slot.done {
                         g.slots.pop_front();
+                        let c = g.current;
+                        if let Some(b) = g.blocks.get_mut(c) {
+                            b.data = None; // a stream's block: its bytes go
+                        }
                         g.current += 1;
                         sh.cv.notify_all();
                         continue;
@@ -273,6 +313,11 @@ impl Drop for ParXz {
     }
 }
 
+/// How many workers fit in `limits` with dictionaries of `dict` bytes.
+fn threads(limits: &Limits, dict: u64) -> usize {
+    limits.threads.min((limits.dicts / dict.max(1)) as usize)
+}
+
 /// The dictionary a block's decoder needs: never more than the block holds.
 fn dict_size(b: &Block) -> u64 {
     u64::from(b.header.dict_size)
@@ -280,9 +325,11 @@ fn dict_size(b: &Block) -> u64 {
         .max(4096)
 }
 
-/// The compressed bytes of one block, read with pread (workers share the file).
+/// The compressed bytes of one block: read with pread from the file (workers share it), or
+/// from the block's bytes a stream gave.
 struct BlockData<'a> {
-    file: &'a File,
+    file: Option<&'a File>,
+    mem: Option<Arc<Vec<u8>>>,
     pos: u64,
     end: u64,
     progress: &'a Progress,
@@ -294,10 +341,35 @@ impl Read for BlockData<'_> {
         if want == 0 {
             return Ok(0);
         }
-        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        let n = match (&self.mem, self.file) {
+            (Some(m), _) => {
+                let at = self.pos as usize;
+                let src = m.get(at..at + want).ok_or(io::ErrorKind::UnexpectedEof)?;
+                buf[..want].copy_from_slice(src);
+                want
+            }
+            (None, Some(f)) => {
+                let n = f.read_at(&mut buf[..want], self.pos)?;
+                (self.progress)(n as u64);
+                n
+            }
+            (None, None) => return Err(io::ErrorKind::UnexpectedEof.into()),
+        };
         self.pos += n as u64;
-        (self.progress)(n as u64);
         Ok(n)
+    }
+}
+
+/// `len` bytes of block `blk` at offset `off` (of the file, or of the block's bytes).
+fn block_bytes(sh: &Shared, blk: &Block, off: u64, len: usize) -> io::Result<Vec<u8>> {
+    match (&blk.data, &sh.file) {
+        (Some(m), _) => usize::try_from(off)
+            .ok()
+            .and_then(|o| m.get(o..o.checked_add(len)?))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| io::ErrorKind::UnexpectedEof.into()),
+        (None, Some(f)) => read_at(f, off, len),
+        (None, None) => Err(io::ErrorKind::UnexpectedEof.into()),
     }
 }
 
@@ -312,7 +384,8 @@ fn worker(sh: &Shared) {
     // One decoder for every block this worker takes: its dictionary is
     // allocated once (see `decode_block`).
     let input = BlockData {
-        file: &sh.file,
+        file: sh.file.as_ref(),
+        mem: None,
         pos: 0,
         end: 0,
         progress: &sh.progress,
@@ -323,17 +396,37 @@ fn worker(sh: &Shared) {
         None,
     );
     loop {
-        let b = {
+        let (b, blk, n) = {
             let mut g = sh.lock();
-            if g.stop || g.next >= sh.blocks.len() {
-                return;
+            loop {
+                if g.stop || (g.complete && g.next >= g.blocks.len()) {
+                    return;
+                }
+                if g.next < g.blocks.len() {
+                    break;
+                }
+                g = sh.wait(g); // a stream's next block has not come yet
             }
             let b = g.next;
             g.next += 1;
             g.slots.push_back(Slot::default());
-            b
+            let blk = &g.blocks[b];
+            let copy = Block {
+                span: blk.span,
+                header: blk.header,
+                check: blk.check,
+                data: blk.data.clone(),
+            };
+            (b, copy, if g.complete { g.blocks.len() } else { 0 })
         };
-        match decode_block(sh, b, &mut lz) {
+        let of = |n: usize| {
+            if n > 0 {
+                format!(" of {n}")
+            } else {
+                String::new()
+            }
+        };
+        match decode_block(sh, b, &blk, &mut lz) {
             Ok(()) => {
                 let mut g = sh.lock();
                 if let Some(s) = slot(&mut g, b) {
@@ -345,7 +438,7 @@ fn worker(sh: &Shared) {
             Err(Stop::Failed(e)) => {
                 let mut g = sh.lock();
                 if let Some(s) = slot(&mut g, b) {
-                    s.err = Some(format!("xz block {} of {}: {e}", b + 1, sh.blocks.len()));
+                    s.err = Some(format!("xz block {}{}: {e}", b + 1, of(n)));
                 }
                 sh.cv.notify_all();
                 return;
@@ -399,18 +492,13 @@ fn take_buffer(sh: &Shared) -> Vec<u8> {
 /// block starts with a dictionary reset (also checked), so one decoder
 /// decodes block after block as one LZMA2 stream: exactly the index's
 /// uncompressed size is asked of it, so it never reads past the block.
-fn decode_block(sh: &Shared, b: usize, lz: &mut Decoder<'_>) -> Result<(), Stop> {
+fn decode_block(sh: &Shared, b: usize, blk: &Block, lz: &mut Decoder<'_>) -> Result<(), Stop> {
     let fail = |m: String| Stop::Failed(m);
-    let Some(blk) = sh.blocks.get(b) else {
-        return Err(fail("no such block".into()));
-    };
     let data_start = blk.span.start + blk.header.size;
-    let data_len = blk.span.unpadded - blk.header.size - sh.check.size();
+    let data_len = blk.span.unpadded - blk.header.size - blk.check.size();
     let byte = |at: u64| {
-        let mut b = [0u8];
-        sh.file
-            .read_exact_at(&mut b, at)
-            .map(|_| b[0])
+        block_bytes(sh, blk, at, 1)
+            .map(|v| v[0])
             .map_err(|e| fail(format!("cannot read the block: {e}")))
     };
     let (first, last) = (byte(data_start)?, byte(data_start + data_len - 1)?);
@@ -421,6 +509,7 @@ fn decode_block(sh: &Shared, b: usize, lz: &mut Decoder<'_>) -> Result<(), Stop>
         ));
     }
     let input = lz.inner_mut().get_mut();
+    input.mem = blk.data.clone();
     input.pos = data_start;
     input.end = data_start + data_len - 1;
     let mut total = 0u64;
@@ -439,7 +528,7 @@ fn decode_block(sh: &Shared, b: usize, lz: &mut Decoder<'_>) -> Result<(), Stop>
             }
         }
         total += k as u64;
-        match sh.check {
+        match blk.check {
             Check::None => {}
             Check::Crc32 => c32 = crc::crc32(c32, &buf[..k]),
             Check::Crc64 => c64 = crc::crc64(c64, &buf[..k]),
@@ -455,13 +544,13 @@ fn decode_block(sh: &Shared, b: usize, lz: &mut Decoder<'_>) -> Result<(), Stop>
     // Block padding (zeros to a multiple of 4), then the check.
     let after = data_start + data_len;
     let pad = (4 - blk.span.unpadded % 4) % 4;
-    let tail = read_at(&sh.file, after, (pad + sh.check.size()) as usize)
+    let tail = block_bytes(sh, blk, after, (pad + blk.check.size()) as usize)
         .map_err(|e| fail(format!("cannot read the check: {e}")))?;
     let (padding, stored) = tail.split_at(pad as usize);
     if padding.iter().any(|&x| x != 0) {
         return Err(fail("block padding is not zero".into()));
     }
-    let ok = match sh.check {
+    let ok = match blk.check {
         Check::None => true,
         Check::Crc32 => stored == c32.to_le_bytes(),
         Check::Crc64 => stored == c64.to_le_bytes(),
@@ -469,7 +558,7 @@ fn decode_block(sh: &Shared, b: usize, lz: &mut Decoder<'_>) -> Result<(), Stop>
     if !ok {
         return Err(fail(format!(
             "{:?} check mismatch: the image is corrupt",
-            sh.check
+            blk.check
         )));
     }
     Ok(())

@@ -180,8 +180,10 @@ fn a_corrupt_block_fails_there_after_every_byte_before_it() {
     }
     // A wrong CRC64 in the first block's check: the block's bytes are read, then it fails.
     let x = ParXz::open(File::open(&f).unwrap(), tiny(2), none()).unwrap();
-    let first = &x.shared.blocks[0];
-    let at = (first.span.start + first.span.unpadded - 1) as usize;
+    let at = {
+        let g = x.shared.lock();
+        (g.blocks[0].span.start + g.blocks[0].span.unpadded - 1) as usize
+    };
     drop(x);
     let mut bad = good.clone();
     bad[at] ^= 1;
@@ -201,5 +203,138 @@ fn dropping_the_reader_early_stops_the_workers() {
         let mut buf = [0u8; 10000];
         x.read(&mut buf).unwrap();
         drop(x); // joins every worker; a hang here fails the test by timeout
+    }
+}
+
+/// A stream that gives at most `step` bytes a read, as a download does.
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.step).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn trickle(data: Vec<u8>, step: usize) -> stream::Input {
+    Box::new(Trickle { data, at: 0, step })
+}
+
+#[test]
+fn a_stream_decodes_in_parallel_every_byte_in_order() {
+    let d = dir("stream");
+    let data = sample();
+    let f = std::fs::read(xz(&d, &data, "-T2 -0 --block-size=64KiB")).unwrap();
+    for (limits, step, read) in [
+        (tiny(2), 1, 1000),
+        (tiny(3), 4096, 4096),
+        (tiny(4), 65536, 65536),
+        (Limits::router(2, 64 << 20), 1 << 20, 1 << 20),
+    ] {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let s2 = Arc::clone(&seen);
+        let progress: Progress = Arc::new(move |n| {
+            s2.fetch_add(n as usize, Ordering::Relaxed);
+        });
+        let Ok(mut p) = ParXz::stream(trickle(f.clone(), step), limits, progress) else {
+            panic!("{limits:?}: not decoded in parallel");
+        };
+        let got = read_all(&mut p, read).unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert!(got == data, "{limits:?} step {step}: output differs");
+        drop(p);
+        assert_eq!(seen.load(Ordering::Relaxed), f.len(), "every byte counted");
+    }
+    // Two streams with stream padding between them, as `cat` and the format allow.
+    let mut two = f.clone();
+    two.extend([0u8; 8]);
+    two.extend(&f);
+    let mut p = ParXz::stream(trickle(two, 5000), tiny(2), none())
+        .ok()
+        .unwrap();
+    let got = read_all(&mut p, 7000).unwrap_or_else(|(_, e)| panic!("{e}"));
+    assert!(got.len() == 2 * data.len() && got[data.len()..] == data[..]);
+}
+
+#[test]
+fn a_stream_it_cannot_cut_is_given_back_whole() {
+    let d = dir("stream-back");
+    let data = sample();
+    // No sizes in the block headers (single-threaded xz), one block, SHA-256, no budget.
+    for (args, limits) in [
+        ("-T1 -0 --block-size=256KiB", tiny(2)),
+        ("-T1 -0", tiny(2)),
+        ("-T2 -0 --block-size=64KiB --check=sha256", tiny(2)),
+        ("-T2 -0 --block-size=64KiB", tiny(1)),
+    ] {
+        let f = std::fs::read(xz(&d, &data, args)).unwrap();
+        let Err(mut back) = ParXz::stream(trickle(f.clone(), 100), limits, none()) else {
+            panic!("{args}: taken");
+        };
+        let mut again = Vec::new();
+        back.read_to_end(&mut again).unwrap();
+        assert!(again == f, "{args}: the input given back differs");
+    }
+    // Not xz at all.
+    let Err(mut back) = ParXz::stream(trickle(b"hello".to_vec(), 2), tiny(2), none()) else {
+        panic!("taken");
+    };
+    let mut again = Vec::new();
+    back.read_to_end(&mut again).unwrap();
+    assert_eq!(again, b"hello");
+}
+
+#[test]
+fn a_broken_stream_fails_after_every_byte_before_the_break() {
+    let d = dir("stream-bad");
+    let data = sample();
+    let good = std::fs::read(xz(&d, &data, "-T2 -0 --block-size=256KiB")).unwrap();
+    let run = |bytes: Vec<u8>| {
+        let mut p = ParXz::stream(trickle(bytes, 3000), tiny(2), none())
+            .ok()
+            .unwrap();
+        read_all(&mut p, 5000).expect_err("decoded")
+    };
+    // Cut in the middle: the blocks before the cut, then one line.
+    let (before, e) = run(good[..good.len() / 2].to_vec());
+    assert!(e.contains("ends inside block"), "{e}");
+    assert!(before.len() % (256 << 10) == 0 && before[..] == data[..before.len()]);
+    // Cut in the index or footer: every byte, then the error.
+    let (before, e) = run(good[..good.len() - 6].to_vec());
+    assert!(e.contains("ends inside"), "{e}");
+    assert!(before == data);
+    // Flipped bytes in a block's data.
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    for b in &mut bad[mid..mid + 16] {
+        *b ^= 0x55;
+    }
+    let (before, e) = run(bad);
+    assert!(e.starts_with("xz block "), "{e}");
+    assert!(before.len() % (256 << 10) == 0 && before[..] == data[..before.len()]);
+    // Garbage after the stream.
+    let mut tail = good.clone();
+    tail.extend(b"junk");
+    let (before, e) = run(tail);
+    assert!(e.contains("no xz stream"), "{e}");
+    assert!(before == data);
+}
+
+#[test]
+fn dropping_a_stream_reader_early_stops_everything() {
+    let d = dir("stream-drop");
+    let f = std::fs::read(xz(&d, &sample(), "-T2 -0 --block-size=64KiB")).unwrap();
+    for _ in 0..20 {
+        let mut x = ParXz::stream(trickle(f.clone(), 4096), tiny(4), none())
+            .ok()
+            .unwrap();
+        let mut buf = [0u8; 10000];
+        x.read(&mut buf).unwrap();
+        drop(x); // joins every worker; the stream reader ends at its next block
     }
 }

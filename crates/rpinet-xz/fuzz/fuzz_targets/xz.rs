@@ -1,6 +1,7 @@
 #![no_main]
 //! Any bytes as an .xz file: the container parser on every slice, and the
-//! parallel decoder (tiny budgets, so workers wait) on the whole file. An
+//! parallel decoder (tiny budgets, so workers wait) on the whole file, read
+//! where it lies and as a stream. An
 //! error or a clean end, never a panic or a hang; a file it decodes yields
 //! exactly what its index says.
 use libfuzzer_sys::fuzz_target;
@@ -38,16 +39,23 @@ fuzz_target!(|data: &[u8]| {
         dicts: 64 << 20,
         dict_max: 16 << 20,
     };
-    let Some(mut x) = ParXz::open(f, limits, Arc::new(|_| {})) else {
-        return;
-    };
-    let mut buf = vec![0u8; 5000];
-    let mut total = 0u64;
-    loop {
-        match x.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => total += k as u64,
+    let drain = |mut x: ParXz| {
+        let mut buf = vec![0u8; 5000];
+        let mut total = 0u64;
+        loop {
+            match x.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => total += k as u64,
+            }
+            assert!(total <= 1 << 30);
         }
-        assert!(total <= 1 << 30);
+    };
+    if let Some(x) = ParXz::open(f, limits, Arc::new(|_| {})) {
+        drain(x);
+    }
+    // The same bytes as a download: cut into blocks as they arrive.
+    let input = Box::new(std::io::Cursor::new(data.to_vec()));
+    if let Ok(x) = ParXz::stream(input, limits, Arc::new(|_| {})) {
+        drain(x);
     }
 });
