@@ -536,7 +536,9 @@ fn decode_block(sh: &Shared, b: usize, blk: &Block, lz: &mut Decoder<'_>) -> Res
         push(sh, b, buf, k)?;
     }
     let rest = lz.inner_mut();
-    if !rest.buffer().is_empty() || rest.get_ref().pos != rest.get_ref().end {
+    let unread = !rest.buffer().is_empty() || rest.get_ref().pos != rest.get_ref().end;
+    rest.get_mut().mem = None; // a stream's block: its bytes go once it is read
+    if unread {
         return Err(fail(
             "compressed data does not end where the index says".into(),
         ));

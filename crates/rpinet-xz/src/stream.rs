@@ -4,8 +4,8 @@
 //! `xz -T` writes each block's compressed and decoded sizes into its header, so the stream
 //! can be cut into blocks as it arrives: a reader thread reads header, data, padding and
 //! check of one block after another and hands each to the workers as bytes in memory, at
-//! most a few blocks ahead of the block being read (memory: those blocks' compressed bytes
-//! on top of the file decoder's budget). At the end of each stream it reads the index and
+//! most a few blocks and [`AHEAD_BYTES`] ahead of the block being read (memory: those
+//! blocks' compressed bytes on top of the file decoder's budget). At the end of each stream it reads the index and
 //! footer and checks them against the blocks it saw; stream padding and further streams are
 //! read as the format allows. Whatever goes wrong is told after the blocks before it.
 //!
@@ -18,13 +18,18 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use super::format::{self, BlockHeader, Check, MAGIC, Span};
-use super::{Block, Limits, ParXz, Progress, Shared, threads};
+use super::{Block, Limits, ParXz, Progress, Shared, State, threads};
 
 /// What the stream is read from.
 pub type Input = Box<dyn Read + Send>;
 
 /// A block's compressed bytes are held in memory whole: more than this is refused.
 const BLOCK_MAX: u64 = 256 << 20;
+
+/// Compressed bytes read ahead of the block being read, at most (one more block may pass
+/// it): ~3 blocks of a Raspberry Pi OS image (24 MiB blocks, ~6 MiB compressed), one of
+/// incompressible data.
+const AHEAD_BYTES: usize = 16 << 20;
 
 impl ParXz {
     /// Decode the .xz arriving on `input` on several threads (see the module doc), or give
@@ -74,6 +79,14 @@ impl ParXz {
         }
         Ok(par)
     }
+}
+
+/// Whether another block may be read: the block being read always, else while fewer than
+/// `ahead` blocks and [`AHEAD_BYTES`] of compressed bytes wait to be read.
+fn room(g: &State, ahead: usize) -> bool {
+    let waiting = g.blocks.get(g.current..).unwrap_or_default();
+    let bytes: usize = waiting.iter().filter_map(|b| b.data.as_ref()).map(|d| d.len()).sum();
+    waiting.is_empty() || (waiting.len() < ahead && bytes < AHEAD_BYTES)
 }
 
 /// Read exactly `n` more bytes of `input` onto `buf`.
@@ -150,6 +163,7 @@ fn read_streams(
             }
             let padded = (unpadded + 3) & !3;
             let want = (padded - header.size) as usize;
+            bytes.reserve_exact(want); // held until the block is read: not a byte more
             take(input, &mut bytes, want).map_err(|_| cut(&format!("block {n}")))?;
             (sh.progress)(bytes.len() as u64);
             records.push((unpadded, uncompressed));
@@ -164,7 +178,7 @@ fn read_streams(
                 data: Some(Arc::new(bytes)),
             };
             let mut g = sh.lock();
-            while !g.stop && g.blocks.len() >= g.current + ahead {
+            while !g.stop && !room(&g, ahead) {
                 g = sh.wait(g);
             }
             if g.stop {
