@@ -22,6 +22,12 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 
 let srv, base, ctx, userDir;
 
+// the public half of a throwaway key (ssh-keygen -t ecdsa)
+const ECDSA = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBGRosa+9kPRMFC8mYgwiUtsymci2MAhtIiyjJFwyoE+vDyQRSrSCvr6Pj5zusasdgdxxjLIO8WfZ//nmFzRxugY= ops@desk';
+
+// A fresh stand-in router per test, so each test starts from the fixtures; tests named
+// "real:" answer from what the real `rpinet call` printed (fixtures/rpinet-call/).
+
 // A fresh stand-in router per test, so each test starts from the fixtures; tests named
 // "real:" answer from what the real `rpinet call` printed (fixtures/rpinet-call/).
 test.beforeEach(async (t) => {
@@ -388,9 +394,51 @@ test('settings: storage from block info, network choices, EEPROM per node, valid
   const set = callsOf('uci', 'set').filter((c) => c.args.section === 'main');
   assert.equal(set.length, 1);
   assert.deepEqual(set[0].args.values, { dhcp_mode: 'proxy' });
+
+  // SSH keys: a line rpinet would refuse is marked with why and not added; a good one is
+  const keys = '[id="cbi-rpinet-main-ssh_key"]', input = `${keys} .add-item input`;
+  await page.fill(input, `ssh-dss ${ECDSA.split(' ')[1]} old@box`);
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  assert.match(await page.getAttribute(input, 'class'), /cbi-input-invalid/);
+  assert.match(await page.getAttribute(input, 'title'), /"ssh-dss" is not a key type rpinet installs/);
+  await page.fill(input, `ssh-rsa ${ECDSA.split(' ')[1]}`);
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  assert.match(await page.getAttribute(input, 'title'), /inside is of type ecdsa-sha2-nistp256, but the line says ssh-rsa/);
+  await page.fill(input, ECDSA);
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  assert.deepEqual(await page.$$eval(`${keys} .item`, (i) => i.map((x) => x.dataset.value.split(' ').pop())), ['admin@laptop', 'ops@desk']);
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
+  await settle(page, 100);
+  const keySet = callsOf('uci', 'set').filter((c) => c.args.section === 'main').at(-1);
+  assert.deepEqual(keySet.args.values.ssh_key.map((k) => k.split(' ').pop()), ['admin@laptop', 'ops@desk']);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('keys: a node\'s own SSH keys, checked as rpinet checks them', async () => {
+  const page = await open('nodes');
+  await page.click('tr[data-sid="quiet_otter"] .cbi-button-edit');
+  await page.waitForSelector('body.modal-overlay-active');
+  const keys = '#modal_overlay [id="cbi-rpinet-quiet_otter-ssh_key"]', input = `${keys} .add-item input`;
+  // two lines pasted into the one-line field arrive as one: refused, one key a line
+  await page.fill(input, `${ECDSA}ssh-ed25519 ${ECDSA.split(' ')[1]} x`);
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  assert.match(await page.getAttribute(input, 'title'), /Two keys on one line/);
+  await page.fill(input, ECDSA.slice(0, 60));
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  assert.match(await page.getAttribute(input, 'title'), /damaged/);
+  await page.fill(input, ECDSA);
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  await shots(page, 'nodes-keys');
+  await page.click('#modal_overlay .cbi-button-positive');
+  await page.waitForSelector('body:not(.modal-overlay-active)');
+  const set = callsOf('uci', 'set').filter((c) => c.args.section === 'quiet_otter');
+  assert.deepEqual(set.at(-1).args.values, { ssh_key: [ECDSA] });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 
 test('diagnostics: doctor findings with their fixes, errors first', async () => {
   const page = await open('diagnostics');

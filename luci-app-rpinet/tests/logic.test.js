@@ -152,15 +152,54 @@ test('a failed call becomes one sentence without a stack', () => {
   assert.throws(() => logic.checkReply(3), /does not offer this yet/);
 });
 
-test('volume sizes, SSH keys, URLs and SHA-256 sums', () => {
+// Public halves of throwaway keys (ssh-keygen); rpinet's config/ssh_key.rs tests use the same kinds.
+const ED = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKyEX1c94vp3DjRjwFTDYovAwueRgKlBt991Kgff39ha lion@lab';
+const ECDSA = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBGRosa+9kPRMFC8mYgwiUtsymci2MAhtIiyjJFwyoE+vDyQRSrSCvr6Pj5zusasdgdxxjLIO8WfZ//nmFzRxugY= ops@desk';
+const RSA = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDCtpaisHC5geCK67LX2p5MRI8LWO79x+IJPw9RT5RfWEGPYu3EqCzBr9ReGD7I/iQDh9CqnYyPUGCnYq46VsRFBHLlUNEsIAuk0G5cI6eLR5tY1j5DHhEbAuyifq4IsB3jzxPqn9AaDoGK/fZdBBu53CAwOpYS9MD6B2aEz3tc+TUuqXH/o5Qcm6aNtAHGTPe9qyVBjZglKPR59YtPiQQBAYeBDUkjFi3S8myTA4BR8xtPyZENtnxzoHNGjbvdWN6xq84wz07BbZr0U4A0WWnkGr2YCVhLXqgHCcSo0H44LfsQ6/cHYkLDmm/bHrNEm2uk9dlxnNLKWYWqF9blfDYj r';
+
+test('SSH keys are checked as rpinet checks them: known type, blob of that type, one a line', () => {
+  const blob = ED.split(' ')[1];
+  for (const ok of [ED, ECDSA, RSA, ED.replace(/ /g, '   '), ED.split(' ').slice(0, 2).join(' '), fixture('uci-rpinet.json').main.ssh_key[0]])
+    assert.equal(logic.validateSshKey(ok), true, ok);
+  const bad = {
+    '': /TYPE KEY/,
+    'ssh-ed25519': /TYPE KEY/,
+    [`ssh-dss ${blob}`]: /"ssh-dss" is not a key type rpinet installs/,
+    [`ssh-rsa ${blob}`]: /inside is of type ssh-ed25519, but the line says ssh-rsa/,
+    'ssh-ed25519 AAAA': /damaged/,
+    'ssh-ed25519 !!!!': /damaged/,
+    [`ssh-ed25519 ${blob.slice(0, -4)}`]: /damaged/,
+    [`ssh-ed25519 ${blob.slice(0, -1)}`]: /damaged/,
+    [`${ED}\nssh-ed25519 ${blob}`]: /One key a line/,
+    [`${ED} "quoted"`]: /printable ASCII without "/,
+    [`${ED} ü`]: /printable ASCII/,
+    [`ssh-ed25519\t${blob}`]: /spaces, not tabs/,
+    [`${ED} ${ECDSA}`]: /Two keys on one line/,
+    [`${ED}x${ECDSA}`]: /Two keys on one line/, // two lines pasted into one text field
+    [`ssh-ed25519 ${'A'.repeat(16 * 1024)}`]: /16 KiB/,
+  };
+  for (const [k, re] of Object.entries(bad)) assert.match(String(logic.validateSshKey(k)), re, k.slice(0, 60));
+  // a 64-byte ed25519 "key" whose blob is well formed but the wrong length
+  const long = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 64]), Buffer.alloc(64)]).toString('base64');
+  assert.match(logic.validateSshKey(`ssh-ed25519 ${long}`), /32 bytes/);
+});
+
+test('URLs as rpinet\'s check_url, SHA-256 sums, volume sizes and the roll batch', () => {
+  for (const ok of ['https://downloads.raspberrypi.com/x.img.xz', 'http://10.0.0.2:8080/a.img', 'HTTPS://Example.org', 'http://[fd00::1]/x.img.gz'])
+    assert.equal(logic.validateUrl(ok), true, ok);
+  for (const [bad, re] of [['ftp://x/y', /http/], ['file:///etc/passwd', /http/], ['https://', /no host/], ['', /http/],
+    ['https://user@host/x', /no host/], ['http://-x/', /no host/], ['https://a b/x', /spaces/], [`https://h/${'x'.repeat(2048)}`, /2048/]])
+    assert.match(String(logic.validateUrl(bad)), re, bad.slice(0, 40));
+  assert.equal(logic.validateSha256(''), true);
+  assert.equal(logic.validateSha256('6AC3a10a1f144c7e9d1f8e568d75ca809288280a593eb6ca053e49b539f465a4'), true);
+  assert.equal(typeof logic.validateSha256('abc'), 'string');
   for (const ok of ['', '512M', '32G', '1T']) assert.equal(logic.validateVolumeSize(ok), true, ok);
   for (const bad of ['32', '0G', '32GB', '-1G', '1.5G']) assert.equal(typeof logic.validateVolumeSize(bad), 'string', bad);
-  assert.equal(logic.validateSshKey('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc0 me@host'), true);
-  for (const bad of ['', 'AAAA', 'ssh-ed25519', 'ssh-ed25519 !notbase64']) assert.equal(typeof logic.validateSshKey(bad), 'string', bad);
-  assert.equal(logic.validateUrl('https://downloads.raspberrypi.com/x.img.xz'), true);
-  for (const bad of ['ftp://x/y', 'file:///etc/passwd', 'https://', '']) assert.equal(typeof logic.validateUrl(bad), 'string', bad);
-  assert.equal(logic.validateSha256(''), true);
-  assert.equal(typeof logic.validateSha256('abc'), 'string');
+  for (const ok of ['', '1', '2', '64']) assert.equal(logic.validateRollBatch(ok), true, ok);
+  for (const bad of ['0', '65', '100', 'x', '-1', '1.5']) assert.match(String(logic.validateRollBatch(bad)), /1 to 64/, bad);
+});
+
+test('the Raspberry Pi OS list as choices', () => {
   const rows = logic.catalogRows(fixture('image-catalog.json'));
   assert.deepEqual(rows.map((r) => r.label), ['Lite 64-bit 2024-11-19', 'Desktop 64-bit 2024-11-19']);
   assert.equal(rows[1].sha256, '');

@@ -227,7 +227,7 @@ return view.extend({
 		o.placeholder = uci.get('rpinet', 'main', 'volume_size') || '';
 		o.validate = (sid, v) => logic.validateVolumeSize(v);
 
-		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'), _('OpenSSH public keys that may log in to this node, besides those in Settings.'));
+		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'), _('OpenSSH public keys that may log in to this node as its first user, besides those in Settings; one key an entry. Installed when the node is provisioned.'));
 		o.modalonly = true;
 		o.validate = (sid, v) => (v == '' ? true : logic.validateSshKey(v));
 
