@@ -199,10 +199,23 @@ test('URLs as rpinet\'s check_url, SHA-256 sums, volume sizes and the roll batch
   for (const bad of ['0', '65', '100', 'x', '-1', '1.5']) assert.match(String(logic.validateRollBatch(bad)), /1 to 64/, bad);
 });
 
-test('the Raspberry Pi OS list as choices', () => {
-  const rows = logic.catalogRows(fixture('image-catalog.json'));
-  assert.deepEqual(rows.map((r) => r.label), ['Lite 64-bit 2024-11-19', 'Desktop 64-bit 2024-11-19']);
+test('the Raspberry Pi OS list: newest first, sizes, checksum, the name it gets and whether it is taken', () => {
+  const cat = fixture('image-catalog.json');
+  const rows = logic.catalogRows(cat, fixture('images.json').images);
+  assert.deepEqual(rows.map((r) => [r.name, r.date, r.size, r.unpacked, r.imported]), [
+    ['Raspberry Pi OS Lite (64-bit)', '2024-11-19', '434.3 MiB', '2.6 GiB', false],
+    ['Raspberry Pi OS (64-bit)', '2024-11-19', '1.1 GiB', '5.5 GiB', false]]);
+  assert.equal(rows[0].imageName, '2024-11-19-raspios-bookworm-arm64-lite');
+  assert.equal(rows[0].sha256, '6ac3a10a1f144c7e9d1f8e568d75ca809288280a593eb6ca053e49b539f465a4');
   assert.equal(rows[1].sha256, '');
+  const taken = logic.catalogRows(cat, [{ name: '2024-11-19-raspios-bookworm-arm64-lite' }]);
+  assert.equal(taken[0].imported, true);
+  // entries rpinet would not fetch are left out; sizes it does not know are ''
+  assert.deepEqual(logic.catalogRows({ images: [{ name: 'x', url: 'ftp://h/x.img' }, { url: 'https://h/y.img.xz', size: 0 }] }, [])
+    .map((r) => [r.name, r.size]), [['y', '']]);
+  assert.deepEqual(logic.catalogRows(3, []), []);
+  assert.equal(logic.catalogAge({ fetched: NOW - 300 }, NOW), '5 min ago');
+  assert.equal(logic.catalogAge({ images: [], fetched: 0 }, NOW), '');
   assert.equal(logic.imageNameFromPath(rows[0].url), '2024-11-19-raspios-bookworm-arm64-lite');
 });
 
@@ -228,15 +241,51 @@ test('discovered Pis: newest first, lower case, prefilled form with a free valid
   assert.deepEqual(logic.discoveredRows(undefined, [], NOW), []);
 });
 
-test('job progress', () => {
-  const [a, b, c] = fixture('job-import.json').map((j) => logic.jobView(j));
+test('job progress: bytes, and rate and time left from the first reply the page saw', () => {
+  const jobs = fixture('job-import.json');
+  const [a, b, c] = jobs.map((j) => logic.jobView(j));
   assert.deepEqual([a.state, a.percent, a.label, a.finished], ['running', 10, '10%', false]);
   assert.equal(a.detail, '204.8 MiB of 2.0 GiB');
   assert.equal(b.message, 'root: usr/lib/aarch64-linux-gnu/');
   assert.deepEqual([c.state, c.percent, c.finished], ['done', 100, true]);
+  // one second after the first reply: 921.6 MiB more, so 921.6 MiB/s and as much again to go
+  const seen = { at: 1000, bytes: jobs[0].bytes_done };
+  assert.equal(logic.jobView(jobs[1], seen, 1001).detail, '1.1 GiB of 2.0 GiB · 921.6 MiB/s · 1 s left');
+  assert.equal(logic.jobView(jobs[1], seen, 1010).detail, '1.1 GiB of 2.0 GiB · 92.2 MiB/s · 10 s left');
+  // a download whose size the server did not give: bytes and rate, no time left
+  const dl = { state: 'running', progress: 0, bytes_done: 50 << 20, bytes_total: 0 };
+  assert.equal(logic.jobView(dl, { at: 0, bytes: 0 }, 10).detail, '50.0 MiB so far · 5.0 MiB/s');
+  // no rate from the first reply alone, nor once the job has ended
+  assert.equal(logic.jobView(jobs[0], { at: 1000, bytes: jobs[0].bytes_done }, 1000).detail, '204.8 MiB of 2.0 GiB');
+  assert.equal(logic.jobView(jobs[2], seen, 1002).detail, '2.0 GiB of 2.0 GiB');
   const f = logic.jobView(fixture('job-provision.json')[1]);
   assert.deepEqual([f.state, f.label, f.message], ['failed', 'Failed', 'no space left on /mnt/rpinet']);
   assert.deepEqual([logic.jobView({ error: 'no such job' }).state, logic.jobView({ progress: 250 }).percent], ['failed', 100]);
+  assert.deepEqual([45, 200, 3900].map((s) => logic.formatDuration(s)), ['45 s', '3 min 20 s', '1 h 05 min']);
+});
+
+test('an image roll: the nodes it can pick, and each node\'s progress with Roll back once it stopped', () => {
+  const uci = Object.values(fixture('uci-rpinet.json')).filter((s) => s['.type'] == 'node');
+  assert.deepEqual(logic.rollChoices(uci, 'trixie-lite'), {
+    from: [{ image: 'bookworm-lite', nodes: ['running_lion', 'quiet_otter', 'slow_hare'] }],
+    nodes: [{ name: 'running_lion', image: 'bookworm-lite' }, { name: 'quiet_otter', image: 'bookworm-lite' }, { name: 'slow_hare', image: 'bookworm-lite' }],
+  });
+  assert.deepEqual(logic.rollChoices(uci, 'bookworm-lite'), { from: [], nodes: [] });
+
+  const steps = fixture('job-roll.json');
+  const running = logic.rollRows(steps[1]);
+  assert.deepEqual(running.map((r) => [r.name, r.state, r.look, r.text, r.canRollBack]), [
+    ['running_lion', 'up', 'ok', 'Up on the new image', false],
+    ['quiet_otter', 'booting', 'active', 'Booting: Kernel', false],
+    ['slow_hare', 'pending', 'pending', 'Waiting', false]]);
+  const stopped = logic.rollRows(steps.at(-1));
+  assert.deepEqual(stopped.map((r) => [r.name, r.state, r.canRollBack]), [
+    ['running_lion', 'up', false], ['quiet_otter', 'failed', true], ['slow_hare', 'pending', false]]);
+  assert.match(stopped[1].error, /cmdline\.txt not found/);
+  assert.equal(stopped[1].hint, '');
+  assert.equal(stopped[0].steps, null);
+  assert.deepEqual(logic.rollRows({ state: 'running' }), []);
+  assert.equal(logic.rollRows({ state: 'running', nodes: [{ name: 'a', state: 'booting', stage: 'none' }] })[0].text, 'Waiting for its boot');
 });
 
 test('image rows: delete refused while a node uses the image', () => {

@@ -158,10 +158,19 @@ function createServer(opts = {}) {
       boot: { stage: i % 10 ? 'up' : 'kernel', started: 1700000000, updated: 1700000100, ip, stages: [], error: i % 97 ? null : 'kernel8.img not found' } };
   }
 
-  function startJob(file) {
+  // a hand-made job: its states from `file`; an import's image appears once it is done
+  function startJob(file, image) {
     const steps = fx(file);
-    jobs[steps[0].id] = { steps, at: 0 };
+    jobs[steps[0].id] = { steps, at: 0, image };
     return { job: steps[0].id };
+  }
+
+  // the Raspberry Pi OS list; with opts.catalogFetching = N the first N calls answer as the
+  // router does while its first fetch of the list runs
+  let catalogCalls = 0;
+  function catalogReply() {
+    if (catalogCalls++ < (opts.catalogFetching || 0)) return { images: [], fetched: 0 };
+    return fx('image-catalog.json');
   }
 
   const rpinet = {
@@ -177,8 +186,9 @@ function createServer(opts = {}) {
       delete state.uci.rpinet[a.name];
       return { removed: a.name, purged: !!a.purge };
     },
-    image_import: (a) => (a.url && !/^https?:\/\//.test(a.url) ? { error: `url must be http or https: ${a.url}` } : startJob('job-import.json')),
-    image_catalog: () => fx('image-catalog.json'),
+    image_import: (a) => (a.url && !/^https?:\/\//.test(a.url) ? { error: `url must be http or https: ${a.url}` }
+      : startJob('job-import.json', a.name || 'raspios-lite')),
+    image_catalog: () => catalogReply(),
     image_roll: (a) => (state.images.some((i) => i.name === a.image) ? startJob('job-roll.json') : { error: `no image named ${a.image}` }),
     node_rollback: (a) => (state.uci.rpinet[a.name] ? { rolled_back: a.name } : { error: `no node named ${a.name}` }),
     node_provision: () => startJob('job-provision.json'),
@@ -187,8 +197,8 @@ function createServer(opts = {}) {
       if (!j) return { error: `no job ${a.id}` };
       const step = j.steps[Math.min(j.at, j.steps.length - 1)];
       j.at++;
-      if (step.state === 'done' && step.kind === 'image_import' && !state.images.some((i) => i.name === 'raspios-lite'))
-        state.images.push({ name: 'raspios-lite', created: 1700000300, size: 2147483648, os: 'bookworm', used_by: [] });
+      if (step.state === 'done' && j.image && !state.images.some((i) => i.name === j.image))
+        state.images.push({ name: j.image, created: 1700000300, size: 2147483648, os: 'bookworm', used_by: [] });
       return step;
     },
   };

@@ -412,6 +412,16 @@ return baseclass.extend({
 		return (u == 0) ? fmt('%d B', v) : v.toFixed(1) + ' ' + units[u];
 	},
 
+	/* a time left: 45 s, 3 min 20 s, 1 h 05 min */
+	formatDuration(secs) {
+		const s = Math.max(0, Math.ceil(+secs || 0));
+		if (s < 60)
+			return fmt(_('%d s'), s);
+		if (s < 3600)
+			return fmt(_('%d min %d s'), s / 60, s % 60);
+		return fmt(_('%d h %s min'), s / 3600, String(Math.floor(s % 3600 / 60)).padStart(2, '0'));
+	},
+
 	formatTime(t) {
 		if (!t)
 			return '';
@@ -586,7 +596,14 @@ return baseclass.extend({
 
 	/* ---- jobs ---- */
 
-	jobView(job) {
+	/*
+	 * A job reply as a progress bar. `seen` (optional) is the first reply the page saw,
+	 * { at, bytes }, and `at` the time of this one (seconds): with them the detail also
+	 * gives the rate since then and, when the size is known, the time left — what
+	 * `rpinet image import` prints on a terminal. A download whose server gave no size
+	 * shows the bytes so far.
+	 */
+	jobView(job, seen, at) {
 		const j = job || {};
 		let p = Math.max(0, Math.min(100, Math.floor(+j.progress || 0)));
 		let state = (j.state == 'done' || j.state == 'failed') ? j.state : 'running';
@@ -594,14 +611,75 @@ return baseclass.extend({
 			state = 'failed';
 		if (state == 'done')
 			p = 100;
+		const done = +j.bytes_done || 0, total = +j.bytes_total || 0, parts = [];
+		if (total > 0)
+			parts.push(fmt(_('%s of %s'), this.formatSize(done), this.formatSize(total)));
+		else if (done > 0)
+			parts.push(fmt(_('%s so far'), this.formatSize(done)));
+		if (state == 'running' && seen && at > seen.at && done > seen.bytes) {
+			const rate = (done - seen.bytes) / (at - seen.at);
+			parts.push(fmt(_('%s/s'), this.formatSize(rate)));
+			if (total > done)
+				parts.push(fmt(_('%s left'), this.formatDuration((total - done) / rate)));
+		}
 		return {
 			state: state,
 			finished: state != 'running',
 			percent: p,
 			label: (state == 'failed') ? _('Failed') : fmt('%d%%', p),
 			message: str(j.error || j.message),
-			detail: (j.bytes_total > 0)
-				? fmt(_('%s of %s'), this.formatSize(j.bytes_done), this.formatSize(j.bytes_total)) : ''
+			detail: parts.join(' · ')
+		};
+	},
+
+	/*
+	 * The nodes of an image_roll job (docs/api.md `job`: nodes[] with state pending,
+	 * provisioning, booting, up or failed, the furthest boot stage on the new image, the
+	 * error, and a failed node's boot trace with rpinet's hint). Once the roll has ended,
+	 * a node it left failed or still booting keeps its previous root: it can be rolled back.
+	 */
+	rollRows(job) {
+		const j = job || {}, ended = this.jobView(j).finished;
+		return (Array.isArray(j.nodes) ? j.nodes : []).filter(n => n && n.name).map(n => {
+			const stage = STAGES.includes(n.stage) ? n.stage : 'none';
+			let look = 'pending', text = _('Waiting');
+			switch (n.state) {
+			case 'provisioning': look = 'active'; text = _('Reimaging'); break;
+			case 'booting': look = 'active'; text = (stage == 'none') ? _('Waiting for its boot') : fmt(_('Booting: %s'), this.stageTitle(stage)); break;
+			case 'up': look = 'ok'; text = _('Up on the new image'); break;
+			case 'failed': look = 'problem'; text = _('Did not come up'); break;
+			}
+			return {
+				name: str(n.name),
+				state: str(n.state) || 'pending',
+				look: look,
+				text: text,
+				error: n.error ? str(n.error) : '',
+				/* rpinet's likely cause and what to check, for a boot that failed */
+				hint: (n.boot && n.boot.hint) ? str(n.boot.hint) : '',
+				steps: (n.boot && typeof(n.boot) == 'object') ? this.timeline(n.boot) : null,
+				canRollBack: ended && (n.state == 'failed' || n.state == 'booting')
+			};
+		});
+	},
+
+	/*
+	 * What an image roll to `image` can pick, from the `config node` sections: every other
+	 * image nodes run (with those nodes), for image_roll's `from`, and the provisioned
+	 * nodes not on `image`, for its `nodes`.
+	 */
+	rollChoices(sections, image) {
+		const byImage = {}, nodes = [];
+		(Array.isArray(sections) ? sections : []).forEach(s => {
+			const name = str(s && s['.name']), img = str(s && s.image);
+			if (!name || !img || img == image)
+				return;
+			(byImage[img] = byImage[img] || []).push(name);
+			nodes.push({ name: name, image: img });
+		});
+		return {
+			from: Object.keys(byImage).sort().map(img => ({ image: img, nodes: byImage[img] })),
+			nodes: nodes
 		};
 	},
 
@@ -625,24 +703,35 @@ return baseclass.extend({
 			});
 	},
 
-	/* image_catalog entries (contract 4), newest first, as choices for the import form */
-	catalogRows(catalog) {
+	/*
+	 * image_catalog entries (docs/api.md), newest first: what the list says of each image,
+	 * the name it gets here (as rpinet names a download) and whether that name is taken.
+	 */
+	catalogRows(catalog, images) {
+		const taken = (Array.isArray(images) ? images : []).map(i => str(i && i.name));
 		return (Array.isArray(catalog && catalog.images) ? catalog.images : [])
 			.filter(i => i && this.validateUrl(i.url) === true)
-			.map(i => ({
-			name: str(i.name),
-			url: str(i.url),
-			sha256: SHA256_RE.test(str(i.sha256)) ? str(i.sha256) : '',
-
-			/* short enough for a 210px select: Imager's names all start "Raspberry Pi OS",
-			   and the desktop one has only "(64-bit)" after it */
-			label: fmt('%s %s', str(i.name).replace(/^Raspberry Pi OS ?/, '').replace(/[()]/g, '')
-				.replace(/^(?=[0-9]|$)/, _('Desktop') + ' ').trim(), str(i.release_date) || _('undated')),
-
-			detail: fmt(_('%s, %s download, %s unpacked'), str(i.description), this.formatSize(i.size), this.formatSize(i.extract_size)),
-			date: str(i.release_date)
-		}))
+			.map(i => {
+				const imageName = this.imageNameFromPath(i.url);
+				return {
+					name: str(i.name) || imageName,
+					description: str(i.description),
+					date: str(i.release_date),
+					url: str(i.url),
+					sha256: SHA256_RE.test(str(i.sha256)) ? str(i.sha256).toLowerCase() : '',
+					size: (+i.size > 0) ? this.formatSize(i.size) : '',
+					unpacked: (+i.extract_size > 0) ? this.formatSize(i.extract_size) : '',
+					imageName: imageName,
+					imported: taken.includes(imageName)
+				};
+			})
 			.sort((a, b) => (a.date < b.date) ? 1 : (a.date > b.date) ? -1 : 0);
+	},
+
+	/* When the router fetched the catalog, or '' while its first fetch runs. */
+	catalogAge(catalog, now) {
+		const t = +(catalog && catalog.fetched) || 0;
+		return t ? this.formatAge(t, now) : '';
 	},
 
 	/* A default image name from the file name: bookworm-lite.img.xz → bookworm-lite. */
