@@ -32,9 +32,12 @@ test.beforeEach(async (t) => {
   // "unauthenticated"), "nounauth:" as one without "unauthenticated", "noblock:" runs on a
   // router without blockd, "many:" has 1,000 nodes.
   const name = t.name;
-  // "fetching:" waits for the Raspberry Pi OS list.
+  // "real:" answers as the real rpinet did in make-fixtures.sh's lab after its boots,
+  // "real-fleet:" as it did when its image roll started, "real-nocatalog:" with the reply of a
+  // router that could not fetch the Raspberry Pi OS list; "fetching:" waits for the list.
   srv = createServer({
-    real: /^real:/.test(name),
+    real: /^real-fleet:/.test(name) ? 'fleet' : /^real/.test(name),
+    replies: /^real-nocatalog:/.test(name) ? { image_catalog: 'image_catalog-unreachable.json' } : undefined,
     catalogFetching: /^fetching:/.test(name) ? 2 : 0,
     deny: /^denied:/.test(name) ? ['rpinet.status', 'rpinet.doctor'] : [],
     user: /^reader/.test(name) ? 'reader' : /^nounauth:/.test(name) ? 'nounauth' : 'root',
@@ -467,9 +470,9 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
     ['brave_fox', 'done pending pending pending pending', ''],
   ]);
   assert.match(await page.innerText('[data-node="quiet_otter"] [data-stage="nfs"]'), /NFS root/i);
-  // today's rpinet refuses status arguments: the page asked once with them, then plainly
-  assert.deepEqual(callsOf('rpinet', 'status').slice(0, 2).map((c) => Object.keys(c.args)), [['offset', 'limit'], []]);
-  assert.match(await page.innerText('#rpinet-summary'), /^3 nodes: /);
+  // rpinet pages the nodes: the page asks for its first page and shows rpinet's count of all
+  assert.deepEqual(callsOf('rpinet', 'status')[0].args, { offset: 0, limit: 50 });
+  assert.equal(await page.innerText('#rpinet-summary'), '3 nodes: ✔ 1 UP … 1 BOOTING ✘ 1 FAILED');
   assert.equal(await page.getAttribute('[data-node="quiet_otter"] [data-stage="nfs"]', 'title'), '2023-11-14 22:15:25 UTC — /mnt/rpinet/nfs/quiet_otter');
   assert.deepEqual(await page.$$eval('#rpinet-discovered tr[data-mac]', (r) => r.map((x) => x.innerText.split('\t')[0].trim())), ['dc:a6:32:01:02:03']);
   assert.match(await page.innerText('#rpinet-health'), /dnsmasq is not running/);
@@ -488,8 +491,75 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
 
   page = await open('images');
   assert.match(await page.innerText('#rpinet-images-box'), /No image imported yet/);
-  // no image_catalog on today's rpinet: file and URL only, and the page says why
-  assert.match(await page.innerText('#rpinet-no-catalog'), /offers no Raspberry Pi OS list/);
+  // the list rpinet made of the lab's Imager-format list: its images, newest first, none from
+  // behind subitems_url and no .zip
+  assert.deepEqual(await page.$$eval('#rpinet-catalog tr[data-url] strong', (e) => e.map((x) => x.textContent)),
+    ['Raspberry Pi OS Lite (64-bit)', 'rpinet lab image', 'Raspberry Pi OS (Legacy, 64-bit) Lite']);
+  assert.match(await page.innerText('#rpinet-catalog-age'), /fetched by the router \d+s ago/);
+  await shots(page, 'real-images');
+  // Import sends what rpinet accepted in the lab, and the job shows the states it went through
+  await page.click('[data-import="2024-11-19-lab-lite"]');
+  await until(page, '#rpinet-import-job .rpinet-job[data-state="done"]', 40);
+  const url = callsOf('rpinet', 'image_import')[0].args;
+  assert.match(url.url, /^http:\/\/127\.0\.0\.1:\d+\/2024-11-19-lab-lite\.img\.xz$/);
+  assert.equal(url.name, '2024-11-19-lab-lite');
+  assert.match(url.sha256, /^[0-9a-f]{64}$/);
+  assert.match(await page.innerText('#rpinet-import-job'), /100% · 3\.8 MiB of 3\.8 MiB · imported 2024-11-19-lab-lite \(bookworm\)/);
+  // a download whose checksum is not the one given fails with rpinet's one line
+  await page.fill('[id="widget.cbid.json.import.url"]', url.url);
+  await page.fill('[id="widget.cbid.json.import.sha256"]', '0'.repeat(64));
+  await page.fill('[id="widget.cbid.json.import.name"]', 'lab-badsum');
+  await page.click('#rpinet-import');
+  await until(page, '#rpinet-import-job .rpinet-job[data-state="failed"]', 40);
+  assert.match(await page.innerText('#maincontent'), /Import of lab-badsum failed: checksum mismatch: expected SHA-256 0{64}, the download is [0-9a-f]{64}/);
+  await noRawErrors(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('real-fleet: roll an image in the lab: every node\'s state, the boot trace of the one that did not come up, rollback', async () => {
+  let page = await open('images');
+  assert.deepEqual(await page.$$eval('#rpinet-images tr[data-image]', (trs) => trs.map((tr) => [tr.dataset.image, tr.querySelector('td[data-title="Used by"]').innerText])),
+    [['2024-11-19-lab-lite', 'running_lion, quiet_otter, brave_fox'], ['lab-next', 'no node']]);
+  await page.click('[data-roll="lab-next"]');
+  await page.waitForSelector('#rpinet-roll-start');
+  assert.equal(await page.inputValue('[id="widget.rpinet-roll-which"]'), 'from:2024-11-19-lab-lite');
+  assert.equal(await page.inputValue('[id="widget.rpinet-roll-batch"]'), '2');
+  await page.click('#rpinet-roll-start');
+  await until(page, '#rpinet-roll-job .rpinet-job[data-state="failed"]', 40);
+  assert.deepEqual(callsOf('rpinet', 'image_roll')[0].args, { image: 'lab-next', from: '2024-11-19-lab-lite', batch: '2' });
+  assert.deepEqual(await page.$$eval('#rpinet-roll-nodes-progress tr[data-node]', (trs) => trs.map((tr) => [tr.dataset.node, tr.dataset.state])),
+    [['running_lion', 'up'], ['quiet_otter', 'failed'], ['brave_fox', 'pending']]);
+  const otter = '#rpinet-roll-nodes-progress tr[data-node="quiet_otter"]';
+  assert.match(await page.innerText(otter), /cmdline\.txt not found in 2c-cf-67-0a-11-2b\/\nthe kernel loaded but never mounted its root/);
+  assert.deepEqual(await page.$$eval(`${otter} [data-stage]`, (li) => li.map((x) => x.dataset.state)), ['done', 'done', 'done', 'failed', 'pending']);
+  assert.match(await page.innerText('#maincontent'), /The roll of lab-next stopped: image roll stopped: quiet_otter did not come up on lab-next: cmdline\.txt not found/);
+  await shots(page, 'real-roll');
+  await page.click('[data-rollback="quiet_otter"]');
+  await page.waitForFunction(() => /rolled back/.test(document.getElementById('rpinet-roll-nodes-progress').innerText));
+  await noRawErrors(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  // running_lion came up, so its kept root is gone: rpinet refuses, the page says why
+  page = await open('nodes');
+  await page.click('[data-rollback="running_lion"]');
+  await page.waitForSelector('.alert-message.error');
+  assert.match(await page.innerText('.alert-message.error'),
+    /Could not roll running_lion back: node 'running_lion' has no kept root in \/mnt\/rpinet\/nfs: a root is kept only while an image roll waits for the node/);
+  assert.deepEqual(callsOf('rpinet', 'node_rollback').map((c) => c.args.name), ['quiet_otter', 'running_lion']);
+  // the keys of the lab's config, as rpinet accepted them
+  assert.equal(srv.state.uci.rpinet.main.ssh_key.length, 1);
+  await noRawErrors(page);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('real-nocatalog: a router that cannot fetch the list says so with rpinet\'s sentence', async () => {
+  const page = await open('images');
+  assert.equal(await page.innerText('#rpinet-catalog-error'),
+    'The Raspberry Pi OS list is not available: the catalog could not be fetched from http://127.0.0.1:9/os_list.json: `rpinet image catalog` says why');
+  // import from an address or a file still works
   assert.deepEqual(await page.$$eval('[id="widget.cbid.json.import.source"] option', (o) => o.map((x) => x.value)), ['url', 'file']);
   await noRawErrors(page);
   assert.deepEqual(page.errors, []);

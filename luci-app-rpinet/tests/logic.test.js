@@ -184,6 +184,22 @@ test('SSH keys are checked as rpinet checks them: known type, blob of that type,
   assert.match(logic.validateSshKey(`ssh-ed25519 ${long}`), /32 bytes/);
 });
 
+test('the browser\'s SSH key check agrees with rpinet\'s verdicts from the lab (fixtures/rpinet-call/ssh-keys.json)', () => {
+  const verdicts = require(path.join(__dirname, 'fixtures', 'rpinet-call', 'ssh-keys.json'));
+  assert.ok(verdicts.length >= 10);
+  for (const v of verdicts) {
+    const ours = logic.validateSshKey(v.key);
+    // the one place the browser is stricter: a second key in the comment, which rpinet
+    // would install as one useless line
+    if (/ ssh-ed25519 AAAA/.test(v.key.split(' ').slice(2).join(' '))) {
+      assert.equal(v.accepted, true, v.key);
+      assert.match(String(ours), /Two keys on one line/);
+      continue;
+    }
+    assert.equal(ours === true, v.accepted, `${v.key.slice(0, 50)}: browser ${ours}, rpinet ${v.error}`);
+  }
+});
+
 test('URLs as rpinet\'s check_url, SHA-256 sums, volume sizes and the roll batch', () => {
   for (const ok of ['https://downloads.raspberrypi.com/x.img.xz', 'http://10.0.0.2:8080/a.img', 'HTTPS://Example.org', 'http://[fd00::1]/x.img.gz'])
     assert.equal(logic.validateUrl(ok), true, ok);
@@ -283,6 +299,10 @@ test('an image roll: the nodes it can pick, and each node\'s progress with Roll 
     ['running_lion', 'up', false], ['quiet_otter', 'failed', true], ['slow_hare', 'pending', false]]);
   assert.match(stopped[1].error, /cmdline\.txt not found/);
   assert.equal(stopped[1].hint, '');
+  const real = logic.rollRows(require(path.join(__dirname, 'fixtures', 'rpinet-call', 'job-image_roll.json')).at(-1));
+  assert.deepEqual(real.map((r) => [r.name, r.state, r.canRollBack]), [['running_lion', 'up', false], ['quiet_otter', 'failed', true], ['brave_fox', 'pending', false]]);
+  assert.match(real[1].hint, /the kernel loaded but never mounted its root/);
+  assert.deepEqual(stopped[1].steps.map((s) => s.stage + ':' + s.state), ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending']);
   assert.equal(stopped[0].steps, null);
   assert.deepEqual(logic.rollRows({ state: 'running' }), []);
   assert.equal(logic.rollRows({ state: 'running', nodes: [{ name: 'a', state: 'booting', stage: 'none' }] })[0].text, 'Waiting for its boot');
