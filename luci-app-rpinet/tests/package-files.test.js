@@ -39,7 +39,8 @@ function declaredCalls() {
 
 test('the ACL splits read and write as issue 6 asks', () => {
   const g = acl['luci-app-rpinet'];
-  assert.deepEqual(g.read.ubus.rpinet, ['status', 'images', 'discovered', 'job', 'doctor', 'image_catalog']);
+  // issue 15: the OS list and the Ansible inventory are read, a roll and a rollback write
+  assert.deepEqual(g.read.ubus.rpinet, ['status', 'images', 'discovered', 'job', 'doctor', 'image_catalog', 'inventory']);
   assert.deepEqual(g.read.ubus.block, ['info']);
   assert.ok(g.read.uci.includes('rpinet'));
   for (const m of ['node_add', 'node_remove', 'image_import', 'node_provision', 'image_roll', 'node_rollback'])

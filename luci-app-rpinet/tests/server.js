@@ -8,9 +8,17 @@
 //    method of a known object → result [3] (UBUS_STATUS_METHOD_NOT_FOUND);
 //  - `uci`: get returns the config with the session's staged changes; add/set/delete stage;
 //    apply commits;
-//  - `rpinet`: each method answers with the JSON docs/api.md fixes, read from a fixtures
-//    directory (hand-made now; `rpinet call` output from a --root lab can replace it); jobs
-//    advance one step per `job` call; `block info` answers from block-info.json.
+//  - `rpinet`, hand-made (the default): each method answers with the JSON docs/api.md fixes,
+//    from tests/fixtures; a job advances one state per `job` call;
+//  - `rpinet`, real (opts.real): a call whose method and arguments make-fixtures.sh recorded in
+//    its --root lab (fixtures/rpinet-call/calls.json) gets the reply the real `rpinet call`
+//    printed (the last one when a call was recorded twice), and a recorded job replays every
+//    state the real job went through, one per `job` call. `images` and uci `rpinet` answer as
+//    the lab was after its boots (opts.real true) or as its image roll started (opts.real
+//    'fleet'). A call the lab did not make is answered as in the hand-made mode. Not faithful:
+//    the replies are fixed, so a replayed import does not add its image to `images`, nor a
+//    roll change the config;
+//  - `block info` answers from block-info.json.
 'use strict';
 
 const http = require('node:http');
@@ -86,14 +94,36 @@ function shell(views, current, env) {
 </body></html>`;
 }
 
-// opts.real: answer status, discovered, doctor and images with what the real `rpinet call`
-// printed in a --root lab (fixtures/rpinet-call/, made by make-fixtures.sh).
+// The same arguments, as JSON-RPC carries them (undefined members are not sent).
+function sameArgs(a, b) {
+  const norm = (o) => JSON.stringify(Object.keys(o || {}).filter((k) => k !== 'ubus_rpc_session' && o[k] !== undefined).sort()
+    .map((k) => [k, o[k]]));
+  return norm(a) === norm(b);
+}
+
+// opts.real: answer as the real `rpinet call` did in make-fixtures.sh's lab (see above);
+// opts.replies: { method: file } answers a method with one recorded reply whatever its
+// arguments (e.g. the catalog when the router could not fetch it).
 function createServer(opts = {}) {
   const fixtures = opts.fixtures || path.join(__dirname, 'fixtures');
   const real = path.join(fixtures, 'rpinet-call');
+  const scene = opts.real === 'fleet' ? { 'images.json': 'images-fleet.json', 'uci-rpinet.json': 'uci-fleet.json' }
+    : { 'uci-rpinet.json': 'uci-boots.json' };
   const fx = (name) => {
-    if (opts.real && fs.existsSync(path.join(real, name))) return readJSON(path.join(real, name));
+    const file = opts.real ? path.join(real, scene[name] || name) : null;
+    if (file && fs.existsSync(file)) return readJSON(file);
     return readJSON(path.join(fixtures, name));
+  };
+  const recordings = opts.real ? readJSON(path.join(real, 'calls.json')) : [];
+  // the reply the lab recorded for this call, or undefined; a recorded job's states are kept
+  const recorded = (method, args) => {
+    const file = (opts.replies || {})[method];
+    if (file) return readJSON(path.join(real, file));
+    const r = recordings.filter((c) => c.method === method && sameArgs(c.args, args)).at(-1);
+    if (!r) return undefined;
+    const reply = readJSON(path.join(real, r.reply));
+    if (r.job && reply.job) jobs[reply.job] = { steps: readJSON(path.join(real, r.job)), at: 0 };
+    return reply;
   };
   const acl = loadAcl(opts.user || 'root');
   // LuCI's dispatcher: a page whose acl depends the user reads but cannot write is read-only
@@ -122,14 +152,14 @@ function createServer(opts = {}) {
     return v;
   }
 
-  // contract 1 (status paging): summary over every node, then filter, then offset/limit.
-  // opts.nodes = N makes a cluster of N generated nodes; opts.oldStatus answers as today's
-  // backend does (no summary, every node, args ignored).
+  // status paging (docs/api.md): summary over every node, then filter, then offset/limit.
+  // opts.nodes = N makes a cluster of N generated nodes; opts.oldStatus answers as an rpinet
+  // before paging did (no summary, every node, any argument refused).
   function statusReply(a) {
     const st = fx('status.json');
     if (opts.nodes) st.nodes = Array.from({ length: opts.nodes }, (_, i) => generatedNode(i));
-    if (opts.oldStatus || opts.real) {
-      // today's rpinet: status takes no arguments and refuses any other than the session
+    if (opts.oldStatus) {
+      // an rpinet before paging: status takes no arguments and refuses any other than the session
       const extra = Object.keys(a).find((k) => k !== 'ubus_rpc_session');
       return extra ? { error: `status: unknown argument '${extra}'` } : st;
     }
@@ -158,10 +188,19 @@ function createServer(opts = {}) {
       boot: { stage: i % 10 ? 'up' : 'kernel', started: 1700000000, updated: 1700000100, ip, stages: [], error: i % 97 ? null : 'kernel8.img not found' } };
   }
 
-  function startJob(file) {
+  // a hand-made job: its states from `file`; an import's image appears once it is done
+  function startJob(file, image) {
     const steps = fx(file);
-    jobs[steps[0].id] = { steps, at: 0 };
+    jobs[steps[0].id] = { steps, at: 0, image };
     return { job: steps[0].id };
+  }
+
+  // the Raspberry Pi OS list; with opts.catalogFetching = N the first N calls answer as the
+  // router does while its first fetch of the list runs
+  let catalogCalls = 0;
+  function catalogReply() {
+    if (catalogCalls++ < (opts.catalogFetching || 0)) return { images: [], fetched: 0 };
+    return fx('image-catalog.json');
   }
 
   const rpinet = {
@@ -177,8 +216,9 @@ function createServer(opts = {}) {
       delete state.uci.rpinet[a.name];
       return { removed: a.name, purged: !!a.purge };
     },
-    image_import: (a) => (a.url && !/^https?:\/\//.test(a.url) ? { error: `url must be http or https: ${a.url}` } : startJob('job-import.json')),
-    image_catalog: () => fx('image-catalog.json'),
+    image_import: (a) => (a.url && !/^https?:\/\//.test(a.url) ? { error: `url must be http or https: ${a.url}` }
+      : startJob('job-import.json', a.name || 'raspios-lite')),
+    image_catalog: () => catalogReply(),
     image_roll: (a) => (state.images.some((i) => i.name === a.image) ? startJob('job-roll.json') : { error: `no image named ${a.image}` }),
     node_rollback: (a) => (state.uci.rpinet[a.name] ? { rolled_back: a.name } : { error: `no node named ${a.name}` }),
     node_provision: () => startJob('job-provision.json'),
@@ -187,8 +227,8 @@ function createServer(opts = {}) {
       if (!j) return { error: `no job ${a.id}` };
       const step = j.steps[Math.min(j.at, j.steps.length - 1)];
       j.at++;
-      if (step.state === 'done' && step.kind === 'image_import' && !state.images.some((i) => i.name === 'raspios-lite'))
-        state.images.push({ name: 'raspios-lite', created: 1700000300, size: 2147483648, os: 'bookworm', used_by: [] });
+      if (step.state === 'done' && j.image && !state.images.some((i) => i.name === j.image))
+        state.images.push({ name: j.image, created: 1700000300, size: 2147483648, os: 'bookworm', used_by: [] });
       return step;
     },
   };
@@ -228,9 +268,11 @@ function createServer(opts = {}) {
       if (opts.noblock) return 'noobject'; // block-mount (blockd) not installed
       return method === 'info' ? [0, fx('block-info.json')] : [3];
     }
-    // today's rpinet (fixtures/rpinet-call/) has none of the methods the other issues add
-    if (object === 'rpinet' && opts.real && ['image_catalog', 'image_roll', 'node_rollback'].includes(method)) return [3];
-    if (object === 'rpinet') return rpinet[method] ? [0, rpinet[method](args || {})] : [3];
+    if (object === 'rpinet') {
+      const reply = (method === 'images') ? undefined : recorded(method, args || {});
+      if (reply !== undefined) return [0, reply];
+      return rpinet[method] ? [0, rpinet[method](args || {})] : [3];
+    }
     return 'noobject';
   }
 

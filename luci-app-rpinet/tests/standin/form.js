@@ -194,7 +194,8 @@ var CBIMap = CBINode.extend({
 					]);
 				return Promise.reject(e);
 			})
-			.finally(function() { return self.renderContents(); });
+			/* as LuCI: redrawn after a save only; a refused one keeps what was typed */
+			.then(function() { return self.renderContents(); });
 	},
 
 	reset: function() {

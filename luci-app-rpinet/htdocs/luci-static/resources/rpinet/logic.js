@@ -32,8 +32,25 @@ const IMAGE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const STATE_CLASS = { ok: 'label success', active: 'label notice', pending: 'label', problem: 'label warning' };
 const STATE_MARK = { ok: '✔', active: '…', pending: '○', problem: '✘' };
 const SIZE_RE = /^[1-9][0-9]{0,5}[MGT]$/;
-const SSH_KEY_RE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
-const URL_RE = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[^\s]*)?$/;
+
+/*
+ * SPEC §1 `list ssh_key`, as rpinet's config/ssh_key.rs checks it: the key types OpenSSH
+ * accepts for logins today (no DSA), one key a line, printable ASCII without " or \, and
+ * a standard base64 blob whose first length-prefixed string names the same type.
+ */
+const SSH_KEY_TYPES = [
+	'ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
+	'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com'
+];
+const SSH_KEY_MAX = 16 * 1024;
+/*
+ * A second key pasted into the first one's comment: a type name, then a blob (every blob
+ * starts AAAA). A text field drops the line break of two pasted lines, so the type may be
+ * glued to the end of the first comment.
+ */
+const SSH_SECOND_KEY_RE = new RegExp('(' + SSH_KEY_TYPES.map(t => t.replace(/[.@-]/g, '\\$&')).join('|') + ') AAAA');
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const SHA256_RE = /^[0-9a-fA-F]{64}$/;
 
 const MODELS = [ 'pi3', 'pi4', 'pi5' ];
 const BOOT_IDS = [ 'serial', 'mac', 'custom' ];
@@ -75,6 +92,44 @@ function stageStep(self, reached, b, byStage) {
 
 function str(v) {
 	return (v == null) ? '' : String(v);
+}
+
+/* Standard base64 with padding, as OpenSSH writes key blobs: the bytes, or null. */
+function base64Bytes(s) {
+	if (!s.length || s.length % 4)
+		return null;
+	const out = [];
+	for (let i = 0; i < s.length; i += 4) {
+		const q = s.slice(i, i + 4), pad = /=*$/.exec(q)[0].length;
+		if (pad > 2 || (pad && i + 4 < s.length))
+			return null;
+		let n = 0;
+		for (const c of q.slice(0, 4 - pad)) {
+			const v = B64.indexOf(c);
+			if (v < 0)
+				return null;
+			n = n * 64 + v;
+		}
+		n *= Math.pow(64, pad);
+		out.push((n >> 16) & 255, (n >> 8) & 255, n & 255);
+		out.length -= pad;
+	}
+	return out;
+}
+
+/* A key blob as the length-prefixed strings it is made of, which must fill it exactly. */
+function blobFields(raw) {
+	const out = [];
+	for (let at = 0; at < raw.length;) {
+		if (at + 4 > raw.length)
+			return null;
+		const len = ((raw[at] << 24) >>> 0) + (raw[at + 1] << 16) + (raw[at + 2] << 8) + raw[at + 3];
+		if (at + 4 + len > raw.length)
+			return null;
+		out.push(raw.slice(at + 4, at + 4 + len));
+		at += 4 + len;
+	}
+	return out;
 }
 
 return baseclass.extend({
@@ -148,18 +203,66 @@ return baseclass.extend({
 		return SIZE_RE.test(v) ? true : _('A size such as 512M, 32G or 1T');
 	},
 
-	/* one ssh_key list entry: an OpenSSH public key line */
+	SSH_KEY_TYPES: SSH_KEY_TYPES,
+
+	/*
+	 * One ssh_key list entry: an OpenSSH public key line, TYPE BASE64 [comment], checked as
+	 * rpinet checks it (rpinet checks again). Stricter in one way only: a second key pasted
+	 * into the first one's comment is refused, as it would never let anyone log in.
+	 */
 	validateSshKey(value) {
-		return SSH_KEY_RE.test(str(value).trim()) ? true
-			: _('One OpenSSH public key line: type, base64 key and an optional comment');
+		const v = str(value);
+		if (/[\r\n]/.test(v))
+			return _('One key a line: add each key as its own entry');
+		if (v.length > SSH_KEY_MAX)
+			return _('A key line has at most 16 KiB');
+		if (/\t/.test(v))
+			return _('Separate the parts of the key with spaces, not tabs');
+		if (/[^\x20-\x7e]|["\\]/.test(v))
+			return _('A key line is printable ASCII without " or \\');
+		const [ type, blob, ...comment ] = v.split(' ').filter(p => p);
+		if (blob == null)
+			return _('A key line is TYPE KEY [comment], e.g. ssh-ed25519 AAAAC3… you@laptop');
+		if (!SSH_KEY_TYPES.includes(type))
+			return fmt(_('"%s" is not a key type rpinet installs; use one of %s'), type, SSH_KEY_TYPES.join(', '));
+		const raw = base64Bytes(blob), fields = raw && blobFields(raw);
+		if (!fields || fields.length < 2)
+			return _('The key is damaged: its base64 part does not decode (cut short or mistyped?)');
+		const named = String.fromCharCode(...fields[0]);
+		if (named != type)
+			return /^[\x21-\x7e]{1,64}$/.test(named)
+				? fmt(_('The key inside is of type %s, but the line says %s'), named, type)
+				: _('The key is damaged: its base64 part does not decode (cut short or mistyped?)');
+		if (type == 'ssh-ed25519' && fields[1].length != 32)
+			return _('The key is damaged: an ssh-ed25519 key is 32 bytes');
+		if (SSH_SECOND_KEY_RE.test(comment.join(' ')))
+			return _('Two keys on one line: add each key as its own entry');
+		return true;
 	},
 
+	/* rpinet's check_url: http(s), a host, no spaces or control characters, at most 2048 bytes */
 	validateUrl(value) {
-		return URL_RE.test(str(value)) ? true : _('Expecting an http:// or https:// address');
+		const v = str(value), m = /^https?:\/\/(.*)$/i.exec(v);
+		if (!m)
+			return _('Expecting an http:// or https:// address');
+		if (v.length > 2048 || [ ...v ].some(c => c.charCodeAt(0) <= 32 || c.charCodeAt(0) == 127))
+			return _('An address has no spaces or control characters and at most 2048 characters');
+		const host = m[1].split(/[/?#]/)[0];
+		if (host == '' || host.charAt(0) == '-' || host.includes('@'))
+			return _('The address names no host (user@ is not accepted)');
+		return true;
 	},
 
 	validateSha256(value) {
-		return (str(value) == '' || /^[0-9a-fA-F]{64}$/.test(str(value))) ? true : _('A SHA-256 is 64 hex digits');
+		return (str(value) == '' || SHA256_RE.test(str(value))) ? true : _('A SHA-256 is 64 hex digits');
+	},
+
+	/* roll_batch (SPEC §1) and image_roll's batch: 1 to 64 nodes at a time; empty: the default */
+	validateRollBatch(value) {
+		const v = str(value);
+		if (v == '')
+			return true;
+		return (/^[0-9]{1,3}$/.test(v) && +v >= 1 && +v <= 64) ? true : _('A number of nodes from 1 to 64');
 	},
 
 	/* SPEC §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
@@ -307,6 +410,16 @@ return baseclass.extend({
 			u++;
 		}
 		return (u == 0) ? fmt('%d B', v) : v.toFixed(1) + ' ' + units[u];
+	},
+
+	/* a time left: 45 s, 3 min 20 s, 1 h 05 min */
+	formatDuration(secs) {
+		const s = Math.max(0, Math.ceil(+secs || 0));
+		if (s < 60)
+			return fmt(_('%d s'), s);
+		if (s < 3600)
+			return fmt(_('%d min %d s'), s / 60, s % 60);
+		return fmt(_('%d h %s min'), s / 3600, String(Math.floor(s % 3600 / 60)).padStart(2, '0'));
 	},
 
 	formatTime(t) {
@@ -483,7 +596,14 @@ return baseclass.extend({
 
 	/* ---- jobs ---- */
 
-	jobView(job) {
+	/*
+	 * A job reply as a progress bar. `seen` (optional) is the first reply the page saw,
+	 * { at, bytes }, and `at` the time of this one (seconds): with them the detail also
+	 * gives the rate since then and, when the size is known, the time left — what
+	 * `rpinet image import` prints on a terminal. A download whose server gave no size
+	 * shows the bytes so far.
+	 */
+	jobView(job, seen, at) {
 		const j = job || {};
 		let p = Math.max(0, Math.min(100, Math.floor(+j.progress || 0)));
 		let state = (j.state == 'done' || j.state == 'failed') ? j.state : 'running';
@@ -491,14 +611,75 @@ return baseclass.extend({
 			state = 'failed';
 		if (state == 'done')
 			p = 100;
+		const done = +j.bytes_done || 0, total = +j.bytes_total || 0, parts = [];
+		if (total > 0)
+			parts.push(fmt(_('%s of %s'), this.formatSize(done), this.formatSize(total)));
+		else if (done > 0)
+			parts.push(fmt(_('%s so far'), this.formatSize(done)));
+		if (state == 'running' && seen && at > seen.at && done > seen.bytes) {
+			const rate = (done - seen.bytes) / (at - seen.at);
+			parts.push(fmt(_('%s/s'), this.formatSize(rate)));
+			if (total > done)
+				parts.push(fmt(_('%s left'), this.formatDuration((total - done) / rate)));
+		}
 		return {
 			state: state,
 			finished: state != 'running',
 			percent: p,
 			label: (state == 'failed') ? _('Failed') : fmt('%d%%', p),
 			message: str(j.error || j.message),
-			detail: (j.bytes_total > 0)
-				? fmt(_('%s of %s'), this.formatSize(j.bytes_done), this.formatSize(j.bytes_total)) : ''
+			detail: parts.join(' · ')
+		};
+	},
+
+	/*
+	 * The nodes of an image_roll job (docs/api.md `job`: nodes[] with state pending,
+	 * provisioning, booting, up or failed, the furthest boot stage on the new image, the
+	 * error, and a failed node's boot trace with rpinet's hint). Once the roll has ended,
+	 * a node it left failed or still booting keeps its previous root: it can be rolled back.
+	 */
+	rollRows(job) {
+		const j = job || {}, ended = this.jobView(j).finished;
+		return (Array.isArray(j.nodes) ? j.nodes : []).filter(n => n && n.name).map(n => {
+			const stage = STAGES.includes(n.stage) ? n.stage : 'none';
+			let look = 'pending', text = _('Waiting');
+			switch (n.state) {
+			case 'provisioning': look = 'active'; text = _('Reimaging'); break;
+			case 'booting': look = 'active'; text = (stage == 'none') ? _('Waiting for its boot') : fmt(_('Booting: %s'), this.stageTitle(stage)); break;
+			case 'up': look = 'ok'; text = _('Up on the new image'); break;
+			case 'failed': look = 'problem'; text = _('Did not come up'); break;
+			}
+			return {
+				name: str(n.name),
+				state: str(n.state) || 'pending',
+				look: look,
+				text: text,
+				error: n.error ? str(n.error) : '',
+				/* rpinet's likely cause and what to check, for a boot that failed */
+				hint: (n.boot && n.boot.hint) ? str(n.boot.hint) : '',
+				steps: (n.boot && typeof(n.boot) == 'object') ? this.timeline(n.boot) : null,
+				canRollBack: ended && (n.state == 'failed' || n.state == 'booting')
+			};
+		});
+	},
+
+	/*
+	 * What an image roll to `image` can pick, from the `config node` sections: every other
+	 * image nodes run (with those nodes), for image_roll's `from`, and the provisioned
+	 * nodes not on `image`, for its `nodes`.
+	 */
+	rollChoices(sections, image) {
+		const byImage = {}, nodes = [];
+		(Array.isArray(sections) ? sections : []).forEach(s => {
+			const name = str(s && s['.name']), img = str(s && s.image);
+			if (!name || !img || img == image)
+				return;
+			(byImage[img] = byImage[img] || []).push(name);
+			nodes.push({ name: name, image: img });
+		});
+		return {
+			from: Object.keys(byImage).sort().map(img => ({ image: img, nodes: byImage[img] })),
+			nodes: nodes
 		};
 	},
 
@@ -522,24 +703,35 @@ return baseclass.extend({
 			});
 	},
 
-	/* image_catalog entries (contract 4), newest first, as choices for the import form */
-	catalogRows(catalog) {
+	/*
+	 * image_catalog entries (docs/api.md), newest first: what the list says of each image,
+	 * the name it gets here (as rpinet names a download) and whether that name is taken.
+	 */
+	catalogRows(catalog, images) {
+		const taken = (Array.isArray(images) ? images : []).map(i => str(i && i.name));
 		return (Array.isArray(catalog && catalog.images) ? catalog.images : [])
-			.filter(i => i && URL_RE.test(str(i.url)))
-			.map(i => ({
-			name: str(i.name),
-			url: str(i.url),
-			sha256: /^[0-9a-fA-F]{64}$/.test(str(i.sha256)) ? str(i.sha256) : '',
-
-			/* short enough for a 210px select: Imager's names all start "Raspberry Pi OS",
-			   and the desktop one has only "(64-bit)" after it */
-			label: fmt('%s %s', str(i.name).replace(/^Raspberry Pi OS ?/, '').replace(/[()]/g, '')
-				.replace(/^(?=[0-9]|$)/, _('Desktop') + ' ').trim(), str(i.release_date) || _('undated')),
-
-			detail: fmt(_('%s, %s download, %s unpacked'), str(i.description), this.formatSize(i.size), this.formatSize(i.extract_size)),
-			date: str(i.release_date)
-		}))
+			.filter(i => i && this.validateUrl(i.url) === true)
+			.map(i => {
+				const imageName = this.imageNameFromPath(i.url);
+				return {
+					name: str(i.name) || imageName,
+					description: str(i.description),
+					date: str(i.release_date),
+					url: str(i.url),
+					sha256: SHA256_RE.test(str(i.sha256)) ? str(i.sha256).toLowerCase() : '',
+					size: (+i.size > 0) ? this.formatSize(i.size) : '',
+					unpacked: (+i.extract_size > 0) ? this.formatSize(i.extract_size) : '',
+					imageName: imageName,
+					imported: taken.includes(imageName)
+				};
+			})
 			.sort((a, b) => (a.date < b.date) ? 1 : (a.date > b.date) ? -1 : 0);
+	},
+
+	/* When the router fetched the catalog, or '' while its first fetch runs. */
+	catalogAge(catalog, now) {
+		const t = +(catalog && catalog.fetched) || 0;
+		return t ? this.formatAge(t, now) : '';
 	},
 
 	/* A default image name from the file name: bookworm-lite.img.xz → bookworm-lite. */

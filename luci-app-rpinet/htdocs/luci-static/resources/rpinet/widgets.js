@@ -37,9 +37,21 @@ return baseclass.extend({
 			this.text(logic.stateMark(look) + ' ' + content));
 	},
 
-	/* LuCI's progress bar filled from a job reply, under an optional title */
-	jobBar(job, title) {
-		const j = logic.jobView(job);
+	/* a boot timeline (logic.timeline steps): one label per stage, with its time and detail as title */
+	timeline(steps) {
+		return E('ol', { 'class': 'rpinet-timeline', 'style': 'display:flex;flex-wrap:wrap;gap:.4em;list-style:none;margin:.5em 0;padding:0' },
+			steps.map((s, i) => E('li', {
+				'data-stage': s.stage,
+				'data-state': s.state,
+				'title': [ s.time, s.detail ].filter((x) => x).join(' — ')
+			}, [
+				(i > 0) ? E('span', { 'aria-hidden': 'true', 'style': 'margin-right:.4em' }, '→') : '',
+				this.label(s.look, s.title)
+			])));
+	},
+
+	/* LuCI's progress bar filled from a job view (logic.jobView), under an optional title */
+	jobBar(j, title) {
 		return E('div', { 'class': 'rpinet-job', 'data-state': j.state }, [
 			title ? E('p', {}, this.text(title)) : '',
 			E('div', { 'class': 'cbi-progressbar', 'title': j.label },
@@ -49,18 +61,29 @@ return baseclass.extend({
 	},
 
 	/*
-	 * Shows job `id` in `box` once a second until it ends, then calls done(job view). The
-	 * first step runs within a second (at once when polling starts).
+	 * Shows job `id` in `box` once a second until it ends, then calls done(job view, job);
+	 * resolves once done() has. The first step runs within a second (at once when polling
+	 * starts). The rate and time left are measured from the first reply, by the page's clock
+	 * when each was asked for. more(job), if given, draws what goes under the bar (an image
+	 * roll's nodes).
 	 */
-	followJob(box, id, title, done) {
-		const step = () => callJob(id).then((job) => {
-			const j = logic.jobView(job);
-			dom.content(box, this.jobBar(job, title));
-			if (j.finished) {
-				poll.remove(step);
-				return done(j);
-			}
+	followJob(box, id, title, done, more) {
+		let seen = null;
+		return new Promise((resolve) => {
+			const step = () => {
+				const at = Date.now() / 1000;
+				return callJob(id).then((job) => {
+					const j = logic.jobView(job, seen, at);
+					if (!seen && job && typeof(job) == 'object')
+						seen = { at: at, bytes: +job.bytes_done || 0 };
+					dom.content(box, [ this.jobBar(j, title), more ? more(job) : '' ]);
+					if (j.finished) {
+						poll.remove(step);
+						return Promise.resolve(done(j, job)).finally(resolve);
+					}
+				});
+			};
+			poll.add(step, 1);
 		});
-		poll.add(step, 1);
 	}
 });

@@ -1,6 +1,7 @@
 'use strict';
 'require view';
 'require dom';
+'require poll';
 'require rpc';
 'require uci';
 'require ui';
@@ -11,9 +12,11 @@
 
 /*
  * Services → Raspberry Pi netboot → Images: the OS images nodes are built from. Import one
- * from the Raspberry Pi OS list, from an http(s) address or from a .img / .img.xz / .img.gz
- * file on the SSD (a background job with a progress bar); roll one out to nodes a few at a
- * time; delete one no node uses. Without write access every control is disabled.
+ * from the Raspberry Pi OS list (one Import button per image, checked with the list's
+ * SHA-256), from an http(s) address or from a .img / .img.xz / .img.gz file on the SSD —
+ * a background job with bytes, rate and time left; roll one to nodes a few at a time, with
+ * each node's progress and a node that did not come up shown with its boot trace and a
+ * Roll back button; delete one no node uses. Without write access every control is disabled.
  */
 
 const callImages = rpc.declare({
@@ -22,7 +25,7 @@ const callImages = rpc.declare({
 	expect: { images: [] }
 });
 
-/* contract 4: absent on an rpinet before the fleet work; the page then offers file and URL */
+/* absent on an rpinet before the fleet work: the page then offers address and file */
 const callCatalog = rpc.declare({
 	object: 'rpinet',
 	method: 'image_catalog'
@@ -43,8 +46,16 @@ const callImageDelete = rpc.declare({
 const callImageRoll = rpc.declare({
 	object: 'rpinet',
 	method: 'image_roll',
-	params: [ 'image', 'nodes', 'batch' ]
+	params: [ 'image', 'from', 'nodes', 'batch' ]
 });
+
+const callNodeRollback = rpc.declare({
+	object: 'rpinet',
+	method: 'node_rollback',
+	params: [ 'name' ]
+});
+
+const now = () => Math.floor(Date.now() / 1000);
 
 return view.extend({
 	load() {
@@ -56,7 +67,7 @@ return view.extend({
 		]);
 	},
 
-	/* whether this login may import, roll out and delete, asked in load() */
+	/* whether this login may import, roll and delete, asked in load() */
 	canWrite: true,
 
 	writable() {
@@ -92,7 +103,7 @@ return view.extend({
 						'disabled': off,
 						'title': _('Reimage nodes from %s, a few at a time').format(r.name),
 						'click': ui.createHandlerFn(this, 'handleRollDialog', r.name)
-					}, _('Roll out')),
+					}, _('Roll to nodes')),
 					E('button', {
 						'class': 'cbi-button cbi-button-remove',
 						'title': r.deletable ? _('Delete image %s').format(r.name) : r.deleteReason,
@@ -104,10 +115,77 @@ return view.extend({
 		]);
 	},
 
+	/* The Raspberry Pi OS list (image_catalog): one row and one Import button per image. */
+	renderCatalog() {
+		const c = this.catalogReply,
+		    off = this.writable() ? null : true;
+
+		if (c == null || typeof(c) != 'object')
+			return E('div', { 'class': 'alert-message notice', 'id': 'rpinet-no-catalog' },
+				_('This rpinet offers no Raspberry Pi OS list; update the rpinet package to pick images from it.'));
+		if (c.error)
+			return E('div', { 'class': 'alert-message warning', 'id': 'rpinet-catalog-error' },
+				widgets.text(_('The Raspberry Pi OS list is not available: %s').format(logic.describeError(c))));
+
+		const rows = logic.catalogRows(c, this.images),
+		    age = logic.catalogAge(c, now());
+
+		if (!rows.length)
+			return E('em', { 'id': 'rpinet-catalog-empty' }, age
+				? _('The list holds no image the router can import.')
+				: _('The router is fetching the list; it shows here in a moment.'));
+
+		return E('div', {}, [
+			E('table', { 'class': 'table', 'id': 'rpinet-catalog' }, [
+				E('tr', { 'class': 'tr table-titles' }, [
+					E('th', { 'class': 'th' }, _('Image')),
+					E('th', { 'class': 'th' }, _('Released')),
+					E('th', { 'class': 'th' }, _('Download')),
+					E('th', { 'class': 'th' }, _('Unpacked')),
+					E('th', { 'class': 'th cbi-section-actions' }, '')
+				]),
+				...rows.map((r) => E('tr', { 'class': 'tr', 'data-url': r.url }, [
+					E('td', { 'class': 'td', 'data-title': _('Image') }, [
+						E('strong', {}, widgets.text(r.name)),
+						r.description ? E('div', { 'class': 'cbi-value-description' }, widgets.text(r.description)) : ''
+					]),
+					E('td', { 'class': 'td', 'data-title': _('Released') }, r.date ? widgets.text(r.date) : E('em', {}, _('undated'))),
+					E('td', { 'class': 'td', 'data-title': _('Download') }, r.size ? widgets.text(r.size) : E('em', {}, _('unknown'))),
+					E('td', { 'class': 'td', 'data-title': _('Unpacked') }, r.unpacked ? widgets.text(r.unpacked) : E('em', {}, _('unknown'))),
+					E('td', { 'class': 'td cbi-section-actions' }, E('button', {
+						'class': 'cbi-button cbi-button-action',
+						'data-import': r.imageName,
+						'disabled': (r.imported || off) ? true : null,
+						'title': r.imported ? _('Imported as %s').format(r.imageName) : _('Import as %s').format(r.imageName),
+						'click': ui.createHandlerFn(this, 'handleCatalogImport', r)
+					}, r.imported ? _('Imported') : _('Import')))
+				]))
+			]),
+			E('div', { 'class': 'cbi-section-descr', 'id': 'rpinet-catalog-age' }, widgets.text(
+				_('The list Raspberry Pi Imager shows, fetched by the router %s. A download is checked against its SHA-256 as it streams in; only the unpacked image is stored.').format(age)))
+		]);
+	},
+
+	/* while the router fetches the list for the first time, ask again every 5 seconds */
+	watchCatalog() {
+		const c = this.catalogReply;
+		if (this.catalogStep || !c || typeof(c) != 'object' || c.error || +c.fetched)
+			return;
+		this.catalogStep = () => L.resolveDefault(callCatalog(), null).then((reply) => {
+			if (reply && typeof(reply) == 'object' && !reply.error && !+reply.fetched)
+				return;
+			poll.remove(this.catalogStep);
+			this.catalogReply = reply;
+			dom.content(document.getElementById('rpinet-catalog-box'), this.renderCatalog());
+		});
+		poll.add(this.catalogStep, 5);
+	},
+
 	refresh() {
 		return L.resolveDefault(callImages(), []).then((images) => {
 			this.images = images;
 			dom.content(document.getElementById('rpinet-images-box'), this.renderList(images));
+			dom.content(document.getElementById('rpinet-catalog-box'), this.renderCatalog());
 		});
 	},
 
@@ -123,31 +201,55 @@ return view.extend({
 		});
 	},
 
-	/* image_roll (contract 4): which nodes, how many at a time; then the job's progress */
+	/*
+	 * image_roll: every node on another image, or the nodes ticked, `batch` at a time;
+	 * then the job's progress per node until the roll ends.
+	 */
 	handleRollDialog(image) {
-		const nodes = uci.sections('rpinet', 'node').filter((s) => s.image && s.image != image),
-		    boxes = nodes.map((s) => [ s['.name'], new ui.Checkbox('1', { id: 'rpinet-roll-' + s['.name'] }) ]),
-		    batch = new ui.Textfield(uci.get('rpinet', 'main', 'roll_batch') || '2', {
-			id: 'rpinet-roll-batch', optional: false,
-			validate: (v) => /^[1-9][0-9]{0,2}$/.test(v) ? true : _('A whole number of nodes, 1 or more')
-		    }),
-		    box = E('div', { 'id': 'rpinet-roll-job' });
+		const choices = logic.rollChoices(uci.sections('rpinet', 'node'), image);
 
-		if (!nodes.length) {
+		if (!choices.nodes.length) {
 			widgets.notify(_('Every provisioned node runs %s already.').format(image), 'info');
 			return;
 		}
 
-		ui.showModal(_('Roll out %s').format(image), [
-			E('p', {}, _('The chosen nodes are reimaged from this image a few at a time; each batch must boot up before the next starts. A node keeps its container volume and can be rolled back.')),
+		const which = new ui.Select(choices.from.length ? 'from:' + choices.from[0].image : 'nodes',
+			Object.fromEntries(choices.from.map((f) => [ 'from:' + f.image, _('Nodes on %s').format(f.image) ])
+				.concat([ [ 'nodes', _('Nodes I tick') ] ])),
+			{ id: 'rpinet-roll-which', optional: false }),
+		    picked = E('div', { 'class': 'cbi-value-description', 'id': 'rpinet-roll-picked' }),
+		    boxes = choices.nodes.map((n) => [ n.name, new ui.Checkbox('0', { id: 'rpinet-roll-' + n.name }) ]),
+		    batch = new ui.Textfield(uci.get('rpinet', 'main', 'roll_batch') || '2', {
+			id: 'rpinet-roll-batch', optional: false,
+			validate: (v) => logic.validateRollBatch(v)
+		    }),
+		    box = E('div', { 'id': 'rpinet-roll-job' }),
+		    list = E('div', { 'class': 'cbi-value', 'id': 'rpinet-roll-nodes' }, [
+			E('label', { 'class': 'cbi-value-title' }, _('Nodes')),
+			E('div', { 'class': 'cbi-value-field' }, boxes.map(([ name, cb ]) => E('div', {}, [
+				cb.render(), ' ', E('label', { 'for': 'widget.rpinet-roll-' + name },
+					widgets.text(logic.fmt('%s (%s)', name, uci.get('rpinet', name, 'image'))))
+			])))
+		    ]),
+		    whichEl = which.render(),
+		    showList = () => {
+			const w = which.getValue(), f = choices.from.find((x) => 'from:' + x.image == w);
+			list.style.display = f ? 'none' : '';
+			dom.content(picked, f ? widgets.text(_('Every node on %s: %s').format(f.image, f.nodes.join(', '))) : '');
+		    };
+
+		whichEl.addEventListener('change', showList);
+		showList();
+
+		ui.showModal(_('Roll %s to nodes').format(image), [
+			E('p', {}, _('The nodes are reimaged from this image a batch at a time. Each keeps its previous root until its boot trace shows it up on the new image; the roll stops at a node that does not come up, which can then be rolled back. A node keeps its SSH host keys, machine-id and container volume.')),
 			E('div', { 'class': 'cbi-value' }, [
-				E('label', { 'class': 'cbi-value-title' }, _('Nodes')),
-				E('div', { 'class': 'cbi-value-field' }, boxes.map(([ name, cb ]) => E('div', {}, [
-					cb.render(), ' ', E('label', { 'for': 'widget.rpinet-roll-' + name }, widgets.text(logic.fmt('%s (%s)', name, uci.get('rpinet', name, 'image'))))
-				])))
+				E('label', { 'class': 'cbi-value-title', 'for': 'widget.rpinet-roll-which' }, _('Reimage')),
+				E('div', { 'class': 'cbi-value-field' }, [ whichEl, picked ])
 			]),
+			list,
 			E('div', { 'class': 'cbi-value' }, [
-				E('label', { 'class': 'cbi-value-title' }, _('At a time')),
+				E('label', { 'class': 'cbi-value-title', 'for': 'widget.rpinet-roll-batch' }, _('Nodes at a time')),
 				E('div', { 'class': 'cbi-value-field' }, batch.render())
 			]),
 			box,
@@ -155,23 +257,106 @@ return view.extend({
 				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Close')), ' ',
 				E('button', {
 					'class': 'cbi-button cbi-button-action important',
+					'id': 'rpinet-roll-start',
 					'click': ui.createHandlerFn(this, () => {
-						const names = boxes.filter(([ , cb ]) => cb.isChecked()).map(([ n ]) => n);
-						if (!names.length || !batch.isValid())
-							return dom.content(box, E('div', { 'class': 'alert-message warning' },
-								!names.length ? _('Choose at least one node.') : _('A whole number of nodes, 1 or more')));
-						return callImageRoll(image, names.join(' '), batch.getValue()).then((res) => {
-							logic.checkReply(res, 'job');
-							widgets.followJob(box, res.job, _('Rolling %s out to %s').format(image, names.join(', ')), (j) =>
-								widgets.notify((j.state == 'done')
-									? _('%s is rolled out.').format(image)
-									: _('Rolling out %s stopped: %s').format(image, j.message), (j.state == 'done') ? 'info' : 'error'));
-						}).catch((err) => dom.content(box, E('div', { 'class': 'alert-message error' },
-							widgets.text(_('Could not roll out: %s').format(logic.describeError(err))))));
+						const w = which.getValue(),
+						    from = (w.indexOf('from:') == 0) ? w.slice(5) : '',
+						    names = from ? [] : boxes.filter(([ , cb ]) => cb.isChecked()).map(([ n ]) => n),
+						    bad = !batch.isValid() ? logic.validateRollBatch(batch.getValue())
+							: (!from && !names.length) ? _('Tick at least one node.') : null;
+						if (bad)
+							return dom.content(box, E('div', { 'class': 'alert-message warning' }, widgets.text(bad)));
+						return this.startRoll(box, image, from, names, batch.getValue());
 					})
-				}, _('Roll out'))
+				}, _('Roll'))
 			])
 		]);
+	},
+
+	startRoll(box, image, from, names, batch) {
+		dom.content(box, E('p', { 'class': 'spinning' }, _('Starting…')));
+		return callImageRoll(image, from || undefined, names.length ? names.join(' ') : undefined, batch || undefined).then((res) => {
+			logic.checkReply(res, 'job');
+			const title = from ? _('Rolling %s to the nodes on %s').format(image, from)
+				: _('Rolling %s to %s').format(image, names.join(', '));
+			/* the Roll button stays busy until the roll ends */
+			return widgets.followJob(box, res.job, title, (j) => {
+				widgets.notify((j.state == 'done')
+					? _('Every node is up on %s.').format(image)
+					: _('The roll of %s stopped: %s').format(image, j.message), (j.state == 'done') ? 'info' : 'error');
+				uci.unload('rpinet');
+				return Promise.all([ uci.load('rpinet'), this.refresh() ]);
+			}, (job) => this.renderRollNodes(job));
+		}).catch((err) => dom.content(box, E('div', { 'class': 'alert-message error' },
+			widgets.text(_('Could not start the roll: %s').format(logic.describeError(err))))));
+	},
+
+	/* each node of a roll: its state, its boot on the new image, and Roll back once the roll ended */
+	renderRollNodes(job) {
+		const rows = logic.rollRows(job),
+		    off = this.writable() ? null : true;
+
+		if (!rows.length)
+			return E('em', {}, _('Choosing the nodes…'));
+
+		return E('table', { 'class': 'table', 'id': 'rpinet-roll-nodes-progress' }, rows.map((r) => E('tr', {
+			'class': 'tr', 'data-node': r.name, 'data-state': r.state
+		}, [
+			E('td', { 'class': 'td', 'data-title': _('Node') }, E('strong', {}, widgets.text(r.name))),
+			E('td', { 'class': 'td', 'data-title': _('State') }, [
+				widgets.label(r.look, r.text),
+				r.error ? E('div', { 'class': 'rpinet-roll-error' }, widgets.text(r.error)) : '',
+				r.hint ? E('div', { 'class': 'cbi-value-description' }, widgets.text(r.hint)) : '',
+				r.steps ? widgets.timeline(r.steps) : ''
+			]),
+			E('td', { 'class': 'td cbi-section-actions' }, r.canRollBack ? E('button', {
+				'class': 'cbi-button cbi-button-negative',
+				'data-rollback': r.name,
+				'disabled': off,
+				'title': _('Put %s back on the root the roll kept for it').format(r.name),
+				'click': ui.createHandlerFn(this, 'handleRollback', r.name)
+			}, _('Roll back')) : '')
+		])));
+	},
+
+	/* node_rollback: the root (and boot dir) the roll kept goes back in, with its image */
+	handleRollback(name, ev) {
+		const button = ev.currentTarget;
+		return callNodeRollback(name).then((res) => {
+			logic.checkReply(res);
+			widgets.notify(_('%s is back on its previous root; it uses it from its next boot.').format(name), 'info');
+			dom.content(button.parentNode, E('em', {}, _('rolled back')));
+			uci.unload('rpinet');
+			return Promise.all([ uci.load('rpinet'), this.refresh() ]);
+		}).catch((err) => widgets.notify(_('Could not roll %s back: %s').format(name, logic.describeError(err)), 'error'));
+	},
+
+	/* image_import from an address or a file; the job's progress in the import box */
+	startImport(args, title) {
+		const box = document.getElementById('rpinet-import-job');
+
+		dom.content(box, E('p', { 'class': 'spinning' }, widgets.text(_('Starting the import of %s…').format(args.name))));
+
+		return callImageImport(args.path, args.name, args.url, args.sha256).then((res) => {
+			logic.checkReply(res, 'job');
+			/* the button that started it stays busy until the import ends */
+			return widgets.followJob(box, res.job, title, (j) => {
+				if (j.state == 'done')
+					widgets.notify(_('Image %s imported.').format(args.name), 'info');
+				else
+					widgets.notify(_('Import of %s failed: %s').format(args.name, j.message), 'error');
+				return this.refresh();
+			});
+		}).catch((err) => {
+			dom.content(box, E('div', { 'class': 'alert-message error' },
+				widgets.text(_('Could not import: %s').format(logic.describeError(err)))));
+		});
+	},
+
+	/* one click in the list: its address and its checksum (of the download, else of the .img) */
+	handleCatalogImport(row) {
+		return this.startImport({ url: row.url, name: row.imageName, sha256: row.sha256 || undefined },
+			_('Importing %s from %s').format(row.name, row.url));
 	},
 
 	handleImport(map, data) {
@@ -179,9 +364,8 @@ return view.extend({
 
 		return map.save(null, true).then(() => {
 			const d = data.import,
-			    pick = this.catalog.find((c) => c.url == d.catalog),
-			    url = (d.source == 'catalog') ? (pick ? pick.url : '') : (d.source == 'url') ? d.url : '',
-			    sha256 = (d.source == 'catalog') ? (pick ? pick.sha256 : '') : (d.source == 'url') ? d.sha256 : '',
+			    url = (d.source == 'url') ? d.url : '',
+			    sha256 = (d.source == 'url') ? d.sha256 : '',
 			    path = (d.source == 'file') ? d.path : '',
 			    name = d.name || logic.imageNameFromPath(url || path);
 			let bad = (d.source == 'file') ? logic.validateImagePath(path) : logic.validateUrl(url);
@@ -192,18 +376,8 @@ return view.extend({
 			if (bad !== true)
 				throw new Error(bad);
 
-			dom.content(box, E('p', { 'class': 'spinning' }, widgets.text(_('Starting the import of %s…').format(name))));
-
-			return callImageImport(path || undefined, name, url || undefined, sha256 || undefined).then((res) => {
-				logic.checkReply(res, 'job');
-				widgets.followJob(box, res.job, _('Importing %s from %s').format(name, url || path), (j) => {
-					if (j.state == 'done')
-						widgets.notify(_('Image %s imported.').format(name), 'info');
-					else
-						widgets.notify(_('Import of %s failed: %s').format(name, j.message), 'error');
-					return this.refresh();
-				});
-			});
+			return this.startImport({ path: path || undefined, name: name, url: url || undefined, sha256: sha256 || undefined },
+				_('Importing %s from %s').format(name, url || path));
 		}).catch((err) => {
 			dom.content(box, E('div', { 'class': 'alert-message error' }, widgets.text(err
 				? _('Could not import: %s').format(logic.describeError(err))
@@ -217,35 +391,25 @@ return view.extend({
 		    off = writable ? null : true;
 
 		this.images = images;
-		this.catalog = logic.catalogRows(catalog);
+		this.catalogReply = catalog;
 
-		const data = { 'import': { source: this.catalog.length ? 'catalog' : 'file', catalog: this.catalog.length ? this.catalog[0].url : '',
-			url: '', sha256: '', path: '', name: '' } },
+		const data = { 'import': { source: 'url', url: '', sha256: '', path: '', name: '' } },
 		    m = new form.JSONMap(data, null, null),
-		    s = m.section(form.NamedSection, 'import', 'import', _('Import an image'),
-			_('Raspberry Pi OS from its download list, an image at an http(s) address, or a .img, .img.xz or .img.gz file already on the SSD. Its boot and root partitions are unpacked once; nodes are then built from it in seconds.'));
+		    s = m.section(form.NamedSection, 'import', 'import', _('Import from an address or a file'),
+			_('An image at an http(s) address, streamed by the router and unpacked as it arrives, or a .img, .img.xz or .img.gz file already on the SSD. Its boot and root partitions are unpacked once; nodes are then built from it in seconds.'));
 		let o;
 
 		m.readonly = !writable;
 
 		o = s.option(form.ListValue, 'source', _('From'));
-		if (this.catalog.length)
-			o.value('catalog', _('Raspberry Pi OS list'));
 		o.value('url', _('Web address'));
 		o.value('file', _('File on the router'));
-
-		if (this.catalog.length) {
-			o = s.option(form.ListValue, 'catalog', _('Image'), _('The list Raspberry Pi Imager offers, fetched by the router.'));
-			this.catalog.forEach((c) => o.value(c.url, c.label));
-			o.rmempty = false;
-			o.depends('source', 'catalog');
-		}
 
 		o = s.option(form.Value, 'url', _('Address'), _('http:// or https://, e.g. a .img.xz from downloads.raspberrypi.com'));
 		o.depends('source', 'url');
 		o.validate = (sid, v) => logic.validateUrl(v);
 
-		o = s.option(form.Value, 'sha256', _('SHA-256'), _('Optional: the download is refused unless it has this checksum.'));
+		o = s.option(form.Value, 'sha256', _('SHA-256'), _('Optional: of the download or of the .img inside; the import fails unless it matches.'));
 		o.depends('source', 'url');
 		o.validate = (sid, v) => logic.validateSha256(v);
 
@@ -257,16 +421,20 @@ return view.extend({
 		o = s.option(form.Value, 'name', _('Image name'), _('Optional; taken from the file name when empty.'));
 		o.validate = (sid, v) => (v == '') ? true : logic.validateImageName(v);
 
+		this.watchCatalog();
+
 		return m.render().then((formEl) => E('div', {}, [
 			E('h2', {}, _('OS images')),
 			E('div', { 'class': 'cbi-map-descr' }, _('The images nodes are provisioned from. An image a node was built from cannot be deleted.')),
 			writable ? '' : E('div', { 'class': 'alert-message notice', 'id': 'rpinet-readonly' },
-				_('You have read-only access: you can see the images but not import, roll out or delete them.')),
-			(catalog == null || typeof(catalog) != 'object') ? E('div', { 'class': 'alert-message notice', 'id': 'rpinet-no-catalog' },
-				_('This rpinet offers no Raspberry Pi OS list; update the rpinet package to pick images from it.')) : '',
+				_('You have read-only access: you can see the images but not import, roll or delete them.')),
 			E('div', { 'class': 'cbi-section' }, [
 				E('h3', {}, _('Imported images')),
 				E('div', { 'id': 'rpinet-images-box' }, this.renderList(images))
+			]),
+			E('div', { 'class': 'cbi-section' }, [
+				E('h3', {}, _('Raspberry Pi OS')),
+				E('div', { 'id': 'rpinet-catalog-box' }, this.renderCatalog())
 			]),
 			formEl,
 			E('div', { 'class': 'cbi-page-actions' },

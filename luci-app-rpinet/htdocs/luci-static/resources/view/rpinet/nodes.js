@@ -106,14 +106,20 @@ return view.extend({
 		]);
 	},
 
-	/* node_rollback (contract 4): back to the root the node had before its last reimage */
+	/*
+	 * node_rollback: back to the root an image roll kept for the node. rpinet keeps one only
+	 * while a roll waits for the node and after a roll stopped at it; otherwise it refuses,
+	 * and the page shows its one sentence why.
+	 */
 	handleRollback(name) {
-		if (!confirm(_('Roll %s back to the root it had before its last reimage?').format(name)))
+		if (!confirm(_('Put %s back on the root an image roll kept for it?').format(name)))
 			return;
 		return callNodeRollback(name).then((res) => {
 			logic.checkReply(res);
-			widgets.notify(_('%s is rolled back; it uses the new root at its next boot.').format(name), 'info');
-		}).catch((err) => this.fail(_('Could not roll back %s').format(name), err));
+			widgets.notify(_('%s is back on its previous root; it uses it from its next boot.').format(name), 'info');
+			uci.unload('rpinet');
+			return this.map.load().then(() => this.map.reset());
+		}).catch((err) => this.fail(_('Could not roll %s back').format(name), err));
 	},
 
 	/* Delete: node_remove takes the node out of the config, DHCP and NFS, optionally with its files. */
@@ -227,7 +233,7 @@ return view.extend({
 		o.placeholder = uci.get('rpinet', 'main', 'volume_size') || '';
 		o.validate = (sid, v) => logic.validateVolumeSize(v);
 
-		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'), _('OpenSSH public keys that may log in to this node, besides those in Settings.'));
+		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'), _('OpenSSH public keys that may log in to this node as its first user, besides those in Settings; one key an entry. Installed when the node is provisioned.'));
 		o.modalonly = true;
 		o.validate = (sid, v) => (v == '' ? true : logic.validateSshKey(v));
 
@@ -248,7 +254,7 @@ return view.extend({
 					'class': 'cbi-button',
 					'data-rollback': sid,
 					'disabled': off,
-					'title': _('Back to the root the node had before its last reimage'),
+					'title': _('Back to the root an image roll kept for this node (kept until the node is up on the new image)'),
 					'click': ui.createHandlerFn(self, 'handleRollback', sid)
 				}, _('Roll back')) : ''
 			]);

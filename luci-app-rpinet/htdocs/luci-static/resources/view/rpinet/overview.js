@@ -95,18 +95,6 @@ return view.extend({
 		]);
 	},
 
-	renderTimeline(steps) {
-		return E('ol', { 'class': 'rpinet-timeline', 'style': 'display:flex;flex-wrap:wrap;gap:.4em;list-style:none;margin:.5em 0;padding:0' },
-			steps.map((s, i) => E('li', {
-				'data-stage': s.stage,
-				'data-state': s.state,
-				'title': [ s.time, s.detail ].filter((x) => x).join(' — ')
-			}, [
-				(i > 0) ? E('span', { 'aria-hidden': 'true', 'style': 'margin-right:.4em' }, '→') : '',
-				widgets.label(s.look, s.title)
-			])));
-	},
-
 	renderNodeCard(node) {
 		const c = logic.nodeCard(node, now()),
 		    rows = [
@@ -123,7 +111,7 @@ return view.extend({
 
 		return E('div', { 'class': 'cbi-section rpinet-node', 'data-node': c.name, 'data-state': c.badge.state }, [
 			E('h3', {}, [ c.name, ' ', widgets.label(c.badge.look, c.badge.text, { 'class': logic.stateClass(c.badge.look) + ' rpinet-badge' }) ]),
-			this.renderTimeline(c.steps),
+			widgets.timeline(c.steps),
 			c.error ? E('div', { 'class': 'alert-message error rpinet-error' }, [
 				E('strong', {}, _('First problem:')), ' ', ...widgets.text(c.error)
 			]) : '',

@@ -8,9 +8,9 @@
 
 /*
  * Services → Raspberry Pi netboot → Settings: the `config rpinet 'main'` section (SSD,
- * network, DHCP mode, which clients get boot options, container volumes, SSH keys, rolling
- * reimages) and, per node, the EEPROM settings the Pi needs, ready to paste into
- * `rpi-eeprom-config --edit`. The SSD list comes from blockd (`block info`), which only
+ * network, DHCP mode, which clients get boot options, container volumes, SSH keys, image
+ * rolls, the Raspberry Pi OS list) and, per node, the EEPROM settings the Pi needs, ready
+ * to paste into `rpi-eeprom-config --edit`. The SSD list comes from blockd (`block info`), which only
  * routers with block-mount have: without it the page says so and takes a UUID by hand.
  */
 
@@ -141,13 +141,18 @@ return view.extend({
 			_('The default size of each node\'s disk for /var/lib/rpinet-volume, where k3s, containerd or Docker keep their data (they cannot on NFS), e.g. 32G. Empty: no volume.'));
 		o.validate = (sid, v) => logic.validateVolumeSize(v);
 
-		o = s.option(form.Value, 'roll_batch', _('Roll out, nodes at a time'),
-			_('How many nodes an image roll-out reimages at once; the next batch starts when these are up.'));
+		o = s.option(form.Value, 'roll_batch', _('Roll, nodes at a time'),
+			_('How many nodes an image roll reimages at once (1 to 64); the next batch starts when these are up.'));
 		o.placeholder = '2';
-		o.validate = (sid, v) => (v == '' || /^[1-9][0-9]{0,2}$/.test(v)) ? true : _('A whole number of nodes, 1 or more');
+		o.validate = (sid, v) => logic.validateRollBatch(v);
+
+		o = s.option(form.Value, 'catalog_url', _('Raspberry Pi OS list'),
+			_('The JSON list of images the Images page offers, in Raspberry Pi Imager\'s format. Empty: Raspberry Pi\'s own list.'));
+		o.placeholder = 'https://downloads.raspberrypi.com/os_list_imagingutility_v4.json';
+		o.validate = (sid, v) => (v == '' ? true : logic.validateUrl(v));
 
 		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'),
-			_('OpenSSH public keys that may log in to every node (per node ones are under Nodes).'));
+			_('OpenSSH public keys that may log in to every node as its first user, one key an entry (ssh-ed25519, ssh-rsa, ecdsa or security-key types). Installed when a node is provisioned; per node keys are under Nodes.'));
 		o.validate = (sid, v) => (v == '' ? true : logic.validateSshKey(v));
 
 		return m.render().then((mapEl) => E('div', {}, [
