@@ -60,6 +60,14 @@ struct Run {
     root: PathBuf,
 }
 
+/// `work/ok.img`: the base trees packed as a disk image with nothing hostile in it.
+fn good_image(work: &Path) -> PathBuf {
+    base(work);
+    let img = work.join("ok.img");
+    disk(work, &work.join("boot.fat"), &work.join("root.ext4"), &img);
+    img
+}
+
 fn import(work: &Path, img: &Path) -> Run {
     let root = work.join("r");
     let _ = std::fs::remove_dir_all(&root);
@@ -208,9 +216,7 @@ fn filesystem_bigger_than_its_partition_is_refused() {
 #[test]
 fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
     let work = scratch("hostile-xz");
-    base(&work);
-    let img = work.join("ok.img");
-    disk(&work, &work.join("boot.fat"), &work.join("root.ext4"), &img);
+    let img = good_image(&work);
     // Import a copy of `file` changed by `spoil`.
     let spoiled = |file: &str, spoil: &dyn Fn(&mut Vec<u8>)| {
         let mut d = std::fs::read(work.join(file)).unwrap();
@@ -272,9 +278,7 @@ fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
 #[test]
 fn out_of_memory_is_one_line_and_leaves_nothing() {
     let work = scratch("hostile-oom");
-    base(&work);
-    let img = work.join("ok.img");
-    disk(&work, &work.join("boot.fat"), &work.join("root.ext4"), &img);
+    let img = good_image(&work);
     sh(&format!("gzip -k -1 {}", img.display()));
     let root = work.join("r");
     router(&root);
