@@ -426,7 +426,9 @@ fn worker(sh: &Shared) {
                 String::new()
             }
         };
-        match decode_block(sh, b, &blk, &mut lz) {
+        let r = decode_block(sh, b, &blk, &mut lz);
+        drop(blk); // a stream's bytes are not held while this worker waits for its next block
+        match r {
             Ok(()) => {
                 let mut g = sh.lock();
                 if let Some(s) = slot(&mut g, b) {

@@ -26,9 +26,8 @@ pub type Input = Box<dyn Read + Send>;
 /// A block's compressed bytes are held in memory whole: more than this is refused.
 const BLOCK_MAX: u64 = 256 << 20;
 
-/// Compressed bytes read ahead of the block being read, at most (one more block may pass
-/// it): ~3 blocks of a Raspberry Pi OS image (24 MiB blocks, ~6 MiB compressed), one of
-/// incompressible data.
+/// Compressed bytes held for the blocks not yet read, at most (a larger block is held alone):
+/// two or three blocks of a Raspberry Pi OS image (24 MiB blocks, ~6 MiB compressed).
 const AHEAD_BYTES: usize = 16 << 20;
 
 impl ParXz {
@@ -81,12 +80,16 @@ impl ParXz {
     }
 }
 
-/// Whether another block may be read: the block being read always, else while fewer than
-/// `ahead` blocks and [`AHEAD_BYTES`] of compressed bytes wait to be read.
-fn room(g: &State, ahead: usize) -> bool {
+/// Whether a block of `size` bytes may be read now: when no block waits to be read, else
+/// while fewer than `ahead` blocks wait and all of them fit in [`AHEAD_BYTES`] with it.
+fn room(g: &State, ahead: usize, size: usize) -> bool {
     let waiting = g.blocks.get(g.current..).unwrap_or_default();
-    let bytes: usize = waiting.iter().filter_map(|b| b.data.as_ref()).map(|d| d.len()).sum();
-    waiting.is_empty() || (waiting.len() < ahead && bytes < AHEAD_BYTES)
+    let bytes: usize = waiting
+        .iter()
+        .filter_map(|b| b.data.as_ref())
+        .map(|d| d.len())
+        .sum();
+    waiting.is_empty() || (waiting.len() < ahead && bytes + size <= AHEAD_BYTES)
 }
 
 /// Read exactly `n` more bytes of `input` onto `buf`.
@@ -163,6 +166,16 @@ fn read_streams(
             }
             let padded = (unpadded + 3) & !3;
             let want = (padded - header.size) as usize;
+            // Room for it first: its bytes are read only when they may be held.
+            {
+                let mut g = sh.lock();
+                while !g.stop && !room(&g, ahead, padded as usize) {
+                    g = sh.wait(g);
+                }
+                if g.stop {
+                    return Ok(());
+                }
+            }
             bytes.reserve_exact(want); // held until the block is read: not a byte more
             take(input, &mut bytes, want).map_err(|_| cut(&format!("block {n}")))?;
             (sh.progress)(bytes.len() as u64);
@@ -178,9 +191,6 @@ fn read_streams(
                 data: Some(Arc::new(bytes)),
             };
             let mut g = sh.lock();
-            while !g.stop && !room(&g, ahead) {
-                g = sh.wait(g);
-            }
             if g.stop {
                 return Ok(());
             }
