@@ -5,8 +5,9 @@
 #             resize2fs_once enabled as a SysV script, userconf-pi's userconfig, sshswitch,
 #             regenerate_ssh_host_keys, dphys-swapfile's config, a uid-1000 user to rename
 #   trixie    pi-gen trixie: `resize` in cmdline.txt, real cloud-init with Raspberry Pi OS's
-#             99_raspberry-pi.cfg (NoCloud from file:///boot/firmware) and its boot-partition
-#             seed (meta-data `instance_id: rpios-image`, user-data, network-config)
+#             99_raspberry-pi.cfg (NoCloud from file:///boot/firmware; no SSH host keys made
+#             by cloud-init: regenerate_ssh_host_keys makes them) and its boot-partition seed
+#             (meta-data `instance_id: rpios-image`, user-data, network-config)
 #
 # Both: a PARTUUID fstab, a golden machine-id and golden SSH host keys (what every clone of
 # an image shares), the kernel and an NFS-capable initramfs as kernel8.img/initramfs8 on a
