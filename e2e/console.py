@@ -27,6 +27,8 @@ PROBES = [
     ("failed", "systemctl --failed --no-legend --plain"),
     ("swap", "swapon --show --noheadings"),
     ("ssh", "systemctl is-active ssh"),
+    # The name cloud-init's units order against: one unit with ssh.service from the start.
+    ("ssh_alias", "systemctl show -p Id --value sshd.service"),
     ("volume", "findmnt -n -o SOURCE,FSTYPE /var/lib/rpinet-volume"),
     ("volume_unit", "systemctl is-active rpinet-volume"),
     ("volume_bytes", "findmnt -n -b -o SIZE /var/lib/rpinet-volume"),
