@@ -53,6 +53,8 @@ for (node, rnd), r in results.items():
     check("systemctl --failed is empty", r["failed"] == "", r["failed"])
     check("no swap", r["swap"] == "", r["swap"])
     check("sshd active", r["ssh"] == "active", r["ssh"])
+    check("sshd.service is ssh.service (enabled with its alias)",
+          r.get("ssh_alias") == "ssh.service", r.get("ssh_alias"))
     src = r["volume"].split()
     check("volume: ext4 on a loop device at /var/lib/rpinet-volume",
           len(src) == 2 and src[0].startswith("/dev/loop") and src[1] == "ext4", r["volume"])

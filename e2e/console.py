@@ -27,6 +27,8 @@ PROBES = [
     ("failed", "systemctl --failed --no-legend --plain"),
     ("swap", "swapon --show --noheadings"),
     ("ssh", "systemctl is-active ssh"),
+    # The name cloud-init's units order against: one unit with ssh.service from the start.
+    ("ssh_alias", "systemctl show -p Id --value sshd.service"),
     ("volume", "findmnt -n -o SOURCE,FSTYPE /var/lib/rpinet-volume"),
     ("volume_unit", "systemctl is-active rpinet-volume"),
     ("volume_bytes", "findmnt -n -b -o SIZE /var/lib/rpinet-volume"),
@@ -93,11 +95,13 @@ def main():
     # prompt comes again instead of the password's.
     c.send("\n")
     c.expect(r"login: ", BOOT_TIMEOUT)
+    asked = False
     for attempt in range(20):
         c.send(user + "\n")
         m = c.expect(r"(Password: |login: )", STEP_TIMEOUT)
         if m.group(1) == "login: ":
             continue
+        asked = True
         c.send(password + "\n")
         m = c.expect(r"(Login incorrect|login: |@[^ ]*:~\$ )", STEP_TIMEOUT)
         if m.group(1).startswith("@"):
@@ -106,6 +110,9 @@ def main():
             c.expect(r"login: ", STEP_TIMEOUT)
         time.sleep(3)
     else:
+        if not asked:
+            raise SystemExit("console.py: login never asked for a password (getty started "
+                             "over after each user name: is /bin/login there?)")
         raise SystemExit("console.py: the provisioned user's password never worked")
     result["login_seconds"] = round(time.time() - started)
     result["login_attempts"] = attempt + 1

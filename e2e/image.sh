@@ -5,8 +5,9 @@
 #             resize2fs_once enabled as a SysV script, userconf-pi's userconfig, sshswitch,
 #             regenerate_ssh_host_keys, dphys-swapfile's config, a uid-1000 user to rename
 #   trixie    pi-gen trixie: `resize` in cmdline.txt, real cloud-init with Raspberry Pi OS's
-#             99_raspberry-pi.cfg (NoCloud from file:///boot/firmware) and its boot-partition
-#             seed (meta-data `instance_id: rpios-image`, user-data, network-config)
+#             99_raspberry-pi.cfg (NoCloud from file:///boot/firmware; no SSH host keys made
+#             by cloud-init: regenerate_ssh_host_keys makes them) and its boot-partition seed
+#             (meta-data `instance_id: rpios-image`, user-data, network-config)
 #
 # Both: a PARTUUID fstab, a golden machine-id and golden SSH host keys (what every clone of
 # an image shares), the kernel and an NFS-capable initramfs as kernel8.img/initramfs8 on a
@@ -27,8 +28,12 @@ boot=$work/boot
 golden_id=0123456789abcdef0123456789abcdef
 label=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 
+# --variant=apt is Essential: yes and apt. Raspberry Pi OS (pi-gen's debootstrap) has every
+# required and important package; the ones a login needs are named. `login` (/usr/bin/login,
+# which agetty execs) is required but no longer Essential from trixie on: without it the
+# serial getty starts over after each user name ("can't exec /bin/login").
 mmdebstrap --variant=apt --mode=root --quiet \
-  --include="systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,openssh-server,sudo,nfs-common,e2fsprogs,util-linux,mount,iproute2,kmod,procps,netbase,less$extra" \
+  --include="systemd-sysv,udev,dbus,login,linux-image-amd64,initramfs-tools,openssh-server,sudo,nfs-common,e2fsprogs,util-linux,mount,iproute2,kmod,procps,netbase,less$extra" \
   --customize-hook='sed -i "s/^MODULES=.*/MODULES=netboot/" "$1/etc/initramfs-tools/initramfs.conf"' \
   --customize-hook='chroot "$1" update-initramfs -u -k all >/dev/null' \
   "$suite" "$rootfs" http://deb.debian.org/debian

@@ -3,7 +3,8 @@
 # (bookworm, trixie; default both):
 #
 #   1. a Raspberry Pi OS-shaped disk image (e2e/image.sh), built once and cached outside the
-#      repository in $RPINET_E2E_CACHE (default /var/cache/rpinet-e2e);
+#      repository in $RPINET_E2E_CACHE (default /var/cache/rpinet-e2e), built again when
+#      e2e/image.sh or e2e/pios/ changed;
 #   2. a lab router in network namespaces (scripts/lab.sh): rpinet imports the image, adds
 #      two nodes with container volumes and provisions them; dnsmasq (the router's config,
 #      written by rpinet apply) leases their addresses; nfs-ganesha serves the exports rpinet
@@ -23,6 +24,8 @@ cache=${RPINET_E2E_CACHE:-/var/cache/rpinet-e2e}
 rpinet=${RPINET:-$repo/target/debug/rpinet}
 lab_sh=$repo/scripts/lab.sh
 styles=("$@")
+# What shapes the images: a cached image made from other files is built again.
+recipe=$(cat "$here/image.sh" "$here"/pios/* | sha256sum | cut -c1-16)
 [ ${#styles[@]} -gt 0 ] || styles=(bookworm trixie)
 [ "$(id -u)" = 0 ] || { echo "e2e: needs root (namespaces, qemu, NFS server)" >&2; exit 1; }
 mkdir -p "$cache"
@@ -130,6 +133,11 @@ boot() { # node round → writes $lab/<node>.<round>.json
   else
     echo "e2e: $n ($round): console session failed; serial log tail:" >&2
     tail -n 40 "$lab/$n.$round.serial.log" >&2 || true
+    # What getty and login said (e.g. "can't exec /bin/login"): the node's persistent
+    # journal is in its root on the SSD.
+    echo "e2e: $n ($round): its journal for the serial getty:" >&2
+    journalctl -D "$lab/mnt/rpinet/nfs/$n/var/log/journal" -q --no-pager -o short-monotonic \
+      -u serial-getty@ttyS0.service 2>&1 | tail -n 15 >&2 || true
   fi
   for _ in $(seq 1 120); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.5; done
   kill "$qpid" 2>/dev/null || true
@@ -152,9 +160,11 @@ provision() { # node extra-args...
 status=0
 for style in "${styles[@]}"; do
   img=$cache/$style.img
-  if [ ! -f "$img" ]; then
+  if [ ! -f "$img" ] || [ "$(cat "$img.recipe" 2>/dev/null)" != "$recipe" ]; then
     say "building the $style-style image (cached in $cache)"
+    rm -f "$img.recipe"
     "$here/image.sh" "$style" "$img"
+    echo "$recipe" >"$img.recipe"
   fi
   if [ -z "${accel_name:-}" ]; then
     kernel=$(mktemp "$cache/.kernel.XXXXXX")

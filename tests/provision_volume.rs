@@ -63,6 +63,13 @@ fn volume_identity_and_sd_card_units() {
     )
     .unwrap();
     std::fs::write(img.join("etc/ssh/ssh_host_ed25519_key"), "GOLDEN").unwrap();
+    // Debian's ssh.service, disabled (as pi-gen leaves it): also named sshd.service.
+    std::fs::create_dir_all(img.join("usr/lib/systemd/system")).unwrap();
+    std::fs::write(
+        img.join("usr/lib/systemd/system/ssh.service"),
+        "[Service]\nExecStart=/usr/sbin/sshd -D\n\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n",
+    )
+    .unwrap();
     std::fs::write(
         img.join("etc/machine-id"),
         "00000000000000000000000000000001\n",
@@ -125,6 +132,17 @@ fn volume_identity_and_sd_card_units() {
     assert!(!node.join("etc/rc3.d/S01resize2fs_once").exists());
     assert!(!node.join("etc/ssh/ssh_host_ed25519_key").exists());
     assert_eq!(rd(&node.join("etc/machine-id")), "");
+    // ssh enabled as `systemctl enable ssh` would: wanted, and its alias there before boot.
+    for link in [
+        "etc/systemd/system/multi-user.target.wants/ssh.service",
+        "etc/systemd/system/sshd.service",
+    ] {
+        assert_eq!(
+            std::fs::read_link(node.join(link)).unwrap(),
+            Path::new("/usr/lib/systemd/system/ssh.service"),
+            "{link}"
+        );
+    }
     // status and node show carry the volume.
     let st: serde_json::Value =
         serde_json::from_str(&ok(rpinet(&root, &["status", "--json"]))).unwrap();

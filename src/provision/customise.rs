@@ -132,24 +132,19 @@ pub fn apply(
         done.push(format!("{n} ssh host keys removed"));
     }
     write(boot, "ssh", "", 0o644)?;
-    let unit = ["lib/systemd/system", "usr/lib/systemd/system"]
-        .iter()
+    let unit_dir = ["lib/systemd/system", "usr/lib/systemd/system"]
+        .into_iter()
         .find(|p| {
             let parts: Vec<&str> = p.split('/').collect();
             dir_at(root, &parts)
                 .and_then(|d| d.lstat(b"ssh.service"))
                 .is_ok()
-        })
-        .map(|p| format!("/{p}/ssh.service"));
+        });
+    if let Some(dir) = unit_dir {
+        enable_unit(root, &etc, dir, "ssh.service")?;
+    }
     let wants = mkdirs(&etc, &["systemd", "system", "multi-user.target.wants"])
         .ctx(|| "failed to open etc/systemd/system/multi-user.target.wants".into())?;
-    if let Some(u) = unit {
-        if wants.lstat(b"ssh.service").is_err() {
-            wants
-                .symlink(u.as_bytes(), b"ssh.service")
-                .ctx(|| "failed to enable ssh.service".into())?;
-        }
-    }
     done.push("ssh enabled".into());
     let masked = mask_sd_card_units(&etc)?;
     if !masked.is_empty() {
@@ -198,6 +193,47 @@ pub fn apply(
     }
     done.extend(keys);
     Ok(done)
+}
+
+/// Enable the image's unit `dir/name` as `systemctl enable` does: a link in the `.wants`
+/// directory of each target its `[Install]` section names (multi-user.target when it names
+/// none) and one for each `Alias=`. Without the alias, the node's own `systemctl enable`
+/// (sshswitch, cloud-init's runcmd) adds it at boot and reloads systemd while the unit may
+/// already run. When another unit names the alias (cloud-init's `Wants=sshd.service`), the
+/// alias was a unit of its own, and the reload can give the running ssh.service its dead
+/// state (systemd/systemd#14141, fixed after Debian trixie's 257 by #39703): the next start
+/// runs a second sshd, which fails ("Address already in use"), and the boot is degraded.
+fn enable_unit(root: &Dir, etc: &Dir, dir: &str, name: &str) -> Result<()> {
+    let parts: Vec<&str> = dir.split('/').collect();
+    // An unreadable unit (a symlink, say) is still enabled; its aliases are not known.
+    let text = dir_at(root, &parts)
+        .ok()
+        .and_then(|d| read(&d, name).ok().flatten())
+        .unwrap_or_default();
+    let mut links = edits::install_links(&text);
+    if links.wanted_by.is_empty() {
+        links.wanted_by.push("multi-user.target".into());
+    }
+    let target = format!("/{dir}/{name}");
+    let units =
+        mkdirs(etc, &["systemd", "system"]).ctx(|| "failed to open etc/systemd/system".into())?;
+    let link = |d: &Dir, link_name: &str| -> Result<()> {
+        if d.lstat(link_name.as_bytes()).is_err() {
+            d.symlink(target.as_bytes(), link_name.as_bytes())
+                .ctx(|| format!("failed to enable {name} ({link_name})"))?;
+        }
+        Ok(())
+    };
+    for t in &links.wanted_by {
+        let wants = format!("{t}.wants");
+        let d = mkdirs(&units, &[&wants])
+            .ctx(|| format!("failed to make etc/systemd/system/{wants}"))?;
+        link(&d, name)?;
+    }
+    for a in &links.aliases {
+        link(&units, a)?;
+    }
+    Ok(())
 }
 
 /// Mask the SD-card first-boot units ([`edits::SD_CARD_UNITS`]) and drop their SysV links.

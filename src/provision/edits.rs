@@ -210,6 +210,49 @@ pub fn is_rc_link(name: &str, script: &str) -> bool {
         && &name[3..] == script
 }
 
+/// The links `systemctl enable` makes for a unit: the targets that want it (`WantedBy=`)
+/// and its other names (`Alias=`; Debian's ssh.service is also sshd.service).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct InstallLinks {
+    pub wanted_by: Vec<String>,
+    pub aliases: Vec<String>,
+}
+
+/// A unit file's [`InstallLinks`], from its `[Install]` section as systemd reads it: a list
+/// is space-separated and may be given over several lines, an empty value clears it. Names
+/// with a specifier (`%i`) or a path, and dot names, are left out.
+pub fn install_links(unit: &str) -> InstallLinks {
+    let mut links = InstallLinks::default();
+    let mut in_install = false;
+    for line in lines(unit).map(str::trim) {
+        if line.starts_with('[') {
+            in_install = line == "[Install]";
+            continue;
+        }
+        if !in_install || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let list = match key.trim() {
+            "WantedBy" => &mut links.wanted_by,
+            "Alias" => &mut links.aliases,
+            _ => continue,
+        };
+        if value.trim().is_empty() {
+            list.clear();
+        }
+        for name in value.split_whitespace() {
+            let plain = !name.contains(['%', '/']) && !name.starts_with('.');
+            if plain && !list.iter().any(|n| n == name) {
+                list.push(name.to_string());
+            }
+        }
+    }
+    links
+}
+
 /// What to say when a node gets no user anyone can log in with: Raspberry Pi OS has none
 /// until one is configured (bookworm's userconfig waits at the console for it).
 pub fn no_user_warning(node: &str) -> String {
@@ -314,6 +357,28 @@ mod tests {
             CLOUD_CFG_NAME > "99_raspberry-pi.cfg",
             "read after the image's"
         );
+    }
+
+    #[test]
+    fn install_links_as_systemctl_enable_reads_them() {
+        // Debian trixie's ssh.service.
+        let ssh = "[Unit]\nDescription=OpenBSD Secure Shell server\nAfter=network.target\n\n[Service]\nExecStart=/usr/sbin/sshd -D $SSHD_OPTS\nType=notify\n\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n";
+        assert_eq!(
+            install_links(ssh),
+            InstallLinks {
+                wanted_by: vec!["multi-user.target".into()],
+                aliases: vec!["sshd.service".into()],
+            }
+        );
+        let odd = "[Service]\nAlias=not-install.service\n[Install]\n# Alias=commented.service\nWantedBy = a.target b.target\nWantedBy=a.target\nAlias=x.service\nAlias=\nAlias=y.service %i.service ../z.service\nAlso=other.socket\n[X-Other]\nWantedBy=c.target\n";
+        assert_eq!(
+            install_links(odd),
+            InstallLinks {
+                wanted_by: vec!["a.target".into(), "b.target".into()],
+                aliases: vec!["y.service".into()],
+            }
+        );
+        assert_eq!(install_links("[Unit]\n"), InstallLinks::default());
     }
 
     #[test]
