@@ -98,7 +98,7 @@ pub fn stream_footer(b: &[u8]) -> R<(u64, Check)> {
 }
 
 /// A multibyte integer at `b[*at..]`: at most 9 bytes, no redundant zero byte.
-fn varint(b: &[u8], at: &mut usize) -> R<u64> {
+pub(crate) fn varint(b: &[u8], at: &mut usize) -> R<u64> {
     let mut v = 0u64;
     for i in 0..9 {
         let Some(&x) = b.get(*at) else {

@@ -237,23 +237,22 @@ fn read_streams(
 /// count, records, padding and CRC32, with the indicator in front.
 fn read_index(input: &mut Input, blocks: usize) -> io::Result<Vec<u8>> {
     let mut b = vec![0u8];
-    let varint = |input: &mut Input, b: &mut Vec<u8>| -> io::Result<u64> {
-        let mut v = 0u64;
-        for i in 0..9 {
+    // One number's bytes: up to the one without the high bit (format::varint decodes them).
+    let number = |input: &mut Input, b: &mut Vec<u8>| -> io::Result<()> {
+        for _ in 0..9 {
             take(input, b, 1)?;
-            let x = b[b.len() - 1];
-            v |= u64::from(x & 0x7F) << (7 * i);
-            if x & 0x80 == 0 {
-                return Ok(v);
+            if b[b.len() - 1] & 0x80 == 0 {
+                return Ok(());
             }
         }
         Err(io::ErrorKind::InvalidData.into())
     };
-    if varint(input, &mut b)? != blocks as u64 {
+    number(input, &mut b)?;
+    if format::varint(&b, &mut 1) != Ok(blocks as u64) {
         return Err(io::ErrorKind::InvalidData.into());
     }
     for _ in 0..blocks * 2 {
-        varint(input, &mut b)?;
+        number(input, &mut b)?;
     }
     let pad = (4 - b.len() % 4) % 4;
     take(input, &mut b, pad + 4)?;
