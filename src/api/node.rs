@@ -70,20 +70,22 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
         .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
     let trash = if purge {
         let storage = crate::system::storage::check(root, &config).require_mounted(&config)?;
-        let kept = |dir: &str, leaf: &str, tail: &str| {
-            let name = crate::provision::kept_name(leaf.as_bytes());
+        let aside = |dir: &str, name: Vec<u8>| {
             storage
                 .join(dir)
-                .join(format!("{}{tail}", String::from_utf8_lossy(&name)))
+                .join(String::from_utf8_lossy(&name).as_ref())
         };
         let dirs = [
             storage.join("tftp").join(node.boot_dir()),
             storage.join("nfs").join(&node.name),
             std::path::PathBuf::from(node.volume_dir(&storage.to_string_lossy())),
             // what an image roll kept for a rollback
-            kept("tftp", &node.boot_dir(), ""),
-            kept("nfs", &node.name, ""),
-            kept("nfs", &node.name, ".image"),
+            aside(
+                "tftp",
+                crate::provision::kept_name(node.boot_dir().as_bytes()),
+            ),
+            aside("nfs", crate::provision::kept_name(node.name.as_bytes())),
+            aside("nfs", crate::provision::kept_image_file(&node.name)),
         ];
         crate::system::sweep::move_aside(root, &dirs, "purge")?
     } else {

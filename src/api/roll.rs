@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::error::{Context, Error, Result};
 use crate::observe::trace::{Boot, Stage};
 use crate::provision::switch::{Journal, Side};
-use crate::provision::{ProvisionOptions, kept_name};
+use crate::provision::{ProvisionOptions, kept_image_file, kept_name};
 use crate::system::fsys::Dir;
 use crate::system::job::Job;
 use crate::system::root::Root;
@@ -135,11 +135,6 @@ fn node_slots(storage: &Path, cfg: &Config, name: &str) -> Result<[(PathBuf, Str
         (storage.join("nfs"), n.name.clone()),
         (storage.join("tftp"), n.boot_dir()),
     ])
-}
-
-/// The file that names the image a kept root came from.
-fn kept_image_file(leaf: &str) -> Vec<u8> {
-    [&kept_name(leaf.as_bytes())[..], b".image"].concat()
 }
 
 /// Delete a node's kept trees (it is up on the new ones).

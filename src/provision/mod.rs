@@ -59,6 +59,11 @@ pub fn kept_name(leaf: &[u8]) -> Vec<u8> {
     [b".", leaf, b".prev"].concat()
 }
 
+/// The file beside a kept root that names the image it came from.
+pub fn kept_image_file(leaf: &str) -> Vec<u8> {
+    [&kept_name(leaf.as_bytes())[..], b".image"].concat()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ProvisionReport {
     pub node: String,
