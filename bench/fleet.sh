@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `rpinet image import URL` (issue 15): the same image imported
+# Benchmark of `rpinet image import URL`: the same image imported
 #   (1) from the local file            rpinet image import /os.img.xz
 #   (2) from a local HTTP server        rpinet image import http://127.0.0.1:PORT/os.img.xz
 #   (3) the transfer alone              curl -o /dev/null (what (2) adds to (1) at most)

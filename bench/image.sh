@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `rpinet image import` + `node provision` (issue 3) against
+# Benchmark of `rpinet image import` + `node provision` against
 #   (b) the manual pipeline: xz -d, loop mount with offset, cp -a of both partitions
 #   (c) the decompression floor: xz -dc > /dev/null
 # on a Raspberry Pi OS-sized image: 256 MiB FAT + an ext4 root holding
@@ -119,7 +119,7 @@ if [[ $ONLY == *c* ]]; then
   WALL_C=$WALL
 fi
 
-# The issue's targets: (a) <= 0.7 x (b) and <= 1.3 x (c).
+# The targets: (a) <= 0.7 x (b) and <= 1.3 x (c).
 if [[ $ONLY == abc ]]; then
   awk -v a="$WALL_A" -v b="$WALL_B" -v c="$WALL_C" 'BEGIN {
     printf "(a) import + provision %.1f s = %.2f x (b) (target <= 0.70), %.2f x (c) (target <= 1.30)\n", a, a / b, a / c }'

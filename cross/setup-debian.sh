@@ -7,7 +7,7 @@
 #
 # Idempotent: every step checks first, so a second run takes a second or two.
 # Everything comes from the registries (Debian apt, rustup's dist server, PyPI).
-# Measured recipe and the reasons behind it: shared/research/cross-build.md.
+# The recipe and the reasons behind it: docs/facts.md §4.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e/run.sh [STYLE...]: rpinet's proof on a real kernel (issue 12). For each style
+# e2e/run.sh [STYLE...]: rpinet's proof on a real kernel. For each style
 # (bookworm, trixie; default both):
 #
 #   1. a Raspberry Pi OS-shaped disk image (e2e/image.sh), built once and cached outside the

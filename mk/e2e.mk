@@ -1,4 +1,4 @@
-# The proof on a real kernel (issue 12): `make e2e` — not part of `make test` (it builds
+# The proof on a real kernel: `make e2e` — not part of `make test` (it builds
 # two Debian images once, ~minutes, cached in RPINET_E2E_CACHE, default
 # /var/cache/rpinet-e2e, and boots four pairs of VMs). Needs root; KVM when /dev/kvm is
 # usable, else qemu's TCG (much slower). `make e2e E2E_STYLES=bookworm` runs one style.

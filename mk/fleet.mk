@@ -1,4 +1,4 @@
-# The fleet (issue 15): images from the network, image rolls, SSH keys, the Ansible
+# The fleet: images from the network, image rolls, SSH keys, the Ansible
 # inventory. The tests are cargo tests (tests/fleet/), so nothing is added to TEST_TARGETS.
 #
 #   make bench-fleet   bench/fleet.sh: import from a local HTTP server vs from the file

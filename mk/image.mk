@@ -1,4 +1,4 @@
-# Image import and provisioning (issue 3). The tests are cargo tests
+# Image import and provisioning. The tests are cargo tests
 # (tests/image_*.rs), so nothing is added to TEST_TARGETS.
 #
 #   make fuzz          run every fuzz target for FUZZ_SECONDS (cargo-fuzz, nightly);

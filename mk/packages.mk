@@ -9,7 +9,7 @@
 #   make test-packages   unpack and check the packages; aarch64 binary under qemu
 #   make test-cross      unit tests for aarch64 and mipsel under qemu-user
 #
-# Recipe and measurements: shared/research/cross-build.md; files installed on
+# Recipe: docs/facts.md §4; files installed on
 # the router: files/; SDK build: openwrt/rpinet/Makefile.
 
 NIGHTLY ?= nightly-2026-05-20
@@ -24,8 +24,8 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 # rpinet is built and fuzzed never to panic) and no unwind tables keep aarch64 under 768 KiB with everything
 # in: 977,968 B with stable's prebuilt std, 837,872 B with build-std alone, 635,400 B so.
 # (743,920 B since the image import gained parallel xz, .img.gz and the parallel copy;
-# 741,384 B with the layout of issue 10: nix wrappers, serde views, ubus through its command;
-# 839,240 B with issues 11-13 merged, over the budget; 709,864 B without unwind tables:
+# 741,384 B with the layered layout: nix wrappers, serde views, ubus through its command;
+# 839,240 B with the reliability, volume and storm work, over the budget; 709,864 B without unwind tables:
 # with panics that abort at once nothing unwinds, yet .eh_frame + .eh_frame_hdr were 144 KB.)
 # Tests (`cargo test`, test-cross) still build with stable and full panic messages.
 LLD_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl

@@ -1,6 +1,6 @@
-# Reliability under real use (issue 11): kill -9 at random moments of every command that
+# Reliability under real use: kill -9 at random moments of every command that
 # changes state, and many writers at once. `make test` runs a few of each (tests/crash.rs,
-# tests/concurrency.rs under cargo test); this target runs the counts the issue names and
+# tests/concurrency.rs under cargo test); this target runs the full counts (100 kills a command, 20 trials) and
 # prints the tables.
 #
 #   make test-crash    100 kill -9 moments per command, 20 trials of 40 parallel writers

@@ -1,4 +1,4 @@
-//! The command line (SPEC §3), parsed once by argh into typed values.
+//! The command line (docs/SPEC.md §3), parsed once by argh into typed values.
 
 use argh::FromArgs;
 

@@ -1,5 +1,5 @@
 //! rpinet: turns an OpenWrt router into the network-boot server of a
-//! Raspberry Pi cluster. See SPEC.md for the contract; this file only parses
+//! Raspberry Pi cluster. See docs/SPEC.md for the contract; this file only parses
 //! the command line and hands over to the command modules.
 
 mod api;
@@ -195,7 +195,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
     }
 }
 
-/// A path named on the command line: absolute ones are router paths (SPEC §3).
+/// A path named on the command line: absolute ones are router paths (docs/SPEC.md §3).
 fn root_file(root: &Root, f: &str) -> PathBuf {
     if Path::new(f).is_absolute() {
         root.path(f)

@@ -70,7 +70,7 @@ fn node_add_applies_and_second_apply_is_a_no_op() {
     assert_eq!(snapshot(lab.dir()), before, "a second apply changed files");
 }
 
-/// Issue 11, item 1: files libuci reads keep status and apply working, the dhcp file keeps
+/// Files libuci reads keep status and apply working, the dhcp file keeps
 /// what it held when apply adds to it, and a node may not take another section's name.
 #[test]
 fn files_libuci_reads_keep_rpinet_working() {

@@ -3,7 +3,7 @@
 //! with its code (and make doctor exit non-zero when it is an error), and
 //! must go away once fixed.
 //!
-//! The lab is a --root tree as SPEC §3 defines it: DIR/proc/mounts names
+//! The lab is a --root tree as docs/SPEC.md §3 defines it: DIR/proc/mounts names
 //! /dev/sda1, read at DIR/dev/sda1, a real ext4 image made by mkfs.ext4.
 //! Processes are DIR/proc/<pid>/{comm,cmdline,root}; DIR/tmp/rpinet/logread.txt
 //! stands in for `logread` output (the lab has no logd).

@@ -186,7 +186,7 @@ fn assert_booted(b: &Boot, node: &str, prefix: &str, kernel: &str) {
 }
 
 /// No boot menu, and no option 66 either: a Pi 4/5 loader TFTP-boots from option 66 alone
-/// (research §2.3). `pxe_only` relaxes the latter for a client that is not a PXE ROM.
+/// (docs/facts.md §1.2). `pxe_only` relaxes the latter for a client that is not a PXE ROM.
 fn assert_no_menu_for(b: &Boot, what: &str, pxe_only: bool) {
     assert!(!b.menu(), "{what} was offered the boot menu:\n{}", b.log);
     for r in b.report["dhcp"]["replies"].as_array().into_iter().flatten() {

@@ -214,7 +214,7 @@ test('overview: health, one card per node with its timeline, discovered Pis, Add
   await page.close();
 });
 
-test('nodes: grid over config node, SPEC §1 validation before Save, add, provision progress', async () => {
+test('nodes: grid over config node, docs/SPEC.md §1 validation before Save, add, provision progress', async () => {
   const page = await open('nodes');
   const rows = await page.$$eval('tr.cbi-section-table-row', (trs) => trs.map((tr) => tr.dataset.sid));
   assert.deepEqual(rows, ['running_lion', 'quiet_otter', 'brave_fox', 'spare_pi', 'slow_hare']);

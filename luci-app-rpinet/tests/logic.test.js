@@ -10,7 +10,7 @@ const logic = loadModule(path.join(__dirname, '..', 'htdocs', 'luci-static', 're
 const fixture = (name) => require(path.join(__dirname, 'fixtures', name));
 const NOW = 1700000200;
 
-test('node names follow SPEC §1: [a-z0-9_]{1,32}', () => {
+test('node names follow docs/SPEC.md §1: [a-z0-9_]{1,32}', () => {
   for (const ok of ['a', 'running_lion', 'pi_91cdf03d', '0', 'x'.repeat(32)])
     assert.equal(logic.validateName(ok), true, ok);
   for (const bad of ['', 'Running', 'running-lion', 'a b', 'x'.repeat(33), 'ä', 'a.b', ' a'])
@@ -63,11 +63,11 @@ test('validateNode names every bad option, and none for a good node', () => {
   assert.deepEqual(logic.validateNode({ name: 'running_lion', serial: '38C128C0', mac: 'DC:A6:32:79:26:DF', model: 'pi4', boot_id: 'serial' }), []);
   const bad = logic.validateNode({ name: 'Bad-Name', serial: 'xyz', mac: 'dc-a6', model: 'pi9', boot_id: 'custom', boot_dir: '', ip: '300.1.1.1' });
   assert.deepEqual(bad.map((b) => b.option), ['name', 'serial', 'mac', 'model', 'boot_dir', 'ip']);
-  // defaults per SPEC §1 when absent: model pi4, boot_id serial
+  // defaults per docs/SPEC.md §1 when absent: model pi4, boot_id serial
   assert.deepEqual(logic.validateNode({ name: 'a', serial: '00000000', mac: '00:00:00:00:00:00' }), []);
 });
 
-test('boot directory and hostname follow SPEC §1/§2', () => {
+test('boot directory and hostname follow docs/SPEC.md §1/§2', () => {
   assert.equal(logic.bootDir({ boot_id: 'serial', serial: '38C128C0' }), '38c128c0');
   assert.equal(logic.bootDir({ serial: '38c128c0' }), '38c128c0');
   assert.equal(logic.bootDir({ boot_id: 'mac', mac: 'DC:A6:32:79:26:DF' }), 'dc-a6-32-79-26-df');

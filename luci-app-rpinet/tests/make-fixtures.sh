@@ -6,7 +6,7 @@
 #  1. the boots: a boot-event log of what dnsmasq would have reported (one failed boot, one full
 #     boot with the NFS mount in rmtab, one DHCP-only boot, one unknown Pi) → status (whole and
 #     paged), discovered, doctor, node_add, node_remove, job (unknown), list;
-#  2. the fleet (issue 15): a small Raspberry Pi OS-shaped image and a list in Raspberry Pi
+#  2. the fleet: a small Raspberry Pi OS-shaped image and a list in Raspberry Pi
 #     Imager's format served over HTTP on 127.0.0.1:$PORT (tests/lab.py serve) → image_catalog
 #     (and with the list unreachable), image_import from the URL (every state of its job) and
 #     with a wrong checksum, the refusals, images; the three nodes provisioned from it and an

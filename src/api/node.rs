@@ -196,7 +196,7 @@ mod tests {
         );
     }
 
-    /// Issue 11: `node add main` beside `config rpinet 'main'` made a file uci refuses.
+    /// `node add main` beside `config rpinet 'main'` once made a file uci refuses.
     #[test]
     fn a_node_may_not_take_another_sections_name() {
         let pkg = uci::parse("config rpinet 'main'\nconfig other\n", "rpinet").unwrap();
@@ -211,7 +211,7 @@ mod tests {
         assert!(e.message().contains("'config other'"), "{e}");
     }
 
-    /// Issue 11: `node add --serial 38C128C0` stored upper case.
+    /// `node add --serial 38C128C0` once stored upper case.
     #[test]
     fn add_stores_the_serial_in_lower_case() {
         let pkg = uci::parse("config rpinet 'main'\n", "rpinet").unwrap();

@@ -1,4 +1,4 @@
-//! The rpcd exec-plugin protocol (SPEC §4): /usr/libexec/rpcd/rpinet.
+//! The rpcd exec-plugin protocol (docs/SPEC.md §4): /usr/libexec/rpcd/rpinet.
 //!
 //! rpcd runs `rpinet list` once at start and takes the method signatures from
 //! the first JSON object on stdout (sample values give the argument types).
@@ -66,7 +66,7 @@ const METHODS: &[(&str, ArgSpec)] = &[
         "node_remove",
         &[("name", Ty::Str, true), ("purge", Ty::Bool, false)],
     ),
-    // path OR url (an addition to SPEC §4), and the optional checksum
+    // path OR url (an addition to docs/SPEC.md §4), and the optional checksum
     (
         "image_import",
         &[
@@ -76,7 +76,7 @@ const METHODS: &[(&str, ArgSpec)] = &[
             ("sha256", Ty::Str, false),
         ],
     ),
-    // an addition to SPEC §4 (LuCI's images view uses it)
+    // an addition to docs/SPEC.md §4 (LuCI's images view uses it)
     ("image_delete", &[("name", Ty::Str, true)]),
     (
         "node_provision",
@@ -91,7 +91,7 @@ const METHODS: &[(&str, ArgSpec)] = &[
     ("images", &[]),
     ("discovered", &[]),
     ("doctor", &[]),
-    // fleet (issue 15)
+    // the fleet: images from the network, rolls, the Ansible inventory
     ("inventory", &[]),
     ("image_catalog", &[]),
     (

@@ -1,4 +1,4 @@
-//! /etc/config/rpinet as typed values (SPEC §1), validated once at the edge.
+//! /etc/config/rpinet as typed values (docs/SPEC.md §1), validated once at the edge.
 //!
 //! Every option is checked against its type here, with an error that names the section and
 //! the option; nothing downstream ever sees an unvalidated string, so no value can smuggle a
@@ -165,12 +165,12 @@ impl Node {
         self.name.replace('_', "-")
     }
 
-    /// The router path of the node's container volume directory (docs/spec-additions.md §2).
+    /// The router path of the node's container volume directory (docs/SPEC.md §2).
     pub fn volume_dir(&self, storage: &str) -> String {
         format!("{storage}/volumes/{}", self.name)
     }
 
-    /// The node's directory under tftp/ (SPEC §2).
+    /// The node's directory under tftp/ (docs/SPEC.md §2).
     pub fn boot_dir(&self) -> String {
         match self.boot_id {
             BootId::Serial => self.serial.clone(),
@@ -840,7 +840,7 @@ config node 'b'
         }
     }
 
-    /// Issue 11: a value libuci takes but the schema does not is refused naming section and
+    /// A value libuci takes but the schema does not is refused naming section and
     /// option; an option rpinet does not use never stops it, whatever it holds.
     #[test]
     fn values_uci_accepts_are_checked_only_where_rpinet_uses_them() {

@@ -685,7 +685,7 @@ mod tests {
         Some(Value::Option(v.into()))
     }
 
-    /// Issue 11, item 1: files libuci reads that rpinet refused (or read otherwise).
+    /// Files libuci reads that an earlier rpinet refused (or read otherwise).
     #[test]
     fn reads_what_libuci_reads() {
         for (text, want) in [
@@ -743,7 +743,7 @@ mod tests {
         );
     }
 
-    /// Issue 11, item 1: files libuci refuses that rpinet read.
+    /// Files libuci refuses that an earlier rpinet read.
     #[test]
     fn refuses_what_libuci_refuses() {
         for (text, why) in [

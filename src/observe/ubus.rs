@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::system::root::Root;
 
-/// All calls of one [`Bus`] together get this long (rpcd calls must answer within 2 s, SPEC §4).
+/// All calls of one [`Bus`] together get this long (rpcd calls must answer within 2 s, docs/SPEC.md §4).
 pub const BUDGET: Duration = Duration::from_secs(1);
 /// A reply longer than this is not read (`service list` of a busy router is ~20 KiB).
 pub const MAX_REPLY: u64 = 1 << 20;

@@ -17,7 +17,7 @@ use crate::system::storage::{self, Storage};
 
 pub const EXPORTS_PATH: &str = "/etc/exports";
 pub const CONF_NAME: &str = "rpinet.conf";
-/// The volume file in storage/volumes/<node>/ (docs/spec-additions.md §2).
+/// The volume file in storage/volumes/<node>/ (docs/SPEC.md §2).
 pub const VOLUME_FILE: &str = "disk.img";
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! Pure edits of the files that make an imported image boot as an NFS root
-//! (research/pi-netboot.md §3.3): text in, text out, tested exhaustively.
+//! (docs/facts.md §2.2): text in, text out, tested exhaustively.
 
 use std::net::Ipv4Addr;
 

@@ -1,4 +1,4 @@
-//! A node's container volume (docs/spec-additions.md, "Container volumes"): a sparse file
+//! A node's container volume (docs/SPEC.md §2, "Container volumes"): a sparse file
 //! on the SSD, outside the node's root (a reimage keeps it), that the node attaches as a
 //! block device, checks (or formats as ext4 on first use) and mounts at [`MOUNT`], with the
 //! container runtimes' state directories bound onto it — containerd's overlayfs snapshotter

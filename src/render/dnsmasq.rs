@@ -100,7 +100,7 @@ const TFTP_MAX_FDS: usize = 448;
 /// at a time, but a request re-sent while dnsmasq is busy becomes a second transfer of its
 /// own: two slots a Pi. Once the slots run out dnsmasq stops reading port 69 and the queued
 /// requests turn into duplicates that hold the slots for a whole timeout, and then no Pi
-/// boots (storm lab, issue 13: 0 of 60 at the default 50). Rounded up to a power of two so
+/// boots (bench-storm: 0 of 60 booted at the default 50). Rounded up to a power of two so
 /// that adding a node rarely changes rpinet.conf (which restarts dnsmasq).
 pub fn tftp_max(nodes: usize) -> usize {
     (2 * nodes)

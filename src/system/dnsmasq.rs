@@ -187,7 +187,7 @@ mod tests {
 
     const STOCK: &str = "config dnsmasq\n option domain 'lan'\n\nconfig dhcp 'lan'\n option interface 'lan'\n\nconfig dhcp 'wan'\n option interface 'wan'\n option ignore '1'\n";
 
-    /// Issue 11: /etc/config/dhcp is read by the same reader as libuci reads it, so a host
+    /// /etc/config/dhcp is read by the same reader as libuci reads it, so a host
     /// entry with a value over two lines, a continuation or a `#` in a word takes nothing down.
     #[test]
     fn dhcp_files_read_as_libuci_reads_them() {

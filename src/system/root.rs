@@ -1,6 +1,6 @@
 //! Where absolute paths land: the real `/` on a router, or `--root DIR`.
 //!
-//! SPEC §3: with `--root DIR` every absolute path rpinet reads or writes is
+//! docs/SPEC.md §3: with `--root DIR` every absolute path rpinet reads or writes is
 //! taken under DIR and no service is reloaded or signalled. Generated files
 //! still name router paths; only the place they are written to moves.
 

@@ -38,7 +38,7 @@ impl Storage {
     }
 
     /// One line for status and logs.
-    /// The SSD guard (SPEC §2): the storage path, only when the configured filesystem is
+    /// The SSD guard (docs/SPEC.md §2): the storage path, only when the configured filesystem is
     /// mounted there; nothing is imported or provisioned otherwise.
     pub fn require_mounted(&self, config: &Config) -> crate::error::Result<std::path::PathBuf> {
         match self.mounted_path() {

@@ -1,4 +1,4 @@
-//! `rpinet inventory` (issue 15) read by Ansible itself: ansible-inventory
+//! `rpinet inventory` read by Ansible itself: ansible-inventory
 //! (ansible-core from PyPI, in a venv under target/ made on first use) must
 //! parse the INI, the YAML and — as an inventory script answering `--list`
 //! with the ubus `inventory` reply — the JSON, and all three must give the

@@ -1,4 +1,4 @@
-//! SSH keys at provision (issue 15): `list ssh_key` in the main section and
+//! SSH keys at provision: `list ssh_key` in the main section and
 //! in a node's, installed as the first user's authorized_keys in a
 //! bookworm-style root and in the cloud-init user-data of a trixie one; a
 //! key that is not one is refused with the section named, nothing written.

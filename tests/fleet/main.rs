@@ -1,4 +1,4 @@
-//! The fleet (issue 15), in one test binary so the test image is built once:
+//! The fleet, in one test binary so the test image is built once:
 //! images straight from the network and the catalog (`download`), SSH keys
 //! at provision (`keys`), the Ansible inventory (`inventory`), and rolling an
 //! image over nodes (`roll`).

@@ -456,7 +456,7 @@
 
 		/*
 		 * LuCI asks luci.getFeatures before a view; rpcd grants it through the acl.d group
-		 * "unauthenticated", so a login without that group gets no page (issue 14).
+		 * "unauthenticated", so a login without that group gets no page (seen in real LuCI).
 		 */
 		probeSystemFeatures: function() {
 			if (this.features)

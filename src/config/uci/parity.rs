@@ -475,7 +475,7 @@ fn rpinet_reads_and_writes_uci_as_libuci_does() {
     );
 }
 
-/// The files of item 1 of issue 11, each read by both.
+/// The files once read differently by rpinet and libuci, each read by both.
 #[test]
 fn the_reported_files_read_alike() {
     let counts = Cell::new(Counts::default());

@@ -2,7 +2,7 @@
 //! replies (RFC 2131/2132, PXE option 43 from RFC 4578 / the PXE spec).
 //!
 //! Pure functions only: the socket work lives in `net`. What each model puts
-//! in its requests follows the research notes (pi-netboot.md §0, §2.2).
+//! in its requests follows docs/facts.md §1.1.
 
 use std::net::Ipv4Addr;
 
@@ -130,7 +130,7 @@ pub fn guid(id: &Identity) -> Option<Vec<u8>> {
     }
 }
 
-/// The parameter request list (option 55) of each kind (research §2.2).
+/// The parameter request list (option 55) of each kind (docs/facts.md §1.1).
 pub fn parameter_list(kind: Kind) -> Vec<u8> {
     let pxe_tail = [128u8, 129, 130, 131, 132, 133, 134, 135];
     match kind {
@@ -348,7 +348,7 @@ pub fn has_pi_menu(r: &Reply) -> bool {
 }
 
 /// The TFTP server a Pi takes from a reply with the menu: option 66 (a
-/// dotted quad), else siaddr, else the server identifier (research §2.3).
+/// dotted quad), else siaddr, else the server identifier (docs/facts.md §1.2).
 pub fn tftp_server(r: &Reply) -> Option<Ipv4Addr> {
     if let Some(s) = &r.tftp_server {
         if let Ok(ip) = s.trim_end_matches('\0').parse() {
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn pi4_guid_matches_the_real_log() {
-        // pipxe log: 00:34:69:50:52:14:31:d0:00:01:09:02:f7:3d... (research §4.1)
+        // pipxe log: 00:34:69:50:52:14:31:d0:00:01:09:02:f7:3d... (docs/facts.md §1.1)
         let g = guid(&pi4(FourccOrder::New)).unwrap();
         assert_eq!(
             g,
@@ -499,8 +499,8 @@ mod tests {
     }
 
     #[test]
-    fn decodes_the_research_option_43_bytes() {
-        // research §4.1: the exact bytes dnsmasq sends for pxe-service=0,"Raspberry Pi Boot"
+    fn decodes_the_option_43_bytes_dnsmasq_sends() {
+        // docs/facts.md §1.2: the exact bytes dnsmasq sends for pxe-service=0,"Raspberry Pi Boot"
         let o43 = [
             0x06, 0x01, 0x03, 0x0a, 0x04, 0x00, 0x50, 0x58, 0x45, 0x09, 0x14, 0x00, 0x00, 0x11,
             0x52, 0x61, 0x73, 0x70, 0x62, 0x65, 0x72, 0x72, 0x79, 0x20, 0x50, 0x69, 0x20, 0x42,

@@ -1,5 +1,5 @@
 //! TFTP packets (RFC 1350, options RFC 2347/2348/2349) and the order in
-//! which each Pi model asks for its boot files (research §2.6–2.8).
+//! which each Pi model asks for its boot files (docs/facts.md §1.4).
 //!
 //! Pure functions only; the transfer loop is in `net`.
 

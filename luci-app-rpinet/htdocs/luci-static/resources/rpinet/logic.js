@@ -14,7 +14,7 @@
  * which understands the two LuCI String.format() conversions this file uses (%s, %d).
  */
 
-/* SPEC §1: the node schema. */
+/* docs/SPEC.md §1: the node schema. */
 const NAME_RE = /^[a-z0-9_]{1,32}$/;
 const SERIAL_RE = /^[0-9a-fA-F]{8}$/;
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -34,7 +34,7 @@ const STATE_MARK = { ok: '✔', active: '…', pending: '○', problem: '✘' };
 const SIZE_RE = /^[1-9][0-9]{0,5}[MGT]$/;
 
 /*
- * SPEC §1 `list ssh_key`, as rpinet's config/ssh_key.rs checks it: the key types OpenSSH
+ * docs/SPEC.md §1 `list ssh_key`, as rpinet's config/ssh_key.rs checks it: the key types OpenSSH
  * accepts for logins today (no DSA), one key a line, printable ASCII without " or \, and
  * a standard base64 blob whose first length-prefixed string names the same type.
  */
@@ -141,7 +141,7 @@ return baseclass.extend({
 
 	fmt: fmt,
 
-	/* ---- validation (SPEC §1); each returns true or a message naming what is wrong ---- */
+	/* ---- validation (docs/SPEC.md §1); each returns true or a message naming what is wrong ---- */
 
 	validateName(value) {
 		const v = str(value);
@@ -257,7 +257,7 @@ return baseclass.extend({
 		return (str(value) == '' || SHA256_RE.test(str(value))) ? true : _('A SHA-256 is 64 hex digits');
 	},
 
-	/* roll_batch (SPEC §1) and image_roll's batch: 1 to 64 nodes at a time; empty: the default */
+	/* roll_batch (docs/SPEC.md §1) and image_roll's batch: 1 to 64 nodes at a time; empty: the default */
 	validateRollBatch(value) {
 		const v = str(value);
 		if (v == '')
@@ -265,7 +265,7 @@ return baseclass.extend({
 		return (/^[0-9]{1,3}$/.test(v) && +v >= 1 && +v <= 64) ? true : _('A number of nodes from 1 to 64');
 	},
 
-	/* SPEC §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
+	/* docs/SPEC.md §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
 	validateImagePath(value) {
 		const v = str(value);
 		if (v.charAt(0) != '/')
@@ -295,13 +295,13 @@ return baseclass.extend({
 		}));
 	},
 
-	/* SPEC §1: serial and MAC are accepted in either case and always used in lower case. */
+	/* docs/SPEC.md §1: serial and MAC are accepted in either case and always used in lower case. */
 	normalizeSerial(value) { return str(value).toLowerCase(); },
 	normalizeMac(value) { return str(value).toLowerCase(); },
 
 	hostname(name) { return str(name).replace(/_/g, '-'); },
 
-	/* SPEC §2: the TFTP directory a node boots from. */
+	/* docs/SPEC.md §2: the TFTP directory a node boots from. */
 	bootDir(node) {
 		switch (node.boot_id || 'serial') {
 		case 'mac': return str(node.mac).toLowerCase().replace(/:/g, '-');

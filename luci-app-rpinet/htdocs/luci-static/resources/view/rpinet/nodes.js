@@ -11,7 +11,7 @@
 
 /*
  * Services → Raspberry Pi netboot → Nodes: a grid over the `config node` sections of
- * /etc/config/rpinet, validated as SPEC §1 says, with Provision / Reimage / Roll back per
+ * /etc/config/rpinet, validated as docs/SPEC.md §1 says, with Provision / Reimage / Roll back per
  * node. Without write access (LuCI marks the map read-only) every control is disabled.
  */
 
@@ -168,7 +168,7 @@ return view.extend({
 		s.addbtntitle = _('Add node');
 		s.modaltitle = (sid) => _('Node %s').format(sid);
 
-		/* the section name is the node name: SPEC §1 allows [a-z0-9_]{1,32} */
+		/* the section name is the node name: docs/SPEC.md §1 allows [a-z0-9_]{1,32} */
 		s.handleAdd = function(ev, name) {
 			const err = logic.validateName(name);
 			if (err !== true) {
