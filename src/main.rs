@@ -185,7 +185,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
                 sha256: a.sha256,
                 stall: std::time::Duration::from_secs(a.stall_timeout.clamp(1, 3600)),
             };
-            let rep = image::import_command(root, &origin, &opts)?;
+            let rep = api::images::import(root, &origin, &opts)?;
             for m in &rep.skipped.messages {
                 eprintln!("rpinet: skipped: {m}");
             }

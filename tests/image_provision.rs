@@ -192,10 +192,10 @@ fn trixie_gets_nocloud_and_bad_input_changes_nothing() {
     let node = root.join("mnt/rpinet/nfs/calm_owl");
     let ud = std::fs::read_to_string(boot.join("user-data")).unwrap();
     assert!(
-        ud.starts_with("#cloud-config\nhostname: calm-owl\n"),
+        ud.starts_with("#cloud-config\nhostname: \"calm-owl\"\n"),
         "{ud}"
     );
-    assert!(ud.contains("passwd: $6$s$h"));
+    assert!(ud.contains("passwd: \"$6$s$h\""));
     assert_eq!(
         std::fs::read_to_string(node.join("var/lib/cloud/seed/nocloud/meta-data")).unwrap(),
         "instance-id: rpinet-calm_owl\nlocal-hostname: calm-owl\n"

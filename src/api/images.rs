@@ -7,9 +7,24 @@ use serde_json::{Value, json};
 use crate::api::view;
 use crate::config;
 use crate::error::{Context, Error, Result};
+use crate::image::{self, ImportOptions, ImportReport, Origin};
 use crate::plan::world;
 use crate::system::root::Root;
 use crate::system::storage;
+
+/// `rpinet image import`: the SSD guard first (a failure is the job's too), then the import.
+pub fn import(root: &Root, origin: &Origin, opts: &ImportOptions) -> Result<ImportReport> {
+    let guard = world::load_config(root)
+        .and_then(|(_, config)| storage::check(root, &config).require_mounted(&config));
+    let storage = match guard {
+        Ok(s) => s,
+        Err(e) => {
+            crate::system::job::fail(root, opts.job.as_deref(), "image_import", e.message());
+            return Err(e);
+        }
+    };
+    image::import(root, &storage, origin, opts)
+}
 
 /// At most this many entries of images/ are read.
 const MAX_IMAGES: usize = 1024;

@@ -53,8 +53,8 @@ pub fn add(root: &Root, req: &NodeRequest) -> Result<view::NodeView> {
         .node(&req.name)
         .cloned()
         .ok_or_else(|| Error::new("node vanished after adding it"))?;
-    let probe = crate::observe::status::Probe::read(root, &world);
-    Ok(view::node(&world, &probe, &node))
+    let facts = crate::observe::facts::Facts::gather(root, &world);
+    Ok(view::node(&world, &facts, &node))
 }
 
 /// `node remove [--purge]`. With `--purge` the node's directories are first moved aside
@@ -135,9 +135,9 @@ pub fn show(root: &Root, name: &str) -> Result<NodeDetail> {
         .config
         .node(name)
         .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
-    let probe = crate::observe::status::Probe::read(root, &w);
+    let facts = crate::observe::facts::Facts::gather(root, &w);
     Ok(NodeDetail {
-        node: view::node(&w, &probe, n),
+        node: view::node(&w, &facts, n),
         eeprom: eeprom_settings(&w.config, w.net.server, n)
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

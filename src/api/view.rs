@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::config::{Config, DhcpMode, Match, Node};
-use crate::observe::status::Probe;
+use crate::observe::facts::Facts;
 use crate::observe::trace::{Boot, Stage};
 use crate::plan::world::World;
 use crate::plan::{Action, world::EXPORTS_PATH};
@@ -207,9 +207,6 @@ pub struct NodeView {
     pub boot: Option<Boot>,
 }
 
-/// Where a node mounts its container volume.
-pub const VOLUME_MOUNT: &str = "/var/lib/rpinet-volume";
-
 /// A node's container volume: its size, what the SSD holds of it (null until the file
 /// exists), the router path of the file and where the node mounts it.
 #[derive(Debug, Clone, Serialize)]
@@ -314,7 +311,7 @@ pub struct RollNode {
 }
 
 /// A node as the world shows it.
-pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
+pub fn node(world: &World, facts: &Facts, n: &Node) -> NodeView {
     let (tftp_dir, nfs_dir) = match &world.config.storage_path {
         Some(storage) => (
             format!("{storage}/tftp/{}", n.boot_dir()),
@@ -335,9 +332,8 @@ pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
         image: n.image.clone().unwrap_or_default(),
         dirs_present: world.existing_dirs.contains(&tftp_dir)
             && world.existing_dirs.contains(&nfs_dir),
-        exported: probe.active_exports.contains(&nfs_dir)
-            && probe.active_exports.contains(&tftp_dir),
-        provisioned: probe.provisioned.contains(&n.name),
+        exported: facts.services.exported(&nfs_dir) && facts.services.exported(&tftp_dir),
+        provisioned: facts.provisioned.contains(&n.name),
         volume: world.config.volume_size_of(n).map(|size| VolumeView {
             size,
             used: world.volume_held.get(&n.name).copied(),
@@ -349,7 +345,7 @@ pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
                 ),
                 None => String::new(),
             },
-            mount: VOLUME_MOUNT,
+            mount: crate::provision::volume::MOUNT,
         }),
         tftp_dir,
         nfs_dir,
@@ -357,11 +353,11 @@ pub fn node(world: &World, probe: &Probe, n: &Node) -> NodeView {
     }
 }
 
-/// The status of the system as `world` and `probe` show it; `pending` is the plan `apply`
+/// The status of the system as `world` and `facts` show it; `pending` is the plan `apply`
 /// would carry out now, `boots` each node's last boot (a node with none gets stage "none").
 pub fn status(
     world: &World,
-    probe: &Probe,
+    facts: &Facts,
     pending: &[Action],
     boots: &[(String, Boot)],
     query: &StatusQuery,
@@ -389,7 +385,7 @@ pub fn status(
         summary.count(boot);
         let view = NodeView {
             boot: Some(boot.clone()),
-            ..node(world, probe, n)
+            ..node(world, facts, n)
         };
         if !view.matches(&filter) {
             continue;
@@ -414,11 +410,11 @@ pub fn status(
             message: world.storage.describe(c),
         },
         dnsmasq: DnsmasqView {
-            ok: probe.dnsmasq_running && conf_written && !proxy_blocked,
-            running: probe.dnsmasq_running,
+            ok: facts.services.dnsmasq_running() && conf_written && !proxy_blocked,
+            running: facts.services.dnsmasq_running(),
             conf_dir: world.instance.conf_dir.clone(),
             conf_written,
-            message: match (probe.dnsmasq_running, conf_written) {
+            message: match (facts.services.dnsmasq_running(), conf_written) {
                 _ if proxy_blocked => dnsmasq::proxy_blocked_message(&c.interface),
                 (false, _) => "dnsmasq is not running".to_string(),
                 (true, false) => "rpinet.conf is out of date: run 'rpinet apply'".to_string(),
@@ -428,7 +424,7 @@ pub fn status(
                     world.instance.conf_dir
                 ),
             },
-            storm: probe.tftp.and_then(|t| {
+            storm: facts.services.tftp.and_then(|t| {
                 let max = world.conf.as_deref().and_then(|c| {
                     c.lines()
                         .find_map(|l| l.strip_prefix("tftp-max="))
@@ -438,10 +434,10 @@ pub fn status(
             }),
         },
         nfs: NfsView {
-            ok: probe.nfsd_running && exports_written,
-            running: probe.nfsd_running,
+            ok: facts.services.nfsd_running && exports_written,
+            running: facts.services.nfsd_running,
             exports_written,
-            message: match (probe.nfsd_running, exports_written) {
+            message: match (facts.services.nfsd_running, exports_written) {
                 (false, _) => "the NFS server (nfsd) is not running".to_string(),
                 (true, false) => "/etc/exports is out of date: run 'rpinet apply'".to_string(),
                 (true, true) => "exports up to date".to_string(),
@@ -610,12 +606,12 @@ pub fn read_status(
         Ok(p) => (p, None),
         Err(e) => (Vec::new(), Some(e.message().to_string())),
     };
-    let probe = Probe::read(root, &world);
+    let facts = Facts::gather(root, &world);
     let boots = match crate::observe::events::gather(root) {
         Ok(log) => crate::observe::trace::boots(root, &world.config, &log.events()),
         Err(_) => crate::observe::trace::boots(root, &world.config, &[]),
     };
-    let mut v = status(&world, &probe, &pending, &boots, query);
+    let mut v = status(&world, &facts, &pending, &boots, query);
     if let Some(why) = problem {
         v.nfs.ok = false;
         v.nfs.exports_written = false;

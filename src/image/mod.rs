@@ -175,21 +175,6 @@ pub fn check_sha256(v: &str) -> Result<String> {
     Ok(v.to_ascii_lowercase())
 }
 
-/// `rpinet image import FILE|URL|-`: the SSD guard, then [`import`]. A refusal is also the job's.
-pub fn import_command(root: &Root, origin: &Origin, opts: &ImportOptions) -> Result<ImportReport> {
-    let guard = crate::plan::world::load_config(root).and_then(|(_, config)| {
-        crate::system::storage::check(root, &config).require_mounted(&config)
-    });
-    let storage = match guard {
-        Ok(s) => s,
-        Err(e) => {
-            crate::system::job::fail(root, opts.job.as_deref(), "image_import", e.message());
-            return Err(e);
-        }
-    };
-    import(root, &storage, origin, opts)
-}
-
 /// Import `origin` as `images/<name>` under `storage` (a router path whose
 /// filesystem the caller has checked is the SSD).
 pub fn import(

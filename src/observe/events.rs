@@ -26,6 +26,10 @@ use crate::calendar::days_from_civil;
 use crate::error::{Context, Error, Result};
 use crate::system::root::Root;
 
+/// The reason of a transfer dnsmasq gave up on (`failed sending …`): the client stopped
+/// acknowledging.
+pub const TIMED_OUT: &str = "timed out";
+
 /// Rotate the log when it passes this size.
 pub const MAX_FILE: u64 = 192 * 1024;
 /// The most the log (current + rotated file) ever holds, plus one line.
@@ -338,7 +342,7 @@ fn parse_logread_in(text: &str, now: u64) -> Vec<Event<'static>> {
                 kind: EventKind::Missing {
                     addr: clean(rest[i + 4..].trim()).into(),
                     path: clean(&rest[..i]).into(),
-                    reason: crate::observe::trace::TIMED_OUT.into(),
+                    reason: TIMED_OUT.into(),
                 },
             });
         } else if let Some(rest) = msg.strip_prefix("cannot access ") {
@@ -642,7 +646,7 @@ mod tests {
             EventKind::Missing {
                 addr: "192.168.1.61".into(),
                 path: "/mnt/rpinet/tftp/a/initramfs8".into(),
-                reason: crate::observe::trace::TIMED_OUT.into()
+                reason: TIMED_OUT.into()
             }
         );
         assert_eq!(

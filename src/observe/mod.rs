@@ -4,7 +4,7 @@
 pub mod discover;
 pub mod doctor;
 pub mod events;
-pub mod status;
+pub mod facts;
 pub mod trace;
 pub mod ubus;
 

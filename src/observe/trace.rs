@@ -21,14 +21,11 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::observe::events::{Event, EventKind};
+use crate::observe::events::{Event, EventKind, TIMED_OUT};
 use crate::system::root::Root;
 
 /// Seconds of silence after which the next event belongs to a new boot.
 pub const NEW_BOOT_GAP: u64 = 60;
-
-/// The reason of a Missing event for a transfer dnsmasq gave up on ("failed sending").
-pub const TIMED_OUT: &str = "timed out";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,83 +5,11 @@
 use std::io::Read;
 
 use super::ProvisionTarget;
-use super::{edits, volume};
+use super::rootfs::{dir_at, mkdirs, read, unlink_if, write};
+use super::{edits, keys, volume};
 use crate::bail;
 use crate::error::{Context, Result};
 use crate::system::fsys::{self, Dir};
-
-/// Open `path` (components) below `top`, refusing symlinks on the way.
-pub(super) fn dir_at(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
-    let mut d = top.open_dir(b".")?;
-    for c in path {
-        d = d.open_dir(c.as_bytes())?;
-    }
-    Ok(d)
-}
-
-/// Make the directories of `path` below `top` as needed (0755, root-owned).
-fn mkdirs(top: &Dir, path: &[&str]) -> std::io::Result<Dir> {
-    let mut d = top.open_dir(b".")?;
-    for c in path {
-        match d.mkdir(c.as_bytes(), 0o755) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        d = d.open_dir(c.as_bytes())?;
-    }
-    Ok(d)
-}
-
-/// The text of `dir/name`; None when it does not exist.
-pub(super) fn read(dir: &Dir, name: &str) -> Result<Option<String>> {
-    match dir.open_file(name.as_bytes(), libc::O_RDONLY) {
-        Ok(f) => {
-            let mut s = Vec::new();
-            f.take(1 << 20)
-                .read_to_end(&mut s)
-                .ctx(|| format!("failed to read {name}"))?;
-            Ok(Some(String::from_utf8_lossy(&s).into_owned()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(crate::error::Error::new(format!(
-            "failed to open {name}: {e}"
-        ))),
-    }
-}
-
-/// Replace `dir/name` atomically, keeping the old file's owner and mode
-/// (else root and `mode`).
-fn write(dir: &Dir, name: &str, text: &str, mode: u32) -> Result<()> {
-    let (uid, gid, mode) = match dir.lstat(name.as_bytes()) {
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFREG => {
-            (st.st_uid, st.st_gid, st.st_mode & 0o7777)
-        }
-        Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-            bail!("{name} is a directory in the image")
-        }
-        _ => (0, 0, mode),
-    };
-    fsys::replace(
-        dir,
-        name.as_bytes(),
-        text.as_bytes(),
-        mode,
-        Some((uid, gid)),
-        true,
-    )
-    .ctx(|| format!("failed to replace {name}"))
-}
-
-fn unlink_if(dir: &Dir, name: &str) -> Result<bool> {
-    match dir.unlink(name.as_bytes(), false) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(crate::error::Error::new(format!(
-            "failed to remove {name}: {e}"
-        ))),
-    }
-}
 
 /// Every edit for an NFS root; returns what was done, for the report.
 pub fn apply(
@@ -166,7 +94,7 @@ pub fn apply(
     if cloud || os == "trixie" {
         let instance = format!("rpinet-{}", t.node);
         let meta = edits::nocloud_meta_data(&instance, &t.hostname);
-        let userdata = edits::nocloud_user_data(&t.hostname, user)?;
+        let userdata = edits::nocloud_user_data(&t.hostname, user, &t.ssh_keys)?;
         let seed = mkdirs(root, &["var", "lib", "cloud", "seed", "nocloud"])
             .ctx(|| "failed to make var/lib/cloud/seed/nocloud".into())?;
         for d in [boot, &seed] {
@@ -180,18 +108,24 @@ pub fn apply(
             .ctx(|| "failed to make etc/cloud/cloud.cfg.d".into())?;
         write(&cfg, edits::CLOUD_CFG_NAME, &edits::cloud_cfg(), 0o644)?;
         done.push("cloud-init NoCloud seed".into());
+        if !t.ssh_keys.is_empty() {
+            done.push(format!(
+                "{} ssh keys in cloud-init user-data",
+                t.ssh_keys.len()
+            ));
+        }
+    } else if !t.ssh_keys.is_empty() {
+        done.push(keys::install(&t.ssh_keys, root)?);
     }
     if let Some(tr) = &t.volume {
         install_volume(root, &etc, tr)?;
         done.push(format!("container volume at {}", volume::MOUNT));
     }
-    let keys = super::keys::install(t, boot, root, user.map(|(u, _)| u))?;
-    if user.is_none() && keys.is_empty() {
+    if user.is_none() && t.ssh_keys.is_empty() {
         let w = edits::no_user_warning(&t.node);
         log::warn!("{w}");
         done.push(format!("WARNING: {w}"));
     }
-    done.extend(keys);
     Ok(done)
 }
 

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use crate::bail;
 use crate::error::Result;
+use crate::render::yaml::{self, Yaml};
 
 /// Lines without their '\n' (a '\r' before it stays part of the line, so
 /// an edit given its own output changes nothing).
@@ -155,25 +156,57 @@ pub fn nocloud_meta_data(instance: &str, hostname: &str) -> String {
     format!("instance-id: {instance}\nlocal-hostname: {hostname}\n")
 }
 
-/// cloud-init NoCloud user-data: hostname, SSH on, optional first user. The host keys are
-/// never deleted by cloud-init (`ssh_deletekeys: false`): the image's are already gone, and
-/// a reimaged node's own are carried over ([`super::identity`]); missing ones are made.
-/// No partition or root filesystem to grow on an NFS root (cloud-init's resize2fs_once).
-pub fn nocloud_user_data(hostname: &str, user: Option<(&str, &str)>) -> Result<String> {
-    let mut s = format!(
-        "#cloud-config\nhostname: {hostname}\nmanage_etc_hosts: true\nssh_pwauth: true\nssh_deletekeys: false\n\
-         resize_rootfs: false\ngrowpart:\n  mode: \"off\"\n"
-    );
+/// cloud-init NoCloud user-data: hostname, SSH on, optional first user, SSH keys (the first
+/// user's when there is one, else the image's default user's). The host keys are never
+/// deleted by cloud-init (`ssh_deletekeys: false`): the image's are already gone, and a
+/// reimaged node's own are carried over ([`super::identity`]); missing ones are made. No
+/// partition or root filesystem to grow on an NFS root (cloud-init's resize2fs_once).
+pub fn nocloud_user_data(
+    hostname: &str,
+    user: Option<(&str, &str)>,
+    keys: &[String],
+) -> Result<String> {
+    let keys_value = || Yaml::Seq(keys.iter().map(Yaml::str).collect());
+    let mut doc = vec![
+        ("hostname", Yaml::str(hostname)),
+        ("manage_etc_hosts", Yaml::Bool(true)),
+        ("ssh_pwauth", Yaml::Bool(true)),
+        ("ssh_deletekeys", Yaml::Bool(false)),
+        ("resize_rootfs", Yaml::Bool(false)),
+        ("growpart", Yaml::Map(vec![("mode", Yaml::str("off"))])),
+    ];
     if let Some((u, h)) = user {
         check_user(u)?;
         check_hash(h)?;
-        s.push_str(&format!(
-            "users:\n  - name: {u}\n    groups: users,adm,dialout,audio,netdev,video,plugdev,cdrom,games,input,gpio,spi,i2c,render,sudo\n    shell: /bin/bash\n    lock_passwd: false\n    passwd: {h}\n    sudo: ALL=(ALL) NOPASSWD:ALL\n"
-        ));
+        let mut entry = vec![("name", Yaml::str(u))];
+        if !keys.is_empty() {
+            entry.push(("ssh_authorized_keys", keys_value()));
+        }
+        entry.extend([
+            ("groups", Yaml::str(FIRST_USER_GROUPS)),
+            ("shell", Yaml::str("/bin/bash")),
+            ("lock_passwd", Yaml::Bool(false)),
+            ("passwd", Yaml::str(h)),
+            ("sudo", Yaml::str("ALL=(ALL) NOPASSWD:ALL")),
+        ]);
+        doc.push(("users", Yaml::Seq(vec![Yaml::Map(entry)])));
+    } else if !keys.is_empty() {
+        doc.push(("ssh_authorized_keys", keys_value()));
     }
-    s.push_str("runcmd:\n  - [systemctl, enable, --now, ssh]\n");
-    Ok(s)
+    doc.push((
+        "runcmd",
+        Yaml::Seq(vec![Yaml::Seq(
+            ["systemctl", "enable", "--now", "ssh"]
+                .map(Yaml::str)
+                .to_vec(),
+        )]),
+    ));
+    Ok(yaml::document("#cloud-config", &Yaml::Map(doc)))
 }
+
+/// The groups Raspberry Pi OS gives its first user.
+const FIRST_USER_GROUPS: &str =
+    "users,adm,dialout,audio,netdev,video,plugdev,cdrom,games,input,gpio,spi,i2c,render,sudo";
 
 /// Where rpinet seeds cloud-init's NoCloud datasource inside the node's root.
 pub const NOCLOUD_SEED: &str = "/var/lib/cloud/seed/nocloud/";
@@ -334,12 +367,24 @@ mod tests {
     #[test]
     fn nocloud_files_carry_hostname_and_user() {
         let h = "$6$s$h";
-        let u = nocloud_user_data("lion", Some(("pi", h))).unwrap();
-        assert!(u.starts_with("#cloud-config\nhostname: lion\n"));
-        assert!(u.contains("    passwd: $6$s$h\n"));
-        assert!(nocloud_user_data("lion", Some(("pi", "plain"))).is_err());
+        let u = nocloud_user_data("lion", Some(("pi", h)), &[]).unwrap();
+        assert!(u.starts_with("#cloud-config\nhostname: \"lion\"\n"));
+        assert!(u.contains("    passwd: \"$6$s$h\"\n"));
+        assert!(!u.contains("ssh_authorized_keys"));
+        assert!(nocloud_user_data("lion", Some(("pi", "plain")), &[]).is_err());
         assert!(!u.contains("enable_ssh"), "not a cloud-init key");
         assert!(u.contains("\nssh_deletekeys: false\n"));
+        assert!(u.ends_with("runcmd:\n  - [\"systemctl\", \"enable\", \"--now\", \"ssh\"]\n"));
+        let k = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKyEX1c94vp3DjRjwFTDYovAwueRgKlBt991Kgff39ha lion@lab";
+        let with_user = nocloud_user_data("lion", Some(("pi", h)), &[k.into()]).unwrap();
+        assert!(
+            with_user.contains(&format!(
+                "  - name: \"pi\"\n    ssh_authorized_keys:\n      - \"{k}\"\n"
+            )),
+            "{with_user}"
+        );
+        let default_user = nocloud_user_data("lion", None, &[k.into()]).unwrap();
+        assert!(default_user.contains(&format!("\nssh_authorized_keys:\n  - \"{k}\"\nruncmd:")));
         assert!(u.contains("\nresize_rootfs: false\ngrowpart:\n  mode: \"off\"\n"));
         assert_eq!(
             nocloud_meta_data("rpinet-lion-1", "lion"),

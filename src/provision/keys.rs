@@ -2,19 +2,17 @@
 //! own) installed at provision so the node is reachable by ssh with no
 //! password at all.
 //!
-//! - A cloud-init image (its NoCloud seed was just written): the keys go into
-//!   the seed's user-data — the first user's `ssh_authorized_keys` when a
-//!   first user is made, else the top-level list (the image's default user).
-//! - A bookworm-style image: the first user (uid 1000 in the root's
-//!   /etc/passwd, the one userconf renames) gets `~/.ssh/authorized_keys`
-//!   (0600, .ssh 0700, owned by that user).
+//! - A cloud-init image: the keys are part of the NoCloud user-data rpinet
+//!   writes ([`super::edits::nocloud_user_data`]).
+//! - A bookworm-style image (this module): the first user (uid 1000 in the
+//!   root's /etc/passwd, the one userconf renames) gets
+//!   `~/.ssh/authorized_keys` (0600, .ssh 0700, owned by that user).
 //!
-//! Deciding is pure ([`first_user`], [`with_keys`], [`authorized_keys`]);
-//! [`install`] reads and writes through directory handles, never through a
-//! symlink the image holds.
+//! Deciding is pure ([`first_user`], [`authorized_keys`]); [`install`] reads
+//! and writes through directory handles, never through a symlink the image
+//! holds.
 
-use super::ProvisionTarget;
-use super::customise::{dir_at, read};
+use super::rootfs::{dir_at, read};
 use crate::bail;
 use crate::error::{Context, Error, Result};
 use crate::system::fsys::{self, Dir};
@@ -44,65 +42,10 @@ pub fn authorized_keys(keys: &[String]) -> String {
     s
 }
 
-/// cloud-init user-data with the keys: under the first user's entry when
-/// `user` has one, else as the top-level list (the default user's). The keys
-/// are validated lines without `"` or `\`, so each is one quoted YAML string.
-pub fn with_keys(user_data: &str, keys: &[String], user: Option<&str>) -> String {
-    let list = |indent: &str| -> String {
-        keys.iter()
-            .map(|k| format!("{indent}- \"{k}\"\n"))
-            .collect()
-    };
-    if let Some(u) = user {
-        let entry = format!("  - name: {u}\n");
-        if let Some(at) = user_data.find(&entry) {
-            let at = at + entry.len();
-            return format!(
-                "{}    ssh_authorized_keys:\n{}{}",
-                &user_data[..at],
-                list("      "),
-                &user_data[at..]
-            );
-        }
-    }
-    let mut s = user_data.to_string();
-    if !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s.push_str("ssh_authorized_keys:\n");
-    s.push_str(&list("  "));
-    s
-}
-
-/// Install `t.ssh_keys` in the freshly copied node; what was done, for the report.
-pub fn install(
-    t: &ProvisionTarget,
-    boot: &Dir,
-    root: &Dir,
-    user: Option<&str>,
-) -> Result<Vec<String>> {
-    if t.ssh_keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let n = t.ssh_keys.len();
-    let seed = dir_at(root, &["var", "lib", "cloud", "seed", "nocloud"]).ok();
-    if let Some(seed) = seed.filter(|s| s.lstat(b"user-data").is_ok()) {
-        for d in [&seed, boot] {
-            let Some(text) = read(d, "user-data")? else {
-                continue;
-            };
-            fsys::replace(
-                d,
-                b"user-data",
-                with_keys(&text, &t.ssh_keys, user).as_bytes(),
-                0o600,
-                None,
-                true,
-            )
-            .ctx(|| "failed to write the keys into user-data".into())?;
-        }
-        return Ok(vec![format!("{n} ssh keys in cloud-init user-data")]);
-    }
+/// Install `keys` as the first user's authorized_keys in the freshly copied root; what was
+/// done, for the report.
+pub fn install(keys: &[String], root: &Dir) -> Result<String> {
+    let n = keys.len();
     let etc = root
         .open_dir(b"etc")
         .ctx(|| "the image's root has no etc directory".into())?;
@@ -134,13 +77,13 @@ pub fn install(
     fsys::replace(
         &ssh,
         b"authorized_keys",
-        authorized_keys(&t.ssh_keys).as_bytes(),
+        authorized_keys(keys).as_bytes(),
         0o600,
         Some((uid, gid)),
         true,
     )
     .ctx(|| format!("failed to write {home}/.ssh/authorized_keys"))?;
-    Ok(vec![format!("{n} ssh keys for {name}")])
+    Ok(format!("{n} ssh keys for {name}"))
 }
 
 #[cfg(test)]
@@ -158,24 +101,6 @@ mod tests {
             Some(("pi".into(), 1000, 1000, "/home/pi".into()))
         );
         assert_eq!(first_user("root:x:0:0:root:/root:/bin/bash\n"), None);
-    }
-
-    #[test]
-    fn cloud_init_keys_go_to_the_first_user_or_the_default_one() {
-        let keys = vec![K1.to_string()];
-        let ud = "#cloud-config\nhostname: a\nusers:\n  - name: admin\n    shell: /bin/bash\nruncmd:\n  - [x]\n";
-        let out = with_keys(ud, &keys, Some("admin"));
-        assert_eq!(
-            out,
-            format!(
-                "#cloud-config\nhostname: a\nusers:\n  - name: admin\n    ssh_authorized_keys:\n      - \"{K1}\"\n    shell: /bin/bash\nruncmd:\n  - [x]\n"
-            )
-        );
-        let out = with_keys("#cloud-config\nhostname: a", &keys, None);
-        assert_eq!(
-            out,
-            format!("#cloud-config\nhostname: a\nssh_authorized_keys:\n  - \"{K1}\"\n")
-        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::system::fsys::Dir;
 use crate::system::root::Root;
 
 /// Where the node mounts its volume.
-pub const MOUNT: &str = crate::api::view::VOLUME_MOUNT;
+pub const MOUNT: &str = "/var/lib/rpinet-volume";
 /// The volume file's name inside storage/volumes/<node>/.
 pub const FILE: &str = crate::plan::world::VOLUME_FILE;
 /// The state directories under /var/lib bound onto the volume (one filesystem).

@@ -6,6 +6,7 @@ pub mod dnsmasq;
 pub mod exports;
 pub mod hosts;
 pub mod nfsd;
+pub mod yaml;
 
 use crate::config::Config;
 use crate::config::network::BootNet;

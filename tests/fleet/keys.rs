@@ -92,7 +92,7 @@ fn cloud_init_root_gets_the_keys_in_user_data() {
         let ud = std::fs::read_to_string(f).unwrap();
         assert!(
             ud.contains(&format!(
-                "  - name: admin\n    ssh_authorized_keys:\n      - \"{MAIN_KEY}\"\n      - \"{NODE_KEY}\"\n"
+                "  - name: \"admin\"\n    ssh_authorized_keys:\n      - \"{MAIN_KEY}\"\n      - \"{NODE_KEY}\"\n"
             )),
             "{ud}"
         );
@@ -101,7 +101,9 @@ fn cloud_init_root_gets_the_keys_in_user_data() {
     provision(&root, &[]);
     let ud = std::fs::read_to_string(&seed).unwrap();
     assert!(
-        ud.contains(&format!("\nssh_authorized_keys:\n  - \"{MAIN_KEY}\"\n")),
+        ud.contains(&format!(
+            "\nssh_authorized_keys:\n  - \"{MAIN_KEY}\"\n  - \"{NODE_KEY}\"\n"
+        )),
         "{ud}"
     );
     assert!(!root.join("mnt/rpinet/nfs/calm_owl/home/pi/.ssh").exists());

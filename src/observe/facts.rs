@@ -1,21 +1,148 @@
-//! The facts `status` needs beyond the [`World`]: which services run, what nfsd exports,
-//! which nodes are provisioned, read from /proc and /var by [`Probe`]. `api::view::status`
-//! turns them into the reply.
+//! The one gatherer of what runs and what is served beyond the [`World`]: which dnsmasq
+//! and nfsd run, what nfsd exports, which nodes are provisioned, read from /proc, /var and
+//! /etc. `status` (`api::view`) and `doctor` both judge these [`Facts`], by the same rules,
+//! so Overview and Diagnostics cannot disagree about a service or a node.
 
+use std::io::Read;
+use std::path::Path;
+
+use crate::config::Node;
 use crate::plan::world::World;
 use crate::system::root::Root;
 
-/// Facts about running services, read from /proc and /var.
+/// What runs and what is served.
 #[derive(Debug, Clone, Default)]
-pub struct Probe {
-    pub dnsmasq_running: bool,
-    /// Paths nfsd currently exports (from /var/lib/nfs/etab).
-    pub active_exports: Vec<String>,
+pub struct Services {
+    /// The dnsmasq processes that run: the instance serving the interface first (its pid
+    /// file names a live process), then every other process named dnsmasq.
+    pub dnsmasq: Vec<u32>,
+    /// nfsd runs: it has threads (/proc/fs/nfsd/threads above 0) or a process named nfsd.
     pub nfsd_running: bool,
-    /// Nodes whose boot dir holds what their loader needs and whose root has an /etc.
-    pub provisioned: Vec<String>,
-    /// dnsmasq's TFTP load, when its sockets could be read.
+    /// /proc/fs/nfsd/versions ("-2 +3 +4 …") and /proc/fs/nfsd/threads.
+    pub nfsd_versions: Option<String>,
+    pub nfsd_threads: Option<usize>,
+    /// /etc/exports and nfsd's export table (/var/lib/nfs/etab).
+    pub exports: Option<String>,
+    pub etab: Option<String>,
+    /// The instance's TFTP load, when its sockets could be read.
     pub tftp: Option<TftpLoad>,
+}
+
+impl Services {
+    pub fn dnsmasq_running(&self) -> bool {
+        !self.dnsmasq.is_empty()
+    }
+
+    /// Whether nfsd exports `path` now (its etab names it).
+    pub fn exported(&self, path: &str) -> bool {
+        self.etab.as_deref().is_some_and(|t| etab_has(t, path))
+    }
+
+    /// Read them. `pid_file` is the dnsmasq instance's, `server` the boot address (the
+    /// instance's TFTP transfers are bound to it); either may be unknown.
+    pub fn gather(
+        root: &Root,
+        pid_file: Option<&str>,
+        server: Option<std::net::Ipv4Addr>,
+    ) -> Services {
+        let procs = processes(root);
+        let instance = pid_file
+            .and_then(|f| read_small(&root.path(f), 64))
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .filter(|pid| root.path(format!("/proc/{pid}")).exists());
+        let mut dnsmasq: Vec<u32> = instance.into_iter().collect();
+        for (pid, comm) in &procs {
+            if comm == "dnsmasq" && !dnsmasq.contains(pid) {
+                dnsmasq.push(*pid);
+            }
+        }
+        let nfsd_threads = read_small(&root.path("/proc/fs/nfsd/threads"), 32)
+            .and_then(|t| t.trim().parse::<usize>().ok());
+        let tftp = match (dnsmasq.first(), server) {
+            (Some(pid), Some(server)) => {
+                read_small(&root.path(format!("/proc/{pid}/net/udp")), 4 << 20)
+                    .map(|udp| tftp_load(&udp, &socket_inodes(root, *pid), server))
+            }
+            _ => None,
+        };
+        Services {
+            nfsd_running: nfsd_threads.is_some_and(|n| n > 0)
+                || procs.iter().any(|(_, c)| c == "nfsd"),
+            nfsd_versions: read_small(&root.path("/proc/fs/nfsd/versions"), 256),
+            nfsd_threads,
+            exports: read_small(&root.path("/etc/exports"), 1 << 20),
+            etab: read_small(&root.path("/var/lib/nfs/etab"), 1 << 20),
+            tftp,
+            dnsmasq,
+        }
+    }
+}
+
+/// Whether nfsd's export table names `path` (its first field).
+pub fn etab_has(text: &str, path: &str) -> bool {
+    text.lines()
+        .any(|l| l.split('\t').next() == Some(path) || l.split_whitespace().next() == Some(path))
+}
+
+/// A node is provisioned when its boot directory holds its loader's first file and its root
+/// has an /etc. `storage` is the mounted SSD's path.
+pub fn provisioned(root: &Root, storage: &str, n: &Node) -> bool {
+    let boot = root.path(format!("{storage}/tftp/{}", n.boot_dir()));
+    boot.join(n.model.probe_file()).is_file()
+        && root.path(format!("{storage}/nfs/{}/etc", n.name)).is_dir()
+}
+
+/// What `status` and `node show` read: the services, and which nodes are provisioned.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub services: Services,
+    pub provisioned: Vec<String>,
+}
+
+impl Facts {
+    pub fn gather(root: &Root, world: &World) -> Facts {
+        let services = Services::gather(
+            root,
+            Some(&world.instance.pid_file()),
+            Some(world.net.server),
+        );
+        let provisioned = match world.storage.mounted_path() {
+            None => Vec::new(),
+            Some(storage) => world
+                .config
+                .nodes
+                .iter()
+                .filter(|n| provisioned(root, storage, n))
+                .map(|n| n.name.clone())
+                .collect(),
+        };
+        Facts {
+            services,
+            provisioned,
+        }
+    }
+}
+
+/// Up to `max` bytes of a file, as text; None when it cannot be read.
+pub fn read_small(path: &Path, max: u64) -> Option<String> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// (pid, comm) of every process under root's /proc.
+pub fn processes(root: &Root) -> Vec<(u32, String)> {
+    let Ok(rd) = std::fs::read_dir(root.path("/proc")) else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| {
+        let e = e.ok()?;
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let comm = read_small(&e.path().join("comm"), 64)?;
+        Some((pid, comm.trim().to_string()))
+    })
+    .collect()
 }
 
 /// What dnsmasq's UDP sockets show of its TFTP work: transfers running (one socket each,
@@ -104,50 +231,6 @@ fn socket_inodes(root: &Root, pid: u32) -> std::collections::HashSet<u64> {
         }
     }
     out
-}
-
-impl Probe {
-    pub fn read(root: &Root, world: &World) -> Probe {
-        let pid_of = |pid_file: &str| {
-            std::fs::read_to_string(root.path(pid_file))
-                .ok()
-                .and_then(|t| t.trim().parse::<u32>().ok())
-                .filter(|pid| root.path(format!("/proc/{pid}")).exists())
-        };
-        let dnsmasq = pid_of(&world.instance.pid_file());
-        let tftp = dnsmasq.and_then(|pid| {
-            let udp = std::fs::read_to_string(root.path(format!("/proc/{pid}/net/udp"))).ok()?;
-            Some(tftp_load(&udp, &socket_inodes(root, pid), world.net.server))
-        });
-        let provisioned = match world.storage.mounted_path() {
-            None => Vec::new(),
-            Some(storage) => world
-                .config
-                .nodes
-                .iter()
-                .filter(|n| {
-                    let boot = root.path(format!("{storage}/tftp/{}", n.boot_dir()));
-                    boot.join(n.model.probe_file()).is_file()
-                        && root.path(format!("{storage}/nfs/{}/etc", n.name)).is_dir()
-                })
-                .map(|n| n.name.clone())
-                .collect(),
-        };
-        let etab = std::fs::read_to_string(root.path("/var/lib/nfs/etab")).unwrap_or_default();
-        Probe {
-            dnsmasq_running: dnsmasq.is_some(),
-            tftp,
-            active_exports: etab
-                .lines()
-                .filter_map(|l| l.split_whitespace().next())
-                .map(str::to_string)
-                .collect(),
-            provisioned,
-            nfsd_running: root.path("/proc/fs/nfsd/threads").exists()
-                && std::fs::read_to_string(root.path("/proc/fs/nfsd/threads"))
-                    .is_ok_and(|t| t.trim() != "0"),
-        }
-    }
 }
 
 #[cfg(test)]
