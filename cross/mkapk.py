@@ -58,7 +58,9 @@ SCRIPT_POSTINST, SCRIPT_PREDEINST, SCRIPT_POSTUPGRADE = 3, 4, 7
 FI_NAME, FI_ACL, FI_SIZE, FI_MTIME, FI_HASH, FI_TARGET = 1, 2, 3, 4, 5, 6
 DI_NAME, DI_ACL, DI_FILES = 1, 2, 3
 ACL_MODE, ACL_USER, ACL_GROUP = 1, 2, 3
-DEP_NAME = 1
+DEP_NAME, DEP_MATCH = 1, 3
+# apk_version.h: a dependency's match bits; `!name` (a conflict) is ANY | CONFLICT.
+VERSION_DEPMASK_ANY, VERSION_CONFLICT = 1 | 2 | 4, 16
 
 
 class Adb:
@@ -132,6 +134,11 @@ def read_control(path):
                 key, value = line.split(": ", 1)
                 fields[key] = value
     return fields
+
+
+def control_list(control, field):
+    """A comma-separated control field (Depends, Conflicts) as a list of names."""
+    return [x.strip() for x in control.get(field, "").split(",") if x.strip()]
 
 
 def apk_version(ipk_version):
@@ -257,7 +264,11 @@ def build(stage, out_dir):
         acl = db.obj({ACL_MODE: db.int(modes[d]), ACL_USER: db.str("root"), ACL_GROUP: db.str("root")})
         paths.append(db.obj({DI_NAME: db.str(d), DI_ACL: acl, DI_FILES: db.arr(files)}))
 
-    depends = [x.strip() for x in control.get("Depends", "").split(",") if x.strip()]
+    # A conflict is a dependency that matches any version of its name, negated (apk's
+    # `!name`), as OpenWrt's package-pack.mk writes CONFLICTS for apk.
+    depends = [db.obj({DEP_NAME: db.str(dep)}) for dep in sorted(control_list(control, "Depends"), key=str.encode)]
+    depends += [db.obj({DEP_NAME: db.str(dep), DEP_MATCH: db.int(VERSION_DEPMASK_ANY | VERSION_CONFLICT)})
+                for dep in sorted(control_list(control, "Conflicts"), key=str.encode)]
     uid = db.blob(bytes(20))  # the package's unique id, filled in below
     info = db.obj({
         PI_NAME: db.str(name),
@@ -268,8 +279,9 @@ def build(stage, out_dir):
         PI_LICENSE: db.str(control.get("License", "")),
         PI_ORIGIN: db.str(name),
         PI_MAINTAINER: db.str(control.get("Maintainer", "")),
+        PI_URL: db.str(control.get("URL", "")),
         PI_INSTALLED_SIZE: db.int(max(installed, 1)),
-        PI_DEPENDS: db.arr(db.obj({DEP_NAME: db.str(dep)}) for dep in sorted(depends, key=str.encode)),
+        PI_DEPENDS: db.arr(depends),
     })
     script_vals = {k: db.str(v) for k, v in scripts(name, os.path.join(stage, "CONTROL")).items()}
     db.root(db.obj({PKG_INFO: info, PKG_PATHS: db.arr(paths), PKG_SCRIPTS: db.obj(script_vals)}))
@@ -357,7 +369,9 @@ def read(path):
         "arch": s(info_slots, PI_ARCH), "description": s(info_slots, PI_DESCRIPTION),
         "license": s(info_slots, PI_LICENSE), "maintainer": s(info_slots, PI_MAINTAINER),
         "installed-size": r.field(info_slots, PI_INSTALLED_SIZE),
-        "depends": [s(r.value(d), DEP_NAME) for d in (r.field(info_slots, PI_DEPENDS) or [])],
+        "depends": [("!" if (r.field(r.value(d), DEP_MATCH) or 0) & VERSION_CONFLICT else "") + s(r.value(d), DEP_NAME)
+                    for d in (r.field(info_slots, PI_DEPENDS) or [])],
+        "url": s(info_slots, PI_URL),
     }
     files = []
     for p in r.field(pkg, PKG_PATHS) or []:

@@ -10,8 +10,9 @@
 # demo --root tree and must behave byte for byte like the x86_64 one (output,
 # exit code and the files it writes). Also: `sh -n` on every shell file in
 # files/, and the packer's output is reproducible.
-# No real opkg exists in Debian 12 or on PyPI, so nothing here installs the
-# package with one; the checks below are what opkg itself relies on.
+# No real opkg or apk-tools exists in Debian 12 or any registry the build machines reach, so
+# nothing here installs the packages with one; the checks below are what opkg and apk rely
+# on, and cross/package-diff.py compares every package with its feed Makefile.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -121,6 +122,7 @@ for ipk in "$dist"/rpinet_*.ipk; do
   c=$d/control/control
   deps=$(control_field "$c" Depends)
   check "$ipk: Depends ($deps)" test "$deps" = "libc, dnsmasq, nfs-kernel-server"
+  check "$ipk: Conflicts nfs-kernel-server-v4" test "$(control_field "$c" Conflicts)" = nfs-kernel-server-v4
   check "$ipk: conffiles" test "$(cat "$d/control/conffiles")" = /etc/config/rpinet
   tree=$(tar_modes "$d/data.tar.gz")
   if [ "$tree" = "$expected_tree" ]; then ok; else
@@ -187,7 +189,7 @@ want("name %s" % info["name"], info["name"] == pkg)
 want("version %s" % info["version"], info["version"] == version)
 want("arch %s" % info["arch"], info["arch"] == arch)
 if pkg == "rpinet":
-    want("depends %s" % info["depends"], info["depends"] == ["dnsmasq", "libc", "nfs-kernel-server"])
+    want("depends %s" % info["depends"], info["depends"] == ["dnsmasq", "libc", "nfs-kernel-server", "!nfs-kernel-server-v4"])
 else:
     want("depends %s" % info["depends"], "rpinet" in info["depends"])
 # Every file of the .ipk, same mode and content; plus the /lib/apk/packages files.
@@ -241,8 +243,8 @@ if [ -f "$a" ]; then
   # with the mtime the package was made with
   export SOURCE_DATE_EPOCH=$(stat -c %Y "$tmp/repro/debian-binary")
   mkdir -p "$tmp/repro/bin" && tar -C "$tmp/repro/bin" -xzf "$tmp/repro/data.tar.gz" ./usr/sbin/rpinet
-  cross/stage.sh rpinet aarch64_cortex-a72 "$tmp/repro/bin/usr/sbin/rpinet" "$tmp/repro/stage"
-  cross/mkipk.sh "$tmp/repro/stage" "$tmp/repro/out" >/dev/null
+  cross/stage.sh rpinet aarch64_cortex-a72 "$tmp/repro/bin/usr/sbin/rpinet" "$tmp/repro/stage" >/dev/null
+  cross/mkipk.sh "$tmp/repro/stage/rpinet" "$tmp/repro/out" >/dev/null
   check "repacking gives identical bytes" cmp -s "$a" "$tmp/repro/out/$(basename "$a")"
 fi
 
@@ -369,6 +371,48 @@ check "apply kept the user's exports line" grep -qx "# /mnt	\*(ro,all_squash,ins
 check "apply wrote the exports block" grep -q '^/mnt/rpinet/nfs/quiet_owl 192.168.1.51(.*mp=/mnt/rpinet)' "$o/exports"
 check "apply wrote rpinet.conf" grep -qx 'tftp-root=/mnt/rpinet/tftp' "$o/rpinet.conf"
 check "a refused node name exits non-zero" test "$(cat "$o/8.rc")" != 0
+
+# --- every package is what its feed Makefile defines ----------------------
+if python3 cross/package-diff.py "$dist" >"$tmp/package-diff" 2>&1; then ok; else
+  fail "a package differs from its definition:"; cat "$tmp/package-diff" >&2; fi
+tail -n1 "$tmp/package-diff"
+
+# --- translations: luci.mk's luci-i18n-rpinet-LANG from po/LANG/rpinet.po --------
+# None ship yet, so a copy of the app gets a German one: the .lmo must give LuCI's lookups
+# the translations (plain, with a context, plural header), and the packages must be their
+# definition in both formats.
+i18n=$tmp/i18n/luci-app-rpinet
+mkdir -p "$i18n/po/de"
+cp -R luci-app-rpinet/Makefile luci-app-rpinet/htdocs luci-app-rpinet/root "$i18n/"
+cat >"$i18n/po/de/rpinet.po" <<'PO'
+msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\n"
+"Plural-Forms: nplurals=2; plural=(n != 1);\n"
+
+msgid "Nodes"
+msgstr "Knoten"
+
+msgctxt "boot stage"
+msgid "Running"
+msgstr "Läuft"
+
+msgid "Settings"
+msgstr ""
+PO
+stage_out=$(cross/stage.sh luci-app-rpinet all "$i18n" "$tmp/i18n/stage" | tr '\n' ' ')
+check "luci.mk stand-in builds the app and its German package ($stage_out)" \
+  test "$stage_out" = "luci-app-rpinet luci-i18n-rpinet-de "
+lmo=$tmp/i18n/stage/luci-i18n-rpinet-de/usr/lib/lua/luci/i18n/rpinet.de.lmo
+check "rpinet.de.lmo: Nodes" test "$(python3 cross/po2lmo.py --lookup "$lmo" Nodes)" = Knoten
+check "rpinet.de.lmo: Running in context" test "$(python3 cross/po2lmo.py --lookup "$lmo" Running 'boot stage')" = "Läuft"
+check "rpinet.de.lmo: an untranslated string is left out" sh -c "! python3 cross/po2lmo.py --lookup '$lmo' Settings"
+for p in luci-app-rpinet luci-i18n-rpinet-de; do
+  cross/mkipk.sh "$tmp/i18n/stage/$p" "$tmp/i18n/dist" >/dev/null
+  python3 cross/mkapk.py "$tmp/i18n/stage/$p" "$tmp/i18n/dist/apk/noarch" >/dev/null
+done
+if python3 cross/package-diff.py "$tmp/i18n/dist" "$i18n" >"$tmp/i18n/diff" 2>&1; then ok; else
+  fail "a translation package differs from its definition:"; cat "$tmp/i18n/diff" >&2; fi
 
 # The OpenWrt SDK Makefile agrees with Cargo.toml.
 check "openwrt/rpinet/Makefile PKG_VERSION = Cargo.toml version" \

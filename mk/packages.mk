@@ -8,6 +8,12 @@
 #   make dist            packages + dist/SHA256SUMS
 #   make test-packages   unpack and check the packages; aarch64 binary under qemu
 #   make test-cross      unit tests for aarch64 and mipsel under qemu-user
+#   make check-feed      the feed Makefiles keep the packages and LuCI feeds' conventions
+#   make source          the release tarball PKG_SOURCE names, and whether PKG_HASH matches
+#
+# One definition of each package: openwrt/rpinet/Makefile and luci-app-rpinet/Makefile
+# (also openwrt/luci-app-rpinet/). cross/stage.sh lays the prebuilt packages out from them,
+# and test-packages compares every built package with them (cross/package-diff.py).
 #
 # Recipe: docs/facts.md §4; files installed on
 # the router: files/; SDK build: openwrt/rpinet/Makefile.
@@ -53,7 +59,7 @@ LUCI_DIR := luci-app-rpinet
 # luci-app-rpinet is packed as soon as its directory holds files to install.
 HAVE_LUCI = $(if $(wildcard $(LUCI_DIR)/htdocs $(LUCI_DIR)/root),1)
 
-.PHONY: cross-setup cross-setup-zig ipk apk packages dist check-version test-packages test-cross \
+.PHONY: cross-setup cross-setup-zig ipk apk packages dist check-version test-packages test-cross check-feed source \
 	$(addprefix cross-,$(LLD_TARGETS) $(ZIG_TARGETS))
 
 cross-setup:
@@ -67,19 +73,24 @@ $(addprefix cross-,$(LLD_TARGETS) $(ZIG_TARGETS)): cross-%: cross-setup-zig
 		--config 'target.$*.rustflags=[$(SIZE_FLAGS)]' --release --locked --target $* --bin rpinet
 	MAX_BYTES=$(MAX_BYTES_$*) cross/check-static.sh $(call bin_of,$*)
 
-# pack FORMAT TARGETS: stage and pack one package per OpenWrt arch of each target.
+# pack FORMAT TARGETS: stage and pack one package per OpenWrt arch of each target, laid out
+# from openwrt/rpinet/Makefile by cross/stage.sh.
 pack = @set -e; for t in $(2); do \
 		case $$t in $(foreach t,$(LLD_TARGETS) $(ZIG_TARGETS),$(t)$(rparen) archs="$(ARCHS_$(t))";;) esac; \
 		for a in $$archs; do \
-			cross/stage.sh rpinet $$a $(TARGET_DIR)/$$t/release/rpinet $(PKG_STAGE)/$(1)/rpinet-$$a; \
-			$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/$(1)/rpinet-$$a $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/$(1)/rpinet-$$a $(DIST)/apk/$$a); \
+			for p in $$(cross/stage.sh rpinet $$a $(TARGET_DIR)/$$t/release/rpinet $(PKG_STAGE)/$(1)/$$a); do \
+				$(call pack_one,$(1),$(PKG_STAGE)/$(1)/$$a/$$p,$$a); \
+			done; \
 		done; \
 	done
 rparen := )
+# pack_one FORMAT STAGE ARCH
+pack_one = $(if $(filter ipk,$(1)),cross/mkipk.sh $(2) $(DIST),python3 cross/mkapk.py $(2) $(DIST)/apk/$(3))
 
-# luci-app-rpinet (arch all), packed with either format.
-pack_luci = $(if $(HAVE_LUCI),cross/stage.sh luci-app-rpinet all $(LUCI_DIR) $(PKG_STAGE)/$(1)/luci-app-rpinet && \
-	$(if $(filter ipk,$(1)),cross/mkipk.sh $(PKG_STAGE)/$(1)/luci-app-rpinet $(DIST),python3 cross/mkapk.py $(PKG_STAGE)/$(1)/luci-app-rpinet $(DIST)/apk/noarch))
+# luci-app-rpinet and its translations (arch all), packed with either format.
+pack_luci = $(if $(HAVE_LUCI),@set -e; for p in $$(cross/stage.sh luci-app-rpinet all $(LUCI_DIR) $(PKG_STAGE)/$(1)/all); do \
+		$(call pack_one,$(1),$(PKG_STAGE)/$(1)/all/$$p,noarch); \
+	done)
 
 ipk: check-version $(addprefix cross-,$(LLD_TARGETS))
 	@mkdir -p $(DIST)
@@ -131,4 +142,10 @@ test-cross: cross-setup-zig
 	PATH="$(ZIG_VENV)/bin:$$PATH" RUSTUP_TOOLCHAIN=$(NIGHTLY) cargo-zigbuild test \
 		-Zbuild-std=std,panic_abort --locked --target mipsel-unknown-linux-musl --bin rpinet
 
-TEST_TARGETS += test-packages test-cross
+check-feed:
+	cross/check-feed.sh
+
+source:
+	cross/source-tarball.sh $(DIST)
+
+TEST_TARGETS += check-feed test-packages test-cross
