@@ -534,7 +534,7 @@ fn nfs_findings() {
         },
         |l| {
             l.write("proc/fs/nfsd/threads", "32\n");
-            l.write("etc/config/rpinet", &cfg);
+            l.write("etc/config/rpinet", cfg);
         },
     );
 }

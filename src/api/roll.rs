@@ -313,7 +313,7 @@ pub fn rollback(root: &Root, name: &str) -> Result<String> {
         sides.push(Side {
             live: parent.join(leaf),
             staging: String::from_utf8_lossy(&kept).into_owned(),
-            ino: st.st_ino as u64,
+            ino: st.st_ino,
         });
         dirs.push(d);
     }

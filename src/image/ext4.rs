@@ -17,6 +17,9 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+/// Extended attributes as (name, value) pairs.
+type Xattrs = Vec<(Vec<u8>, Vec<u8>)>;
+
 use super::blocks::{Claims, Pending, is_zero};
 use super::le::{u16le, u32le};
 use super::tree::{Kind, Node, Skips, Tree, scratch_name};
@@ -110,7 +113,7 @@ pub fn parse_super(head: &[u8], part_bytes: u64) -> Result<Super> {
     if inode_size < 128 || inode_size > bs || !inode_size.is_power_of_two() {
         bail!("ext4: inode size {} is out of range", inode_size);
     }
-    if desc_size < 32 || desc_size > 1024 || !desc_size.is_power_of_two() {
+    if !(32..=1024).contains(&desc_size) || !desc_size.is_power_of_two() {
         bail!("ext4: group descriptor size {} is out of range", desc_size);
     }
     if first_data_block > 1 || blocks_count <= first_data_block {
@@ -249,7 +252,7 @@ pub struct Ext4 {
     xattr_waiters: HashMap<u64, Vec<u32>>,
     /// "." and ".." entries seen per directory (more than two is hostile).
     dots: HashMap<u32, u8>,
-    xattr_done: HashMap<u64, Vec<(Vec<u8>, Vec<u8>)>>,
+    xattr_done: HashMap<u64, Xattrs>,
     scratch: Dir,
     open: Option<(u32, File)>,
     /// Content not yet written: inode, offset, bytes.
@@ -949,12 +952,7 @@ fn decode_dev(iblock: &[u8]) -> u64 {
 }
 
 /// Parse xattr entries from `entries`; values are at offsets into `values_base`.
-fn parse_xattr_entries(
-    entries: &[u8],
-    values_base: &[u8],
-    skips: &mut Skips,
-    ino: u32,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn parse_xattr_entries(entries: &[u8], values_base: &[u8], skips: &mut Skips, ino: u32) -> Xattrs {
     let mut out = Vec::new();
     let mut o = 0usize;
     while o + 16 <= entries.len() {

@@ -83,7 +83,7 @@ fn parse_gpt(head: &[u8]) -> Result<Vec<Partition>> {
     let lba = u64le(h, 72);
     let n = u32le(h, 80);
     let size = u32le(h, 84);
-    if size < 128 || size > 4096 || n > 1024 {
+    if !(128..=4096).contains(&size) || n > 1024 {
         bail!("GPT header has out-of-range entries ({n} of {size} bytes)");
     }
     let mut parts = Vec::new();

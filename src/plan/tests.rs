@@ -94,7 +94,7 @@ fn settle(mut w: World, actions: &[Action]) -> World {
 }
 
 fn kinds(actions: &[Action]) -> Vec<String> {
-    actions.iter().map(|a| first_line(a)).collect()
+    actions.iter().map(first_line).collect()
 }
 
 #[test]

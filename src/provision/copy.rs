@@ -555,15 +555,15 @@ fn copy_extents(sh: &Shared, src: &File, dst: &File, len: u64) -> io::Result<u64
     let len_i = len as i64;
     while off < len_i {
         let data = match lseek(src, off as libc::off_t, Whence::SeekData) {
-            Ok(d) => d as i64,
+            Ok(d) => d,
             Err(nix::errno::Errno::ENXIO) => break, // only a hole remains
             Err(e) => return Err(e.into()),
         };
         if data >= len_i {
             break;
         }
-        let hole = lseek(src, data as libc::off_t, Whence::SeekHole)
-            .map_or(len_i, |h| (h as i64).min(len_i));
+        let hole =
+            lseek(src, data as libc::off_t, Whence::SeekHole).map_or(len_i, |h| h.min(len_i));
         end = copy_range(sh, src, dst, data as u64, (hole - data) as u64)?;
         if end < hole as u64 {
             break; // the source is shorter than it was
@@ -780,7 +780,7 @@ mod tests {
                 break;
             };
             let h = lseek(f, d, Whence::SeekHole).unwrap_or(-1);
-            out.push((d as i64, h as i64));
+            out.push((d, h as i64));
             off = h as i64;
         }
         out

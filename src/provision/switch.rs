@@ -133,7 +133,7 @@ pub fn switch(
         Ok(Side {
             live: live.to_path_buf(),
             staging: String::from_utf8_lossy(&s.staging).into_owned(),
-            ino: st.st_ino as u64,
+            ino: st.st_ino,
         })
     };
     let journal = Journal {
@@ -195,7 +195,7 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         };
         let dir = Dir::open_path(parent).ctx(|| format!("failed to open {}", parent.display()))?;
         let leaf = leaf.as_encoded_bytes();
-        let ino_of = |name: &[u8]| dir.lstat(name).ok().map(|st| st.st_ino as u64);
+        let ino_of = |name: &[u8]| dir.lstat(name).ok().map(|st| st.st_ino);
         if ino_of(leaf) != Some(s.ino) {
             if ino_of(s.staging.as_bytes()) != Some(s.ino) {
                 bail!(

@@ -230,7 +230,7 @@ mod tests {
             assert!(before.split_whitespace().any(|b| b == *r), "{r}");
         }
         assert!(UNIT.contains("After=network-online.target remote-fs.target"));
-        assert!(UNIT.contains(&format!("ExecStart=/usr/local/sbin/rpinet-volume start")));
+        assert!(UNIT.contains(&"ExecStart=/usr/local/sbin/rpinet-volume start".to_string()));
         assert_eq!(enable_dirs()[0], "multi-user.target.wants");
         assert!(enable_dirs().contains(&"docker.service.requires".to_string()));
     }

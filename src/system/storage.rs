@@ -117,7 +117,7 @@ pub fn mounted_device(table: &str, mount_point: &str) -> Option<String> {
         })
         .filter(|(_, target)| target == mount_point)
         .map(|(dev, _)| dev)
-        .last()
+        .next_back()
 }
 
 /// /proc/mounts escapes space, tab, newline and backslash as \ooo.

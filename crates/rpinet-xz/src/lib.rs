@@ -247,13 +247,13 @@ impl ParXz {
     /// Decoded bytes into `buf`; 0 at the end; an error names the block.
     pub fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, String> {
         loop {
-            if let Some((c, len)) = &self.chunk {
-                if self.at < *len {
-                    let n = buf.len().min(len - self.at);
-                    buf[..n].copy_from_slice(&c[self.at..self.at + n]);
-                    self.at += n;
-                    return Ok(n);
-                }
+            if let Some((c, len)) = &self.chunk
+                && self.at < *len
+            {
+                let n = buf.len().min(len - self.at);
+                buf[..n].copy_from_slice(&c[self.at..self.at + n]);
+                self.at += n;
+                return Ok(n);
             }
             let old = self.chunk.take();
             let sh = &self.shared;

@@ -26,11 +26,14 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use super::{Package, Value, read, serialize};
 
+/// One section: its uci name, type, whether it is anonymous, and its options.
+type SeenSection = (String, String, bool, Vec<(String, Value)>);
+
 /// A package as both sides are compared: sections in order with their uci name, type and
 /// whether they are anonymous, each with its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Seen {
-    sections: Vec<(String, String, bool, Vec<(String, Value)>)>,
+    sections: Vec<SeenSection>,
 }
 
 impl Seen {

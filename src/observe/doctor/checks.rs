@@ -475,18 +475,14 @@ fn node_exports(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
         (None, _) => {}
         _ if !storage_ok || !cfg.enabled => {}
         (Some((_, nfs)), Some(t)) if exports_has(t, nfs) => {
-            if s.services.nfsd_running {
-                if s.services.etab.is_some() {
-                    if !s.services.exported(nfs) {
-                        out.push(find(
-                            Error,
-                            "export_not_active",
-                            &n.name,
-                            format!("{nfs} is in /etc/exports but not exported"),
-                            "run `exportfs -ra` (rpinet apply does) and read its error".into(),
-                        ));
-                    }
-                }
+            if s.services.nfsd_running && s.services.etab.is_some() && !s.services.exported(nfs) {
+                out.push(find(
+                    Error,
+                    "export_not_active",
+                    &n.name,
+                    format!("{nfs} is in /etc/exports but not exported"),
+                    "run `exportfs -ra` (rpinet apply does) and read its error".into(),
+                ));
             }
         }
         (Some((_, nfs)), _) => out.push(find(

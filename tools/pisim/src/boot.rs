@@ -86,10 +86,11 @@ fn recv_reply(
         }
         match sock.recv_from(&mut buf) {
             Ok((n, from)) => {
-                if let Some(r) = buf.get(..n).and_then(dhcp::decode_reply) {
-                    if r.xid == xid && &r.chaddr == mac {
-                        return Some((from, r));
-                    }
+                if let Some(r) = buf.get(..n).and_then(dhcp::decode_reply)
+                    && r.xid == xid
+                    && &r.chaddr == mac
+                {
+                    return Some((from, r));
                 }
             }
             Err(e)
@@ -434,16 +435,16 @@ pub fn run_tftp(
         get(&mut out, path, step.probe, step.optional);
     }
     out.prefix = prefix_wanted.to_string();
-    if let Some(probe) = tftp::prefix_probe(id.kind) {
-        if !prefix_wanted.is_empty() {
-            let st = get(&mut out, format!("{prefix_wanted}{probe}"), true, false);
-            if st != Status::Ok {
-                say(
-                    id,
-                    "prefix not bootable: dropped, reading from the TFTP root",
-                );
-                out.prefix.clear();
-            }
+    if let Some(probe) = tftp::prefix_probe(id.kind)
+        && !prefix_wanted.is_empty()
+    {
+        let st = get(&mut out, format!("{prefix_wanted}{probe}"), true, false);
+        if st != Status::Ok {
+            say(
+                id,
+                "prefix not bootable: dropped, reading from the TFTP root",
+            );
+            out.prefix.clear();
         }
     }
     let mut steps = tftp::boot_steps(id.kind);

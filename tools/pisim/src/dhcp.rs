@@ -350,10 +350,10 @@ pub fn has_pi_menu(r: &Reply) -> bool {
 /// The TFTP server a Pi takes from a reply with the menu: option 66 (a
 /// dotted quad), else siaddr, else the server identifier (docs/facts.md §1.2).
 pub fn tftp_server(r: &Reply) -> Option<Ipv4Addr> {
-    if let Some(s) = &r.tftp_server {
-        if let Ok(ip) = s.trim_end_matches('\0').parse() {
-            return Some(ip);
-        }
+    if let Some(s) = &r.tftp_server
+        && let Ok(ip) = s.trim_end_matches('\0').parse()
+    {
+        return Some(ip);
     }
     r.siaddr.or(r.server_id)
 }
