@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # Benchmark `rpinet apply` on --root trees with 10, 100 and 1,000 nodes: wall time and peak
 # RSS of the first apply (everything written) and of a no-op apply (nothing changed).
-# Usage: bench/apply.sh [BINARY]   (default: a fresh release build)
+#
+#   bench/apply.sh [BINARY]            one binary (default: a fresh release build)
+#   bench/apply.sh --against REV       this tree's release build and REV's, side by side in
+#                                      one run (REV built in a worktree under target/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-}
-if [ -z "$bin" ]; then
-  cargo build --release --locked -q
-  bin=target/release/rpinet
-fi
 # BENCH_DIR=/dev/shm/x models the router, where /tmp is tmpfs.
 work=$(mktemp -d "${BENCH_DIR:-/tmp}/rpinet-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+bins=()
+if [ "${1:-}" = --against ]; then
+  rev=${2:?--against needs a revision}
+  cargo build --release --locked -q
+  bins+=(target/release/rpinet)
+  wt=target/bench-against
+  rm -rf "$wt"; git worktree prune
+  git worktree add -q --detach "$wt" "$rev"
+  (cd "$wt" && CARGO_TARGET_DIR=$PWD/../bench-against-target cargo build --release --locked -q)
+  git worktree remove --force "$wt"
+  cp target/bench-against-target/release/rpinet "$work/rpinet-$rev"
+  bins+=("$work/rpinet-$rev")
+elif [ -n "${1:-}" ]; then
+  bins+=("$1")
+else
+  cargo build --release --locked -q
+  bins+=(target/release/rpinet)
+fi
 
 mklab() { # DIR N
   local d=$1 n=$2
@@ -59,11 +75,14 @@ print(f"{label:<30} {best * 1000:7.1f} ms   peak RSS {rss / 1024:5.1f} MiB")
 PY
 }
 
-echo "rpinet apply ($(du -b "$bin" | cut -f1) bytes binary)"
-for n in 10 100 1000; do
-  d=$work/lab$n
-  mklab "$d" "$n"
-  measure "$(printf '%5s nodes, first apply' "$n")" "$d" fresh
-  "$bin" --root "$d" apply
-  measure "$(printf '%5s nodes, no-op apply' "$n")" "$d" again
+for bin in "${bins[@]}"; do
+  echo "rpinet apply: $bin ($(du -b "$bin" | cut -f1) bytes binary)"
+  for n in 10 100 1000; do
+    d=$work/lab$n
+    rm -rf "$d" "$d.copy"
+    mklab "$d" "$n"
+    measure "$(printf '%5s nodes, first apply' "$n")" "$d" fresh
+    "$bin" --root "$d" apply
+    measure "$(printf '%5s nodes, no-op apply' "$n")" "$d" again
+  done
 done

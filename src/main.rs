@@ -46,8 +46,10 @@ fn print_json(v: &impl serde::Serialize) {
 /// Run one command; the returned code is the process exit status.
 fn run(root: &Root, command: Command) -> Result<i32> {
     // Leftovers of killed runs go with the next command of any kind (hotplug events aside:
-    // they come in bursts and touch only the event log).
-    if !matches!(command, Command::Event(_) | Command::List(_)) {
+    // they come in bursts and touch only the event log). `apply` takes the state lock and
+    // cleans up under it (`api::begin`) itself.
+    let begins = matches!(&command, Command::Apply(a) if !a.dry_run && !a.withdraw);
+    if !begins && !matches!(command, Command::Event(_) | Command::List(_)) {
         api::tidy(root);
     }
     match command {

@@ -35,7 +35,7 @@ pub fn tidy(root: &Root) {
 /// in dnsmasq's conf-dir and hosts dir (tiny temp files; finding them reads the dnsmasq
 /// setup) only when `all`.
 fn clean_up(root: &Root, lock: &StateLock, all: bool) {
-    let Ok((_, config)) = crate::plan::world::load_config(root) else {
+    let Ok(config) = crate::plan::world::load_main(root) else {
         return;
     };
     let storage = crate::system::storage::check(root, &config);
@@ -45,9 +45,9 @@ fn clean_up(root: &Root, lock: &StateLock, all: bool) {
         dirs.extend(["images", "tftp", "nfs", "volumes"].map(|d| format!("{sp}/{d}")));
     }
     if all {
-        if let Ok(world) = crate::plan::world::load(root) {
-            dirs.push(world.instance.conf_dir.clone());
-            dirs.push(world.hosts_dir());
+        if let Ok(instance) = crate::plan::world::load_instance(root) {
+            dirs.push(crate::render::hosts_dir(&instance.conf_dir));
+            dirs.push(instance.conf_dir);
         }
     }
     crate::system::sweep::sweep(root, lock, &dirs);

@@ -247,6 +247,16 @@ impl Config {
 
 /// Validate a parsed /etc/config/rpinet.
 pub fn from_package(pkg: &Package) -> Result<Config> {
+    read_package(pkg, true)
+}
+
+/// The main section alone (no nodes, none of them checked): what a command's clean-up needs
+/// (the storage and the interface) from a config of any size.
+pub fn main_section(pkg: &Package) -> Result<Config> {
+    read_package(pkg, false)
+}
+
+fn read_package(pkg: &Package, with_nodes: bool) -> Result<Config> {
     let mut config = Config {
         enabled: true,
         storage_uuid: None,
@@ -281,6 +291,7 @@ pub fn from_package(pkg: &Package) -> Result<Config> {
                 seen_main = true;
                 read_main(&mut config, section, &name)?;
             }
+            "node" if !with_nodes => {}
             "node" => {
                 if section.name.is_none() {
                     return Err(Error::new(format!(

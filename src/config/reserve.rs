@@ -42,15 +42,15 @@ fn opt(v: Option<&Value>) -> Option<&str> {
 }
 
 /// `pkg` with an `ip` for every node that has none (server mode only: in proxy mode another
-/// server leases the addresses, so none can be reserved here).
+/// server leases the addresses, so none can be reserved here); None when no node needs one.
 pub fn with_reservations(
     pkg: &Package,
     config: &Config,
     net: &BootNet,
     dhcp: &Package,
-) -> Result<Package> {
+) -> Result<Option<Package>> {
     if config.dhcp_mode == DhcpMode::Proxy || config.nodes.iter().all(|n| n.ip.is_some()) {
-        return Ok(pkg.clone());
+        return Ok(None);
     }
     let mut taken: BTreeSet<u32> = config
         .nodes
@@ -85,7 +85,7 @@ pub fn with_reservations(
             next.sections[i].set("ip", &Ipv4Addr::from(ip).to_string());
         }
     }
-    Ok(next)
+    Ok(Some(next))
 }
 
 #[cfg(test)]
@@ -103,7 +103,7 @@ mod tests {
         .unwrap();
         let net = network::boot_net(&config, &netpkg).unwrap();
         let dhcp = uci::parse(dhcp, "dhcp").unwrap();
-        let next = with_reservations(&pkg, &config, &net, &dhcp)?;
+        let next = with_reservations(&pkg, &config, &net, &dhcp)?.unwrap_or(pkg);
         let c = from_package(&next).unwrap();
         Ok(c.nodes
             .iter()

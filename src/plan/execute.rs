@@ -127,25 +127,35 @@ fn change_config_dyn(
         crate::system::uci_file::recover(&path)?;
         let before = crate::system::fs::read_opt(&path)?.unwrap_or_default();
         let old = uci::parse(&before, crate::config::CONFIG_PATH)?;
-        let new = change(&old)?;
-        let config = crate::config::from_package(&new)?;
+        let old_config = crate::config::from_package(&old)?;
+        let mut new = change(&old)?;
+        // validated again only when the change changed something (`apply` changes nothing)
+        let config = if new == old {
+            new = old;
+            old_config
+        } else {
+            drop(old);
+            crate::config::from_package(&new)?
+        };
         let mut world = crate::plan::world::load_with(root, config)?;
         // Every node gets an address reservation (the nodes' addresses change nothing else
         // the world holds).
-        let new = crate::config::reserve::with_reservations(
-            &new,
-            &world.config,
-            &world.net,
-            &world.dhcp,
-        )?;
-        world.config = crate::config::from_package(&new)?;
+        if let Some(reserved) =
+            crate::config::reserve::with_reservations(&new, &world.config, &world.net, &world.dhcp)?
+        {
+            world.config = crate::config::from_package(&reserved)?;
+            new = reserved;
+        }
+        // The file's text now: the parsed package is not needed past this (a large cluster's
+        // is several times its text).
+        let text = uci::serialize(&new);
+        drop(new);
         let actions = plan(&world)?;
         warn_about(&world);
         if let Err(e) = execute(root, &world.dhcp_text, &actions) {
             put_back(root, lock);
             return Err(e);
         }
-        let text = uci::serialize(&new);
         let committed = crate::system::uci_file::update(&path, |now| {
             if now.unwrap_or("") != before {
                 return Err(Error::conflict(crate::config::CONFIG_PATH));

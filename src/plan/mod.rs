@@ -145,16 +145,18 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
         removed_host = true;
     }
 
-    let existing = world.exports.clone().unwrap_or_default();
-    let merged = exports::merge(&existing, &exports::render(&inputs)).map_err(|why| {
-        Error::new(format!(
-            "{EXPORTS_PATH} {why}; fix it by hand, then run 'rpinet apply' again"
-        ))
-    })?;
+    let existing = world.exports.as_deref().unwrap_or_default();
+    let merged = exports::merge_if_changed(existing, &exports::render(&inputs))
+        .map_err(|why| {
+            Error::new(format!(
+                "{EXPORTS_PATH} {why}; fix it by hand, then run 'rpinet apply' again"
+            ))
+        })?
+        .filter(|m| m != existing);
     // No block to write and none there: leave the user's file (or its absence) alone.
     let nothing_to_export = exports::is_empty(&inputs) && !existing.contains(exports::BEGIN);
-    let exports_changed = merged != existing && !nothing_to_export;
-    if exports_changed {
+    let exports_changed = merged.is_some() && !nothing_to_export;
+    if let Some(merged) = merged.filter(|_| exports_changed) {
         actions.push(Action::Write {
             path: EXPORTS_PATH.into(),
             content: merged,

@@ -103,6 +103,13 @@ pub fn load_config(root: &Root) -> Result<(Package, Config)> {
     Ok((pkg, config))
 }
 
+/// The main section of /etc/config/rpinet, validated, without its nodes: what a clean-up
+/// needs, read without checking every node of a large cluster.
+pub fn load_main(root: &Root) -> Result<Config> {
+    let text = read_opt(&root.path(CONFIG_PATH))?.unwrap_or_default();
+    config::main_section(&uci::parse(&text, CONFIG_PATH)?)
+}
+
 /// Read everything. Fails (before anything is written) on an invalid config or when the
 /// boot network cannot be determined.
 pub fn load(root: &Root) -> Result<World> {
@@ -110,7 +117,59 @@ pub fn load(root: &Root) -> Result<World> {
     load_with(root, config)
 }
 
-/// Read everything but the config, which is given (a change not yet committed).
+/// The dnsmasq instance serving the config's interface, as /etc/config/dhcp (`dhcp`, parsed)
+/// and the init script's generated configs say.
+pub fn find_instance(
+    root: &Root,
+    config: &Config,
+    dhcp: &uci::Package,
+) -> Result<dnsmasq::Instance> {
+    let release = read_opt(&root.path("/etc/openwrt_release"))?;
+    dnsmasq::find_instance(
+        dhcp,
+        &config.interface,
+        |section| {
+            read_opt(&root.path(dnsmasq::generated_config_path(section)))
+                .ok()
+                .flatten()
+        },
+        release.as_deref(),
+    )
+}
+
+/// The dnsmasq instance of the config on disk, reading no more than it needs (the config
+/// and /etc/config/dhcp).
+pub fn load_instance(root: &Root) -> Result<dnsmasq::Instance> {
+    let config = load_main(root)?;
+    let dhcp = uci::parse(
+        &read_opt(&root.path(DHCP_PATH))?.unwrap_or_default(),
+        DHCP_PATH,
+    )?;
+    find_instance(root, &config, &dhcp)
+}
+
+/// A directory's entries: name → whether it is a directory (following a symlink, as
+/// `is_dir` does; the entry type saves a stat for the rest). None when it cannot be read.
+fn entries(dir: &std::path::Path) -> Option<BTreeMap<String, bool>> {
+    let rd = std::fs::read_dir(dir).ok()?;
+    Some(
+        rd.flatten()
+            .take(1 << 16)
+            .map(|e| {
+                let is_dir = match e.file_type() {
+                    Ok(t) if t.is_dir() => true,
+                    Ok(t) if t.is_file() => false,
+                    _ => e.path().is_dir(),
+                };
+                (e.file_name().to_string_lossy().into_owned(), is_dir)
+            })
+            .collect(),
+    )
+}
+
+/// Read everything but the config, which is given (a change not yet committed). Per node it
+/// reads only what a decision needs: its host entry, and its volume's file when it has one;
+/// which node directories exist comes from one listing of each storage folder.
 pub fn load_with(root: &Root, config: Config) -> Result<World> {
     let read_text =
         |path: &str| -> Result<String> { Ok(read_opt(&root.path(path))?.unwrap_or_default()) };
@@ -120,17 +179,7 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
     )?;
     let dhcp_text = read_text(DHCP_PATH)?;
     let dhcp = uci::parse(&dhcp_text, DHCP_PATH)?;
-    let release = read_opt(&root.path("/etc/openwrt_release"))?;
-    let instance = dnsmasq::find_instance(
-        &dhcp,
-        &config.interface,
-        |section| {
-            read_opt(&root.path(dnsmasq::generated_config_path(section)))
-                .ok()
-                .flatten()
-        },
-        release.as_deref(),
-    )?;
+    let instance = find_instance(root, &config, &dhcp)?;
     let storage = storage::check(root, &config);
     let conf = read_opt(&root.path(format!("{}/{CONF_NAME}", instance.conf_dir)))?;
     let mut host_files = BTreeMap::new();
@@ -162,12 +211,28 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         empty_strays: BTreeSet::new(),
         volume_held: BTreeMap::new(),
     };
-    world.existing_dirs = world
-        .wanted_dirs()
-        .into_iter()
-        .filter(|d| root.path(d).is_dir())
-        .collect();
     if let Some(sp) = world.inputs().storage.map(str::to_string) {
+        let listed: BTreeMap<&str, Option<BTreeMap<String, bool>>> = ["tftp", "nfs", "volumes"]
+            .into_iter()
+            .map(|top| (top, entries(&root.path(format!("{sp}/{top}")))))
+            .collect();
+        let tops = ["tftp", "nfs", "images", "volumes"].map(|d| format!("{sp}/{d}"));
+        world.existing_dirs = world
+            .wanted_dirs()
+            .into_iter()
+            .filter(|d| {
+                if tops.contains(d) {
+                    return root.path(d).is_dir();
+                }
+                let rest = d.strip_prefix(&format!("{sp}/")).unwrap_or(d);
+                let (top, name) = rest.split_once('/').unwrap_or((rest, ""));
+                match listed.get(top) {
+                    Some(Some(m)) => m.get(name).copied().unwrap_or(false),
+                    Some(None) => false,
+                    None => root.path(d).is_dir(),
+                }
+            })
+            .collect();
         let named: BTreeSet<String> = world
             .config
             .nodes
@@ -180,15 +245,15 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
             })
             .collect();
         for top in ["tftp", "nfs"] {
-            let Ok(rd) = std::fs::read_dir(root.path(format!("{sp}/{top}"))) else {
+            let Some(Some(m)) = listed.get(top) else {
                 continue;
             };
-            for e in rd.flatten().take(4096) {
-                let name = e.file_name().to_string_lossy().into_owned();
+            for (name, is_dir) in m.iter().take(4096) {
                 let path = format!("{sp}/{top}/{name}");
-                let empty_dir = e.file_type().is_ok_and(|t| t.is_dir())
-                    && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none());
-                if !name.starts_with('.') && empty_dir && !named.contains(&path) {
+                if name.starts_with('.') || !is_dir || named.contains(&path) {
+                    continue;
+                }
+                if std::fs::read_dir(root.path(&path)).is_ok_and(|mut d| d.next().is_none()) {
                     world.empty_strays.insert(path);
                 }
             }
@@ -196,6 +261,9 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
     }
     if let Some(storage) = world.storage.mounted_path().map(str::to_string) {
         for n in &world.config.nodes {
+            if world.config.volume_size_of(n).is_none() {
+                continue;
+            }
             let file = root.path(format!("{}/{}", n.volume_dir(&storage), VOLUME_FILE));
             if let Ok(md) = std::fs::symlink_metadata(&file)
                 .ok()

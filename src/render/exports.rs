@@ -55,10 +55,27 @@ pub fn is_empty(i: &Inputs) -> bool {
 /// Replace the rpinet block in `existing` (or append it); every other line is kept byte for
 /// byte. A BEGIN without END (or the reverse) is refused rather than guessed at.
 pub fn merge(existing: &str, block: &str) -> Result<String, String> {
-    let lines: Vec<&str> = existing.split_inclusive('\n').collect();
+    Ok(merge_if_changed(existing, block)?.unwrap_or_else(|| existing.to_string()))
+}
+
+/// [`merge`], or None when `existing` already holds exactly `block` (nothing to write, and
+/// no copy of a large file made to find that out).
+pub fn merge_if_changed(existing: &str, block: &str) -> Result<Option<String>, String> {
     let is = |l: &str, marker: &str| l.trim_end_matches(['\n', '\r']).trim_end() == marker;
-    let begins: Vec<usize> = (0..lines.len()).filter(|&k| is(lines[k], BEGIN)).collect();
-    let ends: Vec<usize> = (0..lines.len()).filter(|&k| is(lines[k], END)).collect();
+    // (byte offset, line) of every line
+    let mut at = 0;
+    let lines: Vec<(usize, &str)> = existing
+        .split_inclusive('\n')
+        .map(|l| {
+            let start = at;
+            at += l.len();
+            (start, l)
+        })
+        .collect();
+    let begins: Vec<usize> = (0..lines.len())
+        .filter(|&k| is(lines[k].1, BEGIN))
+        .collect();
+    let ends: Vec<usize> = (0..lines.len()).filter(|&k| is(lines[k].1, END)).collect();
     match (begins.as_slice(), ends.as_slice()) {
         ([], []) => {
             let mut out = existing.to_string();
@@ -66,13 +83,18 @@ pub fn merge(existing: &str, block: &str) -> Result<String, String> {
                 out.push('\n');
             }
             out.push_str(block);
-            Ok(out)
+            Ok(Some(out))
         }
         ([b], [e]) if b < e => {
-            let mut out: String = lines[..*b].concat();
+            let (start, end) = (lines[*b].0, lines[*e].0 + lines[*e].1.len());
+            if &existing[start..end] == block {
+                return Ok(None);
+            }
+            let mut out = String::with_capacity(existing.len() - (end - start) + block.len());
+            out.push_str(&existing[..start]);
             out.push_str(block);
-            out.push_str(&lines[e + 1..].concat());
-            Ok(out)
+            out.push_str(&existing[end..]);
+            Ok(Some(out))
         }
         _ => Err(format!(
             "has a broken rpinet block (one '{BEGIN}' line, then one '{END}' line expected)"
