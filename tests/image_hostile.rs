@@ -274,7 +274,9 @@ fn truncated_and_corrupt_xz_and_gz_fail_cleanly() {
 }
 
 /// Out of memory (here a `ulimit -v` too small for the import): one line that says so, exit
-/// status 1, and the staging the dead run left is gone with the next command.
+/// status 1, and the staging the dead run left is gone with the next command. The limit is
+/// found, not guessed: the smallest address-space limit the binary starts under (it grows
+/// with the build), plus a little, tried upward until an import runs out.
 #[test]
 fn out_of_memory_is_one_line_and_leaves_nothing() {
     let work = scratch("hostile-oom");
@@ -283,26 +285,50 @@ fn out_of_memory_is_one_line_and_leaves_nothing() {
     let root = work.join("r");
     router(&root);
     std::fs::copy(work.join("ok.img.gz"), root.join("ok.img.gz")).unwrap();
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v 8000 && exec {} --root {} image import /ok.img.gz --name x",
-            env!("CARGO_BIN_EXE_rpinet"),
-            root.display()
-        ))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let under = |kib: u64, args: &str| {
+        std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v {kib} && exec {} --root {} {args}",
+                env!("CARGO_BIN_EXE_rpinet"),
+                root.display()
+            ))
+            .output()
+            .unwrap()
+    };
+    // the smallest limit (in 256 KiB steps) under which `rpinet list` runs
+    let mut start = 4096;
+    while !under(start, "list").status.success() {
+        start += 256;
+        assert!(start < 1 << 20, "rpinet does not start under any limit");
+    }
+    let mut ran_out = false;
+    for (i, extra) in [256, 512, 1024, 2048, 4096].into_iter().enumerate() {
+        let out = under(
+            start + extra,
+            &format!("image import /ok.img.gz --name x{i}"),
+        );
+        if out.status.success() {
+            break;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("rpinet: out of memory: could not allocate "),
+            "{err}"
+        );
+        ran_out = true;
+    }
     assert!(
-        err.starts_with("rpinet: out of memory: could not allocate "),
-        "{err}"
+        ran_out,
+        "no limit above {start} KiB made the import run out of memory"
     );
     let _ = rpinet(&root, &["status"]);
     let left: Vec<_> = std::fs::read_dir(root.join("mnt/rpinet/images"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }

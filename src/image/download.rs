@@ -195,7 +195,7 @@ impl Download {
         let last_error = Arc::new(Mutex::new(String::new()));
         let stderr = {
             let (total, last_error) = (total.clone(), last_error.clone());
-            std::thread::spawn(move || {
+            crate::system::alloc::thread("download", move || {
                 for line in io::BufReader::new(err).lines().map_while(|l| l.ok()) {
                     if let Some(n) = content_length(&line) {
                         total.set(n);

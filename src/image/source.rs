@@ -388,7 +388,7 @@ fn decoder_thread(
     mut dec: impl Read + Send + 'static,
 ) -> Receiver<std::result::Result<Vec<u8>, String>> {
     let (tx, rx) = sync_channel(4);
-    std::thread::spawn(move || {
+    crate::system::alloc::thread(what, move || {
         loop {
             let mut buf = vec![0u8; CHUNK];
             let mut k = 0;

@@ -58,7 +58,7 @@ impl Bus {
             .stderr(Stdio::null());
         let mut child = cmd.spawn().ok()?;
         let mut out = child.stdout.take()?;
-        let reader = std::thread::spawn(move || {
+        let reader = crate::system::alloc::thread("ubus", move || {
             let mut buf = Vec::new();
             let whole = (&mut out).take(MAX_REPLY + 1).read_to_end(&mut buf).is_ok();
             (whole && buf.len() as u64 <= MAX_REPLY).then_some(buf)

@@ -78,6 +78,22 @@ fn message(size: usize, buf: &mut [u8; 160]) -> usize {
     n
 }
 
+/// Start a thread, or end with the out-of-memory line when the system cannot give it one
+/// (its stack is memory too: under a small `ulimit -v` the spawn fails where an allocation
+/// would, and the standard `thread::spawn` would panic).
+pub fn thread<F, T>(name: &str, f: F) -> std::thread::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// The standard library's default stack for a new thread.
+    const STACK: usize = 2 << 20;
+    match std::thread::Builder::new().name(name.into()).spawn(f) {
+        Ok(h) => h,
+        Err(_) => out_of_memory(STACK),
+    }
+}
+
 fn out_of_memory(size: usize) -> ! {
     let mut buf = [0u8; 160];
     let n = message(size, &mut buf);
