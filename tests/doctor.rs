@@ -100,7 +100,8 @@ impl Lab {
         );
         lab.write(
             "var/lib/nfs/etab",
-            "/mnt/rpinet/nfs/running_lion\t192.168.1.0/24(rw,sync,wdelay,hide,nocrossmnt,secure,no_root_squash)\n",
+            "/mnt/rpinet/nfs/running_lion\t192.168.1.0/24(rw,sync,wdelay,hide,nocrossmnt,secure,no_root_squash)\n\
+             /mnt/rpinet/tftp/38c128c0\t192.168.1.0/24(rw,sync,wdelay,hide,nocrossmnt,secure,no_root_squash)\n",
         );
         lab
     }

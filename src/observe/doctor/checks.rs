@@ -465,33 +465,41 @@ fn node_boot_files(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
     out
 }
 
-/// A node's root is in /etc/exports and exported by nfsd (apply writes them only while the SSD is mounted and rpinet is enabled).
+/// A node's root and boot directory are in /etc/exports and exported by nfsd (apply writes
+/// them only while the SSD is mounted and rpinet is enabled): the same rule as `status`'s
+/// `exported`, both directories.
 fn node_exports(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
     let mut out = Vec::new();
-    let dirs = node_dirs(cfg, n);
-    let storage_ok = storage_ok(s);
-    // exports: apply writes them only while the SSD is mounted and rpinet is enabled
-    match (&dirs, &s.services.exports) {
-        (None, _) => {}
-        _ if !storage_ok || !cfg.enabled => {}
-        (Some((_, nfs)), Some(t)) if exports_has(t, nfs) => {
-            if s.services.nfsd_running && s.services.etab.is_some() && !s.services.exported(nfs) {
-                out.push(find(
-                    Error,
-                    "export_not_active",
-                    &n.name,
-                    format!("{nfs} is in /etc/exports but not exported"),
-                    "run `exportfs -ra` (rpinet apply does) and read its error".into(),
-                ));
+    let Some((tftp, nfs)) = node_dirs(cfg, n) else {
+        return out;
+    };
+    if !storage_ok(s) || !cfg.enabled {
+        return out;
+    }
+    for dir in [nfs, tftp] {
+        match &s.services.exports {
+            Some(t) if exports_has(t, &dir) => {
+                if s.services.nfsd_running
+                    && s.services.etab.is_some()
+                    && !s.services.exported(&dir)
+                {
+                    out.push(find(
+                        Error,
+                        "export_not_active",
+                        &n.name,
+                        format!("{dir} is in /etc/exports but not exported"),
+                        "run `exportfs -ra` (rpinet apply does) and read its error".into(),
+                    ));
+                }
             }
+            _ => out.push(find(
+                Error,
+                "export_missing",
+                &n.name,
+                format!("{dir} is not in /etc/exports"),
+                "run `rpinet apply`, which writes the node exports".into(),
+            )),
         }
-        (Some((_, nfs)), _) => out.push(find(
-            Error,
-            "export_missing",
-            &n.name,
-            format!("{nfs} is not in /etc/exports"),
-            "run `rpinet apply`, which writes the node exports".into(),
-        )),
     }
     out
 }
