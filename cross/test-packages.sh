@@ -40,6 +40,10 @@ done
 for f in cross/*.sh; do
   check "bash -n $f" bash -n "$f"
 done
+# what provisioning puts into node roots
+for f in src/provision/node/rpinet-volume src/provision/node/rpinet-report; do
+  check "sh -n $f" sh -n "$f"
+done
 
 # The rpinet packages, one per arch label: the four of the walking skeleton
 # must be there.

@@ -171,7 +171,7 @@ fn status_lists_a_thousand_nodes_and_pages_a_filtered_list() {
     // boots of 1970 made no progress for ages: stalled (firmware) and stalled (dhcp)
     assert_eq!(
         v["summary"],
-        json!({"total": 1000, "up": 0, "booting": 0, "failed": 0, "stalled": 1000, "none": 0})
+        json!({"total": 1000, "up": 0, "running": 0, "degraded": 0, "booting": 0, "failed": 0, "stalled": 1000, "none": 0})
     );
     let p = call(
         Some(lab.path()),

@@ -143,7 +143,27 @@ pub fn show(root: &Root, name: &str) -> Result<NodeDetail> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
         how_to: how_to(n),
+        warnings: warnings(root, &w, n),
     })
+}
+
+/// What will go wrong on the node as it is provisioned: container runtimes in its root and
+/// no volume for them.
+fn warnings(root: &Root, w: &world::World, n: &Node) -> Vec<String> {
+    let Some(storage) = w.storage.mounted_path() else {
+        return Vec::new();
+    };
+    if w.config.volume_size_of(n).is_some() {
+        return Vec::new();
+    }
+    let runtimes =
+        crate::provision::volume::runtimes_at(root, &format!("{storage}/nfs/{}", n.name));
+    if runtimes.is_empty() {
+        return Vec::new();
+    }
+    vec![crate::provision::volume::no_volume_warning(
+        &n.name, &runtimes,
+    )]
 }
 
 fn how_to(n: &Node) -> Vec<String> {

@@ -92,7 +92,8 @@ pub fn select(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Waiting(Stage),
-    Up,
+    /// The node reported a healthy boot (`running`).
+    Running,
     Failed(String),
 }
 
@@ -105,8 +106,16 @@ pub fn judge(boot: &Boot, since: u64, now: u64, timeout: u64) -> Verdict {
             Verdict::Waiting(Stage::None)
         };
     }
-    if boot.stage == Stage::Up {
-        return Verdict::Up;
+    match boot.stage {
+        Stage::Running => return Verdict::Running,
+        Stage::Degraded | Stage::Emergency => {
+            return Verdict::Failed(format!(
+                "its boot ended {}: {}",
+                boot.stage.as_str(),
+                boot.problems.join("; ")
+            ));
+        }
+        _ => {}
     }
     if let Some(e) = &boot.error {
         return Verdict::Failed(e.clone());
@@ -254,7 +263,7 @@ fn roll(root: &Root, req: &RollRequest, job: &mut Job) -> Result<String> {
                 nodes[i].stage = boot.stage.as_str();
                 match judge(boot, *since, now, timeout) {
                     Verdict::Waiting(_) => k += 1,
-                    Verdict::Up => {
+                    Verdict::Running => {
                         let (_, _, slots) = switched.remove(k);
                         drop_kept(root, &slots)?;
                         nodes[i].state = "up";
@@ -381,6 +390,9 @@ mod tests {
             error: error.map(String::from),
             stalled: false,
             hint: None,
+            report: None,
+            problems: Vec::new(),
+            report_error: None,
         }
     }
 
@@ -396,9 +408,22 @@ mod tests {
             judge(&boot(Stage::Kernel, 1001, None), since, 1010, 60),
             Verdict::Waiting(Stage::Kernel)
         );
+        // up is not enough: the roll waits for the node's report of a healthy boot
         assert_eq!(
             judge(&boot(Stage::Up, 1001, None), since, 1010, 60),
-            Verdict::Up
+            Verdict::Waiting(Stage::Up)
+        );
+        assert_eq!(
+            judge(&boot(Stage::Running, 1001, None), since, 1010, 60),
+            Verdict::Running
+        );
+        let degraded = Boot {
+            problems: vec!["failed: resize2fs_once.service".into()],
+            ..boot(Stage::Degraded, 1001, None)
+        };
+        assert_eq!(
+            judge(&degraded, since, 1010, 60),
+            Verdict::Failed("its boot ended degraded: failed: resize2fs_once.service".into())
         );
         assert!(
             matches!(judge(&boot(Stage::Firmware, 1001, Some("start4.elf not found")), since, 1010, 60), Verdict::Failed(e) if e.contains("start4.elf"))

@@ -51,8 +51,13 @@ pub struct StatusQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub total: usize,
+    /// The OS is up: `up` (not reported yet) or `running`; `running` counts those that
+    /// reported a healthy boot again.
     pub up: usize,
+    pub running: usize,
+    pub degraded: usize,
     pub booting: usize,
+    /// A boot error, or emergency mode.
     pub failed: usize,
     pub stalled: usize,
     pub none: usize,
@@ -63,7 +68,13 @@ impl Summary {
         self.total += 1;
         let n = match b.stage {
             Stage::None => &mut self.none,
-            Stage::Up => &mut self.up,
+            Stage::Running => {
+                self.running += 1;
+                &mut self.up
+            }
+            Stage::Degraded => &mut self.degraded,
+            Stage::Emergency => &mut self.failed,
+            Stage::Up if !b.stalled => &mut self.up,
             _ if b.error.is_some() => &mut self.failed,
             _ if b.stalled => &mut self.stalled,
             _ => &mut self.booting,
@@ -224,6 +235,9 @@ pub struct NodeDetail {
     pub node: NodeView,
     pub eeprom: Vec<String>,
     pub how_to: Vec<String>,
+    /// What will go wrong on this node as it is provisioned (a container runtime without a
+    /// volume), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 /// One imported image, as `images` lists it.
@@ -579,6 +593,9 @@ impl NodeDetail {
         }
         if let Some(v) = &n.volume {
             out.push_str(&format!("  volume    {}\n", v.human()));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("WARNING: {w}\n"));
         }
         if !self.eeprom.is_empty() {
             out.push_str("EEPROM settings (sudo rpi-eeprom-config --edit):\n");

@@ -5,6 +5,7 @@ pub mod discover;
 pub mod doctor;
 pub mod events;
 pub mod facts;
+pub mod report;
 pub mod trace;
 pub mod ubus;
 
@@ -13,7 +14,8 @@ use crate::system::root::Root;
 use events::Event;
 use trace::Boot;
 
-/// Each node's last boot and the Pis that are not nodes, from `events`.
+/// Each node's last boot (with its report and stall hint, as `status` shows it) and the Pis
+/// that are not nodes, from `events`.
 pub fn observe(
     root: &Root,
     cfg: &Config,
@@ -21,14 +23,9 @@ pub fn observe(
 ) -> (Vec<(String, Boot)>, Vec<discover::Discovered>) {
     let keys = trace::node_keys(cfg);
     let tftp_root = trace::tftp_root(cfg);
-    let boots = trace::last_boots(
-        &keys,
-        events,
-        &trace::read_rmtab(root),
-        tftp_root.as_deref(),
-    );
+    let boots = trace::boots(root, cfg, events);
     let macs: Vec<String> = keys.iter().map(|k| k.mac.clone()).collect();
     let dirs: Vec<String> = keys.iter().map(|k| k.boot_dir.clone()).collect();
     let disc = discover::discover(events, &macs, &dirs, tftp_root.as_deref());
-    (keys.into_iter().map(|k| k.name).zip(boots).collect(), disc)
+    (boots, disc)
 }

@@ -13,6 +13,10 @@
 //! 4. `nfs`: mountd lists the node's root directory as mounted by its address.
 //! 5. `up`: the OS's own DHCP request carrying its hostname, or the OS
 //!    mounting its /boot/firmware (the TFTP dir) from fstab.
+//! 6. how the boot ended, from the node's own report (`observe::report`) written during
+//!    this boot: `running` (healthy), `degraded` (a unit failed, an ordering cycle cost a
+//!    job, the container volume or an enabled runtime is not up) or `emergency`
+//!    (emergency or rescue mode), with the reasons.
 //!
 //! A firmware file after a kernel, or a gap of more than [`NEW_BOOT_GAP`]
 //! seconds, starts a new boot. The first required file that was not found
@@ -36,6 +40,9 @@ pub enum Stage {
     Kernel,
     Nfs,
     Up,
+    Running,
+    Degraded,
+    Emergency,
 }
 
 impl Stage {
@@ -47,6 +54,9 @@ impl Stage {
             Stage::Kernel => "kernel",
             Stage::Nfs => "nfs",
             Stage::Up => "up",
+            Stage::Running => "running",
+            Stage::Degraded => "degraded",
+            Stage::Emergency => "emergency",
         }
     }
 }
@@ -73,6 +83,15 @@ pub struct Boot {
     /// One sentence: the likely cause and what to check (stalled or failed boots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The node's own report of this boot, once it wrote one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<crate::observe::report::Report>,
+    /// Why this boot is degraded or in emergency mode, from its report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// What is wrong with what the node wrote as its report (it is not one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
 }
 
 impl Boot {
@@ -86,6 +105,9 @@ impl Boot {
             error: None,
             stalled: false,
             hint: None,
+            report: None,
+            problems: Vec::new(),
+            report_error: None,
         }
     }
 
@@ -580,14 +602,20 @@ pub const STAGE_BUDGET: [(Stage, u64); 4] = [
     (Stage::Nfs, 300),
 ];
 
+/// How long an OS that is up may take to report how its boot ended (start-up to the end,
+/// with cloud-init's first boot, on a slow SD-less Pi): past this a node whose root reports
+/// is stalled at `up`.
+pub const REPORT_BUDGET: u64 = 900;
+
 /// Mark `b` stalled when it has made no progress for longer than [`STAGE_BUDGET`] allows at
 /// its stage by `now`, and say what to check for a stalled or failed boot.
-pub fn assess(b: &mut Boot, now: u64) {
+pub fn assess(b: &mut Boot, now: u64, reports: bool) {
     b.hint = None;
     let budget = STAGE_BUDGET
         .iter()
         .find(|(s, _)| *s == b.stage)
-        .map(|(_, secs)| *secs);
+        .map(|(_, secs)| *secs)
+        .or((reports && b.stage == Stage::Up).then_some(REPORT_BUDGET));
     b.stalled = budget.is_some_and(|secs| now > b.updated.saturating_add(secs));
     if b.error.is_none() && !b.stalled {
         return;
@@ -608,15 +636,53 @@ pub fn assess(b: &mut Boot, now: u64) {
                 "the firmware loaded but no kernel came: check config.txt and the kernel file in the boot dir, and the Pi's console"
             }
             Stage::Kernel => {
-                "the kernel loaded but never mounted its root: check cmdline.txt's nfsroot, that nfsd runs with NFSv3 ('rpinet doctor') and the export"
+                "the kernel loaded but never mounted its root: check cmdline.txt's nfsroot (the server address and path, vers=3), that nfsd runs with NFSv3 ('rpinet doctor'), the node's export, and that the initramfs the image boots with has NFS (Raspberry Pi OS's does)"
             }
             Stage::Nfs => {
                 "the root is mounted but the OS never asked for its address: check the Pi's console (fstab, systemd) and its network setup"
             }
-            Stage::Up => return,
+            Stage::Up => {
+                "the OS mounted its root but never reported how its boot ended: it is waiting for something (fstab, a mount, a unit with no timeout) or stopped at a console prompt; check the Pi's console and `journalctl -b` there"
+            }
+            Stage::Running | Stage::Degraded | Stage::Emergency => return,
         }
         .to_string(),
     );
+}
+
+/// Take the node's report into its boot when it was written during this boot: the boot
+/// ends `running`, `degraded` or `emergency`, with the reasons. A report of an earlier boot
+/// is left out; one that is not a report is the boot's `report_error`.
+pub fn apply_report(b: &mut Boot, report: Option<Result<crate::observe::report::Report, String>>) {
+    let Some(report) = report else { return };
+    let r = match report {
+        Ok(r) => r,
+        Err(e) => {
+            b.report_error = Some(format!("its boot report {e}"));
+            return;
+        }
+    };
+    if b.stage == Stage::None || r.written < b.started {
+        return;
+    }
+    let problems = r.problems();
+    let (stage, detail) = if r.emergency() {
+        (
+            Stage::Emergency,
+            format!("emergency mode: {}", problems.join("; ")),
+        )
+    } else if !problems.is_empty() {
+        (Stage::Degraded, problems.join("; "))
+    } else {
+        let t = r.times.multi_user_ms.map_or(String::new(), |ms| {
+            format!(" in {}.{} s", ms / 1000, ms % 1000 / 100)
+        });
+        (Stage::Running, format!("multi-user reached{t}"))
+    };
+    b.mark(stage, r.written, detail);
+    b.updated = b.updated.max(r.written);
+    b.problems = problems;
+    b.report = Some(r);
 }
 
 // ---- the imperative edge ----
@@ -661,8 +727,20 @@ pub fn boots(root: &Root, cfg: &Config, events: &[Event]) -> Vec<(String, Boot)>
     let tftp_root = tftp_root(cfg);
     let mut boots = last_boots(&keys, events, &read_rmtab(root), tftp_root.as_deref());
     let now = crate::observe::events::now();
-    for b in &mut boots {
-        assess(b, now);
+    for (k, b) in keys.iter().zip(boots.iter_mut()) {
+        let nfs = k.nfs_dir.as_deref();
+        // past `up` only: a boot that never mounted its root has no report to read
+        if let Some(nfs) = nfs.filter(|_| b.reached(Stage::Nfs)) {
+            apply_report(b, crate::observe::report::read(root, nfs));
+        }
+        let reports = nfs.is_some_and(|d| {
+            let unit = format!(
+                "{d}/etc/systemd/system/{}",
+                crate::provision::report::UNIT_NAME
+            );
+            std::fs::symlink_metadata(root.path(unit)).is_ok_and(|m| m.is_file())
+        });
+        assess(b, now, reports);
     }
     keys.into_iter().map(|k| k.name).zip(boots).collect()
 }
@@ -910,7 +988,7 @@ mod tests {
             Some("kernel8.img from 38c128c0/: transfer timed out")
         );
         let mut late = b.clone();
-        assess(&mut late, 1040 + 10);
+        assess(&mut late, 1040 + 10, false);
         assert!(!late.stalled);
         assert!(late.hint.as_deref().unwrap().contains("TFTP_FILE_TIMEOUT"));
         ev.push(sent(1070, "kernel8.img"));
@@ -923,15 +1001,15 @@ mod tests {
         let b = run(&pi4_boot(1000), &Rmtab::default());
         for (now, stalled) in [(1004, false), (1004 + 240, false), (1004 + 241, true)] {
             let mut a = b.clone();
-            assess(&mut a, now);
+            assess(&mut a, now, false);
             assert_eq!(a.stalled, stalled, "at {now}");
             assert_eq!(a.hint.is_some(), stalled);
         }
         let mut a = b.clone();
-        assess(&mut a, 1004 + 241);
+        assess(&mut a, 1004 + 241, false);
         assert!(a.hint.unwrap().contains("nfsroot"));
         let mut none = Boot::none();
-        assess(&mut none, u64::MAX);
+        assess(&mut none, u64::MAX, false);
         assert!(!none.stalled && none.hint.is_none());
         let json = serde_json::to_string(&b).unwrap();
         assert!(!json.contains("stalled") && !json.contains("hint"));

@@ -5,8 +5,8 @@
 use std::io::Read;
 
 use super::ProvisionTarget;
-use super::rootfs::{dir_at, mkdirs, read, unlink_if, write};
-use super::{edits, keys, volume};
+use super::rootfs::{self, dir_at, mkdirs, read, unlink_if, write};
+use super::{edits, keys, report, volume};
 use crate::bail;
 use crate::error::{Context, Result};
 use crate::system::fsys::{self, Dir};
@@ -118,9 +118,18 @@ pub fn apply(
         done.push(keys::install(&t.ssh_keys, root)?);
     }
     if let Some(tr) = &t.volume {
-        install_volume(root, &etc, tr)?;
+        rootfs::install(root, &etc, &volume::node_files(tr), &volume::links())?;
         done.push(format!("container volume at {}", volume::MOUNT));
+    } else {
+        let runtimes = volume::runtimes_in(|rel| root.lstat(rel.as_bytes()).is_ok());
+        if !runtimes.is_empty() {
+            let w = volume::no_volume_warning(&t.node, &runtimes);
+            log::warn!("{w}");
+            done.push(format!("WARNING: {w}"));
+        }
     }
+    rootfs::install(root, &etc, &report::node_files(), &report::links())?;
+    done.push(format!("boot report to the router ({})", report::PATH));
     if user.is_none() && t.ssh_keys.is_empty() {
         let w = edits::no_user_warning(&t.node);
         log::warn!("{w}");
@@ -203,25 +212,6 @@ fn mask_sd_card_units(etc: &Dir) -> Result<Vec<String>> {
 
 /// The node side of the container volume ([`volume::node_files`]), its unit enabled and
 /// required by every container runtime.
-fn install_volume(root: &Dir, etc: &Dir, t: &volume::Transport) -> Result<()> {
-    for f in volume::node_files(t) {
-        let d = mkdirs(root, f.dir).ctx(|| format!("failed to make {}", f.dir.join("/")))?;
-        write(&d, f.name, &f.text, f.mode)?;
-        // write() keeps an image file's mode; these are ours.
-        d.chmod(f.name.as_bytes(), f.mode)
-            .ctx(|| format!("failed to set the mode of {}", f.name))?;
-    }
-    let target = format!("/etc/systemd/system/{}", volume::UNIT_NAME);
-    for sub in volume::enable_dirs() {
-        let d = mkdirs(etc, &["systemd", "system", &sub])
-            .ctx(|| format!("failed to make etc/systemd/system/{sub}"))?;
-        let _ = unlink_if(&d, volume::UNIT_NAME)?;
-        d.symlink(target.as_bytes(), volume::UNIT_NAME.as_bytes())
-            .ctx(|| format!("failed to link {} into {sub}", volume::UNIT_NAME))?;
-    }
-    Ok(())
-}
-
 /// Pi 3 asks for bootcode.bin at the TFTP root before its own directory.
 pub fn bootcode_at_tftp_root(boot: &Dir, tftp_root: &Dir) -> Result<()> {
     let f = boot

@@ -5,6 +5,7 @@ pub mod customise;
 pub mod edits;
 pub mod identity;
 pub mod keys;
+pub mod report;
 pub mod rootfs;
 pub mod switch;
 pub mod volume;

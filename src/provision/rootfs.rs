@@ -81,3 +81,34 @@ pub fn unlink_if(dir: &Dir, name: &str) -> Result<bool> {
         ))),
     }
 }
+
+/// One file rpinet puts into a node's root: directory components below the root, name,
+/// content, mode.
+pub struct NodeFile {
+    pub dir: &'static [&'static str],
+    pub name: &'static str,
+    pub text: String,
+    pub mode: u32,
+}
+
+/// Write `files` into the root (modes as given, whatever the image had) and link each
+/// `(dir, unit)` of `links` (a `*.wants`/`*.requires` directory under etc/systemd/system) to
+/// /etc/systemd/system/UNIT, as `systemctl enable` would.
+pub fn install(root: &Dir, etc: &Dir, files: &[NodeFile], links: &[(String, &str)]) -> Result<()> {
+    for f in files {
+        let d = mkdirs(root, f.dir).ctx(|| format!("failed to make {}", f.dir.join("/")))?;
+        write(&d, f.name, &f.text, f.mode)?;
+        // write() keeps an image file's mode; these are ours.
+        d.chmod(f.name.as_bytes(), f.mode)
+            .ctx(|| format!("failed to set the mode of {}", f.name))?;
+    }
+    for (sub, unit) in links {
+        let d = mkdirs(etc, &["systemd", "system", sub])
+            .ctx(|| format!("failed to make etc/systemd/system/{sub}"))?;
+        let _ = unlink_if(&d, unit)?;
+        let target = format!("/etc/systemd/system/{unit}");
+        d.symlink(target.as_bytes(), unit.as_bytes())
+            .ctx(|| format!("failed to link {unit} into {sub}"))?;
+    }
+    Ok(())
+}

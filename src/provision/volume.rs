@@ -12,6 +12,7 @@
 use std::io;
 use std::net::Ipv4Addr;
 
+use super::rootfs::NodeFile;
 use crate::bail;
 use crate::error::{Context, Result};
 use crate::system::fsys::Dir;
@@ -62,14 +63,6 @@ pub fn required_by() -> Vec<&'static str> {
         .unwrap_or_default()
 }
 
-/// One file the node side needs: directory components below the root, name, content, mode.
-pub struct NodeFile {
-    pub dir: &'static [&'static str],
-    pub name: &'static str,
-    pub text: String,
-    pub mode: u32,
-}
-
 /// The files, then the links that enable the unit (`(dir, name)` → the unit's path).
 pub fn node_files(t: &Transport) -> Vec<NodeFile> {
     vec![
@@ -99,6 +92,49 @@ pub fn enable_dirs() -> Vec<String> {
     let mut v = vec!["multi-user.target.wants".to_string()];
     v.extend(required_by().iter().map(|s| format!("{s}.requires")));
     v
+}
+
+/// The links that enable the unit: `(directory, unit)`.
+pub fn links() -> Vec<(String, &'static str)> {
+    enable_dirs().into_iter().map(|d| (d, UNIT_NAME)).collect()
+}
+
+/// Container runtimes an image may carry, each with the files that give it away (relative
+/// to the root): Debian's docker.io and Docker's own docker-ce, containerd, k3s, k0s,
+/// kubelet, CRI-O.
+pub const RUNTIMES: [(&str, &[&str]); 6] = [
+    ("docker", &["usr/sbin/dockerd", "usr/bin/dockerd"]),
+    ("containerd", &["usr/bin/containerd"]),
+    ("k3s", &["usr/local/bin/k3s", "usr/bin/k3s"]),
+    ("k0s", &["usr/local/bin/k0s", "usr/bin/k0s"]),
+    ("kubelet", &["usr/bin/kubelet"]),
+    ("crio", &["usr/bin/crio"]),
+];
+
+/// The runtimes a root holds, `exists` answering for a path relative to it.
+pub fn runtimes_in(exists: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    RUNTIMES
+        .iter()
+        .filter(|(_, files)| files.iter().any(|f| exists(f)))
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// The runtimes in the root at router path `nfs_root` (none when it cannot be read). The
+/// files are looked at, never followed out of the root.
+pub fn runtimes_at(root: &Root, nfs_root: &str) -> Vec<&'static str> {
+    runtimes_in(|rel| {
+        std::fs::symlink_metadata(root.path(format!("{nfs_root}/{rel}"))).is_ok_and(|m| !m.is_dir())
+    })
+}
+
+/// What to say of a node whose image has container runtimes but which has no volume: on an
+/// NFS root they start and then fail at the first container (docs/facts.md §2.4).
+pub fn no_volume_warning(node: &str, runtimes: &[&str]) -> String {
+    format!(
+        "node '{node}' has {} but no container volume: on an NFS root the first container fails (\"read-only file system\" under /var/lib/docker); give it one: --volume-size 32G (uci: volume_size)",
+        runtimes.join(", ")
+    )
 }
 
 /// What happens to a volume file of `current` bytes (None: none yet) asked to be `wanted`.
@@ -216,6 +252,16 @@ mod tests {
              TRANSPORT=nfs-loop\nSERVER='10.0.0.1'\nEXPORT='/mnt/rpinet/volumes/lion'\nFILE='disk.img'\n\
              MOUNT='/var/lib/rpinet-volume'\nDIRS='rancher containerd docker kubelet k0s'\n"
         );
+    }
+
+    #[test]
+    fn runtimes_are_found_by_their_files() {
+        let have = |rel: &str| ["usr/sbin/dockerd", "usr/bin/containerd"].contains(&rel);
+        assert_eq!(runtimes_in(have), ["docker", "containerd"]);
+        assert!(runtimes_in(|_| false).is_empty());
+        let w = no_volume_warning("lion", &["docker", "containerd"]);
+        assert!(w.starts_with("node 'lion' has docker, containerd but no container volume"));
+        assert!(w.contains("--volume-size"));
     }
 
     #[test]

@@ -73,6 +73,15 @@ fn boot(root: &Path, (name, serial, mac, ip): (&str, &str, &str, &str)) {
             ("HOSTNAME", name),
         ],
     );
+    // and the node's own report of a healthy boot, written into its root as its
+    // rpinet-report.service does
+    let dir = root.join(format!("mnt/rpinet/nfs/{name}/var/lib/rpinet"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("boot-report"),
+        "rpinet-boot-report 1\nstate=running\nmode=multi-user\nkernel=6.1.0\nmulti_user_us=30000000\n",
+    )
+    .unwrap();
 }
 
 fn image_of(root: &Path, node: &str) -> String {
@@ -174,7 +183,10 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
         .map(|n| (n["name"].as_str().unwrap(), n["state"].as_str().unwrap()))
         .collect();
     assert_eq!(states, [("a", "up"), ("b", "up"), ("c", "failed")]);
-    assert_eq!(j["nodes"][0]["stage"], "up");
+    assert_eq!(
+        j["nodes"][0]["stage"], "running",
+        "a reported a healthy boot: {j}"
+    );
     assert_eq!(
         j["nodes"][2]["boot"]["stage"], "none",
         "c is reported with its boot trace: {j}"

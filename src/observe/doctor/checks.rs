@@ -451,6 +451,15 @@ fn node_boot_files(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
             }
         }
     }
+    if !f.runtimes.is_empty() && cfg.volume_size_of(n).is_none() {
+        out.push(find(
+            Warning,
+            "runtime_without_volume",
+            &n.name,
+            crate::provision::volume::no_volume_warning(&n.name, &f.runtimes),
+            format!("uci set rpinet.{}.volume_size='32G' && uci commit rpinet, then `rpinet node provision {} --image IMAGE` (the volume is made and holds /var/lib/docker, containerd and rancher)", n.name, n.name),
+        ));
+    }
     if let Some(fs) = &f.fstab {
         if fs
             .lines()
@@ -511,6 +520,32 @@ fn node_last_boot(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
     let dirs = node_dirs(cfg, n);
     // what the Pi asked for on its last boot
     if let Some(b) = s.boots.get(&n.name) {
+        match b.stage {
+            crate::observe::trace::Stage::Emergency => out.push(find(
+                Error,
+                "node_emergency",
+                &n.name,
+                format!("its last boot ended in emergency or rescue mode: {}", b.problems.join("; ")),
+                "look at the node's console (`journalctl -b` there names what failed), fix it and reboot".into(),
+            )),
+            crate::observe::trace::Stage::Degraded => out.push(find(
+                Warning,
+                "node_degraded",
+                &n.name,
+                format!("its last boot ended degraded: {}", b.problems.join("; ")),
+                "on the node, `systemctl --failed` and `journalctl -b -p warning` say why; an ordering cycle means a unit's Before=/After= lines contradict each other".into(),
+            )),
+            _ => {}
+        }
+        if let Some(e) = &b.report_error {
+            out.push(find(
+                Warning,
+                "report_invalid",
+                &n.name,
+                format!("{e}, so how its boot ended is unknown"),
+                format!("provision the node again (`rpinet node provision {}`), which puts the report writer back", n.name),
+            ));
+        }
         if let Some(e) = b.error.as_deref().filter(|e| e.ends_with("timed out")) {
             out.push(find(
                 Warning,

@@ -49,6 +49,8 @@ pub struct NodeFacts {
     pub cmdline: Option<String>,
     pub fstab: Option<String>,
     pub os_codename: Option<String>,
+    /// Container runtimes its root holds.
+    pub runtimes: Vec<&'static str>,
 }
 
 /// A node section's identity as written (lowercased), before validation.
@@ -311,6 +313,8 @@ impl Snapshot {
                 f.fstab = read_small(&nfs.join("etc/fstab"), 64 * 1024);
                 f.os_codename = Some(crate::image::os_release::read_codename_at(&nfs))
                     .filter(|c| !c.is_empty());
+                f.runtimes =
+                    crate::provision::volume::runtimes_at(root, &format!("{sp}/nfs/{}", n.name));
             }
             s.nodes.insert(n.name.clone(), f);
         }
