@@ -146,17 +146,17 @@ test('overview: health, one card per node with its timeline, discovered Pis, Add
   assert.deepEqual(cards.map((c) => [c.name, c.badge]), [
     ['running_lion', 'failed:✘ Boot failed'], ['quiet_otter', 'up:✔ Up'], ['brave_fox', 'booting:… Booting: DHCP'],
     ['slow_hare', 'stalled:✘ Stalled: Kernel'], ['spare_pi', 'disabled:○ Disabled']]);
-  assert.deepEqual(cards[0].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending']);
+  assert.deepEqual(cards[0].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending', 'running:pending']);
   assert.equal(cards[0].error, 'First problem: cmdline.txt not found in 38c128c0/');
   assert.match(cards[0].text, /Last boot\s+3 min ago/);
-  assert.deepEqual(cards[1].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:done', 'up:done']);
+  assert.deepEqual(cards[1].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:done', 'up:done', 'running:pending']);
   assert.equal(cards[1].error, null);
   assert.match(cards[1].text, /Address\s+192\.168\.1\.71 \(reserved\)/);
   assert.match(cards[1].text, /Container volume\s+5\.0 GiB of 32\.0 GiB used, at \/var\/lib\/rpinet-volume/);
   assert.match(cards[4].text, /Last boot\s+never/);
 
   // a boot with no progress for longer than a Pi ever takes is shown stalled, with its likely cause
-  assert.deepEqual(cards[3].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:stalled', 'up:pending']);
+  assert.deepEqual(cards[3].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:stalled', 'up:pending', 'running:pending']);
   assert.match(await page.innerText('[data-node="slow_hare"] .rpinet-stalled'), /No progress: The kernel was fetched 11 minutes ago .* check the nfsroot= line/);
 
   // ok, in progress, not yet and problem look different in the bootstrap theme's label colours
@@ -465,9 +465,9 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
     [...e.querySelectorAll('[data-stage]')].map((s) => s.dataset.state).join(' '),
     (e.querySelector('.rpinet-error') || {}).textContent || '']));
   assert.deepEqual(cards, [
-    ['running_lion', 'done done done failed pending', 'First problem: cmdline.txt not found in 38c128c0/'],
-    ['quiet_otter', 'done done done done done', ''],
-    ['brave_fox', 'done pending pending pending pending', ''],
+    ['running_lion', 'done done done failed pending pending', 'First problem: cmdline.txt not found in 38c128c0/'],
+    ['quiet_otter', 'done done done done done pending', ''],
+    ['brave_fox', 'done pending pending pending pending pending', ''],
   ]);
   assert.match(await page.innerText('[data-node="quiet_otter"] [data-stage="nfs"]'), /NFS root/i);
   // rpinet pages the nodes: the page asks for its first page and shows rpinet's count of all
@@ -532,7 +532,7 @@ test('real-fleet: roll an image in the lab: every node\'s state, the boot trace 
     [['running_lion', 'up'], ['quiet_otter', 'failed'], ['brave_fox', 'pending']]);
   const otter = '#rpinet-roll-nodes-progress tr[data-node="quiet_otter"]';
   assert.match(await page.innerText(otter), /cmdline\.txt not found in 2c-cf-67-0a-11-2b\/\nthe kernel loaded but never mounted its root/);
-  assert.deepEqual(await page.$$eval(`${otter} [data-stage]`, (li) => li.map((x) => x.dataset.state)), ['done', 'done', 'done', 'failed', 'pending']);
+  assert.deepEqual(await page.$$eval(`${otter} [data-stage]`, (li) => li.map((x) => x.dataset.state)), ['done', 'done', 'done', 'failed', 'pending', 'pending']);
   assert.match(await page.innerText('#maincontent'), /The roll of lab-next stopped: image roll stopped: quiet_otter did not come up on lab-next: cmdline\.txt not found/);
   await shots(page, 'real-roll');
   await page.click('[data-rollback="quiet_otter"]');
@@ -682,7 +682,7 @@ test('images: roll an image to nodes, each node\'s progress, Roll back the node 
   const otter = '#rpinet-roll-nodes-progress tr[data-node="quiet_otter"]';
   assert.match(await page.innerText(otter), /✘ DID NOT COME UP\ncmdline\.txt not found in 2c-cf-67-0a-11-2b\//);
   assert.deepEqual(await page.$$eval(`${otter} [data-stage]`, (li) => li.map((x) => x.dataset.stage + ':' + x.dataset.state)),
-    ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending']);
+    ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending', 'running:pending']);
   assert.deepEqual(await page.$$eval('#rpinet-roll-job [data-rollback]', (b) => b.map((x) => x.dataset.rollback)), ['quiet_otter']);
   assert.match(await page.innerText('#maincontent'), /The roll of trixie-lite stopped: image roll stopped: quiet_otter did not come up/);
   await shots(page, 'images-roll-stopped');

@@ -78,24 +78,33 @@ test('boot directory and hostname follow docs/SPEC.md §1/§2', () => {
 test('the timeline marks stages done up to the one reached and the next one failed on error', () => {
   const status = fixture('status.json');
   const lion = logic.timeline(status.nodes[0].boot);
-  assert.deepEqual(lion.map((s) => s.stage), ['dhcp', 'firmware', 'kernel', 'nfs', 'up']);
-  assert.deepEqual(lion.map((s) => s.state), ['done', 'done', 'done', 'failed', 'pending']);
-  assert.deepEqual(lion.map((s) => s.title), ['DHCP', 'Firmware', 'Kernel', 'NFS root', 'Up']);
+  assert.deepEqual(lion.map((s) => s.stage), ['dhcp', 'firmware', 'kernel', 'nfs', 'up', 'running']);
+  assert.deepEqual(lion.map((s) => s.state), ['done', 'done', 'done', 'failed', 'pending', 'pending']);
+  assert.deepEqual(lion.map((s) => s.title), ['DHCP', 'Firmware', 'Kernel', 'NFS root', 'Up', 'Running']);
   assert.equal(lion[0].detail, 'offered 192.168.1.57');
   assert.equal(lion[0].time, '2023-11-14 22:13:20 UTC');
   assert.equal(lion[3].detail, 'cmdline.txt not found in 38c128c0/');
 
   const otter = logic.timeline(status.nodes[1].boot);
-  assert.deepEqual(otter.map((s) => s.state), ['done', 'done', 'done', 'done', 'done']);
+  // up, and not reported yet: running is still to come
+  assert.deepEqual(otter.map((s) => s.state), ['done', 'done', 'done', 'done', 'done', 'pending']);
 
   const fox = logic.timeline(status.nodes[2].boot);
-  assert.deepEqual(fox.map((s) => s.state), ['done', 'pending', 'pending', 'pending', 'pending']);
+  assert.deepEqual(fox.map((s) => s.state), ['done', 'pending', 'pending', 'pending', 'pending', 'pending']);
 
-  assert.deepEqual(logic.timeline({ stage: 'none', stages: [] }).map((s) => s.state), Array(5).fill('pending'));
-  assert.deepEqual(logic.timeline(undefined).map((s) => s.state), Array(5).fill('pending'));
+  assert.deepEqual(logic.timeline({ stage: 'none', stages: [] }).map((s) => s.state), Array(6).fill('pending'));
+  assert.deepEqual(logic.timeline(undefined).map((s) => s.state), Array(6).fill('pending'));
   // failed before DHCP completed: the first stage is the failed one
   assert.deepEqual(logic.timeline({ stage: 'none', error: 'no DHCP offer' }).map((s) => s.state),
-    ['failed', 'pending', 'pending', 'pending', 'pending']);
+    ['failed', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  // the node's own report: running is the last step done; degraded and emergency fail it
+  assert.deepEqual(logic.timeline({ stage: 'running' }).map((s) => s.state), Array(6).fill('done'));
+  const degraded = logic.timeline({ stage: 'degraded', problems: ['systemd says degraded', 'failed: resize2fs_once.service'] });
+  assert.deepEqual(degraded.map((s) => s.state), ['done', 'done', 'done', 'done', 'done', 'failed']);
+  assert.equal(degraded[5].detail, 'systemd says degraded; failed: resize2fs_once.service');
+  assert.deepEqual(logic.bootState({ boot: { stage: 'degraded' } }), { state: 'degraded', look: 'problem', text: 'Degraded' });
+  assert.deepEqual(logic.bootState({ boot: { stage: 'emergency' } }), { state: 'failed', look: 'problem', text: 'Emergency mode' });
+  assert.deepEqual(logic.bootState({ boot: { stage: 'running' } }), { state: 'up', look: 'ok', text: 'Running' });
 });
 
 test('node cards carry badge, last boot, first error and address', () => {
@@ -119,16 +128,16 @@ test('node cards carry badge, last boot, first error and address', () => {
   // a stalled boot (contract 1: boot.stalled + boot.hint) is a problem with its hint
   assert.deepEqual(hare.badge, { state: 'stalled', look: 'problem', text: 'Stalled: Kernel' });
   assert.match(hare.stalled, /never mounted: check the nfsroot= line/);
-  assert.deepEqual(hare.steps.map((s) => s.state), ['done', 'done', 'done', 'stalled', 'pending']);
-  assert.deepEqual(hare.steps.map((s) => s.look), ['ok', 'ok', 'ok', 'problem', 'pending']);
+  assert.deepEqual(hare.steps.map((s) => s.state), ['done', 'done', 'done', 'stalled', 'pending', 'pending']);
+  assert.deepEqual(hare.steps.map((s) => s.look), ['ok', 'ok', 'ok', 'problem', 'pending', 'pending']);
   assert.equal(logic.volumeText({ size: 1073741824, used: null, mount: '/var/lib/rpinet-volume' }), '1.0 GiB at /var/lib/rpinet-volume');
   assert.equal(logic.volumeText(null), '');
 });
 
 test('summary from the status reply, counted from the nodes when the backend has none', () => {
   const st = fixture('status.json');
-  assert.deepEqual(logic.summary(st), { total: 5, up: 1, booting: 1, failed: 1, stalled: 1, none: 1 });
-  const given = { total: 1000, up: 990, booting: 4, failed: 3, stalled: 2, none: 1 };
+  assert.deepEqual(logic.summary(st), { total: 5, up: 1, degraded: 0, booting: 1, failed: 1, stalled: 1, none: 1 });
+  const given = { total: 1000, up: 989, degraded: 1, booting: 4, failed: 3, stalled: 2, none: 1 };
   assert.deepEqual(logic.summary({ summary: given, nodes: [] }), given);
   assert.deepEqual(logic.pager({ nodes: st.nodes }, 50), { paged: false, pages: 1, page: 0, matched: 5 });
   assert.deepEqual(logic.pager({ matched: 1000, offset: 100, nodes: [] }, 50), { paged: true, matched: 1000, page: 2, pages: 20, from: 101, to: 150 });
@@ -302,7 +311,7 @@ test('an image roll: the nodes it can pick, and each node\'s progress with Roll 
   const real = logic.rollRows(require(path.join(__dirname, 'fixtures', 'rpinet-call', 'job-image_roll.json')).at(-1));
   assert.deepEqual(real.map((r) => [r.name, r.state, r.canRollBack]), [['running_lion', 'up', false], ['quiet_otter', 'failed', true], ['brave_fox', 'pending', false]]);
   assert.match(real[1].hint, /the kernel loaded but never mounted its root/);
-  assert.deepEqual(stopped[1].steps.map((s) => s.stage + ':' + s.state), ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending']);
+  assert.deepEqual(stopped[1].steps.map((s) => s.stage + ':' + s.state), ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending', 'running:pending']);
   assert.equal(stopped[0].steps, null);
   assert.deepEqual(logic.rollRows({ state: 'running' }), []);
   assert.equal(logic.rollRows({ state: 'running', nodes: [{ name: 'a', state: 'booting', stage: 'none' }] })[0].text, 'Waiting for its boot');

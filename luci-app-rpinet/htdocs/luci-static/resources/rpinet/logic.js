@@ -54,7 +54,9 @@ const SHA256_RE = /^[0-9a-fA-F]{64}$/;
 
 const MODELS = [ 'pi3', 'pi4', 'pi5' ];
 const BOOT_IDS = [ 'serial', 'mac', 'custom' ];
-const STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up' ];
+const STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up', 'running' ];
+/* How a boot can end by the node's own report, besides running: the last step failed. */
+const ENDED_BADLY = [ 'degraded', 'emergency' ];
 const LEVEL_ORDER = { error: 0, warning: 1, info: 2 };
 
 function fmt(template, ...args) {
@@ -72,8 +74,11 @@ function stageStep(self, reached, b, byStage) {
 	return (stage, i) => {
 		const st = byStage[stage] || {};
 		let state = 'pending';
+		const badEnd = ENDED_BADLY.includes(b.stage) && stage == 'running';
 		if (i <= reached)
 			state = 'done';
+		else if (badEnd)
+			state = 'failed';
 		else if (i == reached + 1 && b.error)
 			state = 'failed';
 		else if (i == reached + 1 && b.stalled)
@@ -85,13 +90,19 @@ function stageStep(self, reached, b, byStage) {
 			time: st.time ? self.formatTime(st.time) : '',
 			/* done ok, failed and stalled a problem, the rest not yet */
 			look: (state == 'done') ? 'ok' : (state == 'pending') ? 'pending' : 'problem',
-			detail: (state == 'failed') ? str(b.error) : (state == 'stalled') ? str(b.hint) : str(st.detail)
+			detail: badEnd ? (problemsText(b) || self.stageTitle(b.stage))
+				: (state == 'failed') ? str(b.error) : (state == 'stalled') ? str(b.hint) : str(st.detail)
 		};
 	};
 }
 
 function str(v) {
 	return (v == null) ? '' : String(v);
+}
+
+/* Why a boot ended degraded or in emergency mode, as rpinet says it. */
+function problemsText(b) {
+	return (Array.isArray(b.problems) ? b.problems : []).map(str).join('; ');
 }
 
 /* Standard base64 with padding, as OpenSSH writes key blobs: the bytes, or null. */
@@ -446,6 +457,9 @@ return baseclass.extend({
 		case 'kernel': return _('Kernel');
 		case 'nfs': return _('NFS root');
 		case 'up': return _('Up');
+		case 'running': return _('Running');
+		case 'degraded': return _('Degraded');
+		case 'emergency': return _('Emergency mode');
 		default: return _('Not booted');
 		}
 	},
@@ -473,11 +487,13 @@ return baseclass.extend({
 	},
 
 	/*
-	 * The boot timeline DHCP → firmware → kernel → NFS root → up. Stages up to boot.stage
-	 * are done; with boot.error the next one failed; the rest are pending.
+	 * The boot timeline DHCP → firmware → kernel → NFS root → up → running. Stages up to
+	 * boot.stage are done; with boot.error the next one failed; a boot that ended degraded
+	 * or in emergency mode is up with its last step failed; the rest are pending.
 	 */
 	timeline(boot) {
-		const b = boot || {}, reached = STAGES.indexOf(b.stage), byStage = {};
+		const b = boot || {}, byStage = {};
+		const reached = ENDED_BADLY.includes(b.stage) ? STAGES.indexOf('up') : STAGES.indexOf(b.stage);
 		(Array.isArray(b.stages) ? b.stages : []).forEach(s => {
 			if (s && byStage[s.stage] == null)
 				byStage[s.stage] = s;
@@ -494,6 +510,12 @@ return baseclass.extend({
 			return { state: 'failed', look: 'problem', text: _('Boot failed') };
 		if (b.stalled)
 			return { state: 'stalled', look: 'problem', text: fmt(_('Stalled: %s'), this.stageTitle(b.stage)) };
+		if (b.stage == 'emergency')
+			return { state: 'failed', look: 'problem', text: _('Emergency mode') };
+		if (b.stage == 'degraded')
+			return { state: 'degraded', look: 'problem', text: _('Degraded') };
+		if (b.stage == 'running')
+			return { state: 'up', look: 'ok', text: _('Running') };
 		if (b.stage == 'up')
 			return { state: 'up', look: 'ok', text: _('Up') };
 		if (!b.stage || b.stage == 'none')
@@ -523,7 +545,7 @@ return baseclass.extend({
 			reserved: str(node.ip),
 			lastBoot: b.started ? this.formatAge(b.started, now) : _('never'),
 			lastBootTime: this.formatTime(b.started),
-			error: b.error ? str(b.error) : null,
+			error: b.error ? str(b.error) : ENDED_BADLY.includes(b.stage) ? (problemsText(b) || this.stageTitle(b.stage)) : null,
 			stalled: (!b.error && b.stalled) ? (str(b.hint) || _('No progress for longer than a Pi ever takes at this stage.')) : null,
 			bootDir: str(node.boot_dir || this.bootDir(node)),
 			image: str(node.image),
@@ -540,9 +562,9 @@ return baseclass.extend({
 	summary(status) {
 		const s = (status && status.summary) || null;
 		if (s && typeof(s) == 'object')
-			return { total: +s.total || 0, up: +s.up || 0, booting: +s.booting || 0, failed: +s.failed || 0,
-				stalled: +s.stalled || 0, none: +s.none || 0 };
-		const n = { total: 0, up: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
+			return { total: +s.total || 0, up: +s.up || 0, degraded: +s.degraded || 0, booting: +s.booting || 0,
+				failed: +s.failed || 0, stalled: +s.stalled || 0, none: +s.none || 0 };
+		const n = { total: 0, up: 0, degraded: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
 		(Array.isArray(status && status.nodes) ? status.nodes : []).forEach(node => {
 			let st = this.bootState(node).state;
 			n.total++;

@@ -40,8 +40,8 @@ return baseclass.extend({
 		const n = logic.summary(status),
 		    storage = logic.healthRows(status)[0],
 		    cells = [
-			[ 'up', 'ok', _('Up') ], [ 'booting', 'active', _('Booting') ], [ 'failed', 'problem', _('Failed') ],
-			[ 'stalled', 'problem', _('Stalled') ], [ 'none', 'pending', _('Not booted') ]
+			[ 'up', 'ok', _('Up') ], [ 'degraded', 'problem', _('Degraded') ], [ 'booting', 'active', _('Booting') ],
+			[ 'failed', 'problem', _('Failed') ], [ 'stalled', 'problem', _('Stalled') ], [ 'none', 'pending', _('Not booted') ]
 		    ];
 
 		return E('div', { 'id': 'rpinet-status-widget' }, [
