@@ -4,11 +4,12 @@
 set -euo pipefail
 
 # The lab: namespaces, a real dnsmasq, real filesystems, NFS exports files; python3-venv for
-# the pinned ansible-core venv (below); curl and wget for URL imports.
+# the pinned ansible-core venv (below); curl and wget for URL imports; systemd for the
+# systemd-analyze that checks the boot order of the units provisioning writes.
 "$(dirname "$0")/apt-install.sh" setup \
   iproute2 dnsmasq-base e2fsprogs dosfstools mtools fdisk xz-utils attr python3 \
   python3-venv curl wget \
-  nfs-kernel-server procps util-linux mount file binutils qemu-user-static time
+  nfs-kernel-server procps util-linux mount file binutils qemu-user-static time systemd
 
 # Real libuci for the UCI differential test (the libuci-sys dev-dependency builds OpenWrt's
 # uci and libubox sources with cmake and makes its bindings with libclang).
