@@ -127,12 +127,16 @@ impl Boot {
         if self.stages.iter().any(|m| m.stage == stage) {
             return;
         }
-        self.stages.push(StageMark {
-            stage,
-            time,
-            detail,
-        });
-        self.stages.sort_by_key(|m| m.stage);
+        // kept in stage order
+        let at = self.stages.partition_point(|m| m.stage < stage);
+        self.stages.insert(
+            at,
+            StageMark {
+                stage,
+                time,
+                detail,
+            },
+        );
         if stage > self.stage {
             self.stage = stage;
         }

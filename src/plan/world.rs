@@ -152,19 +152,17 @@ pub fn load_instance(root: &Root) -> Result<dnsmasq::Instance> {
 /// `is_dir` does; the entry type saves a stat for the rest). None when it cannot be read.
 fn entries(dir: &std::path::Path) -> Option<BTreeMap<String, bool>> {
     let rd = std::fs::read_dir(dir).ok()?;
-    Some(
-        rd.flatten()
-            .take(1 << 16)
-            .map(|e| {
-                let is_dir = match e.file_type() {
-                    Ok(t) if t.is_dir() => true,
-                    Ok(t) if t.is_file() => false,
-                    _ => e.path().is_dir(),
-                };
-                (e.file_name().to_string_lossy().into_owned(), is_dir)
-            })
-            .collect(),
-    )
+    let mut out = BTreeMap::new();
+    // inserted one by one: collecting would sort them first, more code for no gain
+    for e in rd.flatten().take(1 << 16) {
+        let is_dir = match e.file_type() {
+            Ok(t) if t.is_dir() => true,
+            Ok(t) if t.is_file() => false,
+            _ => e.path().is_dir(),
+        };
+        out.insert(e.file_name().to_string_lossy().into_owned(), is_dir);
+    }
+    Some(out)
 }
 
 /// Read everything but the config, which is given (a change not yet committed). Per node it
@@ -212,10 +210,9 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         volume_held: BTreeMap::new(),
     };
     if let Some(sp) = world.inputs().storage.map(str::to_string) {
-        let listed: BTreeMap<&str, Option<BTreeMap<String, bool>>> = ["tftp", "nfs", "volumes"]
-            .into_iter()
-            .map(|top| (top, entries(&root.path(format!("{sp}/{top}")))))
-            .collect();
+        let listed: [(&str, Option<BTreeMap<String, bool>>); 3] =
+            ["tftp", "nfs", "volumes"].map(|top| (top, entries(&root.path(format!("{sp}/{top}")))));
+        let listing = |top: &str| listed.iter().find(|(t, _)| *t == top).map(|(_, m)| m);
         let tops = ["tftp", "nfs", "images", "volumes"].map(|d| format!("{sp}/{d}"));
         world.existing_dirs = world
             .wanted_dirs()
@@ -226,7 +223,7 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
                 }
                 let rest = d.strip_prefix(&format!("{sp}/")).unwrap_or(d);
                 let (top, name) = rest.split_once('/').unwrap_or((rest, ""));
-                match listed.get(top) {
+                match listing(top) {
                     Some(Some(m)) => m.get(name).copied().unwrap_or(false),
                     Some(None) => false,
                     None => root.path(d).is_dir(),
@@ -245,7 +242,7 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
             })
             .collect();
         for top in ["tftp", "nfs"] {
-            let Some(Some(m)) = listed.get(top) else {
+            let Some(Some(m)) = listing(top) else {
                 continue;
             };
             for (name, is_dir) in m.iter().take(4096) {

@@ -28,25 +28,28 @@ const fn tables64(poly: u64) -> [[u64; 256]; 8] {
     t
 }
 
-static T64: [[u64; 256]; 8] = tables64(0xC96C_5795_D787_0F42);
+/// The slicing-by-8 tables, made on first use: 16 KiB in memory (.bss), none in the router's
+/// binary, where a `static` of them would take 16 KiB of its size budget.
+static T64: std::sync::OnceLock<[[u64; 256]; 8]> = std::sync::OnceLock::new();
 
 /// CRC64 (ECMA-182, reflected, as in .xz), continued from `crc` (0 to start).
 pub fn crc64(crc: u64, data: &[u8]) -> u64 {
+    let t64 = T64.get_or_init(|| tables64(0xC96C_5795_D787_0F42));
     let mut c = !crc;
     let mut words = data.chunks_exact(8);
     for w in &mut words {
         let v = c ^ u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        c = T64[7][(v & 0xFF) as usize]
-            ^ T64[6][((v >> 8) & 0xFF) as usize]
-            ^ T64[5][((v >> 16) & 0xFF) as usize]
-            ^ T64[4][((v >> 24) & 0xFF) as usize]
-            ^ T64[3][((v >> 32) & 0xFF) as usize]
-            ^ T64[2][((v >> 40) & 0xFF) as usize]
-            ^ T64[1][((v >> 48) & 0xFF) as usize]
-            ^ T64[0][(v >> 56) as usize];
+        c = t64[7][(v & 0xFF) as usize]
+            ^ t64[6][((v >> 8) & 0xFF) as usize]
+            ^ t64[5][((v >> 16) & 0xFF) as usize]
+            ^ t64[4][((v >> 24) & 0xFF) as usize]
+            ^ t64[3][((v >> 32) & 0xFF) as usize]
+            ^ t64[2][((v >> 40) & 0xFF) as usize]
+            ^ t64[1][((v >> 48) & 0xFF) as usize]
+            ^ t64[0][(v >> 56) as usize];
     }
     for &b in words.remainder() {
-        c = T64[0][((c ^ b as u64) & 0xFF) as usize] ^ (c >> 8);
+        c = t64[0][((c ^ b as u64) & 0xFF) as usize] ^ (c >> 8);
     }
     !c
 }

@@ -39,8 +39,12 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         out.extend(duplicates(&s.identities));
         return out;
     };
-    let mut out: Vec<Finding> = SYSTEM.iter().flat_map(|c| c(s, cfg)).collect();
-    out.sort_by_key(|f| f.level);
+    let found: Vec<Finding> = SYSTEM.iter().flat_map(|c| c(s, cfg)).collect();
+    // errors first, then warnings, then information, each in the order found
+    let mut out: Vec<Finding> = Vec::with_capacity(found.len());
+    for level in [Level::Error, Level::Warning, Level::Info] {
+        out.extend(found.iter().filter(|f| f.level == level).cloned());
+    }
     out.extend(STATE.iter().flat_map(|c| c(s, cfg)));
     out
 }
