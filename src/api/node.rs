@@ -136,8 +136,21 @@ pub fn show(root: &Root, name: &str) -> Result<NodeDetail> {
         .node(name)
         .ok_or_else(|| Error::new(format!("no node named '{name}'")))?;
     let facts = crate::observe::facts::Facts::gather(root, &w);
+    // its last boot, as status shows it (an unreadable event log is no events)
+    let events = crate::observe::events::gather(root).ok();
+    let boot = crate::observe::trace::boots(
+        root,
+        &w.config,
+        &events.as_ref().map(|l| l.events()).unwrap_or_default(),
+    )
+    .into_iter()
+    .find(|(name, _)| name == &n.name)
+    .map(|(_, b)| b);
     Ok(NodeDetail {
-        node: view::node(&w, &facts, n),
+        node: crate::api::view::NodeView {
+            boot,
+            ..view::node(&w, &facts, n)
+        },
         eeprom: eeprom_settings(&w.config, w.net.server, n)
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

@@ -556,12 +556,39 @@ impl StatusView {
                 "ready"
             };
             out.push_str(&format!(
-                "{:<16} {:<4} {:<10} {} tftp/{} {}\n",
+                "{:<16} {:<4} {:<10} {} tftp/{} {}",
                 n.name, n.model, n.serial, n.mac, n.boot_dir, state
             ));
+            if let Some(b) = &n.boot {
+                out.push_str(&format!(" · {}", boot_text(b)));
+            }
+            out.push('\n');
         }
         out
     }
+}
+
+/// A node's last boot in a few words: its stage, and why it failed, stalled or ended badly.
+pub fn boot_text(b: &Boot) -> String {
+    let mut s = format!("boot: {}", b.stage.as_str());
+    if let Some(ms) = b.report.as_ref().and_then(|r| r.times.multi_user_ms) {
+        s.push_str(&format!(
+            " (multi-user in {}.{} s)",
+            ms / 1000,
+            ms % 1000 / 100
+        ));
+    }
+    if !b.problems.is_empty() {
+        s.push_str(&format!(": {}", b.problems.join("; ")));
+    } else if let Some(e) = &b.error {
+        s.push_str(&format!(": {e}"));
+    } else if b.stalled {
+        s.push_str(" (stalled)");
+    }
+    if let Some(e) = &b.report_error {
+        s.push_str(&format!("; {e}"));
+    }
+    s
 }
 
 impl VolumeView {
@@ -593,6 +620,12 @@ impl NodeDetail {
         }
         if let Some(v) = &n.volume {
             out.push_str(&format!("  volume    {}\n", v.human()));
+        }
+        if let Some(b) = &n.boot {
+            out.push_str(&format!("  last      {}\n", boot_text(b)));
+            if let Some(h) = &b.hint {
+                out.push_str(&format!("            {h}\n"));
+            }
         }
         for w in &self.warnings {
             out.push_str(&format!("WARNING: {w}\n"));
