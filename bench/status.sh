@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `rpinet call status` (the rpcd exec-plugin path LuCI polls) on a
 # --root lab with 100 nodes and a full boot-event log, plus `rpinet event`
-# (what each dnsmasq hook costs) and the event log's size bound.
+# (what each dnsmasq hook costs) and the event log's size bound; then again with every node's
+# boot report in its root (the cost of reading and judging them).
 #
 #   bench/status.sh [CALLS] [NODES]   (default 50 calls, 100 nodes; release build)
 #
@@ -111,4 +112,27 @@ printf 'rpinet call status ('"$nodes"' nodes, full log): mean %.2f ms, worst %.2
     "$(echo "$total / $calls / 1000" | bc -l)" "$(echo "$worst / 1000" | bc -l)" "$calls" "$reply_bytes"
 printf 'peak RSS of one call: %d KiB\n' "$rss"
 [ -n "$cpu" ] && printf 'CPU time per call: call status %s ms (of which the core'"'"'s status --json alone: %s ms)\n' "$cpu" "$core_cpu"
+
+# Every node's own report of its last boot (what rpinet-report writes into its root), then the
+# same status calls: the cost of reading and judging the reports.
+for i in $(seq 0 $((nodes - 1))); do
+    d="$lab/mnt/rpinet/nfs/node_$(printf %02d "$i")/var/lib/rpinet"
+    mkdir -p "$d"
+    {
+        echo "rpinet-boot-report 1"; echo "state=running"; echo "mode=multi-user"
+        echo "boot=0123456789abcdef0123456789abcdef"; echo "kernel=6.6.51+rpt-rpi-v8"
+        echo "initrd_us=2481000"; echo "userspace_us=7930000"; echo "finish_us=41200000"
+        echo "multi_user_us=40100000"
+        for w in 1 2 3 4 5 6 7 8 9 10; do echo "warning=kernel: a warning line of the kind a boot has, number $w"; done
+        echo "volume=active ext4"; echo "runtime=containerd active enabled"; echo "runtime=k3s-agent active enabled"
+    } > "$d/boot-report"
+done
+report_bytes=$(stat -c %s "$lab/mnt/rpinet/nfs/node_00/var/lib/rpinet/boot-report")
+"$bin" --root "$lab" call status </dev/null > "$lab/status-reports.json"
+grep -q '"stage":"running"' "$lab/status-reports.json" || { echo "bench: no node reached running" >&2; exit 1; }
+if command -v perf >/dev/null; then
+    cpu_r=$(perf stat -r "$calls" -x, -e task-clock "$bin" --root "$lab" call status </dev/null 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}')
+    printf 'CPU time per call with every node'"'"'s boot report (%d bytes each): call status %s ms (without: %s ms; the reports: %.2f ms)\n' \
+        "$report_bytes" "$cpu_r" "$cpu" "$(echo "$cpu_r - $cpu" | bc -l)"
+fi
 printf 'load average while measuring: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
