@@ -24,6 +24,8 @@ pub struct Services {
     /// /etc/exports and nfsd's export table (/var/lib/nfs/etab).
     pub exports: Option<String>,
     pub etab: Option<String>,
+    /// The paths the export table names, looked up once for every node.
+    pub exported: std::collections::HashSet<String>,
     /// The instance's TFTP load, when its sockets could be read.
     pub tftp: Option<TftpLoad>,
 }
@@ -35,7 +37,7 @@ impl Services {
 
     /// Whether nfsd exports `path` now (its etab names it).
     pub fn exported(&self, path: &str) -> bool {
-        self.etab.as_deref().is_some_and(|t| etab_has(t, path))
+        self.exported.contains(path)
     }
 
     /// Read them. `pid_file` is the dnsmasq instance's, `server` the boot address (the
@@ -65,23 +67,28 @@ impl Services {
             }
             _ => None,
         };
+        let etab = read_small(&root.path("/var/lib/nfs/etab"), 1 << 20);
         Services {
             nfsd_running: nfsd_threads.is_some_and(|n| n > 0)
                 || procs.iter().any(|(_, c)| c == "nfsd"),
             nfsd_versions: read_small(&root.path("/proc/fs/nfsd/versions"), 256),
             nfsd_threads,
             exports: read_small(&root.path("/etc/exports"), 1 << 20),
-            etab: read_small(&root.path("/var/lib/nfs/etab"), 1 << 20),
+            exported: etab.as_deref().map(etab_paths).unwrap_or_default(),
+            etab,
             tftp,
             dnsmasq,
         }
     }
 }
 
-/// Whether nfsd's export table names `path` (its first field).
-pub fn etab_has(text: &str, path: &str) -> bool {
+/// The paths nfsd's export table names (each line's first field, up to a tab or a space).
+pub fn etab_paths(text: &str) -> std::collections::HashSet<String> {
     text.lines()
-        .any(|l| l.split('\t').next() == Some(path) || l.split_whitespace().next() == Some(path))
+        .filter_map(|l| l.split(['\t', ' ']).next())
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A node is provisioned when its boot directory holds its loader's first file and its root
