@@ -1020,6 +1020,80 @@ mod tests {
     }
 
     #[test]
+    fn the_nodes_report_ends_the_boot() {
+        use crate::observe::report::parse;
+        let up = Boot {
+            stage: Stage::Up,
+            started: 1000,
+            updated: 1040,
+            ..Boot::none()
+        };
+        let report = |text: &str, written: u64| {
+            let mut r = parse(format!("rpinet-boot-report 1\n{text}").as_bytes()).unwrap();
+            r.written = written;
+            Some(Ok(r))
+        };
+        let mut b = up.clone();
+        apply_report(
+            &mut b,
+            report("state=running\nmulti_user_us=46000000\n", 1100),
+        );
+        assert_eq!((b.stage, b.updated), (Stage::Running, 1100));
+        assert_eq!(
+            b.stages.last().unwrap().detail,
+            "multi-user reached in 46.0 s"
+        );
+        let mut b = up.clone();
+        apply_report(
+            &mut b,
+            report("state=degraded\nfailed=resize2fs_once.service\n", 1100),
+        );
+        assert_eq!(b.stage, Stage::Degraded);
+        assert_eq!(
+            b.problems,
+            ["systemd says degraded", "failed: resize2fs_once.service"]
+        );
+        let mut b = up.clone();
+        apply_report(&mut b, report("state=maintenance\nmode=emergency\n", 1100));
+        assert_eq!(b.stage, Stage::Emergency);
+        // a report of an earlier boot is left out
+        let mut b = up.clone();
+        apply_report(&mut b, report("state=running\n", 999));
+        assert_eq!((b.stage, b.report.is_none()), (Stage::Up, true));
+        // what is not a report is said, and the boot stays up
+        let mut b = up.clone();
+        apply_report(&mut b, Some(Err("is larger than 16 KiB".into())));
+        assert_eq!(b.stage, Stage::Up);
+        assert_eq!(
+            b.report_error.as_deref(),
+            Some("its boot report is larger than 16 KiB")
+        );
+    }
+
+    #[test]
+    fn an_os_that_never_reports_stalls_at_up_only_where_its_root_reports() {
+        let up = Boot {
+            stage: Stage::Up,
+            started: 1000,
+            updated: 1040,
+            ..Boot::none()
+        };
+        let mut a = up.clone();
+        assess(&mut a, 1040 + REPORT_BUDGET + 1, true);
+        assert!(a.stalled);
+        assert!(a.hint.unwrap().contains("never reported"));
+        let mut old_root = up.clone();
+        assess(&mut old_root, u64::MAX, false);
+        assert!(!old_root.stalled && old_root.hint.is_none());
+        let mut done = Boot {
+            stage: Stage::Running,
+            ..up
+        };
+        assess(&mut done, u64::MAX, true);
+        assert!(!done.stalled);
+    }
+
+    #[test]
     fn root_files_are_attributed_by_address() {
         let mut ev = vec![dhcp(1, "add", "", PXE)];
         ev.push(Event {
