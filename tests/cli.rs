@@ -456,3 +456,43 @@ fn a_failed_change_leaves_the_config_as_it_was() {
     // Retrying once the SSD is writable works (no "already exists").
     lab.node_add("tiger", "11111111", "dc:a6:32:00:00:02", &[]);
 }
+
+/// OpenWrt's default lan (a /24, the pool .100-.249) holds 103 addresses outside the pool:
+/// the 104th node and later are reserved inside it, skipping what another client leases
+/// (dnsmasq's lease file), and the node already leasing an address keeps it.
+#[test]
+fn past_103_nodes_on_a_default_lan_reservations_go_inside_the_pool() {
+    let lab = Lab::new("pool");
+    lab.write(
+        "tmp/dhcp.leases",
+        "1765000000 aa:bb:cc:00:00:01 10.9.0.100 laptop *\n1765000000 dc:a6:32:00:00:6e 10.9.0.180 n110 *\n",
+    );
+    // 103 nodes with their addresses written at once, as a large config arrives
+    let mut cfg = lab.read("etc/config/rpinet");
+    for i in 0..103 {
+        cfg.push_str(&format!(
+            "\nconfig node 'n{i}'\n\toption serial '{i:08x}'\n\toption mac 'dc:a6:32:00:00:{i:02x}'\n"
+        ));
+    }
+    lab.write("etc/config/rpinet", &cfg);
+    lab.ok(&["apply"]);
+    let ip_of = |name: &str| -> String {
+        let c = lab.read("etc/config/rpinet");
+        let sec = c.split(&format!("config node '{name}'")).nth(1).unwrap();
+        let sec = sec.split("\nconfig ").next().unwrap();
+        sec.lines()
+            .find_map(|l| l.trim().strip_prefix("option ip '"))
+            .map(|v| v.trim_end_matches('\'').to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(ip_of("n0"), "10.9.0.99");
+    assert_eq!(ip_of("n102"), "10.9.0.254");
+    // outside the pool is full: .100 is leased to a laptop, .101 is free
+    lab.node_add("n103", "00000067", "dc:a6:32:00:00:67", &[]);
+    assert_eq!(ip_of("n103"), "10.9.0.101");
+    // a node that already holds a lease keeps its address
+    lab.node_add("n110", "0000006e", "dc:a6:32:00:00:6e", &[]);
+    assert_eq!(ip_of("n110"), "10.9.0.180");
+    let hosts = lab.read("tmp/dnsmasq.d/rpinet.hosts/n110");
+    assert!(hosts.contains("10.9.0.180"), "{hosts}");
+}

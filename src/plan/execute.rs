@@ -140,9 +140,13 @@ fn change_config_dyn(
         let mut world = crate::plan::world::load_with(root, config)?;
         // Every node gets an address reservation (the nodes' addresses change nothing else
         // the world holds).
-        if let Some(reserved) =
-            crate::config::reserve::with_reservations(&new, &world.config, &world.net, &world.dhcp)?
-        {
+        if let Some(reserved) = crate::config::reserve::with_reservations(
+            &new,
+            &world.config,
+            &world.net,
+            &world.dhcp,
+            &world.leases,
+        )? {
             world.config = crate::config::from_package(&reserved)?;
             new = reserved;
         }

@@ -53,6 +53,7 @@ fn world(rpinet: &str, mounted: bool) -> World {
         existing_dirs: BTreeSet::new(),
         empty_strays: BTreeSet::new(),
         volume_held: BTreeMap::new(),
+        leases: Vec::new(),
     }
 }
 

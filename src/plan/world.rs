@@ -46,6 +46,8 @@ pub struct World {
     /// Bytes the SSD holds for each node's volume file (it is sparse), by node name; only
     /// nodes whose volume file exists.
     pub volume_held: BTreeMap<String, u64>,
+    /// dnsmasq's leases (its lease file), for reservations inside its pool.
+    pub leases: Vec<crate::config::reserve::Lease>,
 }
 
 impl World {
@@ -208,7 +210,11 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         existing_dirs: BTreeSet::new(),
         empty_strays: BTreeSet::new(),
         volume_held: BTreeMap::new(),
+        leases: Vec::new(),
     };
+    world.leases = crate::config::reserve::parse_leases(
+        &read_opt(&root.path(world.instance.lease_file(&world.dhcp)))?.unwrap_or_default(),
+    );
     if let Some(sp) = world.inputs().storage.map(str::to_string) {
         let listed: [(&str, Option<BTreeMap<String, bool>>); 3] =
             ["tftp", "nfs", "volumes"].map(|top| (top, entries(&root.path(format!("{sp}/{top}")))));

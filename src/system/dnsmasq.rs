@@ -22,6 +22,17 @@ impl Instance {
     pub fn pid_file(&self) -> String {
         format!("/var/run/dnsmasq/dnsmasq.{}.pid", self.section)
     }
+
+    /// The instance's lease file: its section's `leasefile`, else OpenWrt's default.
+    pub fn lease_file(&self, dhcp: &Package) -> String {
+        dhcp.sections
+            .get(self.index)
+            .and_then(|s| match s.get("leasefile") {
+                Some(crate::config::uci::Value::Option(v)) if v.starts_with('/') => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "/tmp/dhcp.leases".into())
+    }
 }
 
 pub fn generated_config_path(section: &str) -> String {
