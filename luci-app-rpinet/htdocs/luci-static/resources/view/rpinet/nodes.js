@@ -21,6 +21,12 @@ const callImages = rpc.declare({
 	expect: { images: [] }
 });
 
+const callStatus = rpc.declare({
+	object: 'rpinet',
+	method: 'status',
+	expect: { '': {} }
+});
+
 const callNodeProvision = rpc.declare({
 	object: 'rpinet',
 	method: 'node_provision',
@@ -41,7 +47,8 @@ const callNodeRollback = rpc.declare({
 
 return view.extend({
 	load() {
-		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet'), access.canCall('node_provision') ]);
+		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet'), access.canCall('node_provision'),
+			L.resolveDefault(callStatus(), {}) ]);
 	},
 
 	/* whether this login may provision and roll back, asked in load() */
@@ -157,6 +164,12 @@ return view.extend({
 
 		this.images = Array.isArray(data[0]) ? data[0] : [];
 		this.canWrite = data[2];
+		/* each node's last boot, as Overview shows it (status; compact entries too) */
+		this.boots = {};
+		((data[3] && Array.isArray(data[3].nodes)) ? data[3].nodes : []).forEach((n) => {
+			if (n && n.name)
+				this.boots[n.name] = n;
+		});
 
 		const m = this.map = new form.Map('rpinet', _('Raspberry Pi nodes'),
 			_('Each node is one Raspberry Pi that boots from this router. The serial and MAC address are on the Pi (see Settings → EEPROM); a node boots once it is provisioned from an image.'));
@@ -204,6 +217,17 @@ return view.extend({
 		o.rmempty = false;
 		o.validate = (sid, v) => logic.validateMac(v);
 		o.write = function(sid, v) { return form.Value.prototype.write.apply(this, [ sid, logic.normalizeMac(v) ]); };
+
+		/* how its last boot went, from status: running, degraded with the reasons, stalled … */
+		o = s.option(form.DummyValue, '_last_boot', _('Last boot'));
+		o.modalonly = false;
+		o.textvalue = (sid) => {
+			const n = self.boots[sid];
+			if (!n)
+				return '-';
+			const st = logic.bootState(n), card = logic.nodeCard(n, Date.now() / 1000);
+			return widgets.label(st.look, st.text, { 'title': card.error || card.stalled || '' });
+		};
 
 		/* the column shows the directory the Pi asks for; the method is edited in the dialog */
 		o = s.option(form.DummyValue, '_boot_dir', _('Boot directory'));
