@@ -146,7 +146,8 @@ mod tests {
         reserve_with(rpinet, dhcp, &[])
     }
 
-    fn reserve_with(rpinet: &str, dhcp: &str, leases: &[Lease]) -> Result<Vec<(String, String)>> {
+    /// The config of `rpinet` with its reservations, on lan 10.9.0.1/24.
+    fn reserved(rpinet: &str, dhcp: &str, leases: &[Lease]) -> Result<Config> {
         let pkg = uci::parse(rpinet, "rpinet").unwrap();
         let config = from_package(&pkg).unwrap();
         let netpkg = uci::parse(
@@ -157,7 +158,11 @@ mod tests {
         let net = network::boot_net(&config, &netpkg).unwrap();
         let dhcp = uci::parse(dhcp, "dhcp").unwrap();
         let next = with_reservations(&pkg, &config, &net, &dhcp, leases)?.unwrap_or(pkg);
-        let c = from_package(&next).unwrap();
+        Ok(from_package(&next).unwrap())
+    }
+
+    fn reserve_with(rpinet: &str, dhcp: &str, leases: &[Lease]) -> Result<Vec<(String, String)>> {
+        let c = reserved(rpinet, dhcp, leases)?;
         Ok(c.nodes
             .iter()
             .map(|n| {
@@ -221,15 +226,7 @@ mod tests {
                 i & 255
             ));
         }
-        let pkg = uci::parse(&text, "rpinet").unwrap();
-        let config = from_package(&pkg).unwrap();
-        let netpkg = uci::parse(
-            "config interface 'lan'\n option ipaddr '10.9.0.1'\n option netmask '255.255.255.0'\n",
-            "network",
-        )
-        .unwrap();
-        let net = network::boot_net(&config, &netpkg).unwrap();
-        let dhcp = uci::parse("config dhcp 'lan'\n option interface 'lan'\n", "dhcp").unwrap();
+        let dhcp = "config dhcp 'lan'\n option interface 'lan'\n";
         // node n200 holds a lease on .150; a laptop holds .100 and .101
         let leases = parse_leases(
             "1765000000 02:00:00:00:00:c8 10.9.0.150 n200 *\n1765000000 AA:BB:CC:00:00:01 10.9.0.100 laptop *\n\
@@ -237,10 +234,7 @@ mod tests {
         );
         assert_eq!(leases.len(), 3);
         assert_eq!(leases[1].mac, "aa:bb:cc:00:00:01");
-        let next = with_reservations(&pkg, &config, &net, &dhcp, &leases)
-            .unwrap()
-            .unwrap();
-        let c = from_package(&next).unwrap();
+        let c = reserved(&text, dhcp, &leases).unwrap();
         let ip = |name: &str| c.node(name).unwrap().ip.unwrap().to_string();
         assert_eq!(ip("n0"), "10.9.0.99");
         assert_eq!(ip("n97"), "10.9.0.2");
@@ -264,9 +258,7 @@ mod tests {
         // 252 nodes on the same lan: only .100 and .101 (leased to others) and .1 are left
         let more = text
             + "config node 'n250'\n option serial 'aaaaaaaa'\n option mac '02:00:00:00:fa:fa'\nconfig node 'n251'\n option serial 'bbbbbbbb'\n option mac '02:00:00:00:fb:fb'\n";
-        let pkg = uci::parse(&more, "rpinet").unwrap();
-        let config = from_package(&pkg).unwrap();
-        let e = with_reservations(&pkg, &config, &net, &dhcp, &leases).unwrap_err();
+        let e = reserved(&more, dhcp, &leases).unwrap_err();
         assert!(
             e.message()
                 .starts_with("node 'n251': no free address in 10.9.0.0/24 to reserve"),

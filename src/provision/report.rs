@@ -23,24 +23,9 @@ pub const EMERGENCY_UNIT_NAME: &str = "rpinet-report-emergency.service";
 /// The script and its two units.
 pub fn node_files() -> Vec<NodeFile> {
     vec![
-        NodeFile {
-            dir: &["usr", "local", "sbin"],
-            name: "rpinet-report",
-            text: SCRIPT.to_string(),
-            mode: 0o755,
-        },
-        NodeFile {
-            dir: &["etc", "systemd", "system"],
-            name: UNIT_NAME,
-            text: UNIT.to_string(),
-            mode: 0o644,
-        },
-        NodeFile {
-            dir: &["etc", "systemd", "system"],
-            name: EMERGENCY_UNIT_NAME,
-            text: EMERGENCY_UNIT.to_string(),
-            mode: 0o644,
-        },
+        NodeFile::script("rpinet-report", SCRIPT),
+        NodeFile::unit(UNIT_NAME, UNIT),
+        NodeFile::unit(EMERGENCY_UNIT_NAME, EMERGENCY_UNIT),
     ]
 }
 

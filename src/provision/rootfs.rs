@@ -91,6 +91,28 @@ pub struct NodeFile {
     pub mode: u32,
 }
 
+impl NodeFile {
+    /// A script of rpinet's in /usr/local/sbin.
+    pub fn script(name: &'static str, text: &str) -> NodeFile {
+        NodeFile {
+            dir: &["usr", "local", "sbin"],
+            name,
+            text: text.to_string(),
+            mode: 0o755,
+        }
+    }
+
+    /// A unit of rpinet's in /etc/systemd/system.
+    pub fn unit(name: &'static str, text: &str) -> NodeFile {
+        NodeFile {
+            dir: &["etc", "systemd", "system"],
+            name,
+            text: text.to_string(),
+            mode: 0o644,
+        }
+    }
+}
+
 /// Write `files` into the root (modes as given, whatever the image had) and link each
 /// `(dir, unit)` of `links` (a `*.wants`/`*.requires` directory under etc/systemd/system) to
 /// /etc/systemd/system/UNIT, as `systemctl enable` would.

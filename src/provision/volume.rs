@@ -72,18 +72,8 @@ pub fn node_files(t: &Transport) -> Vec<NodeFile> {
             text: conf(t),
             mode: 0o644,
         },
-        NodeFile {
-            dir: &["usr", "local", "sbin"],
-            name: "rpinet-volume",
-            text: SCRIPT.to_string(),
-            mode: 0o755,
-        },
-        NodeFile {
-            dir: &["etc", "systemd", "system"],
-            name: UNIT_NAME,
-            text: UNIT.to_string(),
-            mode: 0o644,
-        },
+        NodeFile::script("rpinet-volume", SCRIPT),
+        NodeFile::unit(UNIT_NAME, UNIT),
     ]
 }
 
