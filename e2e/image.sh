@@ -9,6 +9,16 @@
 #             by cloud-init: regenerate_ssh_host_keys makes them) and its boot-partition seed
 #             (meta-data `instance_id: rpios-image`, user-data, network-config)
 #
+# Container runtimes, as a cluster node has them (rpinet binds their state onto the node's
+# volume), each with a local image to run (no registry: e2e/oci.py makes them from
+# busybox-static into /usr/local/share/rpinet-e2e):
+#
+#   bookworm  Debian's docker.io (containerd, runc; apparmor, without which every
+#             `docker run` fails on Debian's AppArmor kernel), enabled as its packages do;
+#             busybox-rootfs.tar for `docker import`
+#   trixie    containerd (runc) and its ctr client, enabled; busybox-oci.tar, an OCI image
+#             archive for `ctr image import`
+#
 # Both: a PARTUUID fstab, a golden machine-id and golden SSH host keys (what every clone of
 # an image shares), the kernel and an NFS-capable initramfs as kernel8.img/initramfs8 on a
 # FAT boot partition. The stand-ins for Pi OS's units are in e2e/pios/ (our own, written to
@@ -17,8 +27,8 @@ set -euo pipefail
 style=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 case "$style" in
-  bookworm) suite=bookworm extra="" ;;
-  trixie) suite=trixie extra=",cloud-init" ;;
+  bookworm) suite=bookworm extra=",docker.io,containerd,runc,apparmor,busybox-static" runtimes="docker containerd" ;;
+  trixie) suite=trixie extra=",cloud-init,containerd,runc,busybox-static" runtimes="containerd" ;;
   *) echo "image.sh: style is bookworm or trixie" >&2; exit 2 ;;
 esac
 work=$(mktemp -d "$(dirname "$out")/.build-$style.XXXXXX")
@@ -37,6 +47,17 @@ mmdebstrap --variant=apt --mode=root --quiet \
   --customize-hook='sed -i "s/^MODULES=.*/MODULES=netboot/" "$1/etc/initramfs-tools/initramfs.conf"' \
   --customize-hook='chroot "$1" update-initramfs -u -k all >/dev/null' \
   "$suite" "$rootfs" http://deb.debian.org/debian
+
+# The runtimes' services enabled by their packages' own postinst, and the local images.
+for r in $runtimes; do
+  [ "$(chroot "$rootfs" systemctl is-enabled "$r.service")" = enabled ] ||
+    { echo "image.sh: $r.service is not enabled in the $style image" >&2; exit 1; }
+done
+chroot "$rootfs" sh -c 'command -v ctr >/dev/null && command -v runc >/dev/null' ||
+  { echo "image.sh: no ctr or runc in the $style image" >&2; exit 1; }
+bb=$rootfs/usr/bin/busybox
+[ -e "$bb" ] || bb=$rootfs/bin/busybox
+python3 "$here/oci.py" "$bb" "$rootfs/usr/local/share/rpinet-e2e"
 
 p=$here/pios
 install -D -m 755 "$p/firstboot" "$rootfs/usr/lib/raspberrypi-sys-mods/firstboot"

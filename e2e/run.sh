@@ -13,8 +13,14 @@
 #      TCG) from their own TFTP dir: kernel8.img, initramfs8 and cmdline.txt as rpinet left
 #      them (console=ttyS0 appended: a PC's serial port);
 #   4. e2e/console.py logs in over each serial console as the provisioned user and records
-#      the checks; the nodes are reimaged (one keeping its identity, one --new-identity)
-#      and booted again; e2e/check.py judges both rounds.
+#      the checks, the container runtime's among them (docker in bookworm, containerd in
+#      trixie: a container run from a local image, 50 MB written onto the volume); three
+#      rounds: the first boot, a plain reboot, and a boot after a reimage (one node keeping
+#      its identity, one --new-identity with a bigger volume);
+#   5. on the router's side, each round: the node's boot report appearing in its root (the
+#      time from qemu's start, printed, and its size), nothing written into the runtimes'
+#      state dirs on the NFS root itself, and `rpinet status --json`; e2e/check.py judges
+#      all three rounds.
 #
 # Traffic stays inside the lab's namespaces (10.99.0.0/24). Needs root.
 set -euo pipefail
@@ -25,7 +31,7 @@ rpinet=${RPINET:-$repo/target/debug/rpinet}
 lab_sh=$repo/scripts/lab.sh
 styles=("$@")
 # What shapes the images: a cached image made from other files is built again.
-recipe=$(cat "$here/image.sh" "$here"/pios/* | sha256sum | cut -c1-16)
+recipe=$(cat "$here/image.sh" "$here/oci.py" "$here"/pios/* | sha256sum | cut -c1-16)
 [ ${#styles[@]} -gt 0 ] || styles=(bookworm trixie)
 [ "$(id -u)" = 0 ] || { echo "e2e: needs root (namespaces, qemu, NFS server)" >&2; exit 1; }
 mkdir -p "$cache"
@@ -43,6 +49,10 @@ nodes=(lion tiger)
 declare -A mac=([lion]=dc:a6:32:00:12:01 [tiger]=dc:a6:32:00:12:02)
 declare -A serial=([lion]=e2e00001 [tiger]=e2e00002)
 declare -A ip=([lion]=10.99.0.51 [tiger]=10.99.0.52)
+# The container runtime each style's image has (e2e/image.sh).
+declare -A runtime=([bookworm]=docker [trixie]=containerd)
+# The runtimes' state dirs rpinet binds onto the volume: on the NFS root they stay empty.
+state_dirs="docker containerd rancher kubelet k0s"
 
 lab=""
 cleanup() {
@@ -110,15 +120,64 @@ ganesha_stop() { # lab
   done
 }
 
+# Boot events, as the router records them (what `status` traces a boot from): dnsmasq's
+# --dhcp-script does what OpenWrt's dhcp-script.sh and rpinet's hotplug hooks do (`rpinet
+# event dhcp|tftp` with ACTION, MACADDR, IPADDR, HOSTNAME or TFTP_*). dnsmasq runs it in the
+# lab's mount namespace, where the lab is /mnt/.lab: the binary is copied there.
+install_hooks() { # lab
+  mkdir -p "$1/bin"
+  cp "$rpinet" "$1/bin/rpinet"
+  cat >"$1/dhcp-script.sh" <<'EOF'
+#!/bin/sh
+echo "$*" >>/tmp/dhcp-script.log
+case "$1" in
+	add) export ACTION=add MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
+	del) export ACTION=remove MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
+	old) export ACTION=update MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
+	tftp) export ACTION=add TFTP_SIZE="$2" TFTP_ADDR="$3" TFTP_PATH="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event tftp ;;
+esac
+EOF
+  chmod 755 "$1/dhcp-script.sh"
+}
+
+# qemu loads the kernel and initramfs from the node's TFTP dir itself, where a Pi's loader
+# fetches them over TFTP: the transfers the loader makes are recorded as dnsmasq's hook
+# would record them, in its order (firmware first: a new boot).
+loader_events() { # node
+  local n=$1 f dir=$lab/mnt/rpinet/tftp/${serial[$1]}
+  for f in start4.elf config.txt cmdline.txt kernel8.img initramfs8; do
+    [ -f "$dir/$f" ] || continue
+    ACTION=add TFTP_SIZE=$(stat -c %s "$dir/$f") TFTP_ADDR=${ip[$n]} \
+      TFTP_PATH=/mnt/rpinet/tftp/${serial[$n]}/$f "$rpinet" --root "$lab" event tftp || true
+  done
+}
+
+# The node's report of the boot started at T0 (date +%s%N; the previous boot's id PREV) as
+# the router sees it in the node's root: polled until it is there or qemu is gone, then
+# "MILLISECONDS BYTES STATE" into OUT.
+watch_report() { # node t0 prev qemu-pid out
+  local f=$lab/mnt/rpinet/nfs/$1/var/lib/rpinet/boot-report b
+  while kill -0 "$4" 2>/dev/null; do
+    if [ -f "$f" ] && b=$(sed -n 's/^boot=//p' "$f" 2>/dev/null) && [ -n "$b" ] && [ "$b" != "$3" ]; then
+      echo "$(( ($(date +%s%N) - $2) / 1000000 )) $(stat -c %s "$f") $(sed -n 's/^state=//p' "$f")" >"$5"
+      return
+    fi
+    sleep 0.5
+  done
+}
+
 boot() { # node round → writes $lab/<node>.<round>.json
-  local n=$1 round=$2 r tap="e2e-$1" tftp
+  local n=$1 round=$2 r tap="e2e-$1" tftp prev qt0
   r=$(. "$lab/lab.env"; echo "$LAB_PREFIX-r")
   tftp=$lab/mnt/rpinet/tftp/${serial[$n]}
   ip -n "$r" link del "$tap" 2>/dev/null || true
   ip -n "$r" tuntap add "$tap" mode tap
   ip -n "$r" link set "$tap" master br-lan up
   local sock=$lab/$n.console
-  rm -f "$sock"
+  rm -f "$sock" "$lab/$n.$round.report"
+  prev=$(sed -n 's/^boot=//p' "$lab/mnt/rpinet/nfs/$n/var/lib/rpinet/boot-report" 2>/dev/null || true)
+  qt0=$(date +%s%N)
+  loader_events "$n"
   ip netns exec "$r" qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 1 -display none \
     -no-reboot -monitor none -nodefaults \
     -kernel "$tftp/kernel8.img" -initrd "$tftp/initramfs8" \
@@ -128,7 +187,9 @@ boot() { # node round → writes $lab/<node>.<round>.json
     -chardev "socket,id=s0,path=$sock,server=on,wait=off,logfile=$lab/$n.$round.serial.log" \
     -serial chardev:s0 >"$lab/$n.$round.qemu.log" 2>&1 &
   local qpid=$! t0=$SECONDS
-  if python3 "$here/console.py" "$sock" pi "$password" "$lab/$n.$round.json"; then
+  watch_report "$n" "$qt0" "$prev" "$qpid" "$lab/$n.$round.report" &
+  local wpid=$!
+  if python3 "$here/console.py" "$sock" pi "$password" "$lab/$n.$round.json" "${runtime[$style]}"; then
     :
   else
     echo "e2e: $n ($round): console session failed; serial log tail:" >&2
@@ -142,13 +203,29 @@ boot() { # node round → writes $lab/<node>.<round>.json
   for _ in $(seq 1 120); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.5; done
   kill "$qpid" 2>/dev/null || true
   wait "$qpid" 2>/dev/null || true
+  wait "$wpid" 2>/dev/null || true
   say "$n ($round): session done in $((SECONDS - t0)) s"
+  local ms bytes state
+  if read -r ms bytes state <"$lab/$n.$round.report" 2>/dev/null; then
+    say "$n ($round): boot report '$state' $((ms / 1000)).$(printf %03d $((ms % 1000))) s after qemu started ($accel_name), $bytes bytes"
+  else
+    say "$n ($round): no boot report of this boot appeared in its root"
+  fi
+  # What the NFS root holds in the runtimes' state dirs (the node binds the volume over
+  # them) beyond what the image has there: nothing.
+  local d img=$lab/mnt/rpinet/images/$style/root
+  for d in $state_dirs; do
+    (cd "$lab/mnt/rpinet/nfs/$n/var/lib" 2>/dev/null && find "$d" -mindepth 1 2>/dev/null | sort) |
+      while read -r p; do [ -e "$img/var/lib/$p" ] || [ -L "$img/var/lib/$p" ] || echo "$p"; done
+  done >"$lab/$n.$round.nfs-state" || true
 }
 
 boot_all() { # round
   local n pids=()
   for n in "${nodes[@]}"; do boot "$n" "$1" & pids+=($!); done
   wait "${pids[@]}"
+  # The router's view once both powered off: each node's boot and its report.
+  "$rpinet" --root "$lab" status --json >"$lab/status.$1.json" || true
 }
 
 provision() { # node extra-args...
@@ -158,6 +235,7 @@ provision() { # node extra-args...
 }
 
 status=0
+run_t0=$SECONDS
 for style in "${styles[@]}"; do
   img=$cache/$style.img
   if [ ! -f "$img" ] || [ "$(cat "$img.recipe" 2>/dev/null)" != "$recipe" ]; then
@@ -184,18 +262,22 @@ for style in "${styles[@]}"; do
   say "$style: imported in $((SECONDS - t0)) s"
   for n in "${nodes[@]}"; do provision "$n"; done
   "$rpinet" --root "$lab" apply >/dev/null
+  install_hooks "$lab"
   "$lab_sh" dnsmasq-start "$lab" >/dev/null
   ganesha_start "$lab"
   t0=$SECONDS
   boot_all first
   say "$style: first boots (two at once) in $((SECONDS - t0)) s"
+  t0=$SECONDS
+  boot_all reboot
+  say "$style: reboots (nothing changed) in $((SECONDS - t0)) s"
   # Reimage: lion keeps who it is, tiger asks for a new identity; tiger's volume grows.
   provision lion
   provision tiger --new-identity --volume-size 3G
   ganesha_stop "$lab"
   ganesha_start "$lab"
   t0=$SECONDS
-  boot_all second
+  boot_all reimage
   say "$style: boots after the reimage in $((SECONDS - t0)) s"
   "$rpinet" --root "$lab" node show tiger
   "$lab_sh" down "$lab" >/dev/null
@@ -207,4 +289,5 @@ for style in "${styles[@]}"; do
   fi
   lab=""
 done
+say "total: $((SECONDS - run_t0)) s for ${styles[*]}"
 exit $status

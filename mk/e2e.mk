@@ -1,7 +1,9 @@
 # The proof on a real kernel: `make e2e` — not part of `make test` (it builds
 # two Debian images once, ~minutes, cached in RPINET_E2E_CACHE, default
-# /var/cache/rpinet-e2e, and boots four pairs of VMs). Needs root; KVM when /dev/kvm is
-# usable, else qemu's TCG (much slower). `make e2e E2E_STYLES=bookworm` runs one style.
+# /var/cache/rpinet-e2e, and boots three pairs of VMs a style: first boot, reboot, after a
+# reimage; docker in bookworm's, containerd in trixie's, each running a local image). Needs
+# root; KVM when /dev/kvm is usable, else qemu's TCG (much slower). `make e2e
+# E2E_STYLES=bookworm` runs one style.
 
 E2E_STYLES ?= bookworm trixie
 
