@@ -303,13 +303,22 @@ fn out_of_memory_is_one_line_and_leaves_nothing() {
         assert!(start < 1 << 20, "rpinet does not start under any limit");
     }
     let mut ran_out = false;
-    for (i, extra) in [256, 512, 1024, 2048, 4096].into_iter().enumerate() {
+    for (i, extra) in [256, 512, 1024, 2048, 3072, 4096, 6144, 8192]
+        .into_iter()
+        .enumerate()
+    {
         let out = under(
             start + extra,
             &format!("image import /ok.img.gz --name x{i}"),
         );
         if out.status.success() {
             break;
+        }
+        // Just above the start-up limit even the main stack cannot grow: the kernel kills
+        // the process (SIGSEGV) before any code of rpinet's can say anything. Higher up,
+        // running out is rpinet's to report.
+        if out.status.code().is_none() {
+            continue;
         }
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");

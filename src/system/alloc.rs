@@ -95,6 +95,15 @@ where
 }
 
 fn out_of_memory(size: usize) -> ! {
+    // Threads that run out together (an import's decoder and its writer) say it once: the
+    // first writes the line and ends the process; the others wait for that end.
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            // SAFETY: pause(2) only waits; the first thread's _exit ends this one too.
+            unsafe { libc::pause() };
+        }
+    }
     let mut buf = [0u8; 160];
     let n = message(size, &mut buf);
     // SAFETY: writes `n` initialised bytes of `buf` to stderr, then ends the process without
