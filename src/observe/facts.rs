@@ -25,7 +25,7 @@ pub struct Services {
     pub exports: Option<String>,
     pub etab: Option<String>,
     /// The paths the export table names, looked up once for every node.
-    pub exported: std::collections::HashSet<String>,
+    pub exported: std::collections::BTreeSet<String>,
     /// The instance's TFTP load, when its sockets could be read.
     pub tftp: Option<TftpLoad>,
 }
@@ -83,7 +83,7 @@ impl Services {
 }
 
 /// The paths nfsd's export table names (each line's first field, up to a tab or a space).
-pub fn etab_paths(text: &str) -> std::collections::HashSet<String> {
+pub fn etab_paths(text: &str) -> std::collections::BTreeSet<String> {
     text.lines()
         .filter_map(|l| l.split(['\t', ' ']).next())
         .filter(|p| !p.is_empty())
