@@ -11,7 +11,9 @@
 #      wrote to /etc/exports, with rpcbind, inside the router's namespace;
 #   3. both nodes boot at once under qemu-system-x86_64 (KVM when /dev/kvm is usable, else
 #      TCG) from their own TFTP dir: kernel8.img, initramfs8 and cmdline.txt as rpinet left
-#      them (console=ttyS0 appended: a PC's serial port);
+#      them (console=ttyS0 appended: a PC's serial port; and a device timeout of 600 s, as
+#      under TCG with both CPUs busy udev may take over systemd's 90 s to announce ttyS0,
+#      and the serial getty then never starts);
 #   4. e2e/console.py logs in over each serial console as the provisioned user and records
 #      the checks, the container runtime's among them (docker in bookworm, containerd in
 #      trixie: a container run from a local image, 50 MB written onto the volume); three
@@ -181,7 +183,7 @@ boot() { # node round → writes $lab/<node>.<round>.json
   ip netns exec "$r" qemu-system-x86_64 "${accel[@]}" -m 1024 -smp 1 -display none \
     -no-reboot -monitor none -nodefaults \
     -kernel "$tftp/kernel8.img" -initrd "$tftp/initramfs8" \
-    -append "$(cat "$tftp/cmdline.txt") console=ttyS0" \
+    -append "$(cat "$tftp/cmdline.txt") console=ttyS0 systemd.default_device_timeout_sec=600" \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=${mac[$n]}" \
     -chardev "socket,id=s0,path=$sock,server=on,wait=off,logfile=$lab/$n.$round.serial.log" \
