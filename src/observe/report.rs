@@ -36,6 +36,9 @@ pub struct Report {
     pub failed_units: Vec<String>,
     /// systemd's "Found ordering cycle" / "… deleted to break ordering cycle" lines.
     pub ordering_cycles: Vec<String>,
+    /// Start jobs that failed without leaving a failed unit ("Dependency failed for …",
+    /// "Timed out waiting for device …").
+    pub failed_jobs: Vec<String>,
     pub warnings: Vec<String>,
     /// The container volume: `active ext4`, `failed unmounted` …; null without a volume.
     pub volume: Option<String>,
@@ -80,6 +83,9 @@ impl Report {
         }
         if let Some(c) = self.ordering_cycles.first() {
             out.push(format!("ordering cycle: {c}"));
+        }
+        if let Some(j) = self.failed_jobs.first() {
+            out.push(format!("a start job failed: {j}"));
         }
         if let Some(v) = self
             .volume
@@ -169,6 +175,7 @@ pub fn parse(bytes: &[u8]) -> Result<Report, String> {
             "multi_user_us" => multi_user = number(value)?,
             "failed" => push(&mut r.failed_units, value)?,
             "cycle" => push(&mut r.ordering_cycles, value)?,
+            "job" => push(&mut r.failed_jobs, value)?,
             "warning" => push(&mut r.warnings, value)?,
             "volume" => r.volume = Some(value.into()),
             "runtime" => {
@@ -297,6 +304,14 @@ mod tests {
         assert_eq!(
             parse(idle.as_bytes()).unwrap().problems(),
             ["docker is enabled but inactive"]
+        );
+        let job = GOOD.to_string()
+            + "job=Dependency failed for serial-getty@ttyS0.service - Serial Getty on ttyS0.\n";
+        assert_eq!(
+            parse(job.as_bytes()).unwrap().problems(),
+            [
+                "a start job failed: Dependency failed for serial-getty@ttyS0.service - Serial Getty on ttyS0."
+            ]
         );
         let novol = GOOD.replace("volume=active ext4", "volume=failed unmounted");
         assert_eq!(
