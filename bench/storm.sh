@@ -75,17 +75,7 @@ run_point() { # n initramfs timeout_ms resend rep
     local slots
     slots=$(sed -n 's/^tftp-max=//p' "$conf")
     # dnsmasq's dhcp-script: OpenWrt's dhcp-script.sh with rpinet's hotplug hooks inlined
-    mkdir -p "$lab/bin"; cp "$bin" "$lab/bin/rpinet"
-    cat > "$lab/dhcp-script.sh" <<'EOF'
-#!/bin/sh
-case "$1" in
-	add) export ACTION=add MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
-	del) export ACTION=remove MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
-	old) export ACTION=update MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
-	tftp) export ACTION=add TFTP_SIZE="$2" TFTP_ADDR="$3" TFTP_PATH="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event tftp ;;
-esac
-EOF
-    chmod 755 "$lab/dhcp-script.sh"
+    "$lab_sh" hooks "$lab" "$bin"
     local dpid helper
     dpid=$("$lab_sh" dnsmasq-start "$lab")
     helper=$(pgrep -P "$dpid" | head -n1 || true)

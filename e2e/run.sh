@@ -123,23 +123,9 @@ ganesha_stop() { # lab
 }
 
 # Boot events, as the router records them (what `status` traces a boot from): dnsmasq's
-# --dhcp-script does what OpenWrt's dhcp-script.sh and rpinet's hotplug hooks do (`rpinet
-# event dhcp|tftp` with ACTION, MACADDR, IPADDR, HOSTNAME or TFTP_*). dnsmasq runs it in the
-# lab's mount namespace, where the lab is /mnt/.lab: the binary is copied there.
+# --dhcp-script runs `rpinet event dhcp|tftp` (scripts/lab.sh hooks).
 install_hooks() { # lab
-  mkdir -p "$1/bin"
-  cp "$rpinet" "$1/bin/rpinet"
-  cat >"$1/dhcp-script.sh" <<'EOF'
-#!/bin/sh
-echo "$*" >>/tmp/dhcp-script.log
-case "$1" in
-	add) export ACTION=add MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
-	del) export ACTION=remove MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
-	old) export ACTION=update MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
-	tftp) export ACTION=add TFTP_SIZE="$2" TFTP_ADDR="$3" TFTP_PATH="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event tftp ;;
-esac
-EOF
-  chmod 755 "$1/dhcp-script.sh"
+  "$lab_sh" hooks "$1" "$rpinet"
 }
 
 # qemu loads the kernel and initramfs from the node's TFTP dir itself, where a Pi's loader

@@ -12,6 +12,8 @@
 #   lab.sh dnsmasq-pid DIR
 #   lab.sh dhcpd-start DIR         a separate DHCP server (another dnsmasq) in the third
 #   lab.sh dhcpd-stop DIR          namespace, for dhcp_mode proxy
+#   lab.sh hooks DIR BIN           record boot events as the router does: dnsmasq's
+#                                  dhcp-script runs BIN's `event dhcp|tftp` (copied into DIR)
 #   lab.sh down DIR                stop everything and delete the namespaces (DIR is kept)
 #
 # Addresses (10.99.0.0/24) exist only inside the lab's namespaces; every namespace name
@@ -367,6 +369,28 @@ EOF
 
 cmd_dhcpd_stop() { need_dir "${1:-}"; stop_pid_file "$DIR/dhcpd/pid"; }
 
+# What OpenWrt's dhcp-script.sh and rpinet's hotplug hooks do, in one script: `rpinet event
+# dhcp|tftp` with ACTION, MACADDR, IPADDR, HOSTNAME or TFTP_*. dnsmasq runs it in the lab's
+# mount namespace, where DIR is /mnt/.lab: the binary is copied there. Each event is still
+# logged, as the plain stand-in does.
+cmd_hooks() {
+  need_dir "${1:-}"
+  local bin=${2:?usage: lab.sh hooks DIR BIN}
+  mkdir -p "$DIR/bin"
+  cp "$bin" "$DIR/bin/rpinet"
+  cat >"$DIR/dhcp-script.sh" <<'EOF'
+#!/bin/sh
+echo "$*" >>/tmp/dhcp-script.log
+case "$1" in
+	add) export ACTION=add MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
+	del) export ACTION=remove MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
+	old) export ACTION=update MACADDR="$2" IPADDR="$3" HOSTNAME="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event dhcp ;;
+	tftp) export ACTION=add TFTP_SIZE="$2" TFTP_ADDR="$3" TFTP_PATH="$4"; exec /mnt/.lab/bin/rpinet --root /mnt/.lab event tftp ;;
+esac
+EOF
+  chmod 755 "$DIR/dhcp-script.sh"
+}
+
 cmd_down() {
   need_dir "${1:-}"
   stop_pid_file "$DIR/dnsmasq.pid"
@@ -392,6 +416,7 @@ case "$sub" in
   dnsmasq-pid) cmd_dnsmasq_pid "$@" ;;
   dhcpd-start) cmd_dhcpd_start "$@" ;;
   dhcpd-stop) cmd_dhcpd_stop "$@" ;;
+  hooks) cmd_hooks "$@" ;;
   down) cmd_down "$@" ;;
   *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
