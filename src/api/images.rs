@@ -75,6 +75,27 @@ pub fn delete(root: &Root, name: &str) -> Result<Value> {
             users.join(", ")
         )));
     }
+    // A shared root's lower layer may never change nor go (docs/facts.md §4.5): the image of
+    // every state dir, kept ones and those of removed nodes included.
+    let layered: Vec<String> = std::fs::read_dir(root.path(format!("{sp}/roots")))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| std::fs::read_to_string(e.path().join("image")).is_ok_and(|s| s.trim() == name))
+        .map(|e| {
+            let leaf = e.file_name().to_string_lossy().into_owned();
+            match leaf.strip_prefix('.').and_then(|l| l.strip_suffix(".prev")) {
+                Some(node) => format!("{node} (its root kept for a rollback)"),
+                None => leaf,
+            }
+        })
+        .collect();
+    if !layered.is_empty() {
+        return Err(Error::new(format!(
+            "image '{name}' is the shared root of node {}: provision them from another image first",
+            layered.join(", ")
+        )));
+    }
     let images = root.path(format!("{sp}/images"));
     let dir = images.join(name);
     if !dir.is_dir() {

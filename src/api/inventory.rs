@@ -169,6 +169,8 @@ mod tests {
             dirs_present: true,
             exported: true,
             provisioned: true,
+            root_mode: "copy",
+            kept: None,
             boot: None,
             volume: None,
         }

@@ -42,7 +42,7 @@ fn clean_up(root: &Root, lock: &StateLock, all: bool) {
     let mut dirs = vec!["/etc".to_string(), "/etc/config".to_string()];
     if let Some(sp) = storage.mounted_path() {
         crate::provision::switch::recover(root, lock, sp);
-        dirs.extend(["images", "tftp", "nfs", "volumes"].map(|d| format!("{sp}/{d}")));
+        dirs.extend(["images", "tftp", "nfs", "roots", "volumes"].map(|d| format!("{sp}/{d}")));
     }
     if all {
         if let Ok(instance) = crate::plan::world::load_instance(root) {

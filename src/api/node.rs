@@ -86,13 +86,20 @@ pub fn remove(root: &Root, name: &str, purge: bool) -> Result<bool> {
             ),
             aside("nfs", crate::provision::kept_name(node.name.as_bytes())),
             aside("nfs", crate::provision::kept_image_file(&node.name)),
+            // a shared root's own changes, and those of its kept root
+            storage.join("roots").join(&node.name),
+            aside("roots", crate::provision::kept_name(node.name.as_bytes())),
         ];
+        let mount_point = storage.join("nfs").join(&node.name);
+        crate::system::overlay::unmount(root, &mount_point.to_string_lossy())?;
         crate::system::sweep::move_aside(root, &dirs, "purge")?
     } else {
         Vec::new()
     };
     if let Err(e) = crate::plan::change_config(root, &lock, |pkg| Ok(without_node(pkg, name)?.0)) {
         crate::system::sweep::put_back(&trash);
+        // its shared root mounted again
+        let _ = crate::plan::execute::run(root, &lock);
         return Err(e);
     }
     for (aside, _) in &trash {

@@ -55,6 +55,8 @@ fn provision_locked(
         volume,
         new_identity: opts.new_identity,
         ssh_keys: world.config.ssh_keys_of(node),
+        shared: world.config.root_mode_of(node) == crate::config::RootMode::Shared,
+        state_dir: storage.join("roots").join(&node.name),
     };
     let image_dir = storage.join("images").join(&image);
     let _busy = crate::provision::switch::node_busy(root, name)?;

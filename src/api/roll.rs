@@ -135,22 +135,26 @@ pub fn judge(boot: &Boot, since: u64, now: u64, timeout: u64) -> Verdict {
     Verdict::Waiting(boot.stage)
 }
 
-/// The kept trees of a node: (parent dir, leaf) of its root and of its boot dir.
-fn node_slots(storage: &Path, cfg: &Config, name: &str) -> Result<[(PathBuf, String); 2]> {
+/// The kept trees of a node: (parent dir, leaf) of its root, its boot dir and a shared
+/// root's state dir.
+fn node_slots(storage: &Path, cfg: &Config, name: &str) -> Result<[(PathBuf, String); 3]> {
     let Some(n) = cfg.node(name) else {
         bail!("no node '{}'", name.escape_debug());
     };
     Ok([
         (storage.join("nfs"), n.name.clone()),
         (storage.join("tftp"), n.boot_dir()),
+        (storage.join("roots"), n.name.clone()),
     ])
 }
 
 /// Delete a node's kept trees (it is up on the new ones).
-fn drop_kept(root: &Root, slots: &[(PathBuf, String); 2]) -> Result<()> {
+fn drop_kept(root: &Root, slots: &[(PathBuf, String); 3]) -> Result<()> {
     for (parent, leaf) in slots {
         let p = root.path(parent);
-        let d = Dir::open_path(&p).ctx(|| format!("failed to open {}", p.display()))?;
+        let Ok(d) = Dir::open_path(&p) else {
+            continue; // no shared roots yet: no roots/
+        };
         d.remove_tree(&kept_name(leaf.as_bytes())).ctx(|| {
             format!(
                 "failed to delete the kept tree of {}/{leaf}",
@@ -309,10 +313,29 @@ pub fn rollback(root: &Root, name: &str) -> Result<String> {
     let slots = node_slots(&storage, &world.config, name)?;
     let mut sides = Vec::new();
     let mut dirs = Vec::new();
-    for (parent, leaf) in &slots {
+    for (k, (parent, leaf)) in slots.iter().enumerate() {
         let p = root.path(parent);
-        let d = Dir::open_path(&p).ctx(|| format!("failed to open {}", p.display()))?;
         let kept = kept_name(leaf.as_bytes());
+        if k == 2 {
+            // The state dir: the kept one back (a shared root), else the live one away (the
+            // kept root is a copy).
+            let Ok(d) = Dir::open_path(&p) else {
+                continue;
+            };
+            match d.lstat(&kept) {
+                Ok(st) => sides.push(Side {
+                    live: parent.join(leaf),
+                    staging: String::from_utf8_lossy(&kept).into_owned(),
+                    ino: st.st_ino,
+                }),
+                Err(_) if d.lstat(leaf.as_bytes()).is_ok() => {
+                    sides.push(crate::provision::switch::removal(&parent.join(leaf)))
+                }
+                Err(_) => {}
+            }
+            continue;
+        }
+        let d = Dir::open_path(&p).ctx(|| format!("failed to open {}", p.display()))?;
         let Ok(st) = d.lstat(&kept) else {
             bail!(
                 "node '{name}' has no kept root in {}: a root is kept only while an image roll waits for the node",

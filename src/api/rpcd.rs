@@ -85,6 +85,8 @@ const METHODS: &[(&str, ArgSpec)] = &[
             ("image", Ty::Str, true),
             ("volume_size", Ty::Str, false),
             ("new_identity", Ty::Bool, false),
+            ("user", Ty::Str, false),
+            ("password_hash", Ty::Str, false),
         ],
     ),
     ("job", &[("id", Ty::Str, true)]),
@@ -512,6 +514,21 @@ fn start_node_provision(root: &Root, a: &Args) -> Result<Value> {
     }
     if a.bool("new_identity") {
         args.push("--new-identity");
+    }
+    let own = |k: &str| a.opt(k).filter(|s| !s.is_empty());
+    match (own("user"), own("password_hash")) {
+        (Some(user), Some(hash)) => {
+            crate::provision::edits::check_user(user)
+                .and_then(|()| crate::provision::edits::check_hash(hash))
+                .map_err(|e| Error::new(format!("node_provision: {e}")))?;
+            args.extend(["--user", user, "--password-hash", hash]);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::new(
+                "node_provision: user and password_hash go together".to_string(),
+            ));
+        }
     }
     start_job(root, "node_provision", &args)
 }

@@ -211,11 +211,22 @@ pub struct NodeView {
     pub dirs_present: bool,
     pub exported: bool,
     pub provisioned: bool,
+    /// `shared` (the image's root under the node's own changes) or `copy`: what its root
+    /// is, or for a node not provisioned what its next provision makes.
+    pub root_mode: &'static str,
+    /// The root an image roll kept (what `node rollback` goes back to), null when none.
+    pub kept: Option<KeptView>,
     /// The node's container volume, null when it has none.
     pub volume: Option<VolumeView>,
     /// The last boot (`status` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot: Option<Boot>,
+}
+
+/// A kept root: the image it came from ("" when not known).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptView {
+    pub image: String,
 }
 
 /// A node's container volume: its size, what the SSD holds of it (null until the file
@@ -348,6 +359,16 @@ pub fn node(world: &World, facts: &Facts, n: &Node) -> NodeView {
             && world.existing_dirs.contains(&nfs_dir),
         exported: facts.services.exported(&nfs_dir) && facts.services.exported(&tftp_dir),
         provisioned: facts.provisioned.contains(&n.name),
+        root_mode: if world.shared_roots.contains_key(&n.name) {
+            "shared"
+        } else if facts.provisioned.contains(&n.name) {
+            "copy"
+        } else {
+            world.config.root_mode_of(n).as_str()
+        },
+        kept: world.kept.get(&n.name).map(|image| KeptView {
+            image: image.clone(),
+        }),
         volume: world.config.volume_size_of(n).map(|size| VolumeView {
             size,
             used: world.volume_held.get(&n.name).copied(),

@@ -94,6 +94,26 @@ impl BootId {
     }
 }
 
+/// What a node's root is (`root_mode`): the image's root, read-only and shared, under the
+/// node's own changes (an overlay on the router), or a private full copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootMode {
+    Shared,
+    Copy,
+}
+
+impl RootMode {
+    pub const CHOICES: [(&'static str, RootMode); 2] =
+        [("shared", RootMode::Shared), ("copy", RootMode::Copy)];
+
+    /// A node's root when neither its section nor the main section says.
+    pub const DEFAULT: RootMode = RootMode::Copy;
+
+    pub fn as_str(self) -> &'static str {
+        choice_name(&Self::CHOICES, self)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DhcpMode {
     Server,
@@ -157,6 +177,8 @@ pub struct Node {
     pub volume_size: Option<u64>,
     /// `list ssh_key`: this node's own keys (the main section's are added at provision).
     pub ssh_keys: Vec<String>,
+    /// `root_mode`: None takes the main section's ([`Config::root_mode_of`]).
+    pub root_mode: Option<RootMode>,
 }
 
 impl Node {
@@ -194,6 +216,8 @@ pub struct Config {
     pub export_subnet: bool,
     /// The main section's `volume_size`: every node's volume unless its own says otherwise.
     pub volume_size: Option<u64>,
+    /// The main section's `root_mode`: every node's unless its own says otherwise.
+    pub root_mode: RootMode,
     pub nodes: Vec<Node>,
     /// The fleet settings of the main section.
     pub fleet: Fleet,
@@ -233,6 +257,11 @@ impl Config {
         n.volume_size.or(self.volume_size).filter(|&s| s > 0)
     }
 
+    /// The root `n` gets at its next provision.
+    pub fn root_mode_of(&self, n: &Node) -> RootMode {
+        n.root_mode.unwrap_or(self.root_mode)
+    }
+
     /// The keys a node gets: every node's, then its own, each once.
     pub fn ssh_keys_of(&self, node: &Node) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -267,6 +296,7 @@ fn read_package(pkg: &Package, with_nodes: bool) -> Result<Config> {
         matching: Match::Registered,
         export_subnet: false,
         volume_size: None,
+        root_mode: RootMode::DEFAULT,
         nodes: Vec::new(),
         fleet: Fleet::default(),
     };
@@ -333,6 +363,9 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
         .unwrap_or(Match::Registered);
     config.export_subnet = o.bool("export_subnet", false)?;
     config.volume_size = o.parsed("volume_size", parse_size, SIZE_WHAT)?;
+    if let Some(m) = o.choice("root_mode", &RootMode::CHOICES)? {
+        config.root_mode = m;
+    }
     config.fleet.ssh_keys = o.keys()?;
     if let Some(u) = o.parsed("catalog_url", parse_url, "an http:// or https:// URL")? {
         config.fleet.catalog_url = u;
@@ -398,6 +431,7 @@ pub(crate) fn read_node(s: &Section, name: &str) -> Result<Node> {
         )?,
         volume_size: o.parsed("volume_size", parse_size, SIZE_WHAT)?,
         ssh_keys: o.keys()?,
+        root_mode: o.choice("root_mode", &RootMode::CHOICES)?,
     })
 }
 

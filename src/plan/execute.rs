@@ -254,6 +254,13 @@ pub fn execute(root: &Root, dhcp_text: &str, actions: &[Action]) -> Result<()> {
                     touched.extend(p.parent().map(|d| d.to_path_buf()));
                 }
             }
+            Action::MountRoot {
+                at,
+                lower,
+                upper,
+                work,
+            } => crate::system::overlay::mount(root, lower, upper, work, at)?,
+            Action::UnmountRoot { at } => crate::system::overlay::unmount(root, at)?,
             service if !root.is_live() => log::debug!("--root: not done: {}", first_line(service)),
             Action::RestartDnsmasq => services::restart_dnsmasq()?,
             Action::SignalDnsmasq { pid_file } => services::signal_dnsmasq(pid_file)?,

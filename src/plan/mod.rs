@@ -42,8 +42,20 @@ pub enum Action {
     SignalDnsmasq {
         pid_file: String,
     },
-    /// The exports block changed.
+    /// The exports block changed, or a shared root was mounted again.
     ReloadExports,
+    /// A shared root: the image's root (`lower`) under the node's `upper` and `work`, on
+    /// its nfs dir `at`.
+    MountRoot {
+        at: String,
+        lower: String,
+        upper: String,
+        work: String,
+    },
+    /// An overlay on an nfs dir that no shared root wants there.
+    UnmountRoot {
+        at: String,
+    },
 }
 
 impl fmt::Display for Action {
@@ -62,6 +74,10 @@ impl fmt::Display for Action {
             Action::RestartDnsmasq => write!(f, "restart dnsmasq (/etc/init.d/dnsmasq restart)"),
             Action::SignalDnsmasq { pid_file } => write!(f, "send SIGHUP to dnsmasq ({pid_file})"),
             Action::ReloadExports => write!(f, "reload NFS exports (exportfs -ra)"),
+            Action::MountRoot {
+                at, lower, upper, ..
+            } => write!(f, "mount the shared root {at}: {lower} under {upper}"),
+            Action::UnmountRoot { at } => write!(f, "unmount {at}"),
         }
     }
 }
@@ -80,11 +96,15 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
     let mut restart = false;
     let mut removed_host = false;
 
+    let (unmounts, mounts) = shared_roots(world);
+    let remounted = !unmounts.is_empty() || !mounts.is_empty();
+    actions.extend(unmounts);
     for dir in world.wanted_dirs() {
         if !world.existing_dirs.contains(&dir) {
             actions.push(Action::MakeDir { path: dir });
         }
     }
+    actions.extend(mounts);
     for dir in &world.empty_strays {
         actions.push(Action::RemoveDir { path: dir.clone() });
     }
@@ -146,13 +166,14 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
     }
 
     let existing = world.exports.as_deref().unwrap_or_default();
-    let merged = exports::merge_if_changed(existing, &exports::render(&inputs))
-        .map_err(|why| {
-            Error::new(format!(
-                "{EXPORTS_PATH} {why}; fix it by hand, then run 'rpinet apply' again"
-            ))
-        })?
-        .filter(|m| m != existing);
+    let merged =
+        exports::merge_if_changed(existing, &exports::render(&inputs, &world.shared_roots))
+            .map_err(|why| {
+                Error::new(format!(
+                    "{EXPORTS_PATH} {why}; fix it by hand, then run 'rpinet apply' again"
+                ))
+            })?
+            .filter(|m| m != existing);
     // No block to write and none there: leave the user's file (or its absence) alone.
     let nothing_to_export = exports::is_empty(&inputs) && !existing.contains(exports::BEGIN);
     let exports_changed = merged.is_some() && !nothing_to_export;
@@ -184,10 +205,48 @@ pub fn plan(world: &World) -> Result<Vec<Action>> {
             pid_file: world.instance.pid_file(),
         });
     }
-    if exports_changed {
+    if exports_changed || remounted {
         actions.push(Action::ReloadExports);
     }
     Ok(actions)
+}
+
+/// What makes the overlays on storage/nfs/* the shared roots of the config's nodes: each
+/// mounted from its state dir (again, when what is mounted there has another lower or upper
+/// layer); every other overlay there unmounted (its node removed, rpinet disabled).
+fn shared_roots(world: &World) -> (Vec<Action>, Vec<Action>) {
+    let (mut unmounts, mut mounts) = (Vec::new(), Vec::new());
+    let mut wanted = std::collections::BTreeSet::new();
+    if let Some(sp) = world.inputs().storage {
+        for (name, image) in world.shared_roots.iter().filter(|(_, i)| !i.is_empty()) {
+            let at = format!("{sp}/nfs/{name}");
+            let (lower, upper) = (
+                format!("{sp}/images/{image}/root"),
+                format!("{sp}/roots/{name}/upper"),
+            );
+            let now = world.overlays.iter().find(|o| o.at == at);
+            if now.is_some_and(|o| o.lower == lower && o.upper == upper) {
+                wanted.insert(at);
+                continue;
+            }
+            if now.is_some() {
+                unmounts.push(Action::UnmountRoot { at: at.clone() });
+            }
+            mounts.push(Action::MountRoot {
+                at: at.clone(),
+                lower,
+                upper,
+                work: format!("{sp}/roots/{name}/work"),
+            });
+            wanted.insert(at);
+        }
+    }
+    for o in &world.overlays {
+        if !wanted.contains(&o.at) {
+            unmounts.push(Action::UnmountRoot { at: o.at.clone() });
+        }
+    }
+    (unmounts, mounts)
 }
 
 /// The first line of an action's dry-run text: what the log says when it is carried out.

@@ -3,6 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::config::{self, network};
 use crate::system::dnsmasq::find_instance;
+use crate::system::overlay::Overlay;
 use crate::system::storage::Storage;
 
 const NODES: &str = "config rpinet 'main'\n option storage_uuid 'abcd-1234'\n option storage_path '/mnt/rpinet'\n\
@@ -54,6 +55,9 @@ fn world(rpinet: &str, mounted: bool) -> World {
         empty_strays: BTreeSet::new(),
         volume_held: BTreeMap::new(),
         leases: Vec::new(),
+        shared_roots: BTreeMap::new(),
+        overlays: Vec::new(),
+        kept: BTreeMap::new(),
     }
 }
 
@@ -88,6 +92,14 @@ fn settle(mut w: World, actions: &[Action]) -> World {
             Action::Remove { path } => {
                 w.host_files.remove(path.rsplit('/').next().unwrap());
             }
+            Action::UnmountRoot { at } => w.overlays.retain(|o| &o.at != at),
+            Action::MountRoot {
+                at, lower, upper, ..
+            } => w.overlays.push(Overlay {
+                at: at.clone(),
+                lower: lower.clone(),
+                upper: upper.clone(),
+            }),
             _ => {}
         }
     }
@@ -227,5 +239,59 @@ fn broken_exports_block_is_refused_before_any_write() {
             .starts_with("/etc/exports has a broken rpinet block"),
         "{}",
         e.message()
+    );
+}
+
+#[test]
+fn shared_roots_are_mounted_remounted_on_a_new_lower_and_strays_unmounted() {
+    let mut w = world(NODES, true);
+    w.shared_roots.insert("lion".into(), "bookworm".into());
+    w.overlays.push(Overlay {
+        at: "/mnt/rpinet/nfs/gone".into(),
+        lower: "/mnt/rpinet/images/x/root".into(),
+        upper: "/mnt/rpinet/roots/gone/upper".into(),
+    });
+    let actions = plan(&w).unwrap();
+    let k = kinds(&actions);
+    let mount = "mount the shared root /mnt/rpinet/nfs/lion: /mnt/rpinet/images/bookworm/root under /mnt/rpinet/roots/lion/upper";
+    let pos = |s: &str| {
+        k.iter()
+            .position(|a| a == s)
+            .unwrap_or_else(|| panic!("{s}: {k:?}"))
+    };
+    // the stray overlay first, the mount after its mount point is made, exports after both
+    assert_eq!(pos("unmount /mnt/rpinet/nfs/gone"), 0);
+    assert!(pos("create directory /mnt/rpinet/nfs/lion") < pos(mount));
+    assert!(pos(mount) < pos("reload NFS exports (exportfs -ra)"));
+    assert!(
+        actions.iter().any(|a| matches!(a, Action::Write { path, content, .. }
+            if path == EXPORTS_PATH && content.lines().any(|l| l.starts_with("/mnt/rpinet/nfs/lion ") && l.contains(",fsid=")))),
+        "{k:?}"
+    );
+    let w = settle(w, &actions);
+    assert_eq!(plan(&w).unwrap(), vec![], "a second apply does nothing");
+    // a state dir that names another image: unmounted and mounted again, exports reloaded
+    let mut w2 = w.clone();
+    w2.shared_roots.insert("lion".into(), "trixie".into());
+    let k = kinds(&plan(&w2).unwrap());
+    assert_eq!(
+        k,
+        [
+            "unmount /mnt/rpinet/nfs/lion",
+            "mount the shared root /mnt/rpinet/nfs/lion: /mnt/rpinet/images/trixie/root under /mnt/rpinet/roots/lion/upper",
+            "reload NFS exports (exportfs -ra)"
+        ]
+    );
+    // rpinet disabled: every shared root unmounted
+    let mut off = w.clone();
+    off.config.enabled = false;
+    assert!(kinds(&plan(&off).unwrap()).contains(&"unmount /mnt/rpinet/nfs/lion".to_string()));
+    // a state dir naming no image mounts nothing (doctor says why)
+    let mut bad = world(NODES, true);
+    bad.shared_roots.insert("lion".into(), String::new());
+    assert!(
+        !kinds(&plan(&bad).unwrap())
+            .iter()
+            .any(|a| a.starts_with("mount"))
     );
 }

@@ -48,6 +48,33 @@ pub struct World {
     pub volume_held: BTreeMap<String, u64>,
     /// dnsmasq's leases (its lease file), for reservations inside its pool.
     pub leases: Vec<crate::config::reserve::Lease>,
+    /// The nodes of the config whose root is shared (a state dir in storage/roots), with the
+    /// image their state dir names.
+    pub shared_roots: BTreeMap<String, String>,
+    /// The overlays mounted on storage/nfs/* now.
+    pub overlays: Vec<crate::system::overlay::Overlay>,
+    /// The nodes of the config with a kept root (an image roll's, for `node rollback`), with
+    /// the image it came from ("" when not known).
+    pub kept: BTreeMap<String, String>,
+}
+
+/// The name an old tree is kept under beside `leaf` while a roll waits for the node.
+pub fn kept_name(leaf: &[u8]) -> Vec<u8> {
+    [b".", leaf, b".prev"].concat()
+}
+
+/// The file beside a kept root that names the image it came from.
+pub fn kept_image_file(leaf: &str) -> Vec<u8> {
+    [&kept_name(leaf.as_bytes())[..], b".image"].concat()
+}
+
+/// The name in a one-line file (a state dir's `image`, a kept root's image file) when it is
+/// an image name.
+fn image_named(path: &std::path::Path) -> Option<String> {
+    let f = std::fs::File::open(path).ok()?;
+    let s = std::io::read_to_string(std::io::Read::take(f, 256)).ok()?;
+    let s = s.trim();
+    config::check_image_name(s).ok().map(|_| s.to_string())
 }
 
 impl World {
@@ -211,6 +238,9 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
         empty_strays: BTreeSet::new(),
         volume_held: BTreeMap::new(),
         leases: Vec::new(),
+        shared_roots: BTreeMap::new(),
+        overlays: Vec::new(),
+        kept: BTreeMap::new(),
     };
     world.leases = crate::config::reserve::parse_leases(
         &read_opt(&root.path(world.instance.lease_file(&world.dhcp)))?.unwrap_or_default(),
@@ -261,6 +291,31 @@ pub fn load_with(root: &Root, config: Config) -> Result<World> {
                 }
             }
         }
+    }
+    if let Some(sp) = world.storage.mounted_path().map(str::to_string) {
+        let roots = entries(&root.path(format!("{sp}/roots"))).unwrap_or_default();
+        let nfs = entries(&root.path(format!("{sp}/nfs"))).unwrap_or_default();
+        for n in &world.config.nodes {
+            if roots.get(&n.name) == Some(&true) {
+                let named = image_named(&root.path(format!("{sp}/roots/{}/image", n.name)));
+                world
+                    .shared_roots
+                    .insert(n.name.clone(), named.unwrap_or_default());
+            }
+            let kept = String::from_utf8_lossy(&kept_name(n.name.as_bytes())).into_owned();
+            if nfs.get(&kept) == Some(&true) {
+                let file = format!("{sp}/nfs/{kept}.image");
+                world.kept.insert(
+                    n.name.clone(),
+                    image_named(&root.path(file)).unwrap_or_default(),
+                );
+            }
+        }
+        let under = format!("{sp}/nfs/");
+        world.overlays = crate::system::overlay::mounted(root)
+            .into_iter()
+            .filter(|o| o.at.starts_with(&under))
+            .collect();
     }
     if let Some(storage) = world.storage.mounted_path().map(str::to_string) {
         for n in &world.config.nodes {

@@ -41,7 +41,14 @@ pub struct ProvisionTarget {
     pub new_identity: bool,
     /// `ssh_key`s to install (the main section's and the node's).
     pub ssh_keys: Vec<String>,
+    /// A shared root: the image's root under the node's own changes, whose upper and work
+    /// dirs go to `state_dir` (storage/roots/<node>); else a private copy in `nfs_dir`.
+    pub shared: bool,
+    pub state_dir: PathBuf,
 }
+
+/// The file in a shared root's state dir that names its image (the lower layer).
+pub const STATE_IMAGE: &[u8] = b"image";
 
 #[derive(Debug, Clone, Default)]
 pub struct ProvisionOptions {
@@ -56,15 +63,7 @@ pub struct ProvisionOptions {
     pub keep_previous: bool,
 }
 
-/// The name an old tree is kept under beside `leaf` while a roll waits for the node.
-pub fn kept_name(leaf: &[u8]) -> Vec<u8> {
-    [b".", leaf, b".prev"].concat()
-}
-
-/// The file beside a kept root that names the image it came from.
-pub fn kept_image_file(leaf: &str) -> Vec<u8> {
-    [&kept_name(leaf.as_bytes())[..], b".image"].concat()
-}
+pub use crate::plan::world::{kept_image_file, kept_name};
 
 #[derive(Debug, Clone, Default)]
 pub struct ProvisionReport {
@@ -101,14 +100,21 @@ impl ProvisionReport {
 pub struct Built {
     pub report: ProvisionReport,
     pub(crate) boot: Slot,
+    /// The new root (copy), or the new mount point of a shared root.
     pub(crate) root: Slot,
+    /// A shared root's new state dir (its upper and work dirs).
+    pub(crate) state: Option<Slot>,
 }
 
 impl Built {
     /// Drop the new trees (a provision that is not switched in).
     pub(crate) fn discard(self) {
-        let _ = self.boot.parent.remove_tree(&self.boot.staging);
-        let _ = self.root.parent.remove_tree(&self.root.staging);
+        for s in [Some(&self.boot), Some(&self.root), self.state.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = s.parent.remove_tree(&s.staging);
+        }
     }
 }
 
@@ -122,7 +128,7 @@ pub fn build(
     job: &mut Job,
 ) -> Result<Built> {
     // Everything that can be refused is refused before any write.
-    for d in [&target.tftp_dir, &target.nfs_dir] {
+    for d in [&target.tftp_dir, &target.nfs_dir, &target.state_dir] {
         if !d.starts_with(&target.storage) || d == &target.storage {
             bail!(
                 "{} is not inside the storage path {}",
@@ -158,7 +164,14 @@ pub fn build(
         .open_dir(b"root")
         .ctx(|| format!("image '{image_name}' has no root tree"))?;
     let total = image_size(&image);
-    let mut built = build_trees(root, target, &img_boot, &img_root, user, total, job)?;
+    let lower = image_dir.join("root");
+    let src = Source {
+        boot: &img_boot,
+        root: &img_root,
+        lower: &lower,
+        name: &image_name,
+    };
+    let mut built = build_trees(root, target, &src, user, total, job)?;
     built.report.image = image_name;
     Ok(built)
 }
@@ -183,6 +196,23 @@ pub(crate) struct Slot {
     pub(crate) leaf: Vec<u8>,
     pub(crate) staging: Vec<u8>,
     pub(crate) shown: String,
+}
+
+impl Slot {
+    /// Router path of the staging directory.
+    pub(crate) fn staging_path(&self) -> String {
+        let parent = Path::new(&self.shown).parent().unwrap_or(Path::new("/"));
+        format!(
+            "{}/{}",
+            parent.display(),
+            String::from_utf8_lossy(&self.staging)
+        )
+    }
+
+    /// Where a shared root's staging overlay is mounted.
+    pub(crate) fn merged_path(&self) -> String {
+        format!("{}/merged", self.staging_path())
+    }
 }
 
 fn slot(root: &Root, router: &Path) -> Result<Slot> {
@@ -211,33 +241,64 @@ fn slot(root: &Root, router: &Path) -> Result<Slot> {
     })
 }
 
+/// The imported image a node is built from.
+struct Source<'a> {
+    boot: &'a Dir,
+    root: &'a Dir,
+    /// Router path of its root tree: a shared root's lower layer.
+    lower: &'a Path,
+    name: &'a str,
+}
+
 fn build_trees(
     root: &Root,
     t: &ProvisionTarget,
-    img_boot: &Dir,
-    img_root: &Dir,
+    src: &Source,
     user: Option<(&str, &str)>,
     total: u64,
     job: &mut Job,
 ) -> Result<Built> {
-    let boot = slot(root, &t.tftp_dir)?;
-    let rootfs = match slot(root, &t.nfs_dir) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = boot.parent.remove_tree(&boot.staging);
-            return Err(e);
+    let mut slots: Vec<Slot> = Vec::new();
+    let wanted = [
+        Some(&t.tftp_dir),
+        Some(&t.nfs_dir),
+        t.shared.then_some(&t.state_dir),
+    ];
+    for dir in wanted.into_iter().flatten() {
+        match slot(root, dir) {
+            Ok(s) => slots.push(s),
+            Err(e) => {
+                for s in &slots {
+                    let _ = s.parent.remove_tree(&s.staging);
+                }
+                return Err(e);
+            }
         }
+    }
+    let state = (slots.len() == 3).then(|| slots.pop()).flatten();
+    let (Some(rootfs), Some(boot)) = (slots.pop(), slots.pop()) else {
+        bail!("internal: provision slots");
     };
+    let (img_boot, img_root) = (src.boot, src.root);
     let mut reimaged = false;
     let r = (|| {
         let nb = boot
             .parent
             .open_dir(&boot.staging)
             .ctx(|| "staging".into())?;
-        let nr = rootfs
-            .parent
-            .open_dir(&rootfs.staging)
-            .ctx(|| "staging".into())?;
+        // A shared root is edited through an overlay of its own mounted in its state dir;
+        // the edits land in its upper dir. A copy is edited where it is.
+        let shared = match &state {
+            Some(st) => Some(SharedStaging::mount(root, st, src)?),
+            None => None,
+        };
+        let nr = match &shared {
+            Some(sh) => sh.merged()?,
+            None => rootfs
+                .parent
+                .open_dir(&rootfs.staging)
+                .ctx(|| "staging".into())?,
+        };
         let mut done_boot = 0u64;
         let mut progress = |bytes: u64, files: u64| {
             job.update(done_boot + bytes, total, files, "copying");
@@ -247,7 +308,10 @@ fn build_trees(
         let mut progress = |bytes: u64, files: u64| {
             job.update(done_boot + bytes, total, sb.files + files, "copying");
         };
-        let sr = copy::copy_tree(img_root, &nr, "root", &mut progress)?;
+        let sr = match shared {
+            Some(_) => copy::CopyStats::default(),
+            None => copy::copy_tree(img_root, &nr, "root", &mut progress)?,
+        };
         let os = crate::image::os_release::read_codename(&nr);
         let mut list = customise::apply(t, &nb, &nr, user, &os)?;
         let old_root = rootfs.parent.open_dir(&rootfs.leaf).ok();
@@ -272,6 +336,11 @@ fn build_trees(
                 bail!("failed to sync the new {what} tree");
             }
         }
+        drop(nr);
+        if let Some(sh) = shared {
+            sh.unmount()?;
+            list.push(format!("shared root over image '{}'", src.name));
+        }
         Ok(ProvisionReport {
             node: t.node.clone(),
             image: String::new(),
@@ -282,17 +351,77 @@ fn build_trees(
             edits: list,
         })
     })();
+    let built = Built {
+        report: ProvisionReport::default(),
+        boot,
+        root: rootfs,
+        state,
+    };
     match r {
-        Ok(report) => Ok(Built {
-            report,
-            boot,
-            root: rootfs,
-        }),
+        Ok(report) => Ok(Built { report, ..built }),
         Err(e) => {
-            let _ = boot.parent.remove_tree(&boot.staging);
-            let _ = rootfs.parent.remove_tree(&rootfs.staging);
+            if let Some(st) = &built.state {
+                let _ = crate::system::overlay::unmount(root, &st.merged_path());
+            }
+            built.discard();
             Err(e)
         }
+    }
+}
+
+/// The overlay a shared root is edited through while it is built: the image's root under
+/// the new state dir's upper, mounted on its `merged` dir.
+struct SharedStaging<'a> {
+    root: &'a Root,
+    at: String,
+    slot: &'a Slot,
+}
+
+impl<'a> SharedStaging<'a> {
+    fn mount(root: &'a Root, slot: &'a Slot, src: &Source) -> Result<SharedStaging<'a>> {
+        let d = slot
+            .parent
+            .open_dir(&slot.staging)
+            .ctx(|| "staging".into())?;
+        for sub in [&b"upper"[..], b"work", b"merged"] {
+            d.mkdir(sub, 0o755)
+                .ctx(|| format!("failed to create {}/{}", slot.shown, sub.escape_ascii()))?;
+        }
+        crate::system::fsys::replace(
+            &d,
+            STATE_IMAGE,
+            format!("{}\n", src.name).as_bytes(),
+            0o644,
+            None,
+            false,
+        )
+        .ctx(|| format!("failed to write the image name in {}", slot.shown))?;
+        let at = slot.merged_path();
+        let base = slot.staging_path();
+        crate::system::overlay::mount(
+            root,
+            &src.lower.to_string_lossy(),
+            &format!("{base}/upper"),
+            &format!("{base}/work"),
+            &at,
+        )?;
+        Ok(SharedStaging { root, at, slot })
+    }
+
+    fn merged(&self) -> Result<Dir> {
+        Dir::open_path(&self.root.path(&self.at)).ctx(|| format!("failed to open {}", self.at))
+    }
+
+    /// Unmount it (every handle into it closed first) and remove its mount point.
+    fn unmount(self) -> Result<()> {
+        crate::system::overlay::unmount(self.root, &self.at)?;
+        let d = self
+            .slot
+            .parent
+            .open_dir(&self.slot.staging)
+            .ctx(|| "staging".into())?;
+        d.unlink(b"merged", true)
+            .ctx(|| format!("failed to remove the mount point {}", self.at))
     }
 }
 

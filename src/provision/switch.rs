@@ -15,7 +15,16 @@
 //! An image roll keeps the old trees (`keep`): they are renamed to `.LEAF.prev` before the
 //! journal goes, for `node rollback`, which is a switch too: its new trees are the kept ones
 //! (staged under `.LEAF.prev`), and the trees it replaces are deleted.
+//!
+//! A shared root adds a third side: its state dir (roots/<node>: the overlay's upper and
+//! work dirs and the name of its image), while nfs/<node> becomes the overlay's empty mount
+//! point. A side with inode 0 only takes the live directory away (a shared root's state dir
+//! when the node gets a copy). The overlay on nfs/<node> is unmounted before the swaps and
+//! mounted again from the state dir in place after them, so a killed switch is finished the
+//! same way whatever it had done.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{Built, ProvisionReport, ProvisionTarget, Slot};
@@ -95,7 +104,7 @@ impl Journal {
                 ino: ino.parse().ok()?,
             });
         }
-        (ended && sides.len() == 2).then_some(Journal {
+        (ended && (2..=3).contains(&sides.len())).then_some(Journal {
             node,
             image,
             volume_size,
@@ -124,6 +133,7 @@ pub fn switch(
         mut report,
         boot,
         root: rootfs,
+        state,
     } = built;
     let side = |s: &Slot, live: &Path| -> Result<Side> {
         let st = s
@@ -146,6 +156,14 @@ pub fn switch(
             side(&boot, &target.tftp_dir)?,
         ],
     };
+    let mut journal = journal;
+    match &state {
+        Some(st) => journal.sides.push(side(st, &target.state_dir)?),
+        None if root.path(&target.state_dir).exists() => {
+            journal.sides.push(removal(&target.state_dir))
+        }
+        None => {}
+    }
     report.reimaged = [&rootfs, &boot].iter().any(|s| {
         s.parent
             .lstat(&s.leaf)
@@ -153,6 +171,16 @@ pub fn switch(
     });
     carry_out(root, lock, &rootfs.parent, &journal)?;
     Ok(report)
+}
+
+/// A side that takes `live` away (renamed to a staging name, then deleted or kept).
+pub fn removal(live: &Path) -> Side {
+    let leaf = live.file_name().unwrap_or_default().to_string_lossy();
+    Side {
+        live: live.to_path_buf(),
+        staging: format!(".{leaf}.new-{}", std::process::id()),
+        ino: 0,
+    }
 }
 
 /// Write `journal` in `jdir` (the nfs dir: [`recover`] looks there) and carry it out.
@@ -187,6 +215,8 @@ fn is_empty_dir(parent: &Dir, leaf: &[u8], st: libc::stat) -> bool {
 /// Carry out `journal` from wherever it stopped: swap each side not yet swapped, record the
 /// image, keep the old trees if asked, remove the journal, delete the old trees.
 fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
+    let mount_point = journal.sides[0].live.to_string_lossy().into_owned();
+    crate::system::overlay::unmount(root, &mount_point)?;
     let mut dirs = Vec::new();
     for s in &journal.sides {
         let live = root.path(&s.live);
@@ -196,7 +226,12 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         let dir = Dir::open_path(parent).ctx(|| format!("failed to open {}", parent.display()))?;
         let leaf = leaf.as_encoded_bytes();
         let ino_of = |name: &[u8]| dir.lstat(name).ok().map(|st| st.st_ino);
-        if ino_of(leaf) != Some(s.ino) {
+        if s.ino == 0 {
+            if ino_of(leaf).is_some() && ino_of(s.staging.as_bytes()).is_none() {
+                dir.rename_noreplace(leaf, &dir, s.staging.as_bytes())
+                    .ctx(|| format!("failed to move {} aside", s.live.display()))?;
+            }
+        } else if ino_of(leaf) != Some(s.ino) {
             if ino_of(s.staging.as_bytes()) != Some(s.ino) {
                 bail!(
                     "switch of node '{}': the new tree for {} is neither in place nor staged",
@@ -215,6 +250,9 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
                 .map_err(|e| Error::new(format!("failed to sync {}: {e}", parent.display())))?;
         }
         dirs.push((dir, leaf.to_vec()));
+    }
+    if let Some(state) = journal.sides.get(2).filter(|s| s.ino != 0) {
+        mount_shared(root, &state.live, &mount_point)?;
     }
     // The node may be gone from the config (removed after a killed provision): nothing to record.
     let (_, config) = crate::plan::world::load_config(root)?;
@@ -254,6 +292,33 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         if let Err(e) = dir.remove_tree(t.as_bytes()) {
             log::warn!("cannot delete the old tree {t}: {e}");
         }
+    }
+    Ok(())
+}
+
+/// Mount the shared root whose state dir is `state` (storage/roots/<node>) on `at`: its
+/// image's root, named in the state dir, under its upper dir.
+pub fn mount_shared(root: &Root, state: &Path, at: &str) -> Result<()> {
+    let storage = state
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
+    let named = std::fs::read(root.path(state.join(OsStr::from_bytes(super::STATE_IMAGE))))
+        .ctx(|| format!("{} names no image", state.display()))?;
+    let image = String::from_utf8_lossy(&named).trim().to_string();
+    crate::config::check_image_name(&image)
+        .ctx(|| format!("{} names no image", state.display()))?;
+    let s = state.display();
+    crate::system::overlay::mount(
+        root,
+        &format!("{}/images/{image}/root", storage.display()),
+        &format!("{s}/upper"),
+        &format!("{s}/work"),
+        at,
+    )?;
+    if root.is_live() {
+        // nfsd resolves the export's path again: the new root, not the detached one.
+        crate::system::services::reload_exports()?;
     }
     Ok(())
 }

@@ -5,7 +5,11 @@
 //! dnsmasq has one: `config::reserve` picks it when none was given). The whole boot subnet
 //! is named only when the user sets `export_subnet`, or for a node without an address in
 //! proxy mode (another server leases it; doctor warns).
-//! `mp=` makes nfsd export nothing while the SSD is not mounted.
+//! `mp=` makes nfsd export nothing while the SSD is not mounted. A shared root (an overlay:
+//! no device, no filesystem UUID for nfsd to name it by) is exported with an `fsid=` of its
+//! own, the same for the node's whole life (its file handles name it).
+
+use std::collections::BTreeMap;
 
 use super::Inputs;
 
@@ -13,8 +17,9 @@ pub const BEGIN: &str = "# BEGIN rpinet";
 pub const END: &str = "# END rpinet";
 const OPTIONS: &str = "rw,sync,no_subtree_check,no_root_squash";
 
-/// The block, BEGIN and END lines included.
-pub fn render(i: &Inputs) -> String {
+/// The block, BEGIN and END lines included. `shared`: the nodes whose root is shared (by
+/// name).
+pub fn render(i: &Inputs, shared: &BTreeMap<String, String>) -> String {
     let mut out = format!("{BEGIN}\n# {}\n", super::HEADER);
     if let Some(storage) = i.storage {
         for n in i
@@ -28,7 +33,14 @@ pub fn render(i: &Inputs) -> String {
                 _ => i.net.subnet.cidr(),
             };
             let opts = format!("{client}({OPTIONS},mp={storage})");
-            out.push_str(&format!("{storage}/nfs/{} {opts}\n", n.name));
+            match shared.contains_key(&n.name) {
+                true => out.push_str(&format!(
+                    "{storage}/nfs/{} {client}({OPTIONS},mp={storage},fsid={})\n",
+                    n.name,
+                    fsid(i.config.storage_uuid.as_deref().unwrap_or(""), &n.name)
+                )),
+                false => out.push_str(&format!("{storage}/nfs/{} {opts}\n", n.name)),
+            }
             out.push_str(&format!("{storage}/tftp/{} {opts}\n", n.boot_dir()));
             out.push_str(&volume_line(i, n, storage, &opts));
         }
@@ -36,6 +48,32 @@ pub fn render(i: &Inputs) -> String {
     out.push_str(END);
     out.push('\n');
     out
+}
+
+/// The `fsid=` of node `name`'s shared root: a UUID made from the SSD's and the node's
+/// names (two FNV-1a hashes of them), so it stays while both do and no two nodes share one.
+pub fn fsid(storage_uuid: &str, name: &str) -> String {
+    let fnv = |seed: &[u8]| {
+        [seed, storage_uuid.as_bytes(), b"/", name.as_bytes()]
+            .concat()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            })
+    };
+    let hex = format!(
+        "{:016x}{:016x}",
+        fnv(b"rpinet root a"),
+        fnv(b"rpinet root b")
+    );
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// The node's container volume directory, exported like its root (to that node alone),
@@ -118,6 +156,40 @@ pub fn without_block(existing: &str) -> Result<Option<String>, String> {
 mod tests {
     use super::*;
     use crate::render::tests::inputs_with_nodes;
+
+    fn render(i: &Inputs) -> String {
+        super::render(i, &BTreeMap::new())
+    }
+
+    #[test]
+    fn a_shared_root_is_exported_with_an_fsid_of_its_own() {
+        let (c, net) = inputs_with_nodes("", NODES);
+        let i = Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/x",
+        };
+        let shared = BTreeMap::from([("lion".to_string(), "bw".to_string())]);
+        let block = super::render(&i, &shared);
+        let lion: Vec<&str> = block.lines().filter(|l| l.contains("/nfs/lion")).collect();
+        let id = fsid("", "lion");
+        assert_eq!(
+            lion,
+            [format!(
+                "/mnt/rpinet/nfs/lion 192.168.1.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet,fsid={id})"
+            )]
+        );
+        assert!(!block.contains(
+            "tftp/11111111 192.168.1.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet,fsid"
+        ));
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, fsid("", "lion"));
+        let ids: std::collections::BTreeSet<String> =
+            (0..5000).map(|k| fsid("6a1f", &format!("n{k}"))).collect();
+        assert_eq!(ids.len(), 5000);
+        assert_ne!(fsid("6a1f", "lion"), fsid("6a20", "lion"));
+    }
 
     const NODES: &str = "config node 'lion'\n option serial '11111111'\n option mac 'dc:a6:32:00:00:01'\n option ip '192.168.1.50'\n\
                          config node 'tiger'\n option serial '22222222'\n option mac 'dc:a6:32:00:00:02'\n option boot_id 'mac'\n\

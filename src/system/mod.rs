@@ -8,6 +8,7 @@ pub mod fsys;
 pub mod job;
 pub mod lock;
 pub mod logger;
+pub mod overlay;
 pub mod process;
 pub mod root;
 pub mod services;

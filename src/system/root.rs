@@ -37,6 +37,14 @@ impl Root {
             Some(base) => base.join(p.strip_prefix("/").unwrap_or(p)),
         }
     }
+
+    /// The router path of a path on this machine (None: it is outside `--root DIR`).
+    pub fn router_path(&self, host: &Path) -> Option<PathBuf> {
+        match &self.base {
+            None => Some(host.to_path_buf()),
+            Some(base) => host.strip_prefix(base).ok().map(|r| Path::new("/").join(r)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +68,11 @@ mod tests {
             PathBuf::from("/tmp/lab/etc/exports")
         );
         assert_eq!(r.path("mnt/x"), PathBuf::from("/tmp/lab/mnt/x"));
+        assert_eq!(
+            r.router_path(Path::new("/tmp/lab/mnt/x")),
+            Some(PathBuf::from("/mnt/x"))
+        );
+        assert_eq!(r.router_path(Path::new("/tmp/other")), None);
         assert!(!r.is_live());
     }
 }

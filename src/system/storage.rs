@@ -121,7 +121,7 @@ pub fn mounted_device(table: &str, mount_point: &str) -> Option<String> {
 }
 
 /// /proc/mounts escapes space, tab, newline and backslash as \ooo.
-fn unescape(field: &str) -> String {
+pub(crate) fn unescape(field: &str) -> String {
     let b = field.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut k = 0;

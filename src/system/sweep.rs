@@ -60,6 +60,9 @@ pub fn leftovers(root: &Root, dirs: &[String]) -> Vec<(PathBuf, u32)> {
 /// What cannot be deleted is logged; doctor reports it.
 pub fn sweep(root: &Root, _lock: &StateLock, dirs: &[String]) {
     for (path, pid) in leftovers(root, dirs) {
+        // A shared root's staging overlay (roots/.NODE.new-PID/merged) goes first: nothing
+        // is deleted through a mount.
+        let _ = nix::mount::umount2(&path.join("merged"), nix::mount::MntFlags::MNT_DETACH);
         let r = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
             Ok(_) => std::fs::remove_file(&path),

@@ -24,6 +24,7 @@ const SYSTEM: &[Check] = &[
     nodes,
     disabled_nodes_booting,
     unknown_pis,
+    shared_roots,
 ];
 /// The checks of each enabled node.
 const NODE: &[NodeCheck] = &[node_boot_files, node_exports, node_last_boot];
@@ -233,6 +234,42 @@ fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
         Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
             format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), uuid),
             "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
+    }
+    out
+}
+
+/// Shared roots: the kernel can mount them, each is mounted, and its image is there.
+fn shared_roots(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let wanted: Vec<&str> = cfg
+        .nodes
+        .iter()
+        .filter(|n| {
+            s.shared_roots.contains_key(&n.name)
+                || cfg.root_mode_of(n) == crate::config::RootMode::Shared
+        })
+        .map(|n| n.name.as_str())
+        .collect();
+    if s.overlay_fs == Some(false) && !wanted.is_empty() {
+        out.push(find(Error, "overlay_missing", "",
+            format!("the kernel has no overlay filesystem, which the shared roots of {} need", wanted.join(", ")),
+            "set root_mode to 'copy' (each node gets a private copy of its image) and provision them again, or run a kernel built with overlayfs (CONFIG_OVERLAY_FS: OpenWrt's own kernels have it)".into()));
+        return out;
+    }
+    if !storage_ok(s) || !cfg.enabled {
+        return out;
+    }
+    let sp = cfg.storage_path.as_deref().unwrap_or_default();
+    for (name, image) in &s.shared_roots {
+        if image.is_empty() || !s.images.contains(image) {
+            out.push(find(Error, "shared_root_image_missing", name,
+                format!("the shared root of {name} is over image '{image}', which is not in {sp}/images"),
+                format!("provision {name} again from an imported image (its own changes in {sp}/roots/{name} are lost with it)")));
+        } else if !s.overlays.contains(&format!("{sp}/nfs/{name}")) {
+            out.push(find(Error, "shared_root_unmounted", name,
+                format!("the shared root of {name} is not mounted on {sp}/nfs/{name}: the node cannot boot"),
+                "apply the configuration (rpinet mounts it); if that fails, the kernel log says why (dmesg: overlayfs)".into()));
+        }
     }
     out
 }
@@ -735,5 +772,50 @@ mod tests {
             .map(|f| f.code)
             .collect();
         assert_eq!(codes, ["export_subnet", "leftover", "orphan_dir"]);
+    }
+
+    #[test]
+    fn shared_roots_need_the_overlay_filesystem_a_mount_and_their_image() {
+        let pkg = crate::config::uci::parse(
+            "config rpinet 'main'\n option storage_uuid 'abcd-1234'\n option storage_path '/mnt/rpinet'\n option root_mode 'shared'\n\
+             config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n\
+             config node 'b'\n option serial '22222222'\n option mac '02:00:00:00:00:02'\n\
+             config node 'c'\n option serial '33333333'\n option mac '02:00:00:00:00:03'\n option root_mode 'copy'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let cfg = crate::config::from_package(&pkg).unwrap();
+        let mut s = Snapshot {
+            storage: Some(Storage::Mounted {
+                path: "/mnt/rpinet".into(),
+                device: "/dev/sda1".into(),
+            }),
+            overlay_fs: Some(true),
+            shared_roots: [("a", "bw"), ("b", "gone")]
+                .map(|(n, i)| (n.to_string(), i.to_string()))
+                .into(),
+            overlays: vec!["/mnt/rpinet/nfs/b".into()],
+            images: vec!["bw".into()],
+            ..Snapshot::default()
+        };
+        let found = |s: &Snapshot| -> Vec<(String, &'static str)> {
+            shared_roots(s, &cfg)
+                .into_iter()
+                .map(|f| (f.node, f.code))
+                .collect()
+        };
+        assert_eq!(
+            found(&s),
+            [
+                ("a".to_string(), "shared_root_unmounted"),
+                ("b".to_string(), "shared_root_image_missing")
+            ]
+        );
+        s.overlay_fs = Some(false);
+        let f = shared_roots(&s, &cfg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, "overlay_missing");
+        assert!(f[0].message.contains("a, b"), "{}", f[0].message);
+        assert!(f[0].fix.contains("root_mode"), "{}", f[0].fix);
     }
 }

@@ -115,6 +115,14 @@ pub struct Snapshot {
     pub leftovers: Vec<String>,
     /// Directories in tftp/ and nfs/ that no node names and that hold files.
     pub orphans: Vec<String>,
+    /// Whether the kernel has the overlay filesystem (None: /proc/filesystems unreadable).
+    pub overlay_fs: Option<bool>,
+    /// The nodes whose root is shared, with the image their state dir names ("" none).
+    pub shared_roots: std::collections::BTreeMap<String, String>,
+    /// Where overlays are mounted on storage/nfs (router paths).
+    pub overlays: Vec<String>,
+    /// The images imported (names), when the SSD is mounted.
+    pub images: Vec<String>,
 }
 
 /// The conf-dirs a dnsmasq's config file names (`conf-dir=DIR[,exts]`).
@@ -256,6 +264,11 @@ impl Snapshot {
                 None
             }
         };
+        s.overlay_fs = crate::system::overlay::supported(root);
+        if let Some(w) = &world {
+            s.shared_roots = w.shared_roots.clone();
+            s.overlays = w.overlays.iter().map(|o| o.at.clone()).collect();
+        }
         s.services = Services::gather(
             root,
             world.as_ref().map(|w| w.instance.pid_file()).as_deref(),
@@ -280,7 +293,7 @@ impl Snapshot {
                 .into_iter()
                 .map(|f| f.name)
                 .collect();
-            let dirs: Vec<String> = ["images", "tftp", "nfs"]
+            let dirs: Vec<String> = ["images", "tftp", "nfs", "roots"]
                 .map(|d| format!("{sp}/{d}"))
                 .into();
             s.leftovers = crate::system::sweep::leftovers(root, &dirs)
@@ -288,6 +301,13 @@ impl Snapshot {
                 .map(|(p, _)| p.display().to_string())
                 .collect();
             s.orphans = orphans(root, sp, &cfg);
+            s.images = std::fs::read_dir(root.path(format!("{sp}/images")))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
         }
         for n in &cfg.nodes {
             let mut f = NodeFacts::default();
