@@ -196,6 +196,13 @@ for (node, rnd), r in results.items():
         check("tiger's volume grown from 2G to 3G: its filesystem grew with it",
               r["volume_bytes"].isdigit() and int(r["volume_bytes"]) > 2.5 * 2**30, r["volume_bytes"])
 
+    # The node's own files: a fresh root (first boot, reimage) has none, a reboot finds
+    # its own; the router sees each node's in its root and none in the image.
+    want = node if rnd == "reboot" else ""
+    check(f"its own file: {'its name' if want else 'none yet'} (never another node's)",
+          r.get("own_file") == want, r.get("own_file"))
+    check("router: the node's file is in its root alone, not in the image",
+          read_text(f"{lab}/{node}.{rnd}.owner") == f"{node} image:none", read_text(f"{lab}/{node}.{rnd}.owner"))
     container_checks(node, rnd, r)
 
 for rnd in ROUNDS:

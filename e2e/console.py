@@ -42,6 +42,9 @@ PROBES = [
     ("overlay_nfs", "echo \"$PW\" | sudo -S -p '' sh -c 'd=/root/e2e; mkdir -p $d/l $d/u $d/w $d/m; mount -t overlay overlay -o lowerdir=$d/l,upperdir=$d/u,workdir=$d/w $d/m && touch $d/m/probe && echo writable; umount $d/m 2>/dev/null' 2>&1"),
     ("overlay_dmesg", "echo \"$PW\" | sudo -S -p '' dmesg | grep -i overlayfs | tail -n 2"),
     ("volume_marker", "echo \"$PW\" | sudo -S -p '' sh -c 'cat /var/lib/rpinet-volume/e2e-marker 2>/dev/null; date +%s >/var/lib/rpinet-volume/e2e-marker'"),
+    # A file only this node writes: what it finds there before writing its name (nothing on
+    # a fresh root; its own name after a reboot; never another node's).
+    ("own_file", "S sh -c 'cat /var/lib/e2e-owner 2>/dev/null; hostname >/var/lib/e2e-owner'"),
     ("cloud_instance", "echo \"$PW\" | sudo -S -p '' cat /var/lib/cloud/data/instance-id 2>/dev/null"),
     ("cloud_status", "cloud-init status 2>/dev/null | head -n 1"),
     # This boot's report (rpinet-report writes it once start-up finished): its boot= line is

@@ -97,7 +97,7 @@ ganesha_start() { # lab
     mount -t tmpfs -o mode=755 e2e-nfs /var/lib/nfs
     mount -t tmpfs -o mode=755 e2e-mnt /mnt
     mkdir /mnt/rpinet
-    mount --bind "$lab/mnt/rpinet" /mnt/rpinet
+    mount --rbind "$lab/mnt/rpinet" /mnt/rpinet
     rpcbind -f -w &
     echo $! >"$lab/rpcbind.pid"
     exec ganesha.nfsd -F -L "$lab/ganesha.log" -f "$lab/ganesha.conf" -p /run/ganesha/ganesha.pid
@@ -206,6 +206,9 @@ boot() { # node round → writes $lab/<node>.<round>.json
     (cd "$lab/mnt/rpinet/nfs/$n/var/lib" 2>/dev/null && find "$d" -mindepth 1 2>/dev/null | sort) |
       while read -r p; do [ -e "$img/var/lib/$p" ] || [ -L "$img/var/lib/$p" ] || echo "$p"; done
   done >"$lab/$n.$round.nfs-state" || true
+  # The file only this node writes, as the router sees it: in its root; not in the image.
+  echo "$(cat "$lab/mnt/rpinet/nfs/$n/var/lib/e2e-owner" 2>/dev/null) image:$(
+    [ -e "$img/var/lib/e2e-owner" ] && echo has || echo none)" >"$lab/$n.$round.owner"
 }
 
 boot_all() { # round
@@ -240,14 +243,19 @@ for style in "${styles[@]}"; do
   fi
   lab=$(mktemp -d "$cache/lab-$style.XXXXXX")
   "$lab_sh" up "$lab" >/dev/null
-  say "$style: lab in $lab, qemu-system-x86_64 with $accel_name"
-  # A default volume size in the main section; tiger sets its own.
-  printf "\toption volume_size '1G'\n" >>"$lab/etc/config/rpinet"
+  say "$style: lab in $lab, qemu-system-x86_64 with $accel_name, ${E2E_ROOT_MODE:-shared} roots"
+  # A default volume size in the main section; tiger sets its own. The roots: shared (the
+  # image's root under each node's own overlay) unless E2E_ROOT_MODE says copy.
+  printf "\toption volume_size '1G'\n\toption root_mode '%s'\n" "${E2E_ROOT_MODE:-shared}" >>"$lab/etc/config/rpinet"
   "$rpinet" --root "$lab" node add lion --serial "${serial[lion]}" --mac "${mac[lion]}" --ip "${ip[lion]}"
   "$rpinet" --root "$lab" node add tiger --serial "${serial[tiger]}" --mac "${mac[tiger]}" --ip "${ip[tiger]}" --volume-size 2G
   t0=$SECONDS
   (cd "$cache" && "$rpinet" --root "$lab" image import "$style.img" --name "$style")
   say "$style: imported in $((SECONDS - t0)) s"
+  # Every file's access time a day after the epoch, before any node uses the image (no
+  # overlay is over it yet): after the first boot, the files read are those with a newer one
+  # (relatime updates an access time older than its change). bench/shared.sh reads that list.
+  find "$lab/mnt/rpinet/images/$style/root" -xdev -type f -exec touch -a -d @86400 {} +
   for n in "${nodes[@]}"; do provision "$n"; done
   "$rpinet" --root "$lab" apply >/dev/null
   install_hooks "$lab"
@@ -256,6 +264,9 @@ for style in "${styles[@]}"; do
   t0=$SECONDS
   boot_all first
   say "$style: first boots (two at once) in $((SECONDS - t0)) s"
+  (cd "$lab/mnt/rpinet/nfs/lion" && find . -xdev -type f -newerat @172800 -printf '%P\n' | sort) \
+    >"$cache/$style.boot-files" || true
+  say "$style: lion's first boot read $(wc -l <"$cache/$style.boot-files") files of its root ($cache/$style.boot-files)"
   t0=$SECONDS
   boot_all reboot
   say "$style: reboots (nothing changed) in $((SECONDS - t0)) s"

@@ -5,11 +5,13 @@
 #                      a crash is kept in fuzz/regressions/<target>/, which the
 #                      cargo tests replay
 #   make bench-image   bench/image.sh: import + provision vs the manual pipeline
+#   make bench-shared  bench/shared.sh: shared roots vs copies (provision time and SSD use at
+#                      1, 20, 100 nodes; import + provision vs xz; cold reads of 20 boots)
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := partition ext4 fat edits
 
-.PHONY: fuzz bench-image
+.PHONY: fuzz bench-image bench-shared
 fuzz:
 	@command -v cargo-fuzz >/dev/null && rustup toolchain list | grep -q '^nightly' \
 	  || { echo "fuzz: needs cargo-fuzz and a nightly toolchain" >&2; exit 1; }
@@ -31,3 +33,6 @@ fuzz:
 
 bench-image:
 	bench/image.sh
+
+bench-shared:
+	bench/shared.sh

@@ -14,7 +14,8 @@
 #   lab.sh dhcpd-stop DIR          namespace, for dhcp_mode proxy
 #   lab.sh hooks DIR BIN           record boot events as the router does: dnsmasq's
 #                                  dhcp-script runs BIN's `event dhcp|tftp` (copied into DIR)
-#   lab.sh down DIR                stop everything and delete the namespaces (DIR is kept)
+#   lab.sh down DIR                stop everything, delete the namespaces and unmount the
+#                                  shared roots' overlays under DIR (DIR is kept)
 #
 # Addresses (10.99.0.0/24) exist only inside the lab's namespaces; every namespace name
 # starts with a prefix unique to the lab, so labs can run side by side.
@@ -401,6 +402,9 @@ cmd_down() {
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
+  # the shared roots rpinet mounted under the lab (before anyone deletes DIR through them)
+  awk -v d="$DIR/" '$3 == "overlay" && index($2, d) == 1 {print $2}' /proc/self/mounts |
+    sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -f "$DIR/lab.env"
 }
 

@@ -75,7 +75,7 @@ pub fn delete(root: &Root, name: &str) -> Result<Value> {
             users.join(", ")
         )));
     }
-    // A shared root's lower layer may never change nor go (docs/facts.md §4.5): the image of
+    // A shared root's lower layer may never change nor go (docs/facts.md §3.5): the image of
     // every state dir, kept ones and those of removed nodes included.
     let layered: Vec<String> = std::fs::read_dir(root.path(format!("{sp}/roots")))
         .into_iter()

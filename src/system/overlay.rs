@@ -4,7 +4,7 @@
 //! A shared root is the image's root (the lower layer, which nothing writes once it is
 //! imported) under the node's own upper and work directories on the SSD, mounted on the
 //! node's nfs directory with `index=on,nfs_export=on` so that nfsd can export it and its file
-//! handles stay valid across remounts (docs/facts.md §4.5). The mount table is the kernel's
+//! handles stay valid across remounts (docs/facts.md §3.5). The mount table is the kernel's
 //! own (`/proc/self/mounts`) also under `--root DIR`: the mounts are real; their paths are
 //! mapped back to router paths.
 
