@@ -63,6 +63,7 @@ fn leftovers(lab: &Lab) -> Vec<String> {
         "mnt/rpinet/images",
         "mnt/rpinet/tftp",
         "mnt/rpinet/nfs",
+        "mnt/rpinet/roots",
         "etc",
         "etc/config",
         "tmp/dnsmasq.d",
@@ -329,8 +330,24 @@ fn image_recorded(lab: &Lab) -> Option<String> {
 
 #[test]
 fn first_provision_and_reimage() {
+    provision_and_reimage("copy");
+}
+
+/// The same on shared roots: the overlay mounted by the next command (apply) shows the node's
+/// root whole, old or new, and no staging overlay stays mounted.
+#[test]
+fn first_provision_and_reimage_shared() {
+    provision_and_reimage("shared");
+}
+
+fn provision_and_reimage(mode: &str) {
     let base = |tag: &str| {
-        let lab = lab_with_nodes(tag, 0, false);
+        let lab = lab_with_nodes(&format!("{mode}-{tag}"), 0, false);
+        let cfg = lab.read("etc/config/rpinet");
+        lab.write(
+            "etc/config/rpinet",
+            &format!("{cfg}\toption root_mode '{mode}'\n"),
+        );
         lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
         fake_image(&lab, "alpha", "A");
         fake_image(&lab, "beta", "B");
@@ -351,6 +368,12 @@ fn first_provision_and_reimage() {
                     ""
                 }
             };
+            let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+            let staged = format!("{}/mnt/rpinet/roots/.", lab.dir().display());
+            if mounts.lines().any(|l| l.contains(&staged)) {
+                eprintln!("a staging overlay is still mounted");
+                return State::Mixed;
+            }
             match (b == r, b.as_str()) {
                 (true, m) if m == new && rec == want(m) => State::New,
                 (true, m) if m == old && rec == want(m) => State::Old,
@@ -360,7 +383,7 @@ fn first_provision_and_reimage() {
     };
     let setup = |tag: &str| base(&format!("crash-prov-{tag}"));
     let t = crash(
-        "first provision",
+        &format!("first provision ({mode})"),
         &setup,
         &["node", "provision", "lion", "--image", "alpha"],
         &state("", "A"),
@@ -372,7 +395,7 @@ fn first_provision_and_reimage() {
         lab
     };
     let t = crash(
-        "reimage",
+        &format!("reimage ({mode})"),
         &setup,
         &["node", "provision", "lion", "--image", "beta"],
         &state("A", "B"),

@@ -70,6 +70,15 @@ pub fn plan(root: &Root) -> Result<(String, Vec<Action>)> {
     if reload {
         actions.push(Action::ReloadExports);
     }
+    // The shared roots rpinet mounted, known by their shape alone (S/nfs/N over an upper
+    // S/roots/N/upper): no config needed.
+    for o in crate::system::overlay::mounted(root) {
+        if let Some((storage, node)) = o.at.rsplit_once("/nfs/") {
+            if o.upper == format!("{storage}/roots/{node}/upper") {
+                actions.push(Action::UnmountRoot { at: o.at });
+            }
+        }
+    }
     Ok((dhcp_text, actions))
 }
 

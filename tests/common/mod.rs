@@ -108,6 +108,15 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // shared roots' overlays first: nothing is deleted through a mount
+        let table = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let under = format!("{}/", self.dir.display());
+        for l in table.lines() {
+            let f: Vec<&str> = l.split(' ').collect();
+            if f.len() > 2 && f[2] == "overlay" && f[1].starts_with(&under) {
+                let _ = nix::mount::umount2(Path::new(f[1]), nix::mount::MntFlags::MNT_DETACH);
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -97,9 +97,23 @@ fn image_of(root: &Path, node: &str) -> String {
 
 #[test]
 fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
-    let work = scratch("roll");
+    roll_over_three_nodes("copy");
+}
+
+/// The same roll on shared roots: each node's kept root is its old upper over the old
+/// image (roots/.NODE.prev), its new one a fresh upper over the new image.
+#[test]
+fn roll_over_three_shared_roots() {
+    roll_over_three_nodes("shared");
+}
+
+fn roll_over_three_nodes(mode: &str) {
+    let work = scratch(&format!("roll-{mode}"));
     let root = work.join("root");
     router(&root);
+    let cfg = root.join("etc/config/rpinet");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}\toption root_mode '{mode}'\n")).unwrap();
     std::fs::copy(shared_image().join("disk.img.xz"), root.join("os.img.xz")).unwrap();
     for name in ["old", "new"] {
         ok(&root, &["image", "import", "/os.img.xz", "--name", name]);
@@ -116,6 +130,11 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
         ok(&root, &["node", "provision", name, "--image", "old"]);
     }
     let s = root.join("mnt/rpinet");
+    // where a node's kept root is: a copy, or a shared root's upper
+    let kept = |name: &str| match mode {
+        "shared" => s.join(format!("roots/.{name}.prev/upper")),
+        _ => s.join(format!("nfs/.{name}.prev")),
+    };
     // what the nodes made of themselves on first boot: their identity
     for (name, ..) in NODES {
         let etc = s.join(format!("nfs/{name}/etc"));
@@ -159,7 +178,7 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
             let name = n["name"].as_str().unwrap();
             if n["state"] == "booting" && name != "c" && !booted.contains(&name.to_string()) {
                 // while it boots, its previous root is kept beside the new one
-                assert!(s.join(format!("nfs/.{name}.prev/etc")).is_dir());
+                assert!(kept(name).join("etc").is_dir(), "{name}: no kept root");
                 boot(&root, NODES.iter().copied().find(|x| x.0 == name).unwrap());
                 booted.push(name.to_string());
             }
@@ -199,6 +218,7 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
             "new\n"
         );
         assert!(!s.join(format!("nfs/.{n}.prev")).exists());
+        assert!(!s.join(format!("roots/.{n}.prev")).exists());
         // its identity survived the reimage
         let etc = s.join(format!("nfs/{n}/etc"));
         assert_eq!(
@@ -212,7 +232,16 @@ fn roll_over_three_nodes_stops_at_the_one_that_never_comes_up() {
     }
     // c is on the new image with its old root kept; rollback puts it back
     assert_eq!(image_of(&root, "c"), "new");
-    assert!(s.join("nfs/.c.prev/etc").is_dir() && s.join("tftp/.33333333.prev").is_dir());
+    assert!(kept("c").join("etc").is_dir() && s.join("tftp/.33333333.prev").is_dir());
+    let st: Value = serde_json::from_str(&ok(&root, &["status", "--json"])).unwrap();
+    let c = st["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "c")
+        .unwrap();
+    assert_eq!(c["kept"]["image"], "old", "{c}");
+    assert_eq!(c["root_mode"], mode);
     let said = ok(&root, &["node", "rollback", "c"]);
     assert!(
         said.contains("rolled c back to its kept root (old)"),

@@ -13,9 +13,23 @@ use std::process::{Command, Output};
 
 pub fn scratch(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    unmount_under(&d);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Detach the overlays (shared roots) a run left mounted under `dir`: nothing is deleted
+/// through a mount.
+pub fn unmount_under(dir: &Path) {
+    let table = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let under = format!("{}/", dir.display());
+    for l in table.lines() {
+        let f: Vec<&str> = l.split(' ').collect();
+        if f.len() > 2 && f[2] == "overlay" && f[1].starts_with(&under) {
+            let _ = nix::mount::umount2(Path::new(f[1]), nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
 }
 
 pub fn sh(cmd: &str) {
