@@ -1,4 +1,4 @@
-# luci-app-rpinet: JS lint, the views' pure logic in node, the package files, the translation
+# luci-app-rpinet: JS lint, the views' pure logic and SHA-256-crypt in node, the package files, the translation
 # template (po/templates/rpinet.pot must hold every _() string: `node tests/i18n.js --write`
 # regenerates it), and the five views and the status-page widget in headless Chromium
 # against the LuCI stand-in (luci-app-rpinet/tests/).
@@ -20,7 +20,7 @@ luci-setup:
 
 test-luci: luci-setup
 	cd $(LUCI_APP) && tests/node_modules/.bin/eslint --max-warnings 0 -c tests/eslint.config.js htdocs tests
-	cd $(LUCI_TESTS) && node --test logic.test.js package-files.test.js i18n.test.js
+	cd $(LUCI_TESTS) && node --test logic.test.js crypt.test.js package-files.test.js i18n.test.js
 	cd $(LUCI_TESTS) && CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 browser.test.js
 	@echo "test-luci: screenshots in test-output/luci/"
 
