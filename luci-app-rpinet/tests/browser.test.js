@@ -13,6 +13,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { createServer } = require('./server');
+const { loadModule } = require('./load-module');
+
+const crypt = loadModule(path.join(__dirname, '..', 'htdocs', 'luci-static', 'resources', 'rpinet', 'crypt.js'));
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(__dirname, '..', '..', 'test-output', 'luci');
@@ -40,7 +43,7 @@ test.beforeEach(async (t) => {
     replies: /^real-nocatalog:/.test(name) ? { image_catalog: 'image_catalog-unreachable.json' } : undefined,
     catalogFetching: /^fetching:/.test(name) ? 2 : 0,
     deny: /^denied:/.test(name) ? ['rpinet.status', 'rpinet.doctor'] : [],
-    user: /^reader/.test(name) ? 'reader' : /^nounauth:/.test(name) ? 'nounauth' : 'root',
+    user: /^reader/.test(name) ? 'reader' : /^nounauth:/.test(name) ? 'nounauth' : /^nobase:/.test(name) ? 'nobase' : 'root',
     nodespec: !/^reader-without-menu-acl:/.test(name),
     noblock: /^noblock:/.test(name),
     nodes: /^many:/.test(name) ? 1000 : 0,
@@ -71,11 +74,14 @@ async function open(view, ready = 'body[data-view-ready]') {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error' && !/favicon/.test(m.location().url)) errors.push(m.text()); });
-  page.on('dialog', (d) => d.accept());
+  // the pages ask in LuCI's modals: a browser dialog (confirm, alert) is recorded, and no test expects one
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   await page.clock.install({ time: NOW });
   await page.goto(view.startsWith('/') ? base + view : `${base}/cgi-bin/luci/admin/services/rpinet/${view}`);
   await page.waitForSelector(ready, { timeout: 10000 });
   page.errors = errors;
+  page.dialogs = dialogs;
   return page;
 }
 
@@ -94,7 +100,7 @@ async function shots(page, name) {
 
 // The selects whose longest choice is wider than the select (the theme cuts it off).
 function cutSelects(page) {
-  return page.$$eval('select', (sels) => sels.filter((sel) => {
+  return page.$$eval('select', (sels) => sels.filter((sel) => sel.offsetParent !== null).filter((sel) => {
     const c = document.createElement('canvas').getContext('2d');
     c.font = getComputedStyle(sel).font;
     return [...sel.options].some((o) => c.measureText(o.textContent).width > sel.clientWidth - 24);
@@ -125,39 +131,26 @@ async function until(page, selector, tries = 20) {
   await page.waitForSelector(selector, { timeout: 1000 });
 }
 
-test('overview: health, one card per node with its timeline, discovered Pis, Add, poll', async () => {
+test('overview: health, the summary, one table row per node, sorting, filters, details, discovered Pis, Add, poll', async () => {
   const page = await open('overview');
 
   const health = await page.$$eval('#rpinet-health tr[data-health]', (rows) => rows.map((r) => r.innerText.replace(/\s+/g, ' ').trim()));
   assert.deepEqual(health, [
     'Storage ✔ OK SSD mounted at /mnt/rpinet',
     'DHCP/TFTP (dnsmasq) ✔ OK dnsmasq serves TFTP from /mnt/rpinet/tftp',
-    'NFS server ✘ PROBLEM nfsd is not running: /etc/init.d/nfsd start',
+    'NFS server ✘ PROBLEM nfsd is not running: start it under System → Startup',
   ]);
-  assert.equal(await page.innerText('#rpinet-summary'), '5 nodes: ✔ 1 UP … 1 BOOTING ✘ 1 FAILED ✘ 1 STALLED ○ 1 NOT BOOTED');
+  assert.equal(await page.innerText('#rpinet-summary'), '5 nodes: ✔ 1 RUNNING … 1 BOOTING ✘ 1 FAILED ✘ 1 STALLED ○ 1 NOT BOOTED');
 
-  const cards = await page.$$eval('.rpinet-node', (els) => els.map((e) => ({
-    name: e.dataset.node,
-    badge: e.dataset.state + ':' + e.querySelector('h3 .label').textContent,
-    steps: [...e.querySelectorAll('[data-stage]')].map((s) => s.dataset.stage + ':' + s.dataset.state),
-    error: (e.querySelector('.rpinet-error') || {}).textContent || null,
-    text: e.innerText,
-  })));
-  assert.deepEqual(cards.map((c) => [c.name, c.badge]), [
-    ['running_lion', 'failed:✘ Boot failed'], ['quiet_otter', 'up:✔ Up'], ['brave_fox', 'booting:… Booting: DHCP'],
-    ['slow_hare', 'stalled:✘ Stalled: Kernel'], ['spare_pi', 'disabled:○ Disabled']]);
-  assert.deepEqual(cards[0].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending', 'running:pending']);
-  assert.equal(cards[0].error, 'First problem: cmdline.txt not found in 38c128c0/');
-  assert.match(cards[0].text, /Last boot\s+3 min ago/);
-  assert.deepEqual(cards[1].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:done', 'up:done', 'running:pending']);
-  assert.equal(cards[1].error, null);
-  assert.match(cards[1].text, /Address\s+192\.168\.1\.71 \(reserved\)/);
-  assert.match(cards[1].text, /Container volume\s+5\.0 GiB of 32\.0 GiB used, at \/var\/lib\/rpinet-volume/);
-  assert.match(cards[4].text, /Last boot\s+never/);
-
-  // a boot with no progress for longer than a Pi ever takes is shown stalled, with its likely cause
-  assert.deepEqual(cards[3].steps, ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:stalled', 'up:pending', 'running:pending']);
-  assert.match(await page.innerText('[data-node="slow_hare"] .rpinet-stalled'), /No progress: The kernel was fetched 11 minutes ago .* check the nfsroot= line/);
+  const table = () => page.$$eval('#rpinet-nodes tr[data-node]', (trs) => trs.map((tr) => [tr.dataset.node, tr.dataset.state,
+    ...[...tr.querySelectorAll('td')].slice(1, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())]));
+  assert.deepEqual(await table(), [
+    ['brave_fox', 'booting', '… BOOTING: DHCP', 'DHCP', 'none', '192.168.1.64', ''],
+    ['quiet_otter', 'running', '✔ RUNNING', 'Running', 'bookworm-lite', '192.168.1.71', '46.0 s'],
+    ['running_lion', 'failed', '✘ BOOT FAILED', 'Kernel cmdline.txt not found in 38c128c0/', 'bookworm-lite', '192.168.1.57', ''],
+    ['slow_hare', 'stalled', '✘ STALLED: KERNEL', 'Kernel The kernel was fetched 11 minutes ago but the root filesystem was never mounted: check the nfsroot= line in cmdline.txt and that nfsd is running.', 'bookworm-lite', '192.168.1.80', ''],
+    ['spare_pi', 'disabled', '○ DISABLED', 'Not booted', 'none', 'none yet', ''],
+  ]);
 
   // ok, in progress, not yet and problem look different in the bootstrap theme's label colours
   const looks = await page.$$eval('#rpinet-overview .label[data-look]', (els) => {
@@ -167,10 +160,59 @@ test('overview: health, one card per node with its timeline, discovered Pis, Add
   });
   assert.deepEqual(Object.keys(looks).sort(), ['active', 'ok', 'pending', 'problem']);
   assert.equal(new Set(Object.values(looks)).size, 4, JSON.stringify(looks));
+  // no red banner beside the yellow labels: a node's problem is a line in its row
+  assert.equal(await page.$$eval('#rpinet-nodes-box .alert-message', (e) => e.length), 0);
+
+  // sorting: by state, the nodes that need a look first; again, the other way
+  await page.click('#rpinet-nodes th[data-sort="state"]');
+  assert.deepEqual((await table()).map((r) => r[0]), ['running_lion', 'slow_hare', 'brave_fox', 'quiet_otter', 'spare_pi']);
+  assert.equal(await page.getAttribute('#rpinet-nodes th[data-sort="state"]', 'aria-sort'), 'ascending');
+  await page.click('#rpinet-nodes th[data-sort="state"]');
+  assert.deepEqual((await table()).map((r) => r[0]), ['spare_pi', 'quiet_otter', 'brave_fox', 'slow_hare', 'running_lion']);
+  // filters: LuCI dropdowns for state and image, a text field
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value="failed"]');
+  assert.deepEqual((await table()).map((r) => r[0]), ['running_lion']);
+  assert.equal(await page.innerText('#rpinet-pager-text'), 'Nodes 1–1 of 1 matching (5 in all)');
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value=""]');
+  await page.click('#rpinet-filter-image');
+  assert.deepEqual(await page.$$eval('#rpinet-filter-image li', (li) => li.map((x) => x.innerText)), ['Every image', 'bookworm-lite (3)', 'Not provisioned (2)']);
+  await page.click('#rpinet-filter-image li[data-value="bookworm-lite"]');
+  await page.fill('[id="widget.rpinet-filter-text"]', 'DC:A6:32:5E');
+  assert.deepEqual((await table()).map((r) => r[0]), ['slow_hare']);
+  await page.fill('[id="widget.rpinet-filter-text"]', '');
+  await page.click('#rpinet-filter-image');
+  await page.click('#rpinet-filter-image li[data-value=""]');
+  await page.click('#rpinet-nodes th[data-sort="name"]');
+  assert.equal((await table()).length, 5);
+  await shots(page, 'overview');
+
+  // Details: the boot stage by stage, the node, its EEPROM lines, and Roll back as its root is kept
+  await page.click('[data-details="running_lion"]');
+  await page.waitForSelector('body.modal-overlay-active #rpinet-details-stages');
+  assert.deepEqual(await page.$$eval('#rpinet-details-stages tr[data-stage]', (trs) => trs.map((tr) => tr.dataset.stage + ':' + tr.dataset.state)),
+    ['dhcp:done', 'firmware:done', 'kernel:done', 'nfs:failed', 'up:pending', 'running:pending']);
+  assert.match(await page.innerText('#rpinet-details-stages tr[data-stage="nfs"]'), /cmdline\.txt not found in 38c128c0\//);
+  assert.equal(await page.innerText('#rpinet-details-eeprom'), '# SD card first, then the network, then start over; 0xf12 tries the network first\nBOOT_ORDER=0xf21\nTFTP_PREFIX=0\n');
+  assert.match(await page.innerText('#modal_overlay'), /Kept root\s+the root of trixie-lite, kept by an image roll/);
+  await shots(page, 'overview-details');
+  await page.click('#modal_overlay [data-rollback="running_lion"]');
+  await page.waitForSelector('#modal_overlay [data-confirm]');
+  assert.match(await page.innerText('#modal_overlay'), /Put running_lion back on its kept root \(image trixie-lite\)\?/);
+  await shots(page, 'overview-rollback-confirm');
+  await page.click('#modal_overlay [data-confirm]');
+  await page.waitForFunction(() => /running_lion is back on its previous root/.test(document.body.innerText));
+  assert.deepEqual(callsOf('rpinet', 'node_rollback').map((c) => c.args), [{ name: 'running_lion' }]);
+  // a node that reported its boot: its report in the details; no kept root, no Roll back
+  await page.click('[data-details="quiet_otter"]');
+  await page.waitForSelector('body.modal-overlay-active #rpinet-details-stages');
+  assert.match(await page.innerText('#modal_overlay'), /Time to running\s+46\.0 s \(kernel 2\.5 s, userspace 43\.5 s\)/);
+  assert.equal(await page.$('#modal_overlay [data-rollback]'), null);
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
 
   const disc = await page.$$eval('#rpinet-discovered tr[data-mac]', (rows) => rows.map((r) => r.dataset.mac));
   assert.deepEqual(disc, ['2c:cf:67:44:55:66', 'dc:a6:32:01:02:03']);
-  await shots(page, 'overview');
 
   // polling: status is asked again every 5 seconds
   const before = callsOf('rpinet', 'status').length;
@@ -208,8 +250,8 @@ test('overview: health, one card per node with its timeline, discovered Pis, Add
   assert.equal(add.length, 1);
   assert.deepEqual(add[0].args, { name: 'pi_91cdf03e', serial: '91cdf03e', mac: 'dc:a6:32:01:02:03', model: 'pi4', boot_id: 'serial', boot_dir: '', ip: '', volume_size: '' });
   assert.match(await page.textContent('#maincontent'), /Node pi_91cdf03e added/);
-  // the page asked for one page of nodes (contract 1)
-  assert.deepEqual(callsOf('rpinet', 'status')[0].args, { offset: 0, limit: 50 });
+  // the page asked for every node, a page of 250 at a time (docs/api.md status offset/limit)
+  assert.deepEqual(callsOf('rpinet', 'status')[0].args, { offset: 0, limit: 250 });
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -220,6 +262,8 @@ test('nodes: grid over config node, docs/SPEC.md §1 validation before Save, add
   assert.deepEqual(rows, ['running_lion', 'quiet_otter', 'brave_fox', 'spare_pi', 'slow_hare']);
   const lion = await page.innerText('tr[data-sid="running_lion"]');
   for (const s of ['38c128c0', 'dc:a6:32:79:26:df', 'Raspberry Pi 4 / 400 / CM4', 'bookworm-lite', 'Reimage', 'Roll back']) assert.ok(lion.includes(s), s);
+  // Roll back only where status says a root is kept (running_lion's, from a roll to trixie-lite)
+  assert.deepEqual(await page.$$eval('[data-rollback]', (b) => b.map((x) => x.dataset.rollback)), ['running_lion']);
   // the boot directory column shows the directory the Pi asks for, not the method
   const dirs = await page.$$eval('td[data-name="_boot_dir"]', (tds) => tds.map((td) => td.innerText.trim()));
   assert.deepEqual(dirs, ['38c128c0', '2c-cf-67-0a-11-2b', 'b66c4c16', 'spare', '5e1ab2c3']);
@@ -297,18 +341,75 @@ test('nodes: grid over config node, docs/SPEC.md §1 validation before Save, add
   assert.deepEqual(callsOf('rpinet', 'node_remove').at(-1).args, { name: 'spare_pi', purge: true });
   assert.match(await page.innerText('#maincontent'), /Node spare_pi removed, its files deleted/);
 
-  // Provision: choose the image, follow the job until it fails, as the fixture's job does
+  // Provision: the image, a first user with a password (hashed in the browser), the volume;
+  // the job until it fails, as the fixture's job does
   await page.click('button[data-provision="brave_fox"]');
-  await page.waitForSelector('#rpinet-provision-image');
-  assert.deepEqual(await page.$$eval('[id="widget.rpinet-provision-image"] option', (o) => o.map((x) => x.value)), ['bookworm-lite', 'trixie-lite', 'custom-build']);
-  await page.click('#modal_overlay .cbi-button-action');
+  const f = (o) => `#modal_overlay [id="widget.cbid.json.provision.${o}"]`;
+  await page.waitForSelector(f('image'));
+  assert.deepEqual(await page.$$eval(`${f('image')} option`, (o) => o.map((x) => x.value)), ['bookworm-lite', 'trixie-lite', 'custom-build']);
+  assert.equal(await page.$(f('new_identity')), null, 'a first provision has no identity to keep');
+  await page.fill(f('user'), 'Pi');
+  await page.press(f('user'), 'Tab');
+  assert.match(await page.getAttribute(f('user'), 'title'), /lower-case/);
+  await page.fill(f('user'), 'pi');
+  await page.fill(f('password'), 'correct horse');
+  await page.fill(f('password2'), 'correct hors');
+  await page.click('#rpinet-provision-start');
+  await page.waitForSelector('#rpinet-provision-job .alert-message');
+  assert.match(await page.innerText('#rpinet-provision-job'), /The two passwords differ/);
+  assert.equal(callsOf('rpinet', 'node_provision').length, 0);
+  await page.fill(f('password2'), 'correct horse');
+  await page.fill(f('volume_size'), '32G');
+  await shots(page, 'nodes-provision-form');
+  await page.click('#rpinet-provision-start');
   await until(page, '#modal_overlay .rpinet-job[data-state="running"]');
+  const sent = callsOf('rpinet', 'node_provision').at(-1).args;
+  assert.deepEqual(Object.keys(sent).sort(), ['image', 'name', 'password_hash', 'user', 'volume_size']);
+  assert.deepEqual([sent.name, sent.image, sent.user, sent.volume_size], ['brave_fox', 'bookworm-lite', 'pi', '32G']);
+  // only the SHA-256-crypt hash left the browser, and it is the password's
+  assert.match(sent.password_hash, /^\$5\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{43}$/);
+  assert.equal(crypt.sha256crypt('correct horse', sent.password_hash), sent.password_hash);
+  assert.ok(!JSON.stringify(srv.calls).includes('correct horse'), 'the password never reached the router');
+  // locked while it runs
+  assert.deepEqual(await page.$$eval('#modal_overlay .cbi-map input, #modal_overlay .cbi-map select', (e) => e.filter((x) => !x.disabled).length), 0);
   assert.equal(await page.getAttribute('#modal_overlay .cbi-progressbar', 'title'), '30%');
   assert.match(await page.getAttribute('#modal_overlay .cbi-progressbar > div', 'style'), /width:\s*30%/);
   await shots(page, 'nodes-provision');
   await until(page, '#modal_overlay .rpinet-job[data-state="failed"]');
+  // failed: a full red bar with the reason, no percentage
+  assert.match(await page.getAttribute('#modal_overlay .cbi-progressbar > div', 'style'), /width:\s*100%;\s*background-color:\s*#c62828/);
+  assert.equal(await page.innerText('#modal_overlay .rpinet-job-text'), '✘ FAILED no space left on /mnt/rpinet');
+  await shots(page, 'nodes-provision-failed');
   assert.match(await page.innerText('#maincontent'), /Provisioning brave_fox failed: no space left on \/mnt\/rpinet/);
-  assert.deepEqual(callsOf('rpinet', 'node_provision').at(-1).args, { name: 'brave_fox', image: 'bookworm-lite' });
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
+
+  // a reimage offers a new identity; the node's root mode is an option of its own
+  await page.click('button[data-provision="quiet_otter"]');
+  await page.waitForSelector('#modal_overlay [id="widget.cbid.json.provision.new_identity"]');
+  assert.match(await page.innerText('#modal_overlay'), /Root: copy: a private full copy of the image's root \(the default\)\./);
+  assert.match(await page.innerText('#modal_overlay'), /1 SSH key is installed for the first user/);
+  await page.check('#modal_overlay [id="widget.cbid.json.provision.new_identity"]');
+  await page.click('#rpinet-provision-start');
+  await until(page, '#modal_overlay .rpinet-job[data-state="running"]');
+  assert.deepEqual(callsOf('rpinet', 'node_provision').at(-1).args, { name: 'quiet_otter', image: 'bookworm-lite', volume_size: '32G', new_identity: true });
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
+  await page.click('tr[data-sid="quiet_otter"] .cbi-button-edit');
+  await page.waitForSelector('#modal_overlay [id="widget.cbid.rpinet.quiet_otter.root_mode"]');
+  await page.selectOption('#modal_overlay [id="widget.cbid.rpinet.quiet_otter.root_mode"]', 'shared');
+  await page.click('#modal_overlay .cbi-button-positive');
+  await page.waitForSelector('body:not(.modal-overlay-active)');
+  assert.deepEqual(callsOf('uci', 'set').filter((c) => c.args.section === 'quiet_otter').at(-1).args.values, { root_mode: 'shared' });
+
+  // Roll back: asked in LuCI's modal, never the browser's confirm()
+  await page.click('[data-rollback="running_lion"]');
+  await page.waitForSelector('#modal_overlay [data-confirm]');
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
+  assert.equal(callsOf('rpinet', 'node_rollback').length, 0, 'Cancel changes nothing');
+  await page.click('[data-rollback="running_lion"]');
+  await page.click('#modal_overlay [data-confirm]');
+  await page.waitForFunction(() => /running_lion is back on its previous root/.test(document.body.innerText));
+  assert.deepEqual(callsOf('rpinet', 'node_rollback').map((c) => c.args), [{ name: 'running_lion' }]);
+  assert.deepEqual(page.dialogs, []);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -340,50 +441,79 @@ test('images: list, delete refused while used, import with progress', async () =
   await page.click('#rpinet-import');
   await until(page, '#rpinet-import-job .rpinet-job[data-state="running"]');
   assert.deepEqual(callsOf('rpinet', 'image_import')[0].args, { path: '/mnt/rpinet/raspios-lite.img.xz', name: 'raspios-lite' });
-  assert.match(await page.innerText('#rpinet-import-job'), /10% · 204\.8 MiB of 2\.0 GiB · boot: overlays\//);
+  assert.match(await page.innerText('#rpinet-import-job'), /… 10% 204\.8 MiB of 2\.0 GiB · boot: overlays\//);
   await shots(page, 'images-import');
   // the page clock only moves when the test moves it: step it until the 55% reply shows
   for (let i = 0; i < 20 && !/55%/.test(await page.innerText('#rpinet-import-job')); i++) await settle(page, 500);
   // the second reply, a second after the first: the rate since then and the time left
   // (the page's clock also runs on by itself between the test's steps, so the rate is near
   // 921.6 MiB/s, not exactly; logic.test.js checks the arithmetic)
-  assert.match(await page.innerText('#rpinet-import-job'), /55% · 1\.1 GiB of 2\.0 GiB · [0-9.]+ (MiB|GiB)\/s · [0-9]+ s left · root: usr\/lib/);
+  assert.match(await page.innerText('#rpinet-import-job'), /… 55% 1\.1 GiB of 2\.0 GiB · [0-9.]+ (MiB|GiB)\/s · [0-9]+ s left · root: usr\/lib/);
+  assert.match(await page.getAttribute('#rpinet-import-job .cbi-progressbar > div', 'style'), /width:\s*55%/);
   await until(page, '#rpinet-import-job .rpinet-job[data-state="done"]');
+  // done: a full green bar
+  assert.match(await page.getAttribute('#rpinet-import-job .cbi-progressbar > div', 'style'), /width:\s*100%;\s*background-color:\s*#00ac59/);
   await page.waitForSelector('tr[data-image="raspios-lite"]');
 
-  // delete: the backend has no image_delete yet; the page says so instead of failing silently
+  // delete: asked in LuCI's modal; the backend has no image_delete yet, and the page says so
   await page.click('tr[data-image="trixie-lite"] .cbi-button-remove');
+  await page.waitForSelector('#modal_overlay [data-confirm]');
+  assert.match(await page.innerText('#modal_overlay'), /Delete image trixie-lite from the SSD\?/);
+  await shots(page, 'images-delete-confirm');
+  await page.click('#modal_overlay [data-confirm]');
   await page.waitForSelector('.alert-message.error');
   assert.match(await page.innerText('.alert-message.error'), /Could not delete trixie-lite: The installed rpinet does not offer this yet: update the rpinet package\./);
   assert.deepEqual(callsOf('rpinet', 'image_delete')[0].args, { name: 'trixie-lite' });
+  assert.deepEqual(page.dialogs, []);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
 
-test('settings: storage from block info, network choices, EEPROM per node, validation', async () => {
+test('settings: five tabs, storage from block info, network choices, root mode, EEPROM per setting, validation, wide fields', async () => {
   const page = await open('settings');
+  const tab = (name) => page.click(`#cbi-rpinet-main li[data-tab="${name}"] a`);
+  assert.deepEqual(await page.$$eval('#cbi-rpinet-main li[data-tab]', (li) => li.map((x) => x.innerText)), ['Storage', 'Boot network', 'Images', 'Fleet', 'Advanced']);
+  // each tab shows its own options only
+  const shown = () => page.$$eval('#cbi-rpinet-main .cbi-value[data-name]', (els) => els.filter((e) => e.offsetParent !== null).map((e) => e.dataset.name));
+  assert.deepEqual(await shown(), ['enabled', 'storage_uuid', 'storage_path']);
   const storage = await page.$$eval('[id="widget.cbid.rpinet.main.storage_uuid"] option', (o) => o.map((x) => [x.value, x.textContent]));
   assert.deepEqual(storage, [['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', 'sda1 "pi-cluster"'], ['2C4E-11A0', 'sdb1 "USBSTICK"']]);
   assert.match(await page.innerText('#rpinet-disks'), /sda1 "pi-cluster": ext4, mounted at \/mnt\/rpinet, UUID 6a1f3c2e/);
-  // every choice fits the theme's 210 px select: none is cut off
+  // every choice fits its select, and a field that holds a UUID, a path or a key is wide
   assert.deepEqual(await cutSelects(page), []);
+  assert.ok(await page.$eval('[id="widget.cbid.rpinet.main.storage_path"]', (e) => e.clientWidth) >= 400);
   assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.storage_uuid"]'), '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+  await tab('network');
+  assert.deepEqual(await shown(), ['interface', 'server_ip', 'dhcp_mode', 'match']);
   const ifaces = await page.$$eval('[id="widget.cbid.rpinet.main.interface"] option', (o) => o.map((x) => x.value).filter((v) => v));
   assert.deepEqual(ifaces, ['lan', 'wan', 'cluster']);
+  await tab('images');
+  assert.deepEqual(await shown(), ['root_mode', 'catalog_url']);
+  assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.root_mode"]'), 'copy');
+  await tab('fleet');
+  assert.deepEqual(await shown(), ['ssh_key', 'volume_size', 'roll_batch']);
+  assert.ok(await page.$eval('[id="cbi-rpinet-main-ssh_key"] .add-item input', (e) => e.clientWidth) >= 400);
+  await tab('advanced');
+  assert.deepEqual(await shown(), ['export_subnet']);
 
-  const ee = await page.$$eval('#rpinet-eeprom [data-node]', (els) => Object.fromEntries(els.map((e) => [e.dataset.node, e.innerText])));
-  assert.match(ee.running_lion, /BOOT_ORDER=0xf21\nTFTP_PREFIX=0/);
-  assert.match(ee.quiet_otter, /TFTP_PREFIX=2/);
-  assert.match(ee.spare_pi, /TFTP_PREFIX=1\nTFTP_PREFIX_STR=spare\//);
-  assert.match(ee.brave_fox, /program_usb_boot_mode=1/);
-  assert.doesNotMatch(ee.running_lion, /TFTP_IP/);
+  // the EEPROM settings once per distinct setting, with the nodes that need it
+  const ee = await page.$$eval('#rpinet-eeprom [data-nodes]', (els) => els.map((e) => [e.dataset.nodes, e.innerText]));
+  assert.deepEqual(ee.map((e) => e[0]), ['running_lion slow_hare', 'quiet_otter', 'brave_fox', 'spare_pi']);
+  assert.match(ee[0][1], /2 nodes\nrunning_lion, slow_hare[\s\S]*BOOT_ORDER=0xf21\nTFTP_PREFIX=0/);
+  assert.match(ee[1][1], /TFTP_PREFIX=2/);
+  assert.match(ee[2][1], /program_usb_boot_mode=1/);
+  assert.match(ee[3][1], /TFTP_PREFIX=1\nTFTP_PREFIX_STR=spare\//);
+  assert.doesNotMatch(ee[0][1], /TFTP_IP/);
   assert.match(await page.innerText('#rpinet-eeprom'), /grep Serial \/proc\/cpuinfo/);
-  // each help line reads as text and code, never as a stringified array
-  assert.doesNotMatch(await page.innerText('#rpinet-eeprom'), /,\[object|\[object HTML/);
+  // each help line reads as text and code, never as a stringified array; no router command
+  assert.doesNotMatch(await page.innerText('#rpinet-eeprom'), /,\[object|\[object HTML|rpinet node show/);
+  await tab('fleet');
   assert.deepEqual(await page.$$eval('[id="cbi-rpinet-main-ssh_key"] .item', (i) => i.map((x) => x.dataset.value.split(' ')[2])), ['admin@laptop']);
+  await tab('storage');
   await shots(page, 'settings');
 
   // a bad server address is refused with LuCI's save error; nothing is sent
+  await tab('network');
   const n0 = callsOf('uci', 'set').length;
   await page.fill('[id="widget.cbid.rpinet.main.server_ip"]', '192.168.1');
   await page.click('.cbi-page-actions .cbi-button-save');
@@ -393,19 +523,27 @@ test('settings: storage from block info, network choices, EEPROM per node, valid
   await page.click('#modal_overlay .cbi-button');
   await page.fill('[id="widget.cbid.rpinet.main.server_ip"]', '');
   await page.selectOption('[id="widget.cbid.rpinet.main.dhcp_mode"]', 'proxy');
+  await tab('images');
+  await page.selectOption('[id="widget.cbid.rpinet.main.root_mode"]', 'shared');
   await page.click('.cbi-page-actions .cbi-button-save');
   await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
   await settle(page, 100);
   const set = callsOf('uci', 'set').filter((c) => c.args.section === 'main');
   assert.equal(set.length, 1);
-  assert.deepEqual(set[0].args.values, { dhcp_mode: 'proxy' });
+  assert.deepEqual(set[0].args.values, { dhcp_mode: 'proxy', root_mode: 'shared' });
 
   // SSH keys: a line rpinet would refuse is marked with why and not added; a good one is
+  await tab('fleet');
   const keys = '[id="cbi-rpinet-main-ssh_key"]', input = `${keys} .add-item input`;
   await page.fill(input, `ssh-dss ${ECDSA.split(' ')[1]} old@box`);
   await page.click(`${keys} .add-item .cbi-button-add`);
   assert.match(await page.getAttribute(input, 'class'), /cbi-input-invalid/);
-  assert.match(await page.getAttribute(input, 'title'), /"ssh-dss" is not a key type rpinet installs/);
+  assert.equal(await page.getAttribute(input, 'title'), '"ssh-dss" is not a key type rpinet installs: it takes Ed25519, RSA, ECDSA and security keys');
+  // a pasted blob without its type: the message quotes a short piece, and the page stays a phone's width
+  await page.fill(input, ECDSA.split(' ')[1]);
+  await page.click(`${keys} .add-item .cbi-button-add`);
+  assert.ok((await page.getAttribute(input, 'title')).length < 120);
+  await shots(page, 'settings-key-error');
   await page.fill(input, `ssh-rsa ${ECDSA.split(' ')[1]}`);
   await page.click(`${keys} .add-item .cbi-button-add`);
   assert.match(await page.getAttribute(input, 'title'), /inside is of type ecdsa-sha2-nistp256, but the line says ssh-rsa/);
@@ -417,6 +555,9 @@ test('settings: storage from block info, network choices, EEPROM per node, valid
   await settle(page, 100);
   const keySet = callsOf('uci', 'set').filter((c) => c.args.section === 'main').at(-1);
   assert.deepEqual(keySet.args.values.ssh_key.map((k) => k.split(' ').pop()), ['admin@laptop', 'ops@desk']);
+  // the form drawn again after a save keeps its wide fields
+  await tab('storage');
+  assert.ok(await page.$eval('[id="widget.cbid.rpinet.main.storage_path"]', (e) => e.clientWidth) >= 400);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -444,13 +585,39 @@ test('keys: a node\'s own SSH keys, checked as rpinet checks them', async () => 
   await page.close();
 });
 
-test('diagnostics: doctor findings with their fixes, errors first', async () => {
+test('diagnostics: findings, errors first, each fix as a button where rpinet can do it, never a command', async () => {
   const page = await open('diagnostics');
-  assert.equal(await page.innerText('#rpinet-doctor-summary'), '2 errors, 1 warning');
-  const rows = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => [tr.dataset.code, tr.dataset.level]));
-  assert.deepEqual(rows, [['nfsd_stopped', 'error'], ['boot_file_missing', 'error'], ['eeprom_prefix', 'warning'], ['proxy_dhcp', 'info']]);
-  assert.match(await page.innerText('tr[data-code="boot_file_missing"]'), /Node running_lion[\s\S]*cmdline\.txt not found[\s\S]*provision running_lion again/);
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '✘ 3 ERRORS, 4 WARNINGS');
+  const rows = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => [tr.dataset.code, tr.dataset.level,
+    (tr.querySelector('[data-fix]') || { dataset: {} }).dataset.fix || '']));
+  assert.deepEqual(rows, [
+    ['nfsd_not_running', 'error', 'link'], ['boot_files_missing', 'error', 'provision'], ['rpinet_conf_not_loaded', 'error', 'apply'],
+    ['eeprom_prefix', 'warning', ''], ['export_subnet', 'warning', 'set'], ['disabled_node_booting', 'warning', 'enable_node'],
+    ['node_degraded', 'warning', 'details'], ['proxy_dhcp', 'info', '']]);
+  assert.doesNotMatch(await page.innerText('#rpinet-findings'), /`|rpinet [a-z]|uci set|\/etc\/init\.d/);
   await shots(page, 'diagnostics');
+
+  // Apply: rpinet apply through its init script, the one command line the ACL grants
+  await page.click('[data-code="rpinet_conf_not_loaded"] [data-fix]');
+  await page.waitForFunction(() => /rpinet applied its settings again/.test(document.body.innerText));
+  assert.deepEqual(srv.state.execs, ['/etc/init.d/rpinet reload']);
+  // Enable node and Export to each node only: the option set and applied
+  await page.click('[data-code="disabled_node_booting"] [data-fix]');
+  await page.waitForFunction(() => /Set spare_pi\.enabled to 1 and applied/.test(document.body.innerText));
+  await page.click('[data-code="export_subnet"] [data-fix]');
+  await page.waitForFunction(() => /Set main\.export_subnet to 0 and applied/.test(document.body.innerText));
+  assert.equal(srv.state.uci.rpinet.spare_pi.enabled, '1');
+  assert.equal(srv.state.uci.rpinet.main.export_subnet, '0');
+  // Provision again opens the provision dialog for that node; Details the node's details
+  await page.click('[data-code="boot_files_missing"] [data-fix]');
+  await page.waitForSelector('#modal_overlay #rpinet-provision-start');
+  assert.match(await page.innerText('#modal_overlay h4'), /Reimage running_lion/);
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
+  await page.click('[data-code="node_degraded"] [data-fix]');
+  await page.waitForSelector('#modal_overlay #rpinet-details-stages');
+  assert.match(await page.innerText('#modal_overlay h4'), /Node quiet_otter/);
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
+
   const n = callsOf('rpinet', 'doctor').length;
   await page.click('text=Check again');
   await settle(page, 100);
@@ -461,27 +628,30 @@ test('diagnostics: doctor findings with their fixes, errors first', async () => 
 
 test('real: overview, diagnostics and images from `rpinet call` output of a --root lab', async () => {
   let page = await open('overview');
-  const cards = await page.$$eval('.rpinet-node', (els) => els.map((e) => [e.dataset.node,
-    [...e.querySelectorAll('[data-stage]')].map((s) => s.dataset.state).join(' '),
-    (e.querySelector('.rpinet-error') || {}).textContent || '']));
-  assert.deepEqual(cards, [
-    ['running_lion', 'done done done failed pending pending', 'First problem: cmdline.txt not found in 38c128c0/'],
-    ['quiet_otter', 'done done done done done pending', ''],
-    ['brave_fox', 'done pending pending pending pending pending', ''],
+  const rows = await page.$$eval('#rpinet-nodes tr[data-node]', (trs) => trs.map((tr) => [tr.dataset.node, tr.dataset.state,
+    tr.querySelector('td[data-title="Boot stage"]').innerText.replace(/\s+/g, ' ').trim()]));
+  assert.deepEqual(rows, [
+    ['brave_fox', 'booting', 'DHCP'],
+    ['quiet_otter', 'up', 'Up'],
+    ['running_lion', 'failed', 'Kernel cmdline.txt not found in 38c128c0/'],
   ]);
-  assert.match(await page.innerText('[data-node="quiet_otter"] [data-stage="nfs"]'), /NFS root/i);
   // rpinet pages the nodes: the page asks for its first page and shows rpinet's count of all
-  assert.deepEqual(callsOf('rpinet', 'status')[0].args, { offset: 0, limit: 50 });
-  assert.equal(await page.innerText('#rpinet-summary'), '3 nodes: ✔ 1 UP … 1 BOOTING ✘ 1 FAILED');
-  assert.equal(await page.getAttribute('[data-node="quiet_otter"] [data-stage="nfs"]', 'title'), '2023-11-14 22:15:25 UTC — /mnt/rpinet/nfs/quiet_otter');
+  assert.deepEqual(callsOf('rpinet', 'status')[0].args, { offset: 0, limit: 250 });
+  assert.equal(await page.innerText('#rpinet-summary'), '3 nodes: ✔ 1 UP, NOT REPORTING … 1 BOOTING ✘ 1 FAILED');
+  await page.click('[data-details="quiet_otter"]');
+  await page.waitForSelector('#rpinet-details-stages');
+  assert.match(await page.innerText('#rpinet-details-stages tr[data-stage="nfs"]'), /NFS root[\s\S]*2023-11-14 22:15:25 UTC[\s\S]*\/mnt\/rpinet\/nfs\/quiet_otter/);
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
   assert.deepEqual(await page.$$eval('#rpinet-discovered tr[data-mac]', (r) => r.map((x) => x.innerText.split('\t')[0].trim())), ['dc:a6:32:01:02:03']);
   assert.match(await page.innerText('#rpinet-health'), /dnsmasq is not running/);
+  await noRawErrors(page);
   await shots(page, 'real-overview');
   assert.deepEqual(page.errors, []);
   await page.close();
 
   page = await open('diagnostics');
-  assert.equal(await page.innerText('#rpinet-doctor-summary'), '6 errors');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '✘ 6 ERRORS');
+  assert.doesNotMatch(await page.innerText('#rpinet-findings'), /`|rpinet [a-z]|uci set|\/etc\/init\.d/);
   const codes = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => tr.dataset.code));
   assert.equal(codes.length, 7);
   assert.equal(codes.at(-1), 'unknown_pi');
@@ -499,12 +669,12 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
   await shots(page, 'real-images');
   // Import sends what rpinet accepted in the lab, and the job shows the states it went through
   await page.click('[data-import="2024-11-19-lab-lite"]');
-  await until(page, '#rpinet-import-job .rpinet-job[data-state="done"]', 40);
+  await until(page, '#rpinet-catalog-job .rpinet-job[data-state="done"]', 40);
   const url = callsOf('rpinet', 'image_import')[0].args;
   assert.match(url.url, /^http:\/\/127\.0\.0\.1:\d+\/2024-11-19-lab-lite\.img\.xz$/);
   assert.equal(url.name, '2024-11-19-lab-lite');
   assert.match(url.sha256, /^[0-9a-f]{64}$/);
-  assert.match(await page.innerText('#rpinet-import-job'), /100% · 3\.8 MiB of 3\.8 MiB · imported 2024-11-19-lab-lite \(bookworm\)/);
+  assert.match(await page.innerText('#rpinet-catalog-job'), /✔ DONE 3\.8 MiB of 3\.8 MiB · Imported 2024-11-19-lab-lite \(bookworm\): [0-9]+ files, [0-9.]+ MiB unpacked$/);
   // a download whose checksum is not the one given fails with rpinet's one line
   await page.fill('[id="widget.cbid.json.import.url"]', url.url);
   await page.fill('[id="widget.cbid.json.import.sha256"]', '0'.repeat(64));
@@ -512,6 +682,9 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
   await page.click('#rpinet-import');
   await until(page, '#rpinet-import-job .rpinet-job[data-state="failed"]', 40);
   assert.match(await page.innerText('#maincontent'), /Import of lab-badsum failed: checksum mismatch: expected SHA-256 0{64}, the download is [0-9a-f]{64}/);
+  // failed: no progress figures, only why; the 64-digit sums wrap at a phone's width
+  assert.match(await page.innerText('#rpinet-import-job .rpinet-job-text'), /^✘ FAILED checksum mismatch/);
+  await shots(page, 'real-images-badsum');
   await noRawErrors(page);
   assert.deepEqual(page.errors, []);
   await page.close();
@@ -534,20 +707,23 @@ test('real-fleet: roll an image in the lab: every node\'s state, the boot trace 
   assert.match(await page.innerText(otter), /cmdline\.txt not found in 2c-cf-67-0a-11-2b\/\nthe kernel loaded but never mounted its root/);
   assert.deepEqual(await page.$$eval(`${otter} [data-stage]`, (li) => li.map((x) => x.dataset.state)), ['done', 'done', 'done', 'failed', 'pending', 'pending']);
   assert.match(await page.innerText('#maincontent'), /The roll of lab-next stopped: image roll stopped: quiet_otter did not come up on lab-next: cmdline\.txt not found/);
+  // rpinet's message names no command: the page offers the button beside the node instead
+  assert.match(await page.innerText('#maincontent'), /its previous root is kept, so Roll back can put the node back on it/);
+  assert.doesNotMatch(await page.innerText('#maincontent'), /rpinet node rollback/);
+  // the roll's per-node table is its progress: one node of three came up, the bar ends red
+  assert.match(await page.innerText('#rpinet-roll-job .rpinet-job-text'), /^✘ FAILED image roll stopped/);
   await shots(page, 'real-roll');
   await page.click('[data-rollback="quiet_otter"]');
-  await page.waitForFunction(() => /rolled back/.test(document.getElementById('rpinet-roll-nodes-progress').innerText));
+  await page.click('#modal_overlay [data-confirm]');
+  await page.waitForFunction(() => /rolled back/.test((document.getElementById('rpinet-roll-nodes-progress') || {}).innerText));
   await noRawErrors(page);
   assert.deepEqual(page.errors, []);
   await page.close();
 
-  // running_lion came up, so its kept root is gone: rpinet refuses, the page says why
+  // this lab's rpinet says of no node that a root is kept: the Nodes page offers no Roll back
   page = await open('nodes');
-  await page.click('[data-rollback="running_lion"]');
-  await page.waitForSelector('.alert-message.error');
-  assert.match(await page.innerText('.alert-message.error'),
-    /Could not roll running_lion back: node 'running_lion' has no kept root in \/mnt\/rpinet\/nfs: a root is kept only while an image roll waits for the node/);
-  assert.deepEqual(callsOf('rpinet', 'node_rollback').map((c) => c.args.name), ['quiet_otter', 'running_lion']);
+  assert.equal(await page.$$eval('[data-rollback]', (b) => b.length), 0);
+  assert.deepEqual(callsOf('rpinet', 'node_rollback').map((c) => c.args.name), ['quiet_otter']);
   // the keys of the lab's config, as rpinet accepted them
   assert.equal(srv.state.uci.rpinet.main.ssh_key.length, 1);
   await noRawErrors(page);
@@ -557,8 +733,14 @@ test('real-fleet: roll an image in the lab: every node\'s state, the boot trace 
 
 test('real-nocatalog: a router that cannot fetch the list says so with rpinet\'s sentence', async () => {
   const page = await open('images');
-  assert.equal(await page.innerText('#rpinet-catalog-error'),
-    'The Raspberry Pi OS list is not available: the catalog could not be fetched from http://127.0.0.1:9/os_list.json: `rpinet image catalog` says why');
+  // rpinet's sentence without the command it names, what to check, and Try again
+  assert.match(await page.innerText('#rpinet-catalog-error'),
+    /^The Raspberry Pi OS list is not available: the catalog could not be fetched from http:\/\/127\.0\.0\.1:9\/os_list\.json\.\n[\s\S]*Settings → Images/);
+  assert.doesNotMatch(await page.innerText('#rpinet-catalog-error'), /rpinet image catalog/);
+  const n = callsOf('rpinet', 'image_catalog').length;
+  await page.click('#rpinet-catalog-retry');
+  await page.waitForFunction(() => document.getElementById('rpinet-catalog-retry') && !document.getElementById('rpinet-catalog-retry').disabled);
+  assert.equal(callsOf('rpinet', 'image_catalog').length, n + 1);
   // import from an address or a file still works
   assert.deepEqual(await page.$$eval('[id="widget.cbid.json.import.source"] option', (o) => o.map((x) => x.value)), ['url', 'file']);
   await noRawErrors(page);
@@ -589,13 +771,15 @@ test('images: the Raspberry Pi OS list with an Import button each, and import fr
 
   // one click: the list's address, the name rpinet would give it, and the list's checksum
   await page.click('[data-import="2024-11-19-raspios-bookworm-arm64-lite"]');
-  await until(page, '#rpinet-import-job .rpinet-job[data-state="running"]');
+  await until(page, '#rpinet-catalog-job .rpinet-job[data-state="running"]');
   assert.deepEqual(callsOf('rpinet', 'image_import')[0].args, {
     url: 'https://downloads.raspberrypi.com/raspios_lite_arm64/images/raspios_lite_arm64-2024-11-19/2024-11-19-raspios-bookworm-arm64-lite.img.xz',
     name: '2024-11-19-raspios-bookworm-arm64-lite',
     sha256: '6ac3a10a1f144c7e9d1f8e568d75ca809288280a593eb6ca053e49b539f465a4' });
-  assert.match(await page.innerText('#rpinet-import-job'), /Importing Raspberry Pi OS Lite \(64-bit\) from https:\/\/downloads/);
-  await until(page, '#rpinet-import-job .rpinet-job[data-state="done"]');
+  // its progress under the list it was started from, not under the address form
+  assert.match(await page.innerText('#rpinet-catalog-job'), /Importing Raspberry Pi OS Lite \(64-bit\) from https:\/\/downloads/);
+  assert.equal(await page.innerText('#rpinet-import-job'), '');
+  await until(page, '#rpinet-catalog-job .rpinet-job[data-state="done"]');
   // imported: the list says so and offers it no more
   await page.waitForSelector('[data-import="2024-11-19-raspios-bookworm-arm64-lite"][disabled]');
   assert.equal(await page.innerText('[data-import="2024-11-19-raspios-bookworm-arm64-lite"]'), 'Imported');
@@ -653,8 +837,13 @@ test('images: roll an image to nodes, each node\'s progress, Roll back the node 
   assert.deepEqual(await cutSelects(page), []);
   await page.selectOption('[id="widget.rpinet-roll-which"]', 'nodes');
   assert.ok(await page.isVisible('#rpinet-roll-nodes'));
-  assert.deepEqual(await page.$$eval('#rpinet-roll-nodes input[type="checkbox"]', (c) => c.map((x) => x.id)),
-    ['widget.rpinet-roll-running_lion', 'widget.rpinet-roll-quiet_otter', 'widget.rpinet-roll-slow_hare']);
+  assert.deepEqual(await page.$$eval('#rpinet-roll-nodes input[type="checkbox"]', (c) => c.map((x) => x.value)),
+    ['running_lion', 'quiet_otter', 'slow_hare']);
+  // a LuCI form: each tick box on the line of its node's name
+  assert.deepEqual(await page.$$eval('#rpinet-roll-nodes .cbi-checkbox', (spans) => spans.map((sp) => {
+    const box = sp.querySelector('input').getBoundingClientRect(), name = sp.lastElementChild.getBoundingClientRect();
+    return [sp.innerText.trim(), Math.abs((box.top + box.bottom) / 2 - (name.top + name.bottom) / 2) < 8 && name.left > box.right - 1];
+  })), [['running_lion (bookworm-lite)', true], ['quiet_otter (bookworm-lite)', true], ['slow_hare (bookworm-lite)', true]]);
   await page.click('#rpinet-roll-start');
   await page.waitForSelector('#rpinet-roll-job .alert-message.warning');
   assert.match(await page.innerText('#rpinet-roll-job'), /Tick at least one node/);
@@ -671,7 +860,12 @@ test('images: roll an image to nodes, each node\'s progress, Roll back the node 
   await page.click('#rpinet-roll-start');
   await until(page, '#rpinet-roll-job .rpinet-job[data-state="running"]');
   assert.deepEqual(callsOf('rpinet', 'image_roll')[0].args, { image: 'trixie-lite', from: 'bookworm-lite', batch: '2' });
+  // locked while it runs: what was sent is what the form shows
+  assert.deepEqual(await page.$$eval('#rpinet-roll-form input, #rpinet-roll-form select', (e) => e.filter((x) => !x.disabled).map((x) => x.id)), []);
   await until(page, '#rpinet-roll-nodes-progress tr[data-node="quiet_otter"][data-state="booting"]');
+  // the bar is the nodes: one of three up
+  assert.match(await page.getAttribute('#rpinet-roll-job .cbi-progressbar > div', 'style'), /width:\s*33%/);
+  assert.match(await page.innerText('#rpinet-roll-job .rpinet-job-text'), /^… 33% 1 of 3 nodes up/);
   const states = () => page.$$eval('#rpinet-roll-nodes-progress tr[data-node]', (trs) => trs.map((tr) => [tr.dataset.node, tr.dataset.state, tr.querySelector('.label').textContent]));
   assert.deepEqual(await states(), [['running_lion', 'up', '✔ Up on the new image'], ['quiet_otter', 'booting', '… Booting: Kernel'], ['slow_hare', 'pending', '○ Waiting']]);
   assert.equal(await page.$$eval('#rpinet-roll-job [data-rollback]', (b) => b.length), 0, 'no Roll back while the roll runs');
@@ -686,8 +880,12 @@ test('images: roll an image to nodes, each node\'s progress, Roll back the node 
   assert.deepEqual(await page.$$eval('#rpinet-roll-job [data-rollback]', (b) => b.map((x) => x.dataset.rollback)), ['quiet_otter']);
   assert.match(await page.innerText('#maincontent'), /The roll of trixie-lite stopped: image roll stopped: quiet_otter did not come up/);
   await shots(page, 'images-roll-stopped');
+  // Roll back asks in LuCI's modal, then the roll's dialog comes back
   await page.click('[data-rollback="quiet_otter"]');
-  await page.waitForFunction(() => /rolled back/.test(document.getElementById('rpinet-roll-nodes-progress').innerText));
+  await page.waitForSelector('#modal_overlay [data-confirm]');
+  await page.click('#modal_overlay [data-confirm]');
+  await page.waitForFunction(() => /rolled back/.test((document.getElementById('rpinet-roll-nodes-progress') || {}).innerText));
+  assert.deepEqual(page.dialogs, []);
   assert.deepEqual(callsOf('rpinet', 'node_rollback').map((c) => c.args), [{ name: 'quiet_otter' }]);
   assert.match(await page.innerText('#maincontent'), /quiet_otter is back on its previous root/);
   await noRawErrors(page);
@@ -698,9 +896,9 @@ test('images: roll an image to nodes, each node\'s progress, Roll back the node 
 test('noblock: Settings on a router without blockd loads and says what to install', async () => {
   const page = await open('settings');
   assert.match(await page.innerText('#rpinet-no-blockd'), /block-mount/);
-  assert.match(await page.innerText('[id="cbi-rpinet-main-storage_uuid"]'), /install block-mount \(apk add block-mount or opkg install block-mount\)/);
+  assert.match(await page.innerText('[id="cbi-rpinet-main-storage_uuid"]'), /install the block-mount package \(System → Software\)/);
   assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.storage_uuid"]'), '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
-  assert.ok(await page.$('#rpinet-eeprom [data-node="running_lion"]'));
+  assert.ok(await page.$('#rpinet-eeprom [data-nodes~="running_lion"]'));
   assert.equal(callsOf('block', 'info').at(-1).result, 'noobject');
   await noRawErrors(page);
   await shots(page, 'noblock-settings');
@@ -717,6 +915,11 @@ test('reader: every page is read-only for a user without write access', async ()
   assert.match(await page.innerText('#rpinet-readonly'), /read-only access/);
   assert.equal(await page.$$eval('#rpinet-discovered .cbi-button-add', (b) => b.length), 2);
   assert.deepEqual(await enabled(page, '#rpinet-discovered .cbi-button-add'), []);
+  // a node's details are there to read; their actions are disabled
+  await page.click('[data-details="running_lion"]');
+  await page.waitForSelector('#rpinet-details-stages');
+  assert.deepEqual(await enabled(page, '#modal_overlay [data-rollback], #modal_overlay [data-provision]'), []);
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
   await noRawErrors(page);
   await shots(page, 'reader-overview');
   assert.deepEqual(page.errors, []);
@@ -751,7 +954,10 @@ test('reader: every page is read-only for a user without write access', async ()
   await page.close();
 
   page = await open('diagnostics');
-  assert.equal(await page.innerText('#rpinet-doctor-summary'), '2 errors, 1 warning');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '✘ 3 ERRORS, 4 WARNINGS');
+  // the fixes that change something are disabled; looking at a node's details and LuCI's pages is not
+  assert.deepEqual(await enabled(page, '#rpinet-findings button[data-fix]'), [
+    (await page.$eval('[data-fix="details"]', (e) => e.outerHTML.slice(0, 80)))]);
   await shots(page, 'reader-diagnostics');
   await page.close();
 
@@ -786,21 +992,132 @@ test('nounauth: a login without LuCI\'s "unauthenticated" group gets no page, as
   await page.close();
 });
 
-test('many: 1,000 nodes — the overview shows a page of 50 with a filter and the whole summary', async () => {
+test('many: 1,000 nodes — the table holds every node, draws a page of 50, sorts and filters them all', async () => {
   const page = await open('overview');
-  assert.equal(await page.$$eval('.rpinet-node', (c) => c.length), 50);
-  assert.match(await page.innerText('#rpinet-summary'), /^1000 nodes: ✔ 891 UP … 98 BOOTING ✘ 11 FAILED/);
-  assert.equal(await page.innerText('#rpinet-pager span'), 'Nodes 1–50 of 1000');
-  await page.click('#rpinet-pager button:last-child');
-  await page.waitForFunction(() => /Nodes 51–100 of 1000/.test(document.getElementById('rpinet-pager').innerText));
-  assert.equal(await page.getAttribute('.rpinet-node', 'data-node'), 'pi_0050');
-  await page.fill('#rpinet-filter', 'pi_0999');
-  await page.press('#rpinet-filter', 'Enter');
-  await page.waitForFunction(() => document.querySelectorAll('.rpinet-node').length === 1);
-  assert.deepEqual(callsOf('rpinet', 'status').at(-1).args, { offset: 0, limit: 50, filter: 'pi_0999' });
-  assert.equal(await page.$('#rpinet-pager'), null);
+  assert.equal(await page.$$eval('#rpinet-nodes tr[data-node]', (c) => c.length), 50);
+  // every node fetched in pages of 250, asked together once the first said how many match
+  assert.deepEqual(callsOf('rpinet', 'status').slice(0, 4).map((c) => c.args.offset).sort((a, b) => a - b), [0, 250, 500, 750]);
+  assert.match(await page.innerText('#rpinet-summary'), /^1000 nodes: ✔ 816 RUNNING ✔ 29 UP, NOT REPORTING … 95 BOOTING ✘ 18 DEGRADED ✘ 17 FAILED ✘ 11 STALLED ○ 14 NOT BOOTED$/);
+  assert.equal(await page.innerText('#rpinet-pager-text'), 'Nodes 1–50 of 1000');
+  await page.click('#rpinet-pager [data-page="next"]');
+  assert.equal(await page.innerText('#rpinet-pager-text'), 'Nodes 51–100 of 1000');
+  assert.equal(await page.getAttribute('#rpinet-nodes tr[data-node]', 'data-node'), 'pi_0050');
+  // sorted by time to running, the slowest first, over all 1000
+  await page.click('#rpinet-nodes th[data-sort="time"]');
+  await page.click('#rpinet-nodes th[data-sort="time"]');
+  assert.equal(await page.innerText('#rpinet-pager-text'), 'Nodes 1–50 of 1000');
+  const times = await page.$$eval('#rpinet-nodes td[data-title="Time to running"]', (td) => td.map((x) => parseFloat(x.innerText)));
+  assert.ok(times.every((t, i) => i == 0 || t <= times[i - 1]), JSON.stringify(times));
+  // the failed ones on one page
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value="failed"]');
+  assert.equal(await page.innerText('#rpinet-pager-text'), 'Nodes 1–17 of 17 matching (1000 in all)');
+  await page.fill('[id="widget.rpinet-filter-text"]', 'pi_0999');
+  assert.equal(await page.$$eval('#rpinet-nodes tr[data-node]', (c) => c.length), 0);
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value=""]');
+  assert.deepEqual(await page.$$eval('#rpinet-nodes tr[data-node]', (c) => c.map((x) => x.dataset.node)), ['pi_0999']);
   await shots(page, 'many-overview');
   assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+// Every page with the lab's 3 nodes (what the real rpinet printed) and with 200 generated ones,
+// for root and for the read-only user, at desktop and phone width: each loads without an
+// error, shows no raw error, and is never wider than the phone.
+test('pages: every page with 3 and with 200 nodes, root and read-only, at 1280 and 390 px', async () => {
+  const views = ['overview', 'nodes', 'images', 'settings', 'diagnostics'];
+  for (const [label, opts] of [['3', { real: true }], ['200', { nodes: 200 }]]) {
+    for (const user of ['root', 'reader']) {
+      const own = createServer(Object.assign({ user }, opts));
+      const url = await own.listen();
+      for (const view of views) {
+        const page = await ctx.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.clock.install({ time: NOW });
+        await page.goto(`${url}/cgi-bin/luci/admin/services/rpinet/${view}`);
+        await page.waitForSelector('body[data-view-ready]', { timeout: 20000 });
+        await noRawErrors(page);
+        if (view === 'overview')
+          assert.equal(await page.$$eval('#rpinet-nodes tr[data-node]', (r) => r.length), label === '3' ? 3 : 50, `${label} ${user}`);
+        await shots(page, `pages-${label}-${user}-${view}`);
+        assert.deepEqual(errors, [], `${label} ${user} ${view}`);
+        await page.close();
+      }
+      await own.close();
+    }
+  }
+});
+
+// The /etc/config/rpcd logins luci-app-rpinet/README.md shows, copied from it as written, with
+// LuCI's login form: the read-only one sees every page and changes nothing, the operator changes
+// the cluster (uci included: luci-base's write half).
+test('README logins: the rpcd snippets as the README writes them, logged in through LuCI\'s form', async () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```\n(config login\n[\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 2, 'the README shows a read-only and an operator login');
+  const users = blocks.map((b) => /option username '([^']+)'/.exec(b)[1]);
+  assert.deepEqual(users, ['watcher', 'operator']);
+  const own = createServer({ rpcd: blocks.join('\n'), passwords: { watcher: 'w-secret', operator: 'o-secret' } });
+  const url = await own.listen();
+  const login = async (user, pw, view) => {
+    await ctx.clearCookies(); // each login from the form, not from the last one's session
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error' && !/favicon|status of 40[34]/.test(m.text())) errors.push(m.text()); });
+    page.errors = errors;
+    await page.goto(`${url}/cgi-bin/luci/admin/services/rpinet/${view}`);
+    await page.fill('#luci_username', user);
+    await page.fill('#luci_password', pw);
+    await Promise.all([page.waitForNavigation(), page.click('.cbi-page-actions button')]);
+    return page;
+  };
+  try {
+    // a wrong password gets no page
+    let page = await login('watcher', 'nope', 'overview');
+    assert.match(await page.innerText('body'), /Invalid username and\/or password/);
+    await page.close();
+    for (const view of ['overview', 'nodes', 'images', 'settings', 'diagnostics']) {
+      page = await login('watcher', 'w-secret', view);
+      await page.waitForSelector('body[data-view-ready]', { timeout: 10000 });
+      await noRawErrors(page);
+      assert.doesNotMatch(await page.innerText('#view'), /not allowed to do this|did not run/, view);
+      assert.equal(await page.$$eval('#view button.cbi-button-apply:not([disabled]), #view .cbi-button-add:not([disabled])', (b) => b.length), 0, view);
+      assert.deepEqual(page.errors, [], view);
+      await page.close();
+    }
+    // the uci reads that need luci-base went through; nothing was written
+    assert.ok(own.calls.some((c) => c.object === 'uci' && c.method === 'get' && Array.isArray(c.result) && c.result[0] === 0));
+    assert.equal(own.calls.filter((c) => c.object === 'uci' && c.result === 'denied').length, 0);
+    // the operator: a setting saved and applied, a node provisioned
+    page = await login('operator', 'o-secret', 'settings');
+    await page.waitForSelector('body[data-view-ready]', { timeout: 10000 });
+    await page.click('#cbi-rpinet-main li[data-tab="network"] a');
+    await page.selectOption('[id="widget.cbid.rpinet.main.dhcp_mode"]', 'proxy');
+    await page.click('.cbi-page-actions .cbi-button-apply');
+    await page.waitForFunction(() => /Configuration changes applied/.test(document.body.innerText));
+    assert.equal(own.state.uci.rpinet.main.dhcp_mode, 'proxy');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+    page = await login('operator', 'o-secret', 'nodes');
+    await page.waitForSelector('body[data-view-ready]', { timeout: 10000 });
+    await page.click('button[data-provision="brave_fox"]');
+    await page.click('#rpinet-provision-start');
+    await page.waitForSelector('#modal_overlay .rpinet-job');
+    assert.equal(own.calls.filter((c) => c.method === 'node_provision').length, 1);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    await own.close();
+  }
+});
+
+// Without LuCI's luci-base group rpcd refuses the uci calls the pages make, as the README says.
+test('nobase: a login without luci-base cannot read the config', async () => {
+  const page = await open('settings', 'body[data-view-ready], #view .alert-message');
+  assert.ok(callsOf('uci', 'get').some((c) => c.result === 'denied'));
   await page.close();
 });
 
@@ -808,7 +1125,7 @@ test('status page: the cluster at a glance on LuCI\'s Status → Overview', asyn
   const page = await open('/cgi-bin/luci/admin/status/overview');
   assert.equal(await page.innerText('[data-include="70_rpinet"] h3'), 'Raspberry Pi cluster');
   const txt = await page.innerText('#rpinet-status-widget');
-  assert.match(txt, /Nodes\s+5 ✔ UP 1 … BOOTING 1 ✘ FAILED 1 ✘ STALLED 1 ○ NOT BOOTED 1/);
+  assert.match(txt, /Nodes\s+5 ✔ 1 RUNNING … 1 BOOTING ✘ 1 FAILED ✘ 1 STALLED ○ 1 NOT BOOTED/);
   assert.match(txt, /Storage\s+✔ OK SSD mounted at \/mnt\/rpinet/);
   assert.deepEqual(callsOf('rpinet', 'status')[0].args, { limit: 1 });
   await shots(page, 'status-widget');

@@ -27,6 +27,7 @@ module.exports = [
         L: 'readonly', E: 'readonly', _: 'readonly', N_: 'readonly',
         baseclass: 'readonly', view: 'readonly', dom: 'readonly', poll: 'readonly', rpc: 'readonly',
         uci: 'readonly', ui: 'readonly', form: 'readonly', request: 'readonly', logic: 'readonly', access: 'readonly', widgets: 'readonly',
+        actions: 'readonly', crypt: 'readonly',
       },
     },
     rules,

@@ -86,8 +86,10 @@ test('the timeline marks stages done up to the one reached and the next one fail
   assert.equal(lion[3].detail, 'cmdline.txt not found in 38c128c0/');
 
   const otter = logic.timeline(status.nodes[1].boot);
+  // the node reported a healthy boot: every step done
+  assert.deepEqual(otter.map((s) => s.state), Array(6).fill('done'));
   // up, and not reported yet: running is still to come
-  assert.deepEqual(otter.map((s) => s.state), ['done', 'done', 'done', 'done', 'done', 'pending']);
+  assert.deepEqual(logic.timeline({ stage: 'up' }).map((s) => s.state), ['done', 'done', 'done', 'done', 'done', 'pending']);
 
   const fox = logic.timeline(status.nodes[2].boot);
   assert.deepEqual(fox.map((s) => s.state), ['done', 'pending', 'pending', 'pending', 'pending', 'pending']);
@@ -104,43 +106,131 @@ test('the timeline marks stages done up to the one reached and the next one fail
   assert.equal(degraded[5].detail, 'systemd says degraded; failed: resize2fs_once.service');
   assert.deepEqual(logic.bootState({ boot: { stage: 'degraded' } }), { state: 'degraded', look: 'problem', text: 'Degraded' });
   assert.deepEqual(logic.bootState({ boot: { stage: 'emergency' } }), { state: 'failed', look: 'problem', text: 'Emergency mode' });
-  assert.deepEqual(logic.bootState({ boot: { stage: 'running' } }), { state: 'up', look: 'ok', text: 'Running' });
+  assert.deepEqual(logic.bootState({ boot: { stage: 'running' } }), { state: 'running', look: 'ok', text: 'Running' });
+  assert.deepEqual(logic.bootState({ boot: { stage: 'up' } }), { state: 'up', look: 'ok', text: 'Up' });
 });
 
-test('node cards carry badge, last boot, first error and address', () => {
-  const [lion, otter, fox, hare, spare] = fixture('status.json').nodes.map((n) => logic.nodeCard(n, NOW));
-  assert.deepEqual(lion.badge, { state: 'failed', look: 'problem', text: 'Boot failed' });
-  assert.equal(lion.error, 'cmdline.txt not found in 38c128c0/');
+test('node rows carry state, stage and why it stopped, image, address, time to running, kept root', () => {
+  const [lion, otter, fox, hare, spare] = fixture('status.json').nodes.map((n) => logic.nodeRow(n, NOW));
+  assert.deepEqual([lion.state, lion.look, lion.stateText, lion.stageTitle], ['failed', 'problem', 'Boot failed', 'Kernel']);
+  assert.equal(lion.reason, 'cmdline.txt not found in 38c128c0/');
   assert.equal(lion.lastBoot, '3 min ago');
   assert.equal(lion.address, '192.168.1.57');
-  assert.equal(lion.model, 'Raspberry Pi 4 / 400 / CM4');
   assert.equal(lion.hostname, 'running-lion');
-  assert.deepEqual(otter.badge, { state: 'up', look: 'ok', text: 'Up' });
-  assert.equal(otter.error, null);
-  assert.equal(otter.lastBoot, '1 min ago');
-  assert.equal(otter.volume, '5.0 GiB of 32.0 GiB used, at /var/lib/rpinet-volume');
-  assert.equal(otter.reserved, '192.168.1.71');
-  assert.deepEqual(fox.badge, { state: 'booting', look: 'active', text: 'Booting: DHCP' });
-  assert.equal(fox.volume, '');
-  assert.deepEqual(spare.badge, { state: 'disabled', look: 'pending', text: 'Disabled' });
-  assert.equal(spare.lastBoot, 'never');
-  assert.equal(spare.bootDir, 'spare');
-  // a stalled boot (contract 1: boot.stalled + boot.hint) is a problem with its hint
-  assert.deepEqual(hare.badge, { state: 'stalled', look: 'problem', text: 'Stalled: Kernel' });
-  assert.match(hare.stalled, /never mounted: check the nfsroot= line/);
-  assert.deepEqual(hare.steps.map((s) => s.state), ['done', 'done', 'done', 'stalled', 'pending', 'pending']);
-  assert.deepEqual(hare.steps.map((s) => s.look), ['ok', 'ok', 'ok', 'problem', 'pending', 'pending']);
+  assert.deepEqual(lion.kept, { image: 'trixie-lite' });
+  assert.deepEqual([otter.state, otter.stateText, otter.reason, otter.reserved], ['running', 'Running', '', '192.168.1.71']);
+  // boot.report.times.multi_user_ms: kernel start to multi-user
+  assert.deepEqual([otter.timeMs, otter.timeText], [46000, '46.0 s']);
+  assert.equal(otter.kept, null);
+  assert.deepEqual([fox.state, fox.stateText, fox.image, fox.timeText], ['booting', 'Booting: DHCP', '', '']);
+  assert.deepEqual([spare.state, spare.look, spare.lastBoot], ['disabled', 'pending', 'never']);
+  // a stalled boot (boot.stalled + boot.hint) is a problem with its hint as the reason
+  assert.deepEqual([hare.state, hare.stateText], ['stalled', 'Stalled: Kernel']);
+  assert.match(hare.reason, /never mounted: check the nfsroot= line/);
+  // a boot that ended badly says rpinet's reasons; a node without the field keeps no root
+  const degraded = logic.nodeRow({ name: 'd', boot: { stage: 'degraded', problems: ['systemd says degraded', 'failed: x.service'] } }, NOW);
+  assert.deepEqual([degraded.state, degraded.reason, degraded.kept], ['degraded', 'systemd says degraded; failed: x.service', null]);
+  assert.equal(logic.formatSeconds(125.4), '2 min 05 s');
   assert.equal(logic.volumeText({ size: 1073741824, used: null, mount: '/var/lib/rpinet-volume' }), '1.0 GiB at /var/lib/rpinet-volume');
   assert.equal(logic.volumeText(null), '');
 });
 
-test('summary from the status reply, counted from the nodes when the backend has none', () => {
+test('the node table filters by state, image and text, sorts any column (empty last), pages', () => {
+  const rows = fixture('status.json').nodes.map((n) => logic.nodeRow(n, NOW));
+  const names = (v) => v.rows.map((r) => r.name);
+  assert.deepEqual(names(logic.tableView(rows, {})), ['brave_fox', 'quiet_otter', 'running_lion', 'slow_hare', 'spare_pi']);
+  assert.deepEqual(names(logic.tableView(rows, { sort: 'state' })), ['running_lion', 'slow_hare', 'brave_fox', 'quiet_otter', 'spare_pi']);
+  assert.deepEqual(names(logic.tableView(rows, { sort: 'time', desc: true })), ['quiet_otter', 'brave_fox', 'running_lion', 'slow_hare', 'spare_pi']);
+  assert.deepEqual(names(logic.tableView(rows, { sort: 'address' })), ['running_lion', 'brave_fox', 'quiet_otter', 'slow_hare', 'spare_pi']);
+  assert.deepEqual(names(logic.tableView(rows, { state: 'failed' })), ['running_lion']);
+  assert.deepEqual(names(logic.tableView(rows, { image: '-' })), ['brave_fox', 'spare_pi']);
+  assert.deepEqual(names(logic.tableView(rows, { image: 'bookworm-lite', text: 'DC:A6' })), ['running_lion', 'slow_hare']);
+  const page = logic.tableView(rows, { size: 2, page: 2 });
+  assert.deepEqual([names(page), page.page, page.pages, page.from, page.to, page.matched], [['spare_pi'], 2, 3, 5, 5, 5]);
+  // a page past the end shows the last one
+  assert.equal(logic.tableView(rows, { size: 2, page: 9 }).page, 2);
+  // names with numbers sort as people count
+  assert.deepEqual(names(logic.tableView(['pi_10', 'pi_9', 'pi_100'].map((n) => ({ name: n, image: '' })), {})), ['pi_9', 'pi_10', 'pi_100']);
+  assert.deepEqual(logic.stateChoices(rows), { '': 'Every state', running: '1 running', booting: '1 booting', failed: '1 failed', stalled: '1 stalled', disabled: '1 disabled' });
+  assert.deepEqual(logic.imageChoices(rows), { '': 'Every image', 'bookworm-lite': 'bookworm-lite (3)', '-': 'Not provisioned (2)' });
+});
+
+test('summary from the status reply, each node once; counted from the nodes when the backend has none', () => {
   const st = fixture('status.json');
-  assert.deepEqual(logic.summary(st), { total: 5, up: 1, degraded: 0, booting: 1, failed: 1, stalled: 1, none: 1 });
-  const given = { total: 1000, up: 989, degraded: 1, booting: 4, failed: 3, stalled: 2, none: 1 };
-  assert.deepEqual(logic.summary({ summary: given, nodes: [] }), given);
-  assert.deepEqual(logic.pager({ nodes: st.nodes }, 50), { paged: false, pages: 1, page: 0, matched: 5 });
-  assert.deepEqual(logic.pager({ matched: 1000, offset: 100, nodes: [] }, 50), { paged: true, matched: 1000, page: 2, pages: 20, from: 101, to: 150 });
+  const want = { total: 5, running: 1, up: 0, degraded: 0, booting: 1, failed: 1, stalled: 1, none: 1 };
+  assert.deepEqual(logic.summary(st), want);
+  assert.deepEqual(logic.summary({ nodes: st.nodes }), want);
+  // docs/api.md: `up` counts the running nodes again
+  const given = { total: 1000, up: 989, running: 980, degraded: 1, booting: 4, failed: 3, stalled: 2, none: 1 };
+  assert.deepEqual(logic.summary({ summary: given, nodes: [] }), Object.assign({}, given, { up: 9 }));
+  assert.deepEqual(logic.summaryParts(logic.summary({ summary: given })).map((p) => p.text),
+    ['980 running', '9 up, not reporting', '4 booting', '1 degraded', '3 failed', '2 stalled', '1 not booted']);
+});
+
+test('rpinet\'s sentences never send the user to a shell', () => {
+  const cmd = /`|\brpinet [a-z]|\buci (set|commit)|\/etc\/init\.d|--[a-z]|'rpinet/;
+  assert.equal(logic.plainText('image roll stopped: quiet_otter did not come up on lab-next: cmdline.txt not found in 2c-cf-67-0a-11-2b/; its previous root is kept (rpinet node rollback quiet_otter)'),
+    'image roll stopped: quiet_otter did not come up on lab-next: cmdline.txt not found in 2c-cf-67-0a-11-2b/; its previous root is kept, so Roll back can put the node back on it');
+  assert.equal(logic.plainText('the catalog could not be fetched from http://127.0.0.1:9/os_list.json: `rpinet image catalog` says why'),
+    'the catalog could not be fetched from http://127.0.0.1:9/os_list.json');
+  assert.equal(logic.plainText('nfsd is not running: /etc/init.d/nfsd start'), 'nfsd is not running: start it under System → Startup');
+  assert.match(logic.plainText("node 'a' has no login user: Raspberry Pi OS makes none by itself; provision again with --user NAME --password-hash HASH, or give it an ssh_key"),
+    /provision it again with a user and password, or give it an SSH key/);
+  assert.equal(logic.plainText('imported lab (bookworm) to /mnt/rpinet/images/lab: boot 30 files, root 1200 files, 80 dirs, 5 symlinks, 0 special, 2 hard links, 12 MiB from 40 MiB of image (4 MiB read); 16 KiB held for out-of-order blocks; 0 entries skipped'),
+    'Imported lab (bookworm): 1230 files, 12.0 MiB unpacked');
+  // every sentence the recorded lab replies hold, as the pages show them
+  const real = (f) => require(path.join(__dirname, 'fixtures', 'rpinet-call', f));
+  const texts = [];
+  const walk = (v) => {
+    if (typeof v === 'string') texts.push(v);
+    else if (v && typeof v === 'object') Object.entries(v).forEach(([k, x]) => { if (['message', 'hint', 'error', 'detail'].includes(k) || typeof x === 'object') walk(x); });
+  };
+  ['status.json', 'job-image_roll.json', 'job-image_import-url.json', 'job-image_import-badsum.json', 'image_catalog-unreachable.json', 'node_rollback-refused.json'].forEach((f) => walk(real(f)));
+  walk(fixture('status.json'));
+  assert.ok(texts.length > 20, `${texts.length} sentences`);
+  for (const t of texts) assert.doesNotMatch(logic.plainText(t), cmd, t);
+  // doctor: every fix is words or a button, never a command
+  for (const f of real('doctor.json').findings.concat(fixture('doctor.json').findings))
+    assert.doesNotMatch(logic.doctorFix(f).text, cmd, f.code);
+});
+
+test('doctor fixes: a button where rpinet can do it, else words', () => {
+  const fix = (code, node) => logic.doctorFix({ code, node: node || '' }).action;
+  assert.deepEqual(fix('rpinet_conf_not_loaded'), { kind: 'apply' });
+  assert.deepEqual(fix('boot_files_missing', 'a'), { kind: 'provision', node: 'a' });
+  assert.deepEqual(fix('runtime_without_volume', 'a'), { kind: 'provision', node: 'a' });
+  assert.deepEqual(fix('node_degraded', 'a'), { kind: 'details', node: 'a' });
+  assert.deepEqual(fix('disabled_node_booting', 'a'), { kind: 'enable_node', node: 'a' });
+  assert.deepEqual(fix('export_subnet'), { kind: 'set', option: 'export_subnet', value: '0', label: 'Export to each node only' });
+  assert.equal(fix('nfsd_not_running').kind, 'link');
+  assert.equal(fix('orphan_dir'), null);
+  // an unknown finding keeps rpinet's words unless they are a command
+  assert.deepEqual(logic.doctorFix({ code: 'new_thing', fix: 'set boot_id to mac' }), { text: 'set boot_id to mac', action: null });
+  assert.match(logic.doctorFix({ code: 'new_thing', fix: 'run `rpinet frob`' }).text, /cannot fix it/);
+});
+
+test('provisioning: a user and a password go together, typed twice alike; root mode in words', () => {
+  const ok = { user: 'pi', password: 'raspberry', password2: 'raspberry', volume_size: '' };
+  assert.equal(logic.validateProvision(ok), true);
+  assert.equal(logic.validateProvision({}), true);
+  assert.match(logic.validateProvision({ user: 'pi' }), /password/);
+  assert.match(logic.validateProvision({ password: 'x', password2: 'x' }), /needs a first user/);
+  assert.match(logic.validateProvision(Object.assign({}, ok, { password2: 'raspberrY' })), /differ/);
+  assert.match(logic.validateProvision(Object.assign({}, ok, { user: 'Pi' })), /user name/);
+  assert.match(logic.validateProvision(Object.assign({}, ok, { volume_size: '32' })), /512M/);
+  for (const u of ['pi', '_x', 'a-b_c9', 'a'.repeat(32)]) assert.equal(logic.validateUser(u), true, u);
+  for (const u of ['9a', 'Pi', 'a b', 'a'.repeat(33), '-a']) assert.equal(typeof logic.validateUser(u), 'string', u);
+  assert.match(logic.rootModeText('', 'shared'), /^shared: .*\(the default\)$/);
+  assert.match(logic.rootModeText('copy', 'shared'), /^copy: a private full copy/);
+  assert.match(logic.rootModeText('', ''), /^copy: .*\(the default\)$/);
+});
+
+test('EEPROM settings grouped: one entry per distinct setting with its nodes', () => {
+  const sections = [{ '.name': 'a' }, { '.name': 'b', model: 'pi5' }, { '.name': 'c', boot_id: 'mac' }, { '.name': 'd', model: 'pi3' }];
+  const g = logic.eepromGroups(sections, { dhcp_mode: 'server' });
+  assert.deepEqual(g.map((x) => x.nodes), [['a', 'b'], ['c'], ['d']]);
+  assert.equal(g[2].applicable, false);
+  assert.equal(logic.nameList(['a', 'b', 'c'], 2), 'a, b and 1 more');
 });
 
 test('a failed call becomes one sentence without a stack', () => {
@@ -272,7 +362,7 @@ test('job progress: bytes, and rate and time left from the first reply the page 
   assert.deepEqual([a.state, a.percent, a.label, a.finished], ['running', 10, '10%', false]);
   assert.equal(a.detail, '204.8 MiB of 2.0 GiB');
   assert.equal(b.message, 'root: usr/lib/aarch64-linux-gnu/');
-  assert.deepEqual([c.state, c.percent, c.finished], ['done', 100, true]);
+  assert.deepEqual([c.state, c.percent, c.finished, c.look, c.label], ['done', 100, true, 'ok', 'Done']);
   // one second after the first reply: 921.6 MiB more, so 921.6 MiB/s and as much again to go
   const seen = { at: 1000, bytes: jobs[0].bytes_done };
   assert.equal(logic.jobView(jobs[1], seen, 1001).detail, '1.1 GiB of 2.0 GiB · 921.6 MiB/s · 1 s left');
@@ -284,7 +374,12 @@ test('job progress: bytes, and rate and time left from the first reply the page 
   assert.equal(logic.jobView(jobs[0], { at: 1000, bytes: jobs[0].bytes_done }, 1000).detail, '204.8 MiB of 2.0 GiB');
   assert.equal(logic.jobView(jobs[2], seen, 1002).detail, '2.0 GiB of 2.0 GiB');
   const f = logic.jobView(fixture('job-provision.json')[1]);
-  assert.deepEqual([f.state, f.label, f.message], ['failed', 'Failed', 'no space left on /mnt/rpinet']);
+  // a failed job: a full red bar, its reason, and no progress figures
+  assert.deepEqual([f.state, f.label, f.message, f.look, f.percent, f.detail], ['failed', 'Failed', 'no space left on /mnt/rpinet', 'problem', 100, '']);
+  // a roll: its nodes are its progress, whatever `progress` says
+  const roll = fixture('job-roll.json');
+  assert.deepEqual(roll.map((j) => [logic.jobView(j).percent, logic.jobView(j).detail]),
+    [[0, '0 of 3 nodes up'], [33, '1 of 3 nodes up'], [100, '']]);
   assert.deepEqual([logic.jobView({ error: 'no such job' }).state, logic.jobView({ progress: 250 }).percent], ['failed', 100]);
   assert.deepEqual([45, 200, 3900].map((s) => logic.formatDuration(s)), ['45 s', '3 min 20 s', '1 h 05 min']);
 });
@@ -372,11 +467,12 @@ test('EEPROM settings per boot_id and DHCP mode', () => {
 test('doctor findings: errors first, then warnings, then info; summary', () => {
   const findings = fixture('doctor.json').findings;
   const rows = logic.findingRows(findings);
-  assert.deepEqual(rows.map((r) => r.code), ['nfsd_stopped', 'boot_file_missing', 'eeprom_prefix', 'proxy_dhcp']);
-  assert.deepEqual(rows.map((r) => r.look), ['problem', 'problem', 'active', 'pending']);
-  assert.deepEqual(rows.map((r) => r.scope), ['Router', 'Node running_lion', 'Node quiet_otter', 'Router']);
-  assert.equal(rows[0].fix, 'install nfs-kernel-server and run /etc/init.d/nfsd enable; /etc/init.d/nfsd start');
-  assert.deepEqual(logic.findingSummary(findings), { level: 'error', text: '2 errors, 1 warning' });
+  assert.deepEqual(rows.map((r) => r.code), ['nfsd_not_running', 'boot_files_missing', 'rpinet_conf_not_loaded', 'eeprom_prefix', 'export_subnet',
+    'disabled_node_booting', 'node_degraded', 'proxy_dhcp']);
+  assert.deepEqual(rows.map((r) => r.look), ['problem', 'problem', 'problem', 'active', 'active', 'active', 'active', 'pending']);
+  assert.deepEqual(rows.slice(0, 4).map((r) => r.scope), ['Router', 'Node running_lion', 'Router', 'Node quiet_otter']);
+  assert.match(rows[0].fix.text, /System → Software/);
+  assert.deepEqual(logic.findingSummary(findings), { level: 'error', text: '3 errors, 4 warnings' });
   assert.deepEqual(logic.findingSummary([findings[0]]), { level: 'warning', text: '1 warning' });
   assert.deepEqual(logic.findingSummary([]), { level: 'success', text: 'No problems found' });
   assert.equal(logic.findingRows([{ level: 'bogus', message: 'm' }])[0].level, 'info');

@@ -2,10 +2,17 @@
 // serving /www, the LuCI page shell of each menu.d view, and uhttpd-mod-ubus + rpcd behind
 // /ubus/. Not OpenWrt's code. What it keeps faithful:
 //  - JSON-RPC 2.0 {"method":"call","params":[sid, object, method, args]} → {"result":[status, data]};
-//    a call the app's acl.d file does not grant → {"error":{"code":-32002,"message":"Access denied"}}
-//    (rpcd session ACLs: read ∪ write ubus methods; uci get needs uci read on the config,
-//    add/set/delete need uci write); an unknown object → -32000 "Object not found"; an unknown
-//    method of a known object → result [3] (UBUS_STATUS_METHOD_NOT_FOUND);
+//    a call the login's ACL groups do not grant → {"error":{"code":-32002,"message":"Access denied"}}
+//    (rpcd session ACLs: read ∪ write ubus methods of the groups its /etc/config/rpcd login
+//    names; a `uci` call needs both the ubus grant of the uci method — LuCI's luci-base group
+//    has them: get/changes in read, add/set/delete/apply… in write — and uci read or write of
+//    the config; `file exec` needs the ubus grant and a file grant of that exact command
+//    line); an unknown object → -32000 "Object not found"; an unknown method of a known
+//    object → result [3] (UBUS_STATUS_METHOD_NOT_FOUND);
+//  - logins: opts.rpcd is /etc/config/rpcd text (`config login` sections: username, password,
+//    list read, list write); a page then asks for a login (LuCI's form: luci_username,
+//    luci_password), checks it against opts.passwords (the system password `$p$user`
+//    stands for) and gives the browser a session whose calls carry that login's ACLs;
 //  - `uci`: get returns the config with the session's staged changes; add/set/delete stage;
 //    apply commits;
 //  - `rpinet`, hand-made (the default): each method answers with the JSON docs/api.md fixes,
@@ -37,23 +44,50 @@ function readJSON(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-// LuCI's luci-base acl.d file grants luci.getFeatures only through this group (read in
-// openwrt/luci modules/luci-base/root/usr/share/rpcd/acl.d/luci-base.json).
-const LUCI_BASE_ACL = { unauthenticated: { read: { ubus: { luci: ['getFeatures'] } } } };
+// LuCI's luci-base acl.d file (openwrt/luci modules/luci-base/root/usr/share/rpcd/acl.d/
+// luci-base.json): `unauthenticated` grants luci.getFeatures, without which no page loads;
+// `luci-base` grants the ubus methods of rpcd's uci object (the configs themselves come
+// from each app's own group), and the other basic LuCI procedures left out here.
+const LUCI_BASE_ACL = {
+  unauthenticated: { read: { ubus: { luci: ['getFeatures'] } } },
+  'luci-base': {
+    read: { ubus: { uci: ['changes', 'get'] } },
+    write: { ubus: { uci: ['add', 'apply', 'confirm', 'delete', 'order', 'set', 'rename'] } },
+  },
+};
 
 // The logins of rpcd's /etc/config/rpcd: root gets every group ("*"); any other login gets
 // the read and write parts of the groups its `list read` / `list write` name — nothing else,
-// so a user without "unauthenticated" cannot even load LuCI's pages.
+// so a user without "unauthenticated" cannot even load LuCI's pages, and one without
+// "luci-base" cannot read a uci config.
 const USERS = {
   root: { read: ['*'], write: ['*'] },
-  reader: { read: ['unauthenticated', 'luci-app-rpinet'], write: [] },
-  nounauth: { read: ['luci-app-rpinet'], write: [] },
+  reader: { read: ['unauthenticated', 'luci-base', 'luci-app-rpinet'], write: [] },
+  nobase: { read: ['unauthenticated', 'luci-app-rpinet'], write: [] },
+  nounauth: { read: ['luci-base', 'luci-app-rpinet'], write: [] },
 };
 
-function loadAcl(user = 'root') {
+// `config login` sections of /etc/config/rpcd as uci reads them: { name: { password, read, write } }
+function parseRpcd(text) {
+  const logins = {};
+  let cur = null;
+  for (const raw of String(text).split('\n')) {
+    const line = raw.trim();
+    const m = /^(config|option|list)\s+(\S+)(?:\s+'([^']*)')?/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'config') { cur = m[2] === 'login' ? { read: [], write: [] } : null; continue; }
+    if (!cur) continue;
+    if (m[1] === 'option' && m[2] === 'username') logins[m[3]] = cur;
+    else if (m[1] === 'option') cur[m[2]] = m[3];
+    else if (m[2] === 'read' || m[2] === 'write') cur[m[2]].push(m[3]);
+  }
+  return logins;
+}
+
+function loadAcl(user = 'root', logins = USERS) {
   const groups = Object.assign({}, LUCI_BASE_ACL, readJSON(ACL));
-  const login = USERS[user];
-  const acl = { ubus: {}, uciRead: new Set(), uciWrite: new Set(), groups: { read: new Set(), write: new Set() } };
+  const login = logins[user];
+  const acl = { ubus: {}, uciRead: new Set(), uciWrite: new Set(), files: {}, groups: { read: new Set(), write: new Set() } };
   for (const [name, group] of Object.entries(groups)) {
     for (const perm of ['read', 'write']) {
       if (!login[perm].includes('*') && !login[perm].includes(name)) continue;
@@ -62,6 +96,7 @@ function loadAcl(user = 'root') {
       for (const [obj, methods] of Object.entries(p.ubus || {}))
         for (const m of methods) (acl.ubus[obj] = acl.ubus[obj] || new Set()).add(m);
       for (const conf of p.uci || []) (perm === 'read' ? acl.uciRead : acl.uciWrite).add(conf);
+      for (const [file, ops] of Object.entries(p.file || {})) acl.files[file] = (acl.files[file] || []).concat(ops);
     }
   }
   return acl;
@@ -92,6 +127,22 @@ function shell(views, current, env) {
 <script src="/luci-static/resources/luci.js"></script>
 <script>L.require('view.${current.view.replace(/\//g, '.')}');</script>
 </body></html>`;
+}
+
+// LuCI's login form (sysauth): user name and password posted back to the page's address
+function loginPage(view, failed) {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>OpenWrt - LuCI (stand-in) login</title>
+<link rel="stylesheet" href="/luci-static/standin/standin.css"></head><body>
+<div id="maincontent" class="container"><form method="post" action="${view.url}" class="cbi-map">
+${failed ? '<div class="alert-message error">Invalid username and/or password! Please try again.</div>' : ''}
+<h2>Authorization Required</h2>
+<div class="cbi-section"><div class="cbi-value"><label class="cbi-value-title" for="luci_username">Username</label>
+<div class="cbi-value-field"><input class="cbi-input-text" type="text" name="luci_username" id="luci_username"></div></div>
+<div class="cbi-value"><label class="cbi-value-title" for="luci_password">Password</label>
+<div class="cbi-value-field"><input class="cbi-input-text" type="password" name="luci_password" id="luci_password"></div></div></div>
+<div class="cbi-page-actions"><button class="btn cbi-button cbi-button-positive important">Log in</button></div>
+</form></div></body></html>`;
 }
 
 // The same arguments, as JSON-RPC carries them (undefined members are not sent).
@@ -125,16 +176,25 @@ function createServer(opts = {}) {
     if (r.job && reply.job) jobs[reply.job] = { steps: readJSON(path.join(real, r.job)), at: 0 };
     return reply;
   };
-  const acl = loadAcl(opts.user || 'root');
+  // the ACLs of the caller: the session's login with opts.rpcd, else opts.user's
+  const logins = opts.rpcd ? parseRpcd(opts.rpcd) : USERS;
+  const sessions = {};
+  const acls = {};
+  const aclOf = (sid) => {
+    const user = opts.rpcd ? sessions[sid] : (opts.user || 'root');
+    if (!user || !logins[user]) return loadAcl('none', { none: { read: [], write: [] } });
+    return (acls[user] = acls[user] || loadAcl(user, logins));
+  };
   // LuCI's dispatcher: a page whose acl depends the user reads but cannot write is read-only
-  const nodespec = { satisfied: acl.groups.read.has('luci-app-rpinet'), readonly: !acl.groups.write.has('luci-app-rpinet') };
+  const nodespecOf = (acl) => ({ satisfied: acl.groups.read.has('luci-app-rpinet'), readonly: !acl.groups.write.has('luci-app-rpinet') });
   const views = menuViews();
   const calls = [];
   const jobs = {};
   const state = {
-    uci: { rpinet: fx('uci-rpinet.json'), network: fx('uci-network.json') },
+    uci: { rpinet: opts.nodes ? generatedConfig(fx('uci-rpinet.json'), opts.nodes) : fx('uci-rpinet.json'), network: fx('uci-network.json') },
     staged: [],
     committed: [],
+    execs: [],
     images: fx('images.json').images,
   };
 
@@ -163,14 +223,17 @@ function createServer(opts = {}) {
       const extra = Object.keys(a).find((k) => k !== 'ubus_rpc_session');
       return extra ? { error: `status: unknown argument '${extra}'` } : st;
     }
-    const summary = { total: st.nodes.length, up: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
+    // docs/api.md: up counts stage up and running, running those again; emergency is failed
+    const summary = { total: st.nodes.length, up: 0, running: 0, degraded: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
     for (const n of st.nodes) {
       const b = n.boot || {};
-      if (b.error) summary.failed++;
+      if (b.error || b.stage === 'emergency') summary.failed++;
       else if (b.stalled) summary.stalled++;
-      else if (b.stage === 'up') summary.up++;
+      else if (b.stage === 'degraded') summary.degraded++;
+      else if (b.stage === 'up' || b.stage === 'running') summary.up++;
       else if (!b.stage || b.stage === 'none') summary.none++;
       else summary.booting++;
+      if (!b.error && !b.stalled && b.stage === 'running') summary.running++;
     }
     const f = String(a.filter || '');
     const matched = st.nodes.filter((n) => !f || [n.name, n.hostname, n.serial, n.mac, n.ip].some((v) => String(v || '').includes(f)));
@@ -179,13 +242,46 @@ function createServer(opts = {}) {
       nodes: matched.slice(offset, limit ? offset + limit : undefined) });
   }
 
+  // node i of a generated cluster: mostly running with its report, and every other state a
+  // page must draw (up without a report, degraded, emergency, a boot error, stalled, booting
+  // at each stage, never booted, disabled), on three images; some keep a root from a roll
   function generatedNode(i) {
     const name = `pi_${String(i).padStart(4, '0')}`, serial = (0x10000000 + i).toString(16);
     const mac = `dc:a6:32:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
     const ip = `10.1.${i >> 8}.${i & 255}`;
-    return { name, hostname: name.replace(/_/g, '-'), enabled: true, model: 'pi4', serial, mac, boot_id: 'serial',
-      boot_dir: serial, ip, image: 'bookworm-lite', provisioned: true, volume: null,
-      boot: { stage: i % 10 ? 'up' : 'kernel', started: 1700000000, updated: 1700000100, ip, stages: [], error: i % 97 ? null : 'kernel8.img not found' } };
+    const images = ['bookworm-lite', 'bookworm-lite', 'trixie-lite', 'k3s-worker'];
+    const stages = ['dhcp', 'firmware', 'kernel', 'nfs', 'up'];
+    const t0 = 1700000000 - (i % 50) * 7;
+    const kind = i % 97 === 0 ? 'error' : i % 89 === 0 ? 'stalled' : i % 53 === 0 ? 'degraded' : i % 151 === 0 ? 'emergency'
+      : i % 71 === 0 ? 'none' : i % 10 === 0 ? 'booting' : i % 31 === 0 ? 'up' : 'running';
+    const reached = { error: 2, stalled: 2, booting: i % 4, none: -1 }[kind] ?? 4;
+    const boot = { stage: kind === 'none' ? 'none' : reached < 4 ? stages[reached] : ['running', 'degraded', 'emergency'].includes(kind) ? kind : 'up',
+      started: kind === 'none' ? 0 : t0, updated: kind === 'none' ? 0 : t0 + 10 * (reached + 1), ip: kind === 'none' ? '' : ip,
+      stages: stages.slice(0, reached + 1).map((st, k) => ({ stage: st, time: t0 + 10 * k, detail: ['offered ' + ip, 'start4.elf', 'kernel8.img', `/mnt/rpinet/nfs/${name}`, 'ssh'][k] })),
+      error: kind === 'error' ? `cmdline.txt not found in ${serial}/` : null };
+    if (kind === 'error') boot.hint = 'the kernel loaded but never mounted its root: check cmdline.txt\'s nfsroot';
+    if (kind === 'stalled') Object.assign(boot, { stalled: true, hint: 'the kernel was fetched 11 minutes ago and never asked for its root over NFS' });
+    if (['running', 'degraded', 'emergency'].includes(kind)) {
+      boot.report = { state: kind === 'emergency' ? 'maintenance' : kind, mode: kind === 'emergency' ? 'emergency' : 'multi-user', kernel: '6.6.51-v8+',
+        times: { kernel_ms: 2400 + (i % 7) * 100, initrd_ms: 0, userspace_ms: 18000 + (i % 13) * 700, multi_user_ms: 20400 + (i % 13) * 700 + (i % 7) * 100 },
+        failed_units: kind === 'running' ? [] : ['resize2fs_once.service'], ordering_cycles: [], failed_jobs: [], warnings: [], volume: '', runtimes: [], written: t0 + 60 };
+      if (kind !== 'running') boot.problems = kind === 'degraded' ? ['systemd says degraded', 'failed: resize2fs_once.service'] : ['emergency mode', 'failed: local-fs.target'];
+    }
+    return { name, hostname: name.replace(/_/g, '-'), enabled: i % 211 !== 5, model: i % 5 === 0 ? 'pi5' : 'pi4', serial, mac, boot_id: 'serial',
+      boot_dir: serial, ip, image: kind === 'none' ? '' : images[i % images.length], provisioned: kind !== 'none', volume: null,
+      kept: (kind === 'error' || kind === 'degraded') ? { image: 'bookworm-lite' } : null, boot };
+  }
+
+  // /etc/config/rpinet of a generated cluster: the fixture's main section and a node section per node
+  function generatedConfig(conf, n) {
+    const out = { main: conf.main };
+    for (let i = 0; i < n; i++) {
+      const g = generatedNode(i);
+      out[g.name] = { '.type': 'node', '.name': g.name, '.anonymous': false, '.index': i + 1, enabled: g.enabled ? '1' : '0',
+        serial: g.serial, mac: g.mac, model: g.model, boot_id: 'serial', ip: g.ip };
+      if (g.image) out[g.name].image = g.image;
+    }
+    return out;
   }
 
   // a hand-made job: its states from `file`; an import's image appears once it is done
@@ -221,7 +317,13 @@ function createServer(opts = {}) {
     image_catalog: () => catalogReply(),
     image_roll: (a) => (state.images.some((i) => i.name === a.image) ? startJob('job-roll.json') : { error: `no image named ${a.image}` }),
     node_rollback: (a) => (state.uci.rpinet[a.name] ? { rolled_back: a.name } : { error: `no node named ${a.name}` }),
-    node_provision: () => startJob('job-provision.json'),
+    // as rpinet: a user and its password hash go together, and the hash is a crypt(3) one
+    node_provision: (a) => {
+      if (!!a.user !== !!a.password_hash) return { error: 'node_provision: user and password_hash go together' };
+      if (a.password_hash && !/^\$[A-Za-z0-9]+\$[A-Za-z0-9$./=,]+\$[A-Za-z0-9./]+$/.test(a.password_hash))
+        return { error: '--password-hash must be a crypt(3) hash like `openssl passwd -6` prints ($6$salt$hash)' };
+      return startJob('job-provision.json');
+    },
     job: (a) => {
       const j = jobs[a.id];
       if (!j) return { error: `no job ${a.id}` };
@@ -233,7 +335,7 @@ function createServer(opts = {}) {
     },
   };
 
-  function ubusCall(object, method, args) {
+  function ubusCall(object, method, args, acl) {
     // rpcd answers session.access for any session: may it use scope/object/function?
     if (object === 'session' && method === 'access') {
       const ok = args.scope === 'uci' ? (args.function === 'write' ? acl.uciWrite : acl.uciRead).has(args.object)
@@ -241,6 +343,8 @@ function createServer(opts = {}) {
       return [0, { access: ok }];
     }
     if (object === 'uci') {
+      // rpcd: the ubus grant of the method (LuCI's luci-base group), then the config's
+      if (!acl.ubus.uci || !acl.ubus.uci.has(method)) return 'denied';
       const conf = args.config;
       const read = ['get', 'state'].includes(method);
       const write = ['add', 'set', 'delete', 'rename', 'order'].includes(method);
@@ -264,6 +368,14 @@ function createServer(opts = {}) {
     if (!acl.ubus[object] || !acl.ubus[object].has(method)) return 'denied';
     if ((opts.deny || []).includes(`${object}.${method}`)) return 'denied'; // a user without the grant
     if (object === 'luci') return method === 'getFeatures' ? [0, {}] : [3];
+    if (object === 'file') {
+      // rpcd's file exec: the command, or the command line with its arguments, granted for exec
+      if (method !== 'exec') return [3];
+      const line = [args.command].concat(args.params || []).join(' ');
+      if (!(acl.files[line] || acl.files[args.command] || []).includes('exec')) return 'denied';
+      state.execs.push(line);
+      return [0, { code: 0, stdout: '', stderr: '' }];
+    }
     if (object === 'block') {
       if (opts.noblock) return 'noobject'; // block-mount (blockd) not installed
       return method === 'info' ? [0, fx('block-info.json')] : [3];
@@ -282,8 +394,8 @@ function createServer(opts = {}) {
       reply.error = { code: -32600, message: 'Invalid request' };
       return reply;
     }
-    const [, object, method, args] = msg.params;
-    const res = ubusCall(object, method, args || {});
+    const [sid, object, method, args] = msg.params;
+    const res = ubusCall(object, method, args || {}, aclOf(sid));
     calls.push({ object, method, args: args || {}, result: res });
     if (res === 'denied') reply.error = { code: -32002, message: 'Access denied' };
     else if (res === 'noobject') reply.error = { code: -32000, message: 'Object not found' };
@@ -326,9 +438,36 @@ function createServer(opts = {}) {
       return res.end(shell(views, page, { pollinterval: 5, includes: ['70_rpinet'] }));
     }
     const view = views.find((v) => v.url === url.pathname);
+    if (view && opts.rpcd) {
+      // LuCI's login: a form, then a session cookie; the page's calls carry the session id
+      const sid = (/(?:^|;\s*)sysauth_http=([0-9a-f]{32})/.exec(req.headers.cookie || '') || [])[1];
+      if (req.method === 'POST') {
+        let body = '';
+        req.on('data', (c) => { body += c; });
+        req.on('end', () => {
+          const f = new URLSearchParams(body), user = f.get('luci_username'), login = logins[user];
+          const pw = login && /^\$p\$(.+)$/.exec(login.password || '');
+          if (!login || !pw || (opts.passwords || {})[pw[1]] !== f.get('luci_password')) {
+            res.writeHead(403, { 'Content-Type': 'text/html; charset=utf-8' });
+            return res.end(loginPage(view, true));
+          }
+          const id = require('node:crypto').randomBytes(16).toString('hex');
+          sessions[id] = user;
+          res.writeHead(302, { 'Set-Cookie': `sysauth_http=${id}; path=/cgi-bin/luci; HttpOnly`, Location: url.pathname });
+          res.end();
+        });
+        return;
+      }
+      if (!sid || !sessions[sid]) {
+        res.writeHead(403, { 'Content-Type': 'text/html; charset=utf-8' });
+        return res.end(loginPage(view, false));
+      }
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return res.end(shell(views, view, { pollinterval: 5, sessionid: sid, nodespec: nodespecOf(aclOf(sid)) }));
+    }
     if (view) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      return res.end(shell(views, view, opts.nodespec === false ? { pollinterval: 5 } : { pollinterval: 5, nodespec }));
+      return res.end(shell(views, view, opts.nodespec === false ? { pollinterval: 5 } : { pollinterval: 5, nodespec: nodespecOf(aclOf()) }));
     }
     if (url.pathname.startsWith('/luci-static/standin/'))
       return serveFile(res, path.join(STANDIN, path.basename(url.pathname)));

@@ -13,6 +13,9 @@
  *    loads and renders .cbi-map; save() parses every visible option, refuses the save when
  *    a widget is invalid ("Option "%s" contains an invalid input value."), writes the values
  *    through option.write(), then saves the data (uci.save() sends them to rpcd);
+ *  - section.tab(name, title, description) and section.taboption(name, ...): a NamedSection
+ *    draws its options in one pane per tab (div[data-tab][data-tab-title] inside
+ *    .cbi-section-node-tabbed) and ui.tabs.initTabGroup() makes the tab menu;
  *  - NamedSection, TypedSection, GridSection (a table of the sections of a type; the options
  *    not `modalonly` are columns — `editable` ones as widgets, the others as textvalue();
  *    Edit and Add open a modal Map with the options not `modalonly === false`; a named
@@ -229,6 +232,35 @@ var CBIAbstractSection = CBINode.extend({
 		return obj;
 	},
 
+	tab: function(name, title, description) {
+		this.tabs = this.tabs || {};
+		this.tab_names = this.tab_names || [];
+		this.tab_names.push(name);
+		this.tabs[name] = { title: title, description: description };
+	},
+
+	taboption: function(tabName) {
+		if (!this.tabs || !this.tabs[tabName])
+			throw new Error('Associated tab not declared');
+		var obj = this.option.apply(this, Array.prototype.slice.call(arguments, 1));
+		obj.tab = tabName;
+		return obj;
+	},
+
+	/* the option nodes of one section, in their tab panes when the section has tabs */
+	groupByTab: function(nodes) {
+		var self = this;
+		if (!this.tab_names)
+			return nodes;
+		var wrap = E('div', { 'class': 'cbi-section-node cbi-section-node-tabbed' }, this.tab_names.map(function(t) {
+			return E('div', { 'data-tab': t, 'data-tab-title': self.tabs[t].title }, [
+				self.tabs[t].description ? E('div', { 'class': 'cbi-tab-descr' }, self.tabs[t].description) : ''
+			].concat(nodes.filter(function(n, i) { return self.children[i].tab == t; })));
+		}));
+		ui.tabs.initTabGroup(wrap.childNodes);
+		return wrap;
+	},
+
 	load: function() {
 		var self = this;
 		this.cfgsections().forEach(function(sid) {
@@ -281,7 +313,7 @@ var CBINamedSection = CBIAbstractSection.extend({
 			return E('div', { 'class': 'cbi-section', 'id': 'cbi-%s-%s'.format(self.config, self.section) }, [
 				self.title ? E('h3', {}, self.title) : '',
 				self.description ? E('div', { 'class': 'cbi-section-descr' }, self.description) : '',
-				E('div', { 'class': 'cbi-section-node', 'data-section-id': self.section }, nodes)
+				E('div', { 'class': 'cbi-section-node', 'data-section-id': self.section }, self.groupByTab(nodes))
 			]);
 		});
 	}

@@ -7,10 +7,17 @@
  * STAND-IN for LuCI's ui.js (luci-base), written for the luci-app-rpinet browser tests,
  * not LuCI's code. What the rpinet views and the form stand-in use, with LuCI's names,
  * markup classes and behaviour:
- *  - widgets Textfield, Select, Checkbox, Hiddenfield: a frame <div id="cbid..."> bound to
- *    the widget instance, getValue/setValue/isValid/triggerValidation, 'widget-change'
- *    events, and validation that marks the input .cbi-input-invalid with the message as
- *    its title (empty values are invalid unless the widget is optional);
+ *  - widgets Textfield, Select (a <select>, or LuCI's checkbox/radio group), Checkbox,
+ *    Hiddenfield, Dropdown: a frame <div id="cbid..."> bound to the widget instance,
+ *    getValue/setValue/isValid/triggerValidation, 'widget-change' events, and validation
+ *    as LuCI's validation.js does it: an empty value is invalid unless the widget is
+ *    optional, and the option's own validate() runs on every value, the empty one too;
+ *    a refused value marks the input .cbi-input-invalid with the message as its title;
+ *  - Dropdown: LuCI's div.cbi-dropdown with its ul of li[data-value], the chosen one
+ *    [selected]; a click opens it, a click on an item chooses it, closes it and fires
+ *    'cbi-dropdown-change' with detail.value {value, text, element} (single choice only);
+ *  - tabs.initTabGroup: LuCI's tab menu (ul.cbi-tabmenu, li.cbi-tab / .cbi-tab-disabled)
+ *    over the panes of a tabbed section, the first one shown ([data-tab-active]);
  *  - showModal / hideModal (#modal_overlay, body.modal-overlay-active), addNotification
  *    (an .alert-message at the top of #maincontent with a Dismiss button);
  *  - createHandlerFn: the bound click handler that greys the button out while the
@@ -53,7 +60,7 @@ var UIElement = baseclass.extend({
 				value = '';
 			if (value === '' && !opts.optional)
 				res = _('Expecting: %s').format(_('non-empty value'));
-			else if (value !== '' && typeof(opts.validate) == 'function')
+			else if (typeof(opts.validate) == 'function')
 				res = opts.validate(value);
 			self.validState = (res === true);
 			target.classList.toggle('cbi-input-invalid', res !== true);
@@ -118,6 +125,9 @@ var UISelect = UIElement.extend({
 	},
 
 	render: function() {
+		if (this.options.widget == 'checkbox' || this.options.widget == 'radio')
+			return this.renderGroup();
+
 		var keys = Array.isArray(this.options.sort) ? this.options.sort : Object.keys(this.choices),
 		    value = (this.value != null) ? String(this.value) : null,
 		    sel = E('select', {
@@ -138,6 +148,106 @@ var UISelect = UIElement.extend({
 		this.setUpdateEvents(sel, 'change', 'blur');
 		this.setChangeEvents(sel, 'change');
 		return this.node;
+	}
+});
+
+/* LuCI's checkbox or radio group: per choice span.cbi-checkbox > input, label, text; one a line when vertical */
+UISelect.prototype.renderGroup = function() {
+	var self = this, o = this.options, multiple = (o.widget == 'checkbox'),
+	    keys = Array.isArray(o.sort) ? o.sort : Object.keys(this.choices),
+	    values = L.toArray(this.value).map(String), frame = E('div', { 'id': o.id });
+	keys.forEach(function(k, i) {
+		var id = o.id ? 'widget.%s.%d'.format(o.id, i) : null;
+		frame.appendChild(E('span', { 'class': multiple ? 'cbi-checkbox' : 'cbi-radio' }, [
+			E('input', { 'id': id, 'name': o.id || o.name, 'type': multiple ? 'checkbox' : 'radio',
+				'class': multiple ? 'cbi-input-checkbox' : 'cbi-input-radio', 'value': k,
+				'checked': (values.indexOf(k) > -1) ? '' : null, 'disabled': o.disabled ? '' : null }),
+			E('label', { 'for': id }),
+			E('span', { 'click': function(ev) { ev.currentTarget.previousElementSibling.previousElementSibling.click(); } }, [ self.choices[k] ])
+		]));
+		frame.appendChild((o.orientation == 'vertical') ? E('br') : document.createTextNode(' \xa0 '));
+	});
+	this.node = frame;
+	dom.bindClassInstance(frame, this);
+	this.validState = true;
+	return frame;
+};
+
+/* LuCI's rich dropdown (single choice), markup and events after ui.js UIDropdown */
+UISelect.prototype.getValue = function() {
+	if (this.options.widget != 'checkbox' && this.options.widget != 'radio')
+		return UIElement.prototype.getValue.call(this);
+	var on = Array.prototype.filter.call(this.node.querySelectorAll('input'), function(i) { return i.checked; })
+		.map(function(i) { return i.value; });
+	return (this.options.widget == 'checkbox') ? on : (on[0] || null);
+};
+
+var UIDropdown = UIElement.extend({
+	__name__: 'UIDropdown',
+	__init__: function(value, choices, options) {
+		this.value = (value != null) ? String(value) : '';
+		this.choices = choices || {};
+		this.options = Object.assign({ sort: true, optional: true, select_placeholder: _('-- Please choose --') }, options);
+	},
+
+	render: function() {
+		var self = this, o = this.options,
+		    keys = Array.isArray(o.sort) ? o.sort : Object.keys(this.choices),
+		    ul = E('ul');
+		if (o.sort === true)
+			keys.sort();
+		if (o.optional && keys.indexOf('') == -1)
+			ul.appendChild(E('li', { 'placeholder': '', 'data-value': '' }, [ o.select_placeholder ]));
+		keys.forEach(function(k) {
+			ul.appendChild(E('li', { 'data-value': k, 'selected': (k === self.value) ? '' : null }, [ self.choices[k] != null ? self.choices[k] : k ]));
+		});
+		if (!ul.querySelector('li[selected]') && ul.firstElementChild)
+			ul.firstElementChild.setAttribute('selected', '');
+		var sb = E('div', { 'id': o.id, 'class': 'cbi-dropdown', 'optional': o.optional ? '' : null,
+			'disabled': o.disabled ? '' : null, 'tabindex': 0 }, [ ul, E('span', { 'class': 'open' }, '▾') ]);
+		sb.addEventListener('click', function(ev) {
+			var li = ev.target.closest('li');
+			ev.stopPropagation();
+			if (sb.hasAttribute('disabled'))
+				return;
+			if (sb.hasAttribute('open') && li && sb.contains(li))
+				return self.choose(sb, li);
+			document.querySelectorAll('.cbi-dropdown[open]').forEach(function(d) { d.removeAttribute('open'); });
+			if (!li || !sb.hasAttribute('open'))
+				sb.toggleAttribute('open');
+		});
+		if (!UIDropdown.bound) {
+			UIDropdown.bound = true;
+			window.addEventListener('click', function() {
+				document.querySelectorAll('.cbi-dropdown[open]').forEach(function(d) { d.removeAttribute('open'); });
+			});
+		}
+		this.node = sb;
+		dom.bindClassInstance(sb, this);
+		this.validState = true;
+		this.setChangeEvents(sb, 'cbi-dropdown-change');
+		return sb;
+	},
+
+	choose: function(sb, li) {
+		sb.querySelectorAll('li[selected]').forEach(function(x) { x.removeAttribute('selected'); });
+		li.setAttribute('selected', '');
+		sb.removeAttribute('open');
+		sb.dispatchEvent(new CustomEvent('cbi-dropdown-change', { bubbles: true, detail: {
+			instance: this, element: sb,
+			value: li.hasAttribute('placeholder') ? null : { text: li.innerText, value: li.getAttribute('data-value'), element: li }
+		} }));
+	},
+
+	getValue: function() {
+		var li = this.node.querySelector('li[selected]');
+		return (li && !li.hasAttribute('placeholder')) ? li.getAttribute('data-value') : '';
+	},
+
+	setValue: function(v) {
+		var li = this.node.querySelector('li[data-value="%s"]'.format(v));
+		if (li)
+			this.choose(this.node, li);
 	}
 });
 
@@ -250,6 +360,7 @@ return baseclass.extend({
 	Textfield: UITextfield,
 	Select: UISelect,
 	Checkbox: UICheckbox,
+	Dropdown: UIDropdown,
 	DynamicList: UIDynamicList,
 	Hiddenfield: UIHiddenfield,
 
@@ -325,7 +436,26 @@ return baseclass.extend({
 	},
 
 	tabs: {
-		initTabGroup: function() {},
+		/* the panes [data-tab][data-tab-title] of one section become a tab menu; the first is shown */
+		initTabGroup: function(panes) {
+			panes = Array.prototype.slice.call(panes || []).filter(function(p) { return p.getAttribute && p.hasAttribute('data-tab'); });
+			if (!panes.length)
+				return;
+			var menu = E('ul', { 'class': 'cbi-tabmenu' }), show = function(name) {
+				panes.forEach(function(p) { p.setAttribute('data-tab-active', String(p.getAttribute('data-tab') == name)); });
+				Array.prototype.forEach.call(menu.children, function(li) {
+					li.className = (li.getAttribute('data-tab') == name) ? 'cbi-tab' : 'cbi-tab-disabled';
+				});
+			};
+			panes.forEach(function(p) {
+				menu.appendChild(E('li', { 'data-tab': p.getAttribute('data-tab') }, E('a', { 'href': '#', 'click': function(ev) {
+					ev.preventDefault();
+					show(p.getAttribute('data-tab'));
+				} }, [ p.getAttribute('data-tab-title') ])));
+			});
+			panes[0].parentNode.insertBefore(menu, panes[0]);
+			show(panes[0].getAttribute('data-tab'));
+		},
 		updateTabs: function() {}
 	}
 });

@@ -51,6 +51,7 @@ const SSH_KEY_MAX = 16 * 1024;
 const SSH_SECOND_KEY_RE = new RegExp('(' + SSH_KEY_TYPES.map(t => t.replace(/[.@-]/g, '\\$&')).join('|') + ') AAAA');
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const SHA256_RE = /^[0-9a-fA-F]{64}$/;
+const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 const MODELS = [ 'pi3', 'pi4', 'pi5' ];
 const BOOT_IDS = [ 'serial', 'mac', 'custom' ];
@@ -58,6 +59,41 @@ const STAGES = [ 'dhcp', 'firmware', 'kernel', 'nfs', 'up', 'running' ];
 /* How a boot can end by the node's own report, besides running: the last step failed. */
 const ENDED_BADLY = [ 'degraded', 'emergency' ];
 const LEVEL_ORDER = { error: 0, warning: 1, info: 2 };
+/* the summary line and the state filter, in the order a person reads a cluster */
+const SUMMARY_PARTS = [ [ 'running', 'ok' ], [ 'up', 'ok' ], [ 'booting', 'active' ], [ 'degraded', 'problem' ],
+	[ 'failed', 'problem' ], [ 'stalled', 'problem' ], [ 'none', 'pending' ] ];
+/* the table's State column sorts what needs a look first */
+const STATE_ORDER = { failed: 0, stalled: 1, degraded: 2, booting: 3, up: 4, running: 5, none: 6, disabled: 7 };
+const SORT_KEYS = [ 'name', 'state', 'stage', 'image', 'address', 'time' ];
+
+/*
+ * rpinet's own sentences sometimes end in what to type on the router; a page says what to
+ * press instead. Each rule: a pattern in a reply (docs/api.md), and the words in its place.
+ */
+const PLAIN_RULES = [
+	/* image_roll's stop message: the page offers Roll back beside the node */
+	[ /;? its previous root is kept \(rpinet node rollback [^)]*\)/, () => _('; its previous root is kept, so Roll back can put the node back on it') ],
+	[ /:? ?`rpinet image catalog` says why/, () => '' ],
+	[ / ?\('rpinet doctor'\)/, () => _(' (see Diagnostics)') ],
+	[ /:? ?run '?`?rpinet apply`?'?/, () => _(': Apply on the Diagnostics page writes them again') ],
+	[ /provision again with --user NAME --password-hash HASH, or give it an ssh_key/,
+		() => _('provision it again with a user and password, or give it an SSH key (Settings or the node\'s Edit)') ],
+	[ /:? ?\/etc\/init\.d\/([a-z0-9_-]+) (?:start|restart)$/, () => _(': start it under System → Startup') ]
+];
+
+/* `rpinet image import`'s last line, long and technical, as what a person wants to know */
+const IMPORTED_RE = /^imported (\S+) \(([^)]*)\) to [^:]*: boot ([0-9]+) files, root ([0-9]+) files.*?([0-9]+) MiB from [0-9]+ MiB of image.*?(?:; ([0-9]+) entries skipped)?$/;
+
+/* a compare for names with numbers in them (pi_2 before pi_10) */
+function naturalCompare(a, b) {
+	return String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: 'base' });
+}
+
+/* an IPv4 address as a number for sorting, or null */
+function ipNumber(ip) {
+	const m = IPV4_RE.exec(str(ip));
+	return m ? str(ip).split('.').reduce((n, o) => n * 256 + (+o), 0) : null;
+}
 
 function fmt(template, ...args) {
 	let i = 0;
@@ -235,7 +271,8 @@ return baseclass.extend({
 		if (blob == null)
 			return _('A key line is TYPE KEY [comment], e.g. ssh-ed25519 AAAAC3… you@laptop');
 		if (!SSH_KEY_TYPES.includes(type))
-			return fmt(_('"%s" is not a key type rpinet installs; use one of %s'), type, SSH_KEY_TYPES.join(', '));
+			return fmt(_('"%s" is not a key type rpinet installs: it takes Ed25519, RSA, ECDSA and security keys'),
+				(type.length > 24) ? type.slice(0, 24) + '…' : type);
 		const raw = base64Bytes(blob), fields = raw && blobFields(raw);
 		if (!fields || fields.length < 2)
 			return _('The key is damaged: its base64 part does not decode (cut short or mistyped?)');
@@ -286,6 +323,47 @@ return baseclass.extend({
 		if (/(^|\/)\.\.(\/|$)/.test(v))
 			return _('The path must not contain ".."');
 		return true;
+	},
+
+	/* provisioning's first user, as rpinet checks it: [a-z_][a-z0-9_-]{0,31}; empty: none */
+	validateUser(value) {
+		const v = str(value);
+		if (v == '' || USER_RE.test(v))
+			return true;
+		return _('A user name is up to 32 lower-case letters, digits, _ or -, starting with a letter or _');
+	},
+
+	/* the provision form: a user and a password go together, typed twice alike */
+	validateProvision(d) {
+		const v = d || {}, user = str(v.user), pw = str(v.password);
+		if (this.validateUser(user) !== true)
+			return this.validateUser(user);
+		if (user && pw == '')
+			return _('Give the first user a password (only its hash is sent to the router)');
+		if (!user && pw != '')
+			return _('A password needs a first user');
+		if (pw != str(v.password2))
+			return _('The two passwords differ');
+		const size = this.validateVolumeSize(v.volume_size);
+		return (size !== true) ? size : true;
+	},
+
+	/* a node's root_mode as words; empty takes the main section's (docs/SPEC.md §1: copy unless set) */
+	rootModeText(own, main) {
+		const mode = str(own) || str(main) || 'copy',
+		    text = (mode == 'shared') ? _('shared: the image\'s root read-only, the node\'s changes in an overlay on the router')
+			: _('copy: a private full copy of the image\'s root');
+		return str(own) ? text : fmt(_('%s (the default)'), text);
+	},
+
+	/* a timeline step's state as a word for the details table */
+	stepStateText(state) {
+		switch (state) {
+		case 'done': return _('done');
+		case 'failed': return _('failed');
+		case 'stalled': return _('stalled');
+		default: return _('not yet');
+		}
 	},
 
 	/* The whole node as node_add receives it; returns the list of {option, message}. */
@@ -433,6 +511,14 @@ return baseclass.extend({
 		return fmt(_('%d h %s min'), s / 3600, String(Math.floor(s % 3600 / 60)).padStart(2, '0'));
 	},
 
+	/* a boot time: 46.0 s, 2 min 05 s */
+	formatSeconds(secs) {
+		const s = Math.max(0, +secs || 0);
+		if (s < 100)
+			return fmt(_('%s s'), s.toFixed(1));
+		return fmt(_('%d min %s s'), s / 60, String(Math.floor(s % 60)).padStart(2, '0'));
+	},
+
 	formatTime(t) {
 		if (!t)
 			return '';
@@ -515,7 +601,7 @@ return baseclass.extend({
 		if (b.stage == 'degraded')
 			return { state: 'degraded', look: 'problem', text: _('Degraded') };
 		if (b.stage == 'running')
-			return { state: 'up', look: 'ok', text: _('Running') };
+			return { state: 'running', look: 'ok', text: _('Running') };
 		if (b.stage == 'up')
 			return { state: 'up', look: 'ok', text: _('Up') };
 		if (!b.stage || b.stage == 'none')
@@ -532,39 +618,20 @@ return baseclass.extend({
 			: fmt(_('%s at %s'), this.formatSize(v.size), str(v.mount));
 	},
 
-	/* One card per node. */
-	nodeCard(node, now) {
-		const b = node.boot || {};
-
-		return {
-			name: str(node.name),
-			hostname: str(node.hostname || this.hostname(node.name)),
-			model: this.modelTitle(node.model),
-			badge: this.bootState(node),
-			address: str(b.ip || node.ip),
-			reserved: str(node.ip),
-			lastBoot: b.started ? this.formatAge(b.started, now) : _('never'),
-			lastBootTime: this.formatTime(b.started),
-			error: b.error ? str(b.error) : ENDED_BADLY.includes(b.stage) ? (problemsText(b) || this.stageTitle(b.stage)) : null,
-			stalled: (!b.error && b.stalled) ? (str(b.hint) || _('No progress for longer than a Pi ever takes at this stage.')) : null,
-			bootDir: str(node.boot_dir || this.bootDir(node)),
-			image: str(node.image),
-			volume: this.volumeText(node.volume),
-			provisioned: node.provisioned === true,
-			steps: this.timeline(b)
-		};
-	},
-
 	/*
-	 * Nodes up, booting, failed, stalled and never booted. The status reply's summary
-	 * (contract 1) counts every node; a backend without it is counted from its node list.
+	 * Nodes running, up, booting, degraded, failed, stalled and never booted, each once.
+	 * The status reply's summary (docs/api.md) counts every node; a backend without it is
+	 * counted from its node list.
 	 */
 	summary(status) {
 		const s = (status && status.summary) || null;
-		if (s && typeof(s) == 'object')
-			return { total: +s.total || 0, up: +s.up || 0, degraded: +s.degraded || 0, booting: +s.booting || 0,
-				failed: +s.failed || 0, stalled: +s.stalled || 0, none: +s.none || 0 };
-		const n = { total: 0, up: 0, degraded: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
+		if (s && typeof(s) == 'object') {
+			/* docs/api.md: `up` counts the running ones again; here each node counts once */
+			const running = Math.min(+s.running || 0, +s.up || 0);
+			return { total: +s.total || 0, running: running, up: (+s.up || 0) - running, degraded: +s.degraded || 0,
+				booting: +s.booting || 0, failed: +s.failed || 0, stalled: +s.stalled || 0, none: +s.none || 0 };
+		}
+		const n = { total: 0, running: 0, up: 0, degraded: 0, booting: 0, failed: 0, stalled: 0, none: 0 };
 		(Array.isArray(status && status.nodes) ? status.nodes : []).forEach(node => {
 			let st = this.bootState(node).state;
 			n.total++;
@@ -575,19 +642,28 @@ return baseclass.extend({
 		return n;
 	},
 
-	/* The page list under the node cards: which page, how many, whether to show it at all. */
-	pager(status, pageSize) {
-		const matched = +(status && status.matched), offset = +(status && status.offset) || 0;
-		if (!(matched >= 0) || status.matched == null)
-			return { paged: false, pages: 1, page: 0, matched: (status && status.nodes || []).length };
-		return {
-			paged: true,
-			matched: matched,
-			page: Math.floor(offset / pageSize),
-			pages: Math.max(1, Math.ceil(matched / pageSize)),
-			from: matched ? offset + 1 : 0,
-			to: Math.min(matched, offset + pageSize)
-		};
+	/* The summary as labels in the order a person reads a cluster: what works, what moves, what is wrong. */
+	summaryParts(n) {
+		return SUMMARY_PARTS.filter(p => n[p[0]] > 0).map(p => ({
+			key: p[0],
+			look: p[1],
+			count: n[p[0]],
+			text: fmt(this.stateWord(p[0]), n[p[0]])
+		}));
+	},
+
+	/* "%d running", … for one state of summaryParts() and the filter's choices */
+	stateWord(state) {
+		switch (state) {
+		case 'running': return _('%d running');
+		case 'up': return _('%d up, not reporting');
+		case 'booting': return _('%d booting');
+		case 'degraded': return _('%d degraded');
+		case 'failed': return _('%d failed');
+		case 'stalled': return _('%d stalled');
+		case 'disabled': return _('%d disabled');
+		default: return _('%d not booted');
+		}
 	},
 
 	/* Discovered Pis, newest first, each with the node form prefilled. */
@@ -616,6 +692,168 @@ return baseclass.extend({
 			});
 	},
 
+	/* ---- the node table (Overview) ---- */
+
+	/* A text from rpinet with any command line it names replaced by what the page offers. */
+	plainText(msg) {
+		let t = str(msg);
+		const m = IMPORTED_RE.exec(t);
+		if (m) {
+			t = fmt(_('Imported %s (%s): %s files, %s unpacked'), m[1], m[2] || _('unknown OS'),
+				String((+m[3]) + (+m[4])), this.formatSize(+m[5] * 1048576));
+			if (+m[6] > 0)
+				t += fmt(_('; %d entries of the image were left out'), +m[6]);
+			return t;
+		}
+		PLAIN_RULES.forEach(r => { t = t.replace(r[0], r[1]); });
+		return t;
+	},
+
+	/* kernel start to multi-user by the node's own report (boot.report.times), in ms, or null */
+	timeToRunning(boot) {
+		const t = boot && boot.report && boot.report.times, ms = t ? +t.multi_user_ms : NaN;
+		return (ms > 0) ? ms : null;
+	},
+
+	/* One row of the node table: what a person scans a cluster for. */
+	nodeRow(node, now) {
+		const b = node.boot || {}, st = this.bootState(node), ms = this.timeToRunning(b),
+		    stage = (b.stage && b.stage != 'none') ? str(b.stage) : 'none';
+		let reason = '';
+		if (b.error)
+			reason = str(b.error);
+		else if (ENDED_BADLY.includes(b.stage))
+			reason = problemsText(b) || this.stageTitle(b.stage);
+		else if (b.stalled)
+			reason = str(b.hint) || _('No progress for longer than a Pi ever takes at this stage.');
+		else if (b.report_error)
+			reason = str(b.report_error);
+		return {
+			name: str(node.name),
+			hostname: str(node.hostname || this.hostname(node.name)),
+			serial: str(node.serial),
+			mac: str(node.mac),
+			model: str(node.model),
+			state: st.state,
+			look: st.look,
+			stateText: st.text,
+			stage: stage,
+			stageIndex: ENDED_BADLY.includes(stage) ? STAGES.length : STAGES.indexOf(stage),
+			stageTitle: this.stageTitle(stage),
+			reason: this.plainText(reason),
+			/* rpinet's likely cause, besides the error itself */
+			hint: (b.error && b.hint) ? this.plainText(b.hint) : '',
+			image: str(node.image),
+			address: str(b.ip || node.ip),
+			reserved: str(node.ip),
+			lastBoot: b.started ? this.formatAge(b.started, now) : _('never'),
+			timeMs: ms,
+			timeText: (ms != null) ? this.formatSeconds(ms / 1000) : '',
+			kept: (node.kept && typeof(node.kept) == 'object') ? { image: str(node.kept.image) } : null,
+			provisioned: node.provisioned === true,
+			enabled: node.enabled !== false
+		};
+	},
+
+	SORT_KEYS: SORT_KEYS,
+
+	/*
+	 * The rows a table page shows: filtered by state, image ('-': none) and a text in the
+	 * name, hostname, serial, MAC, address or image; sorted by one column (the name breaks
+	 * ties; empty values last); one page of `size`.
+	 */
+	tableView(rows, q) {
+		const query = q || {}, text = str(query.text).trim().toLowerCase(),
+		    key = SORT_KEYS.includes(query.sort) ? query.sort : 'name', dir = query.desc ? -1 : 1,
+		    size = (+query.size > 0) ? +query.size : 50;
+		const list = (Array.isArray(rows) ? rows : []).filter(r =>
+			(!query.state || r.state == query.state) &&
+			(!query.image || (query.image == '-' ? !r.image : r.image == query.image)) &&
+			(!text || [ r.name, r.hostname, r.serial, r.mac, r.address, r.reserved, r.image ].some(v => str(v).toLowerCase().includes(text))));
+		const value = (r) => {
+			switch (key) {
+			case 'state': return STATE_ORDER[r.state];
+			case 'stage': return (r.stageIndex >= 0) ? r.stageIndex : null;
+			case 'image': return r.image || null;
+			case 'address': return ipNumber(r.address);
+			case 'time': return r.timeMs;
+			default: return r.name;
+			}
+		};
+		list.sort((a, b) => {
+			const va = value(a), vb = value(b);
+			if (va == null || vb == null)
+				return (va == null) - (vb == null) || naturalCompare(a.name, b.name);
+			const c = (typeof(va) == 'number') ? va - vb : naturalCompare(va, vb);
+			return (c * dir) || naturalCompare(a.name, b.name);
+		});
+		const pages = Math.max(1, Math.ceil(list.length / size)),
+		    page = Math.min(Math.max(0, Math.floor(+query.page || 0)), pages - 1);
+		return {
+			rows: list.slice(page * size, page * size + size),
+			matched: list.length,
+			total: Array.isArray(rows) ? rows.length : 0,
+			page: page,
+			pages: pages,
+			from: list.length ? page * size + 1 : 0,
+			to: Math.min(list.length, page * size + size)
+		};
+	},
+
+	/* the state filter's choices with how many rows each has: { '': 'Every state', running: '3 running', … } */
+	stateChoices(rows) {
+		const n = {};
+		(rows || []).forEach(r => { n[r.state] = (n[r.state] || 0) + 1; });
+		const out = { '': _('Every state') };
+		SUMMARY_PARTS.map(p => p[0]).concat([ 'disabled' ]).forEach(k => {
+			if (n[k])
+				out[k] = fmt(this.stateWord(k), n[k]);
+		});
+		return out;
+	},
+
+	/* the image filter's choices: every image a node runs, and the nodes without one */
+	imageChoices(rows) {
+		const images = {}, out = { '': _('Every image') };
+		let none = 0;
+		(rows || []).forEach(r => {
+			if (r.image)
+				images[r.image] = (images[r.image] || 0) + 1;
+			else
+				none++;
+		});
+		Object.keys(images).sort(naturalCompare).forEach(i => { out[i] = fmt('%s (%d)', i, images[i]); });
+		if (none)
+			out['-'] = fmt(_('Not provisioned (%d)'), none);
+		return out;
+	},
+
+	/* The node's own report (boot.report, docs/api.md) as label/value lines for its details. */
+	reportLines(report) {
+		const r = (report && typeof(report) == 'object') ? report : null, out = [];
+		if (!r)
+			return out;
+		const t = r.times || {}, ms = (v) => (+v > 0) ? this.formatSeconds(+v / 1000) : '';
+		const list = (v) => (Array.isArray(v) ? v.map(str).filter(x => x).join(', ') : '');
+		out.push([ _('systemd says'), fmt('%s (%s)', str(r.state), str(r.mode)) ]);
+		if (r.kernel)
+			out.push([ _('Kernel'), str(r.kernel) ]);
+		const times = [ [ _('kernel'), t.kernel_ms ], [ _('initrd'), t.initrd_ms ], [ _('userspace'), t.userspace_ms ] ]
+			.filter(p => ms(p[1])).map(p => fmt('%s %s', p[0], ms(p[1])));
+		if (ms(t.multi_user_ms))
+			out.push([ _('Time to running'), fmt(_('%s (%s)'), ms(t.multi_user_ms), times.join(', ')) ]);
+		[ [ _('Failed units'), r.failed_units ], [ _('Ordering cycles'), r.ordering_cycles ],
+			[ _('Failed start jobs'), r.failed_jobs ], [ _('Warnings'), r.warnings ] ].forEach(p => {
+			if (list(p[1]))
+				out.push([ p[0], list(p[1]) ]);
+		});
+		if (r.volume)
+			out.push([ _('Container volume'), str(r.volume) ]);
+		if (Array.isArray(r.runtimes) && r.runtimes.length)
+			out.push([ _('Container runtimes'), r.runtimes.map(x => fmt('%s: %s, %s', str(x && x.name), str(x && x.active), str(x && x.enabled))).join('; ') ]);
+		return out;
+	},
+
 	/* ---- jobs ---- */
 
 	/*
@@ -631,26 +869,37 @@ return baseclass.extend({
 		let state = (j.state == 'done' || j.state == 'failed') ? j.state : 'running';
 		if (j.error)
 			state = 'failed';
-		if (state == 'done')
-			p = 100;
-		const done = +j.bytes_done || 0, total = +j.bytes_total || 0, parts = [];
-		if (total > 0)
+		const done = +j.bytes_done || 0, total = +j.bytes_total || 0, parts = [],
+		    nodes = Array.isArray(j.nodes) ? j.nodes.filter(n => n && n.name) : null;
+		if (nodes && (j.kind == 'image_roll' || nodes.length)) {
+			/* a roll's progress is its nodes: how many are up on the new image */
+			const up = nodes.filter(n => n.state == 'up').length;
+			p = nodes.length ? Math.floor(100 * up / nodes.length) : 0;
+			if (nodes.length)
+				parts.push(fmt(N_(nodes.length, '%d of %d node up', '%d of %d nodes up'), up, nodes.length));
+		}
+		else if (total > 0)
 			parts.push(fmt(_('%s of %s'), this.formatSize(done), this.formatSize(total)));
 		else if (done > 0)
 			parts.push(fmt(_('%s so far'), this.formatSize(done)));
-		if (state == 'running' && seen && at > seen.at && done > seen.bytes) {
+		if (state == 'running' && !nodes && seen && at > seen.at && done > seen.bytes) {
 			const rate = (done - seen.bytes) / (at - seen.at);
 			parts.push(fmt(_('%s/s'), this.formatSize(rate)));
 			if (total > done)
 				parts.push(fmt(_('%s left'), this.formatDuration((total - done) / rate)));
 		}
+		/* the bar ends in the job's state: full and green when done, full and red when failed */
+		if (state != 'running')
+			p = 100;
 		return {
 			state: state,
 			finished: state != 'running',
+			look: (state == 'done') ? 'ok' : (state == 'failed') ? 'problem' : 'active',
 			percent: p,
-			label: (state == 'failed') ? _('Failed') : fmt('%d%%', p),
-			message: str(j.error || j.message),
-			detail: parts.join(' · ')
+			label: (state == 'failed') ? _('Failed') : (state == 'done') ? _('Done') : fmt('%d%%', p),
+			message: this.plainText(j.error || j.message),
+			/* what was done so far means nothing once a job failed: only why it failed is said */
+			detail: (state == 'failed') ? '' : parts.join(' · ')
 		};
 	},
 
@@ -676,9 +925,9 @@ return baseclass.extend({
 				state: str(n.state) || 'pending',
 				look: look,
 				text: text,
-				error: n.error ? str(n.error) : '',
+				error: n.error ? this.plainText(n.error) : '',
 				/* rpinet's likely cause and what to check, for a boot that failed */
-				hint: (n.boot && n.boot.hint) ? str(n.boot.hint) : '',
+				hint: (n.boot && n.boot.hint) ? this.plainText(n.boot.hint) : '',
 				steps: (n.boot && typeof(n.boot) == 'object') ? this.timeline(n.boot) : null,
 				canRollBack: ended && (n.state == 'failed' || n.state == 'booting')
 			};
@@ -821,6 +1070,30 @@ return baseclass.extend({
 		return { applicable: true, text: lines.join('\n') + '\n', notes: notes };
 	},
 
+	/*
+	 * The EEPROM settings of many nodes, one entry per distinct setting with the nodes that
+	 * need it (most of a cluster shares one): [{ key, text, notes, applicable, nodes: [names] }].
+	 */
+	eepromGroups(sections, ctx) {
+		const groups = [], byKey = {};
+		(Array.isArray(sections) ? sections : []).forEach(s => {
+			const node = { name: str(s['.name']), model: s.model || 'pi4', boot_id: s.boot_id || 'serial', boot_dir: s.boot_dir || '' },
+			    ee = this.eeprom(node, ctx), key = ee.applicable ? ee.text : 'pi3:' + ee.notes.join('|');
+			if (!byKey[key]) {
+				byKey[key] = { key: key, text: ee.text, notes: ee.notes, applicable: ee.applicable, nodes: [] };
+				groups.push(byKey[key]);
+			}
+			byKey[key].nodes.push(node.name);
+		});
+		return groups;
+	},
+
+	/* a list of names, the first `max` and how many more */
+	nameList(names, max) {
+		const n = Array.isArray(names) ? names : [], m = max || 8;
+		return (n.length <= m) ? n.join(', ') : fmt(_('%s and %d more'), n.slice(0, m).join(', '), n.length - m);
+	},
+
 	/* How to read the serial (and the MAC) on the Pi itself: text, then a command or ''. */
 	serialHelp() {
 		return [
@@ -834,6 +1107,85 @@ return baseclass.extend({
 	},
 
 	/* ---- diagnostics ---- */
+
+	/*
+	 * What the page offers for a finding: words a person can follow in LuCI (never a command
+	 * to type), and the button when rpinet can do it itself — apply, provision or roll back
+	 * a node, enable a node, or set an option; `link` sends to the LuCI page where it is done.
+	 */
+	doctorFix(f) {
+		const code = str(f && f.code), node = str(f && f.node),
+		    link = (path, label, text) => ({ text: text, action: { kind: 'link', path: path, label: label } });
+		switch (code) {
+		case 'storage_absent':
+		case 'storage_wrong_uuid':
+		case 'storage_not_configured':
+			return link('admin/services/rpinet/settings', _('Settings'),
+				_('Connect the SSD and mount it (System → Mount Points), or choose the right one under Settings → Storage.'));
+		case 'dnsmasq_not_running':
+		case 'rpinet_conf_stale':
+			return link('admin/system/startup', _('Startup'),
+				_('Restart dnsmasq under System → Startup; System → System Log says why it stopped.'));
+		case 'rpinet_conf_not_loaded':
+		case 'dnsmasq_jail_no_ssd':
+		case 'export_missing':
+		case 'export_not_active':
+		case 'nfsd_threads':
+			return { text: _('Apply writes rpinet\'s dnsmasq and NFS settings again and reloads what needs it.'), action: { kind: 'apply' } };
+		case 'nfsd_not_running':
+			return link('admin/system/startup', _('Startup'),
+				_('Install nfs-kernel-server (System → Software) and start nfsd under System → Startup.'));
+		case 'nfsd_no_v3':
+			return link('admin/system/package-manager', _('Software'),
+				_('Raspberry Pi OS mounts its root with NFSv3 only: replace nfs-kernel-server-v4 by nfs-kernel-server under System → Software, then restart nfsd.'));
+		case 'boot_dir_missing':
+		case 'boot_files_missing':
+		case 'boot_files_in_nfs':
+		case 'boot_file_not_found':
+		case 'cmdline_firstboot':
+		case 'cmdline_nfs_v4':
+		case 'cmdline_no_nfsroot':
+		case 'cmdline_wrong_path':
+		case 'cmdline_wrong_server':
+		case 'fstab_partuuid':
+		case 'tftp_unreadable':
+		case 'report_invalid':
+			return { text: _('Provision the node again from its image: that rebuilds its boot directory and root (its identity and volume are kept).'),
+				action: node ? { kind: 'provision', node: node } : null };
+		case 'runtime_without_volume':
+			return { text: _('Provision the node again with a container volume (e.g. 32G): containers cannot keep their data on an NFS root.'),
+				action: node ? { kind: 'provision', node: node } : null };
+		case 'node_degraded':
+		case 'node_emergency':
+			return { text: _('The node\'s own report says what failed (Details). Fix it on the node and reboot it, reimage it, or roll it back when a root is kept.'),
+				action: node ? { kind: 'details', node: node } : null };
+		case 'disabled_node_booting':
+			return { text: _('Enable the node, or power its Pi off.'), action: node ? { kind: 'enable_node', node: node } : null };
+		case 'export_subnet':
+			return { text: _('Export each node\'s files to that node\'s own address only.'),
+				action: { kind: 'set', option: 'export_subnet', value: '0', label: _('Export to each node only') } };
+		case 'exported_to_subnet':
+			return link('admin/services/rpinet/nodes', _('Nodes'),
+				_('Reserve an address for the Pi on your DHCP server and enter it as the node\'s IPv4 address (Nodes → Edit).'));
+		case 'unknown_pi':
+			return link('admin/services/rpinet/overview', _('Overview'), _('Add it as a node under Discovered Pis on the Overview.'));
+		case 'duplicate_serial':
+		case 'serial':
+			return link('admin/services/rpinet/nodes', _('Nodes'), _('Two nodes name the same board: correct or remove the stale one under Nodes.'));
+		case 'config_invalid':
+			return link('admin/services/rpinet/settings', _('Settings'), _('Correct the option the message names under Settings or Nodes.'));
+		case 'server_ip_not_on_interface':
+		case 'boot_network_unknown':
+			return link('admin/services/rpinet/settings', _('Settings'), _('Correct the interface or the server address under Settings → Boot network.'));
+		case 'orphan_dir':
+		case 'leftover':
+			return { text: _('Nothing uses it; it can be deleted from the SSD. rpinet leaves it alone.'), action: null };
+		}
+		/* a finding this page does not know yet: rpinet's own words, unless they name a command */
+		const words = this.plainText(f && f.fix);
+		return { text: /`|\buci |\brpinet [a-z]|\/etc\/init\.d|--[a-z]/.test(words)
+			? _('This page cannot fix it; the finding says what is wrong.') : words, action: null };
+	},
 
 	findingRows(findings) {
 		return (Array.isArray(findings) ? findings.slice() : [])
@@ -852,8 +1204,9 @@ return baseclass.extend({
 					look: (level == 'error') ? 'problem' : (level == 'warning') ? 'active' : 'pending',
 					code: str(f.code),
 					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
-					message: str(f.message),
-					fix: str(f.fix)
+					node: str(f.node),
+					message: this.plainText(f.message),
+					fix: this.doctorFix(f)
 				};
 			});
 	},

@@ -11,6 +11,11 @@
  * with LuCI's E(): text from outside, state labels, and a background job's progress bar.
  */
 
+/* the bar's colour per look: the bootstrap theme's primary blue, its success green, and red */
+const BAR_COLOUR = { active: '#1976d2', ok: '#00ac59', problem: '#c62828', pending: '#999' };
+/* long words (checksums, paths) break rather than widen the page */
+const WRAP = 'overflow-wrap:anywhere;word-break:break-word';
+
 const callJob = rpc.declare({
 	object: 'rpinet',
 	method: 'job',
@@ -26,9 +31,11 @@ return baseclass.extend({
 		return [ (v == null) ? '' : String(v) ];
 	},
 
+	WRAP: WRAP,
+
 	/* one line at the top of the page (level: info, warning, error) */
 	notify(message, level) {
-		return ui.addNotification(null, E('p', {}, this.text(message)), level || 'info');
+		return ui.addNotification(null, E('p', { 'style': WRAP }, this.text(message)), level || 'info');
 	},
 
 	/* a state label (look: ok, active, pending, problem) with its mark, in the theme's classes */
@@ -50,14 +57,69 @@ return baseclass.extend({
 			])));
 	},
 
-	/* LuCI's progress bar filled from a job view (logic.jobView), under an optional title */
+	/*
+	 * LuCI's progress bar filled from a job view (logic.jobView), under an optional title: it
+	 * moves with the job and ends in the job's state — full and green when done, full and red
+	 * with only the reason when failed (a failed job's percentage says nothing).
+	 */
 	jobBar(j, title) {
+		const colour = BAR_COLOUR[j.look] || BAR_COLOUR.active;
 		return E('div', { 'class': 'rpinet-job', 'data-state': j.state }, [
 			title ? E('p', {}, this.text(title)) : '',
-			E('div', { 'class': 'cbi-progressbar', 'title': j.label },
-				E('div', { 'style': 'width:%d%%'.format(j.percent) })),
-			E('small', {}, this.text([ j.label, j.detail, j.message ].filter((x) => x).join(' · ')))
+			E('div', { 'class': 'cbi-progressbar', 'title': j.label, 'data-state': j.state },
+				E('div', { 'style': 'width:%d%%;background-color:%s'.format(j.percent, colour) })),
+			E('div', { 'class': 'rpinet-job-text', 'style': WRAP }, [
+				this.label(j.look, j.label), ' ',
+				...this.text([ j.detail, j.message ].filter((x) => x).join(' · '))
+			])
 		]);
+	},
+
+	/*
+	 * A form option whose field holds something long (a UUID, a path, an address, a key) as
+	 * wide as the page allows instead of the theme's 210 px, each time the form draws it.
+	 */
+	wide(option) {
+		const render = option.renderWidget;
+		option.renderWidget = function() {
+			const widen = (el) => {
+				if (el && el.querySelectorAll)
+					el.querySelectorAll('input[type="text"], input:not([type]), select').forEach((f) => {
+						f.style.width = '100%';
+						f.style.maxWidth = '44em';
+					});
+				return el;
+			};
+			const el = render.apply(this, arguments);
+			return (el && typeof(el.then) == 'function') ? el.then(widen) : widen(el);
+		};
+		return option;
+	},
+
+	/* an error said in a box that wraps its longest word rather than widen the page */
+	error(message, level) {
+		return E('div', { 'class': 'alert-message ' + (level || 'error'), 'style': WRAP }, this.text(message));
+	},
+
+	/*
+	 * LuCI's modal asking to confirm what cannot be undone: resolves true on the action
+	 * button, false on Cancel. `look` is the button's class: negative (red) for what
+	 * deletes or replaces, action otherwise.
+	 */
+	confirm(title, text, action, look) {
+		return new Promise((resolve) => {
+			ui.showModal(title, [
+				E('p', { 'style': WRAP }, this.text(text)),
+				E('div', { 'class': 'right' }, [
+					E('button', { 'class': 'cbi-button', 'click': () => { ui.hideModal(); resolve(false); } }, _('Cancel')), ' ',
+					E('button', {
+						'class': 'cbi-button cbi-button-%s important'.format(look || 'action'),
+						'data-confirm': 'yes',
+						'click': () => { ui.hideModal(); resolve(true); }
+					}, this.text(action))
+				])
+			]);
+		});
 	},
 
 	/*

@@ -9,14 +9,17 @@
 'require rpinet.logic as logic';
 'require rpinet.widgets as widgets';
 'require rpinet.access as access';
+'require rpinet.actions as actions';
 
 /*
  * Services → Raspberry Pi netboot → Images: the OS images nodes are built from. Import one
  * from the Raspberry Pi OS list (one Import button per image, checked with the list's
  * SHA-256), from an http(s) address or from a .img / .img.xz / .img.gz file on the SSD —
- * a background job with bytes, rate and time left; roll one to nodes a few at a time, with
- * each node's progress and a node that did not come up shown with its boot trace and a
- * Roll back button; delete one no node uses. Without write access every control is disabled.
+ * a background job with bytes, rate and time left, shown where it was started; roll one to
+ * nodes a few at a time (a LuCI form, locked while the roll runs), with each node's progress
+ * and a node that did not come up shown with its boot trace and a Roll back button; delete
+ * one no node uses, asked first in LuCI's modal. Without write access every control is
+ * disabled.
  */
 
 const callImages = rpc.declare({
@@ -47,12 +50,6 @@ const callImageRoll = rpc.declare({
 	object: 'rpinet',
 	method: 'image_roll',
 	params: [ 'image', 'from', 'nodes', 'batch' ]
-});
-
-const callNodeRollback = rpc.declare({
-	object: 'rpinet',
-	method: 'node_rollback',
-	params: [ 'name' ]
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -124,8 +121,14 @@ return view.extend({
 			return E('div', { 'class': 'alert-message notice', 'id': 'rpinet-no-catalog' },
 				_('This rpinet offers no Raspberry Pi OS list; update the rpinet package to pick images from it.'));
 		if (c.error)
-			return E('div', { 'class': 'alert-message warning', 'id': 'rpinet-catalog-error' },
-				widgets.text(_('The Raspberry Pi OS list is not available: %s').format(logic.describeError(c))));
+			return E('div', { 'class': 'alert-message warning', 'id': 'rpinet-catalog-error', 'style': widgets.WRAP }, [
+				E('p', {}, widgets.text(logic.fmt(_('The Raspberry Pi OS list is not available: %s.'), logic.plainText(logic.describeError(c)).replace(/\.$/, '')))),
+				E('p', {}, _('Check that the router reaches the internet and the list\'s address under Settings → Images. An image can still be imported from its address or a file below.')),
+				E('button', {
+					'class': 'cbi-button cbi-button-action', 'id': 'rpinet-catalog-retry',
+					'click': ui.createHandlerFn(this, 'handleCatalogRetry')
+				}, _('Try again'))
+			]);
 
 		const rows = logic.catalogRows(c, this.images),
 		    age = logic.catalogAge(c, now());
@@ -181,6 +184,14 @@ return view.extend({
 		poll.add(this.catalogStep, 5);
 	},
 
+	handleCatalogRetry() {
+		return L.resolveDefault(callCatalog(), null).then((reply) => {
+			this.catalogReply = reply;
+			dom.content(document.getElementById('rpinet-catalog-box'), this.renderCatalog());
+			this.watchCatalog();
+		});
+	},
+
 	refresh() {
 		return L.resolveDefault(callImages(), []).then((images) => {
 			this.images = images;
@@ -190,8 +201,12 @@ return view.extend({
 	},
 
 	handleDelete(name) {
-		if (!confirm(_('Delete image %s from the SSD?').format(name)))
-			return;
+		return widgets.confirm(logic.fmt(_('Delete image %s'), name),
+			logic.fmt(_('Delete image %s from the SSD? Nodes are built from it no more; the nodes already built keep their roots.'), name),
+			_('Delete'), 'negative').then((yes) => yes && this.deleteImage(name));
+	},
+
+	deleteImage(name) {
 		return callImageDelete(name).then((res) => {
 			logic.checkReply(res);
 			widgets.notify(_('Image %s deleted.').format(name), 'info');
@@ -202,8 +217,10 @@ return view.extend({
 	},
 
 	/*
-	 * image_roll: every node on another image, or the nodes ticked, `batch` at a time;
-	 * then the job's progress per node until the roll ends.
+	 * image_roll in a LuCI form: every node on another image, or the nodes ticked (a
+	 * checkbox group, each box beside its node's name), `batch` at a time; then the job's
+	 * progress per node until the roll ends. While it runs the form is locked: what was sent
+	 * stays what it shows.
 	 */
 	handleRollDialog(image) {
 		const choices = logic.rollChoices(uci.sections('rpinet', 'node'), image);
@@ -217,21 +234,26 @@ return view.extend({
 			Object.fromEntries(choices.from.map((f) => [ 'from:' + f.image, _('Nodes on %s').format(f.image) ])
 				.concat([ [ 'nodes', _('Nodes I tick') ] ])),
 			{ id: 'rpinet-roll-which', optional: false }),
-		    picked = E('div', { 'class': 'cbi-value-description', 'id': 'rpinet-roll-picked' }),
-		    boxes = choices.nodes.map((n) => [ n.name, new ui.Checkbox('0', { id: 'rpinet-roll-' + n.name }) ]),
+		    picked = E('div', { 'class': 'cbi-value-description', 'id': 'rpinet-roll-picked', 'style': widgets.WRAP }),
+		    ticks = new ui.Select([], Object.fromEntries(choices.nodes.map((n) => [ n.name, logic.fmt('%s (%s)', n.name, n.image) ])),
+			{ id: 'rpinet-roll-tick', multiple: true, widget: 'checkbox', orientation: 'vertical', sort: choices.nodes.map((n) => n.name) }),
 		    batch = new ui.Textfield(uci.get('rpinet', 'main', 'roll_batch') || '2', {
 			id: 'rpinet-roll-batch', optional: false,
 			validate: (v) => logic.validateRollBatch(v)
 		    }),
 		    box = E('div', { 'id': 'rpinet-roll-job' }),
-		    list = E('div', { 'class': 'cbi-value', 'id': 'rpinet-roll-nodes' }, [
-			E('label', { 'class': 'cbi-value-title' }, _('Nodes')),
-			E('div', { 'class': 'cbi-value-field' }, boxes.map(([ name, cb ]) => E('div', {}, [
-				cb.render(), ' ', E('label', { 'for': 'widget.rpinet-roll-' + name },
-					widgets.text(logic.fmt('%s (%s)', name, uci.get('rpinet', name, 'image'))))
-			])))
+		    field = (id, title, widget, more) => E('div', { 'class': 'cbi-value', 'id': id }, [
+			E('label', { 'class': 'cbi-value-title', 'for': 'widget.' + id }, title),
+			E('div', { 'class': 'cbi-value-field' }, [ widget ].concat(more || []))
 		    ]),
+		    list = field('rpinet-roll-nodes', _('Nodes'), ticks.render()),
 		    whichEl = which.render(),
+		    form = E('div', { 'class': 'cbi-section', 'id': 'rpinet-roll-form' }, [
+			field('rpinet-roll-which-field', _('Reimage'), whichEl, [ picked ]),
+			list,
+			field('rpinet-roll-batch-field', _('Nodes at a time'), batch.render(),
+				[ E('div', { 'class': 'cbi-value-description' }, _('The next batch starts once these are running on the new image.')) ])
+		    ]),
 		    showList = () => {
 			const w = which.getValue(), f = choices.from.find((x) => 'from:' + x.image == w);
 			list.style.display = f ? 'none' : '';
@@ -242,16 +264,8 @@ return view.extend({
 		showList();
 
 		ui.showModal(_('Roll %s to nodes').format(image), [
-			E('p', {}, _('The nodes are reimaged from this image a batch at a time. Each keeps its previous root until its boot trace shows it up on the new image; the roll stops at a node that does not come up, which can then be rolled back. A node keeps its SSH host keys, machine-id and container volume.')),
-			E('div', { 'class': 'cbi-value' }, [
-				E('label', { 'class': 'cbi-value-title', 'for': 'widget.rpinet-roll-which' }, _('Reimage')),
-				E('div', { 'class': 'cbi-value-field' }, [ whichEl, picked ])
-			]),
-			list,
-			E('div', { 'class': 'cbi-value' }, [
-				E('label', { 'class': 'cbi-value-title', 'for': 'widget.rpinet-roll-batch' }, _('Nodes at a time')),
-				E('div', { 'class': 'cbi-value-field' }, batch.render())
-			]),
+			E('p', {}, _('The nodes are reimaged from this image a batch at a time. Each keeps its previous root until it reports running on the new image; the roll stops at a node that does not, which can then be rolled back. A node keeps its SSH host keys, machine-id and container volume.')),
+			form,
 			box,
 			E('div', { 'class': 'right' }, [
 				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Close')), ' ',
@@ -261,34 +275,39 @@ return view.extend({
 					'click': ui.createHandlerFn(this, () => {
 						const w = which.getValue(),
 						    from = (w.indexOf('from:') == 0) ? w.slice(5) : '',
-						    names = from ? [] : boxes.filter(([ , cb ]) => cb.isChecked()).map(([ n ]) => n),
+						    names = from ? [] : ticks.getValue(),
 						    bad = !batch.isValid() ? logic.validateRollBatch(batch.getValue())
 							: (!from && !names.length) ? _('Tick at least one node.') : null;
 						if (bad)
-							return dom.content(box, E('div', { 'class': 'alert-message warning' }, widgets.text(bad)));
-						return this.startRoll(box, image, from, names, batch.getValue());
+							return dom.content(box, widgets.error(bad, 'warning'));
+						return this.startRoll(box, form, image, from, names, batch.getValue());
 					})
 				}, _('Roll'))
 			])
-		]);
+		], 'cbi-modal');
 	},
 
-	startRoll(box, image, from, names, batch) {
+	startRoll(box, form, image, from, names, batch) {
+		const lock = (on) => form.querySelectorAll('input, select').forEach((e) => { e.disabled = on; });
+		lock(true);
 		dom.content(box, E('p', { 'class': 'spinning' }, _('Starting…')));
 		return callImageRoll(image, from || undefined, names.length ? names.join(' ') : undefined, batch || undefined).then((res) => {
 			logic.checkReply(res, 'job');
 			const title = from ? _('Rolling %s to the nodes on %s').format(image, from)
 				: _('Rolling %s to %s').format(image, names.join(', '));
-			/* the Roll button stays busy until the roll ends */
+			/* the Roll button stays busy, and the form locked, until the roll ends */
 			return widgets.followJob(box, res.job, title, (j) => {
+				lock(false);
 				widgets.notify((j.state == 'done')
-					? _('Every node is up on %s.').format(image)
+					? _('Every node is running %s.').format(image)
 					: _('The roll of %s stopped: %s').format(image, j.message), (j.state == 'done') ? 'info' : 'error');
 				uci.unload('rpinet');
 				return Promise.all([ uci.load('rpinet'), this.refresh() ]);
 			}, (job) => this.renderRollNodes(job));
-		}).catch((err) => dom.content(box, E('div', { 'class': 'alert-message error' },
-			widgets.text(_('Could not start the roll: %s').format(logic.describeError(err))))));
+		}).catch((err) => {
+			lock(false);
+			dom.content(box, widgets.error(_('Could not start the roll: %s').format(logic.describeError(err))));
+		});
 	},
 
 	/* each node of a roll: its state, its boot on the new image, and Roll back once the roll ended */
@@ -299,11 +318,15 @@ return view.extend({
 		if (!rows.length)
 			return E('em', {}, _('Choosing the nodes…'));
 
-		return E('table', { 'class': 'table', 'id': 'rpinet-roll-nodes-progress' }, rows.map((r) => E('tr', {
+		return E('table', { 'class': 'table', 'id': 'rpinet-roll-nodes-progress' }, [
+			E('tr', { 'class': 'tr table-titles' }, [
+				E('th', { 'class': 'th' }, _('Node')), E('th', { 'class': 'th' }, _('State')), E('th', { 'class': 'th cbi-section-actions' }, '')
+			])
+		].concat(rows.map((r) => E('tr', {
 			'class': 'tr', 'data-node': r.name, 'data-state': r.state
 		}, [
 			E('td', { 'class': 'td', 'data-title': _('Node') }, E('strong', {}, widgets.text(r.name))),
-			E('td', { 'class': 'td', 'data-title': _('State') }, [
+			E('td', { 'class': 'td', 'data-title': _('State'), 'style': widgets.WRAP }, [
 				widgets.label(r.look, r.text),
 				r.error ? E('div', { 'class': 'rpinet-roll-error' }, widgets.text(r.error)) : '',
 				r.hint ? E('div', { 'class': 'cbi-value-description' }, widgets.text(r.hint)) : '',
@@ -316,24 +339,32 @@ return view.extend({
 				'title': _('Put %s back on the root the roll kept for it').format(r.name),
 				'click': ui.createHandlerFn(this, 'handleRollback', r.name)
 			}, _('Roll back')) : '')
-		])));
+		]))));
 	},
 
-	/* node_rollback: the root (and boot dir) the roll kept goes back in, with its image */
+	/* node_rollback, confirmed in LuCI's modal: the root (and boot dir) the roll kept goes back in */
 	handleRollback(name, ev) {
-		const button = ev.currentTarget;
-		return callNodeRollback(name).then((res) => {
-			logic.checkReply(res);
-			widgets.notify(_('%s is back on its previous root; it uses it from its next boot.').format(name), 'info');
-			dom.content(button.parentNode, E('em', {}, _('rolled back')));
-			uci.unload('rpinet');
-			return Promise.all([ uci.load('rpinet'), this.refresh() ]);
-		}).catch((err) => widgets.notify(_('Could not roll %s back: %s').format(name, logic.describeError(err)), 'error'));
+		const cell = ev.currentTarget.parentNode,
+		    table = document.getElementById('rpinet-roll-nodes-progress'),
+		    modal = table ? table.closest('.modal') : null,
+		    /* the confirmation replaces the roll's modal; it comes back after */
+		    saved = modal ? Array.prototype.slice.call(modal.childNodes) : null,
+		    title = modal && modal.querySelector('h4') ? modal.querySelector('h4').textContent : '';
+		return actions.rollback(name, null).then((done) => {
+			if (saved) {
+				ui.showModal(title, saved.slice(1), 'cbi-modal');
+			}
+			if (done) {
+				dom.content(cell, E('em', {}, _('rolled back')));
+				uci.unload('rpinet');
+				return Promise.all([ uci.load('rpinet'), this.refresh() ]);
+			}
+		});
 	},
 
 	/* image_import from an address or a file; the job's progress in the import box */
-	startImport(args, title) {
-		const box = document.getElementById('rpinet-import-job');
+	startImport(args, title, boxId) {
+		const box = document.getElementById(boxId || 'rpinet-import-job');
 
 		dom.content(box, E('p', { 'class': 'spinning' }, widgets.text(_('Starting the import of %s…').format(args.name))));
 
@@ -348,15 +379,14 @@ return view.extend({
 				return this.refresh();
 			});
 		}).catch((err) => {
-			dom.content(box, E('div', { 'class': 'alert-message error' },
-				widgets.text(_('Could not import: %s').format(logic.describeError(err)))));
+			dom.content(box, widgets.error(_('Could not import: %s').format(logic.describeError(err))));
 		});
 	},
 
 	/* one click in the list: its address and its checksum (of the download, else of the .img) */
 	handleCatalogImport(row) {
 		return this.startImport({ url: row.url, name: row.imageName, sha256: row.sha256 || undefined },
-			_('Importing %s from %s').format(row.name, row.url));
+			_('Importing %s from %s').format(row.name, row.url), 'rpinet-catalog-job');
 	},
 
 	handleImport(map, data) {
@@ -379,9 +409,9 @@ return view.extend({
 			return this.startImport({ path: path || undefined, name: name, url: url || undefined, sha256: sha256 || undefined },
 				_('Importing %s from %s').format(name, url || path));
 		}).catch((err) => {
-			dom.content(box, E('div', { 'class': 'alert-message error' }, widgets.text(err
+			dom.content(box, widgets.error(err
 				? _('Could not import: %s').format(logic.describeError(err))
-				: _('Some values are invalid; see the highlighted fields.'))));
+				: _('Some values are invalid; see the highlighted fields.')));
 		});
 	},
 
@@ -407,7 +437,8 @@ return view.extend({
 
 		o = s.option(form.Value, 'url', _('Address'), _('http:// or https://, e.g. a .img.xz from downloads.raspberrypi.com'));
 		o.depends('source', 'url');
-		o.validate = (sid, v) => logic.validateUrl(v);
+		/* empty is not wrong until Import is pressed (LuCI checks a field as it is drawn) */
+		o.validate = (sid, v) => (v == '') ? true : logic.validateUrl(v);
 
 		o = s.option(form.Value, 'sha256', _('SHA-256'), _('Optional: of the download or of the .img inside; the import fails unless it matches.'));
 		o.depends('source', 'url');
@@ -416,12 +447,15 @@ return view.extend({
 		o = s.option(form.Value, 'path', _('Image file'), _('Absolute path on the router, e.g. /mnt/rpinet/2024-11-19-raspios-bookworm-arm64-lite.img.xz'));
 		o.placeholder = '/mnt/rpinet/raspios-lite.img.xz';
 		o.depends('source', 'file');
-		o.validate = (sid, v) => logic.validateImagePath(v);
+		o.validate = (sid, v) => (v == '') ? true : logic.validateImagePath(v);
 
 		o = s.option(form.Value, 'name', _('Image name'), _('Optional; taken from the file name when empty.'));
 		o.validate = (sid, v) => (v == '') ? true : logic.validateImageName(v);
 
 		this.watchCatalog();
+
+		/* an address or a checksum is read whole, not cut at the theme's 210 px */
+		s.children.filter((c) => [ 'url', 'sha256', 'path' ].includes(c.option)).forEach((c) => widgets.wide(c));
 
 		return m.render().then((formEl) => E('div', {}, [
 			E('h2', {}, _('OS images')),
@@ -434,7 +468,9 @@ return view.extend({
 			]),
 			E('div', { 'class': 'cbi-section' }, [
 				E('h3', {}, _('Raspberry Pi OS')),
-				E('div', { 'id': 'rpinet-catalog-box' }, this.renderCatalog())
+				E('div', { 'id': 'rpinet-catalog-box' }, this.renderCatalog()),
+				/* an import started from the list shows its progress here, under the list */
+				E('div', { 'id': 'rpinet-catalog-job' })
 			]),
 			formEl,
 			E('div', { 'class': 'cbi-page-actions' },

@@ -8,11 +8,14 @@
 'require rpinet.logic as logic';
 'require rpinet.widgets as widgets';
 'require rpinet.access as access';
+'require rpinet.actions as actions';
 
 /*
  * Services → Raspberry Pi netboot → Nodes: a grid over the `config node` sections of
- * /etc/config/rpinet, validated as docs/SPEC.md §1 says, with Provision / Reimage / Roll back per
- * node. Without write access (LuCI marks the map read-only) every control is disabled.
+ * /etc/config/rpinet, validated as docs/SPEC.md §1 says, with Provision / Reimage per node
+ * (rpinet.actions: image, first user and password, volume, new identity) and Roll back where
+ * an image roll kept a root (status `kept`). Without write access (LuCI marks the map
+ * read-only) every control is disabled.
  */
 
 const callImages = rpc.declare({
@@ -27,22 +30,10 @@ const callStatus = rpc.declare({
 	expect: { '': {} }
 });
 
-const callNodeProvision = rpc.declare({
-	object: 'rpinet',
-	method: 'node_provision',
-	params: [ 'name', 'image', 'volume_size' ]
-});
-
 const callNodeRemove = rpc.declare({
 	object: 'rpinet',
 	method: 'node_remove',
 	params: [ 'name', 'purge' ]
-});
-
-const callNodeRollback = rpc.declare({
-	object: 'rpinet',
-	method: 'node_rollback',
-	params: [ 'name' ]
 });
 
 return view.extend({
@@ -62,71 +53,22 @@ return view.extend({
 		widgets.notify(logic.fmt('%s: %s', what, logic.describeError(err)), 'error');
 	},
 
-	/* Runs node_provision and follows the job in a modal until it ends. */
-	handleProvision(name, image) {
-		const box = E('div', {}, E('p', { 'class': 'spinning' }, _('Starting…')));
-
-		ui.showModal(_('Provision %s from %s').format(name, image), [
-			E('p', {}, _('The node\'s boot directory and root filesystem are rebuilt from the image. Anything stored on the node is replaced; its container volume is kept.')),
-			box,
-			E('div', { 'class': 'right' }, E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Close')))
-		]);
-
-		return callNodeProvision(name, image).then((res) => {
-			logic.checkReply(res, 'job');
-
-			widgets.followJob(box, res.job, null, (j) => {
-				widgets.notify((j.state == 'done')
-					? _('%s is provisioned from %s.').format(name, image)
-					: _('Provisioning %s failed: %s').format(name, j.message), (j.state == 'done') ? 'info' : 'error');
-			});
-		}).catch((err) => {
-			dom.content(box, E('div', { 'class': 'alert-message error' }, widgets.text(_('Could not provision: %s').format(logic.describeError(err)))));
+	/* the grid again from /etc/config/rpinet and status, after an action changed them */
+	reload() {
+		uci.unload('rpinet');
+		return Promise.all([ this.map.load(), L.resolveDefault(callStatus(), {}) ]).then((res) => {
+			this.setBoots(res[1]);
+			return this.map.reset();
 		});
 	},
 
-	/* Asks which image, then provisions. */
-	handleProvisionDialog(name, current) {
-		const images = this.images.map((i) => i.name);
-
-		if (!images.length) {
-			widgets.notify(_('Import an image first (Images page).'), 'warning');
-			return;
-		}
-
-		const select = new ui.Select(current && images.includes(current) ? current : images[0],
-			Object.fromEntries(images.map((n) => [ n, n ])), { id: 'rpinet-provision-image', optional: false });
-
-		ui.showModal(current ? _('Reimage %s').format(name) : _('Provision %s').format(name), [
-			E('p', {}, _('Choose the image to build the node from.')),
-			E('div', { 'class': 'cbi-value' }, [
-				E('label', { 'class': 'cbi-value-title' }, _('Image')),
-				E('div', { 'class': 'cbi-value-field' }, select.render())
-			]),
-			E('div', { 'class': 'right' }, [
-				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
-				E('button', {
-					'class': 'cbi-button cbi-button-action important',
-					'click': ui.createHandlerFn(this, () => this.handleProvision(name, select.getValue()))
-				}, current ? _('Reimage') : _('Provision'))
-			])
-		]);
-	},
-
-	/*
-	 * node_rollback: back to the root an image roll kept for the node. rpinet keeps one only
-	 * while a roll waits for the node and after a roll stopped at it; otherwise it refuses,
-	 * and the page shows its one sentence why.
-	 */
-	handleRollback(name) {
-		if (!confirm(_('Put %s back on the root an image roll kept for it?').format(name)))
-			return;
-		return callNodeRollback(name).then((res) => {
-			logic.checkReply(res);
-			widgets.notify(_('%s is back on its previous root; it uses it from its next boot.').format(name), 'info');
-			uci.unload('rpinet');
-			return this.map.load().then(() => this.map.reset());
-		}).catch((err) => this.fail(_('Could not roll %s back').format(name), err));
+	setBoots(status) {
+		/* each node's last boot and kept root, as Overview shows them (status; compact entries too) */
+		this.boots = {};
+		((status && Array.isArray(status.nodes)) ? status.nodes : []).forEach((n) => {
+			if (n && n.name)
+				this.boots[n.name] = n;
+		});
 	},
 
 	/* Delete: node_remove takes the node out of the config, DHCP and NFS, optionally with its files. */
@@ -147,8 +89,7 @@ return view.extend({
 						widgets.notify(res.purged
 							? _('Node %s removed, its files deleted.').format(name)
 							: _('Node %s removed; its files stay on the SSD.').format(name), 'info');
-						uci.unload('rpinet');
-						return map.load().then(() => map.reset());
+						return this.reload();
 					}).catch((err) => {
 						ui.hideModal();
 						this.fail(_('Could not remove %s').format(name), err);
@@ -164,12 +105,7 @@ return view.extend({
 
 		this.images = Array.isArray(data[0]) ? data[0] : [];
 		this.canWrite = data[2];
-		/* each node's last boot, as Overview shows it (status; compact entries too) */
-		this.boots = {};
-		((data[3] && Array.isArray(data[3].nodes)) ? data[3].nodes : []).forEach((n) => {
-			if (n && n.name)
-				this.boots[n.name] = n;
-		});
+		this.setBoots(data[3]);
 
 		const m = this.map = new form.Map('rpinet', _('Raspberry Pi nodes'),
 			_('Each node is one Raspberry Pi that boots from this router. The serial and MAC address are on the Pi (see Settings → EEPROM); a node boots once it is provisioned from an image.'));
@@ -225,8 +161,8 @@ return view.extend({
 			const n = self.boots[sid];
 			if (!n)
 				return '-';
-			const st = logic.bootState(n), card = logic.nodeCard(n, Date.now() / 1000);
-			return widgets.label(st.look, st.text, { 'title': card.error || card.stalled || '' });
+			const r = logic.nodeRow(n, Date.now() / 1000);
+			return widgets.label(r.look, r.stateText, { 'title': r.reason });
 		};
 
 		/* the column shows the directory the Pi asks for; the method is edited in the dialog */
@@ -257,6 +193,14 @@ return view.extend({
 		o.placeholder = uci.get('rpinet', 'main', 'volume_size') || '';
 		o.validate = (sid, v) => logic.validateVolumeSize(v);
 
+		o = s.option(form.ListValue, 'root_mode', _('Root'),
+			_('Shared: the image\'s root, read-only, with the node\'s own changes in an overlay on the router; provisioned in a second, and many nodes share one copy. Copy: a private full copy of the image\'s root. Takes effect at the next provision.'));
+		o.modalonly = true;
+		o.value('', logic.fmt(_('As in Settings (%s)'), uci.get('rpinet', 'main', 'root_mode') || 'copy'));
+		o.value('shared', _('Shared (overlay on the image)'));
+		o.value('copy', _('Copy (a private full copy)'));
+		o.optional = true;
+
 		o = s.option(form.DynamicList, 'ssh_key', _('SSH keys'), _('OpenSSH public keys that may log in to this node as its first user, besides those in Settings; one key an entry. Installed when the node is provisioned.'));
 		o.modalonly = true;
 		o.validate = (sid, v) => (v == '' ? true : logic.validateSshKey(v));
@@ -265,21 +209,25 @@ return view.extend({
 		o.modalonly = false;
 		o.textvalue = (sid) => {
 			const image = uci.get('rpinet', sid, 'image'),
-			    off = self.writable() ? null : true;
+			    off = self.writable() ? null : true,
+			    /* only where a kept root exists (status `kept`) */
+			    kept = self.boots[sid] ? logic.nodeRow(self.boots[sid], 0).kept : null;
 			return E('div', {}, [
 				image ? E('span', {}, widgets.text(image)) : E('em', {}, _('not provisioned')), ' ',
 				E('button', {
 					'class': 'cbi-button cbi-button-action',
 					'data-provision': sid,
 					'disabled': off,
-					'click': ui.createHandlerFn(self, 'handleProvisionDialog', sid, image)
-				}, image ? _('Reimage') : _('Provision')),
-				image ? E('button', {
-					'class': 'cbi-button',
+					'click': ui.createHandlerFn(self, () => actions.provisionDialog(sid, {
+						current: image, onDone: () => self.reload() }))
+				}, image ? _('Reimage…') : _('Provision…')),
+				kept ? E('button', {
+					'class': 'cbi-button cbi-button-negative',
 					'data-rollback': sid,
 					'disabled': off,
-					'title': _('Back to the root an image roll kept for this node (kept until the node is up on the new image)'),
-					'click': ui.createHandlerFn(self, 'handleRollback', sid)
+					'title': kept.image ? logic.fmt(_('Back to the root of %s an image roll kept for this node'), kept.image)
+						: _('Back to the root an image roll kept for this node'),
+					'click': ui.createHandlerFn(self, () => actions.rollback(sid, kept).then((done) => done && self.reload()))
 				}, _('Roll back')) : ''
 			]);
 		};

@@ -3,20 +3,28 @@
 'require dom';
 'require poll';
 'require rpc';
+'require uci';
 'require ui';
 'require form';
 'require rpinet.logic as logic';
 'require rpinet.widgets as widgets';
 'require rpinet.access as access';
+'require rpinet.actions as actions';
 
 /*
  * Services → Raspberry Pi netboot → Overview: storage, dnsmasq and NFS health, the cluster
- * at a glance, one card per node with its boot timeline (a page of them at a time, with a
- * filter, for clusters of hundreds), and the Pis seen on the network that are not nodes yet.
- * Refreshes itself every 5 seconds. A user without write access sees no Add button.
+ * in one line (how many nodes run, boot, are degraded or failed …), then one table row per
+ * node — its state, boot stage and why it stopped, image, address and time to running —
+ * sorted by any column, filtered by state, image and text, a page at a time; Details opens
+ * a node's boot stage by stage, its EEPROM settings and actions. Below, the Pis seen on the
+ * network that are not nodes yet. Refreshes itself every 5 seconds.
+ *
+ * The table holds every node (status pages of CHUNK, asked together), so that sorting and
+ * filtering cover the whole cluster; only one page of rows is drawn.
  */
 
-const PAGE = 50;
+const CHUNK = 250;
+const PAGE_SIZES = [ 25, 50, 100 ];
 
 const callStatus = rpc.declare({
 	object: 'rpinet',
@@ -39,33 +47,58 @@ const callNodeAdd = rpc.declare({
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/* the columns: sort key, title, what the title's tooltip says */
+const COLUMNS = [
+	[ 'name', _('Node') ],
+	[ 'state', _('State') ],
+	[ 'stage', _('Boot stage') ],
+	[ 'image', _('Image') ],
+	[ 'address', _('Address') ],
+	[ 'time', _('Time to running') ]
+];
+
 /* Text from outside (rpinet's replies) goes in as a text node, never as markup. */
 return view.extend({
-	/* the page of node cards shown and the filter typed */
-	offset: 0,
-	filter: '',
+	/* what the table shows: filters, sort, page */
+	query: { state: '', image: '', text: '', sort: 'name', desc: false, page: 0, size: (window.innerWidth < 600) ? 25 : 50 },
 
 	/*
-	 * Asks for one page of nodes (contract 1). An rpinet from before paging refuses the
-	 * arguments ("unknown argument"); then the page asks it plainly, for every node, from
-	 * then on. A failed call (rpinet not installed, rpcd down) shows as a message.
+	 * Every node with every field: pages of CHUNK (docs/api.md status offset/limit), the
+	 * first one asked alone for the count, the rest together. An rpinet from before paging
+	 * refuses the arguments ("unknown argument"); it is then asked plainly, for every node,
+	 * from then on. A failed call shows as a message.
 	 */
 	getStatus() {
-		const ask = this.plain ? callStatus() : callStatus(this.offset, PAGE, this.filter || undefined);
-		return ask.then((res) => {
-			if (!this.plain && res && /unknown argument/.test(res.error || '')) {
+		if (this.plain)
+			return callStatus().catch((e) => ({ error: logic.describeError(e) }));
+		return callStatus(0, CHUNK).then((first) => {
+			if (first && /unknown argument/.test(first.error || '')) {
 				this.plain = true;
 				return this.getStatus();
 			}
-			return res;
+			if (!first || first.error || !Array.isArray(first.nodes))
+				return first;
+			const rest = [];
+			for (let at = CHUNK; at < (+first.matched || 0); at += CHUNK)
+				rest.push(callStatus(at, CHUNK));
+			return Promise.all(rest).then((pages) => {
+				const seen = {}, nodes = [];
+				[ first ].concat(pages).forEach((p) => (p && Array.isArray(p.nodes) ? p.nodes : []).forEach((n) => {
+					if (n && n.name && !seen[n.name]) {
+						seen[n.name] = true;
+						nodes.push(n);
+					}
+				}));
+				return Object.assign({}, first, { nodes: nodes });
+			});
 		}).catch((e) => ({ error: logic.describeError(e) }));
 	},
 
 	load() {
-		return Promise.all([ this.getStatus(), L.resolveDefault(callDiscovered(), []) ]);
+		return Promise.all([ this.getStatus(), L.resolveDefault(callDiscovered(), []), L.resolveDefault(uci.load('rpinet'), null) ]);
 	},
 
-	/* whether this login may add nodes, asked once before the first render */
+	/* whether this login may add and provision nodes, asked once before the first render */
 	writable: true,
 
 	renderHealth(status) {
@@ -78,76 +111,132 @@ return view.extend({
 			...logic.healthRows(status).map((h) => E('tr', { 'class': 'tr', 'data-health': h.key }, [
 				E('td', { 'class': 'td', 'data-title': _('Service') }, E('strong', {}, h.title)),
 				E('td', { 'class': 'td', 'data-title': _('State') }, widgets.label(h.look, h.state)),
-				E('td', { 'class': 'td', 'data-title': _('Details') }, widgets.text(h.message))
+				E('td', { 'class': 'td', 'data-title': _('Details') }, widgets.text(logic.plainText(h.message)))
 			]))
 		]);
 	},
 
 	renderSummary(status) {
-		const n = logic.summary(status),
-		    parts = [
-			[ 'up', 'ok', _('up') ], [ 'booting', 'active', _('booting') ], [ 'failed', 'problem', _('failed') ],
-			[ 'stalled', 'problem', _('stalled') ], [ 'none', 'pending', _('not booted') ]
-		    ];
+		const n = logic.summary(status);
 		return E('p', { 'id': 'rpinet-summary' }, [
 			E('strong', {}, logic.fmt(N_(n.total, '%d node', '%d nodes'), n.total)), ': ',
-			...parts.filter((p) => n[p[0]] > 0).flatMap((p) => [ widgets.label(p[1], logic.fmt('%d %s', n[p[0]], p[2]), { 'data-count': p[0] }), ' ' ])
+			...logic.summaryParts(n).flatMap((p) => [ widgets.label(p.look, p.text, { 'data-count': p.key }), ' ' ])
 		]);
 	},
 
-	renderNodeCard(node) {
-		const c = logic.nodeCard(node, now()),
-		    rows = [
-			[ _('Model'), widgets.text(c.model) ],
-			[ _('Address'), c.address ? [ E('code', {}, widgets.text(c.address)),
-				(c.reserved && c.reserved == c.address) ? E('small', {}, [ ' ', _('(reserved)') ]) : '' ] : E('em', {}, _('none yet')) ],
-			[ _('Last boot'), c.lastBootTime ? E('span', { 'title': c.lastBootTime }, widgets.text(c.lastBoot)) : widgets.text(c.lastBoot) ],
-			[ _('Boot directory'), E('code', {}, widgets.text(c.bootDir)) ],
-			[ _('Image'), c.image ? widgets.text(c.image) : E('em', {}, _('not provisioned')) ]
-		    ];
+	/* the filter bar: state and image (LuCI dropdowns) and a text, each applied at once */
+	renderFilters() {
+		const rows = this.rows || [],
+		    states = logic.stateChoices(rows), images = logic.imageChoices(rows),
+		    key = JSON.stringify([ Object.keys(states), Object.keys(images) ]);
 
-		if (c.volume)
-			rows.push([ _('Container volume'), widgets.text(c.volume) ]);
+		/* redrawn only when the choices change: a refresh keeps an open dropdown open */
+		if (this.filterKey == key && this.filterBar)
+			return this.filterBar;
+		this.filterKey = key;
+		if (!states[this.query.state])
+			this.query.state = '';
+		if (!images[this.query.image])
+			this.query.image = '';
 
-		return E('div', { 'class': 'cbi-section rpinet-node', 'data-node': c.name, 'data-state': c.badge.state }, [
-			E('h3', {}, [ c.name, ' ', widgets.label(c.badge.look, c.badge.text, { 'class': logic.stateClass(c.badge.look) + ' rpinet-badge' }) ]),
-			widgets.timeline(c.steps),
-			c.error ? E('div', { 'class': 'alert-message error rpinet-error' }, [
-				E('strong', {}, _('First problem:')), ' ', ...widgets.text(c.error)
-			]) : '',
-			c.stalled ? E('div', { 'class': 'alert-message warning rpinet-stalled' }, [
-				E('strong', {}, _('No progress:')), ' ', ...widgets.text(c.stalled)
-			]) : '',
-			E('table', { 'class': 'table' }, rows.map((r) => E('tr', { 'class': 'tr' }, [
-				E('td', { 'class': 'td left', 'width': '33%' }, r[0]),
-				E('td', { 'class': 'td left' }, r[1])
-			])))
+		const state = new ui.Dropdown(this.query.state, states, { id: 'rpinet-filter-state', sort: Object.keys(states), optional: false }),
+		    image = new ui.Dropdown(this.query.image, images, { id: 'rpinet-filter-image', sort: Object.keys(images), optional: false }),
+		    text = this.textFilter || (this.textFilter = new ui.Textfield(this.query.text, { id: 'rpinet-filter-text', placeholder: _('Name, serial, MAC, address…') })),
+		    textEl = text.node || text.render(),
+		    stateEl = state.render(), imageEl = image.render();
+
+		stateEl.addEventListener('cbi-dropdown-change', (ev) => this.setQuery({ state: ev.detail.value ? ev.detail.value.value : '' }));
+		imageEl.addEventListener('cbi-dropdown-change', (ev) => this.setQuery({ image: ev.detail.value ? ev.detail.value.value : '' }));
+		if (!this.textBound) {
+			this.textBound = true;
+			textEl.querySelector('input').addEventListener('input', (ev) => this.setQuery({ text: ev.target.value }));
+		}
+
+		this.filterBar = E('div', { 'class': 'cbi-section-create', 'id': 'rpinet-filters', 'style': 'flex-wrap:wrap' }, [
+			E('label', { 'for': 'widget.rpinet-filter-text' }, _('Show')), stateEl, imageEl, textEl
+		]);
+		return this.filterBar;
+	},
+
+	setQuery(q) {
+		Object.assign(this.query, q, ('page' in q) ? {} : { page: 0 });
+		this.drawTable();
+	},
+
+	handleSort(key) {
+		this.setQuery({ sort: key, desc: (this.query.sort == key) ? !this.query.desc : false });
+	},
+
+	/* one row: state, the stage and why it stopped, image, address, time to running, Details */
+	renderRow(r) {
+		return E('tr', { 'class': 'tr', 'data-node': r.name, 'data-state': r.state }, [
+			E('td', { 'class': 'td', 'data-title': _('Node') }, E('strong', {}, widgets.text(r.name))),
+			E('td', { 'class': 'td', 'data-title': _('State') }, widgets.label(r.look, r.stateText)),
+			E('td', { 'class': 'td', 'data-title': _('Boot stage'), 'style': widgets.WRAP }, [
+				E('span', {}, widgets.text(r.stageTitle)),
+				r.reason ? E('div', { 'class': 'cbi-value-description rpinet-reason' }, widgets.text(r.reason)) : ''
+			]),
+			E('td', { 'class': 'td', 'data-title': _('Image'), 'style': 'white-space:nowrap' }, r.image ? widgets.text(r.image) : E('em', {}, _('none'))),
+			E('td', { 'class': 'td', 'data-title': _('Address') }, r.address ? E('code', {}, widgets.text(r.address)) : E('em', {}, _('none yet'))),
+			E('td', { 'class': 'td', 'data-title': _('Time to running') }, widgets.text(r.timeText)),
+			E('td', { 'class': 'td cbi-section-actions' }, E('button', {
+				'class': 'cbi-button cbi-button-edit', 'data-details': r.name,
+				'click': ui.createHandlerFn(this, 'handleDetails', r.name)
+			}, _('Details')))
 		]);
 	},
 
-	renderNodes(status) {
-		const nodes = Array.isArray(status.nodes) ? status.nodes : [],
-		    pg = logic.pager(status, PAGE);
+	drawTable() {
+		const box = this.root && this.root.querySelector('#rpinet-nodes-box');
+		if (!box)
+			return;
+		const v = logic.tableView(this.rows || [], this.query), q = this.query;
+		this.query.page = v.page;
 
-		if (!nodes.length)
-			return E('div', { 'class': 'cbi-section' }, E('em', {}, this.filter
-				? _('No node matches the filter.')
-				: _('No nodes yet. Add a discovered Pi below, or add one under Nodes.')));
+		if (!v.total) {
+			dom.content(box, E('em', {}, _('No nodes yet. Add a discovered Pi below, or add one under Nodes.')));
+			return;
+		}
 
-		return E('div', {}, [
-			E('div', { 'id': 'rpinet-nodes' }, nodes.map((n) => this.renderNodeCard(n))),
-			pg.paged && pg.pages > 1 ? E('div', { 'class': 'cbi-section', 'id': 'rpinet-pager' }, [
+		const head = E('tr', { 'class': 'tr table-titles' }, COLUMNS.map((c) => E('th', {
+			'class': 'th', 'data-sort': c[0],
+			'aria-sort': (q.sort == c[0]) ? (q.desc ? 'descending' : 'ascending') : null,
+			'style': 'cursor:pointer;white-space:nowrap',
+			'title': _('Sort by this column'),
+			'click': () => this.handleSort(c[0])
+		}, [ c[1], (q.sort == c[0]) ? (q.desc ? ' ▾' : ' ▴') : '' ])).concat([ E('th', { 'class': 'th cbi-section-actions' }, '') ]));
+
+		dom.content(box, [
+			E('table', { 'class': 'table cbi-section-table', 'id': 'rpinet-nodes' }, [ head ].concat(v.rows.length
+				? v.rows.map((r) => this.renderRow(r))
+				: [ E('tr', { 'class': 'tr placeholder' }, E('td', { 'class': 'td' }, E('em', {}, _('No node matches the filter.')))) ])),
+			E('div', { 'class': 'cbi-section-create', 'id': 'rpinet-pager', 'style': 'flex-wrap:wrap' }, [
 				E('button', {
-					'class': 'cbi-button', 'disabled': pg.page == 0 || null,
-					'click': ui.createHandlerFn(this, 'handlePage', -1)
-				}, _('Previous')), ' ',
-				E('span', { 'data-page': pg.page + 1 }, logic.fmt(_('Nodes %d–%d of %d'), pg.from, pg.to, pg.matched)), ' ',
+					'class': 'cbi-button', 'data-page': 'prev', 'disabled': v.page == 0 || null,
+					'click': () => this.setQuery({ page: v.page - 1 })
+				}, _('Previous')),
+				E('span', { 'id': 'rpinet-pager-text' }, (v.matched == v.total)
+					? logic.fmt(_('Nodes %d–%d of %d'), v.from, v.to, v.matched)
+					: logic.fmt(_('Nodes %d–%d of %d matching (%d in all)'), v.from, v.to, v.matched, v.total)),
 				E('button', {
-					'class': 'cbi-button', 'disabled': pg.page + 1 >= pg.pages || null,
-					'click': ui.createHandlerFn(this, 'handlePage', +1)
-				}, _('Next'))
-			]) : ''
+					'class': 'cbi-button', 'data-page': 'next', 'disabled': v.page + 1 >= v.pages || null,
+					'click': () => this.setQuery({ page: v.page + 1 })
+				}, _('Next')),
+				E('select', {
+					'class': 'cbi-input-select', 'id': 'rpinet-page-size', 'style': 'width:auto',
+					'title': _('Rows a page'),
+					'change': (ev) => this.setQuery({ size: +ev.target.value })
+				}, PAGE_SIZES.map((n) => E('option', { 'value': n, 'selected': (n == q.size) ? '' : null }, logic.fmt(_('%d a page'), n))))
+			])
 		]);
+	},
+
+	/* a node's details in LuCI's modal, from the entry the table holds */
+	handleDetails(name) {
+		const node = (this.status && Array.isArray(this.status.nodes) ? this.status.nodes : []).find((n) => n.name == name);
+		if (!node)
+			return;
+		actions.showDetails(node, { status: this.status, writable: this.writable, onChange: () => this.refresh() });
 	},
 
 	renderDiscovered(status, discovered) {
@@ -255,17 +344,6 @@ return view.extend({
 		});
 	},
 
-	handlePage(step) {
-		this.offset = Math.max(0, this.offset + step * PAGE);
-		return this.refresh();
-	},
-
-	handleFilter(ev) {
-		this.filter = ev.target.value.trim();
-		this.offset = 0;
-		return this.refresh();
-	},
-
 	refresh() {
 		return this.load().then((data) => this.fill(data));
 	},
@@ -273,11 +351,16 @@ return view.extend({
 	fill(data) {
 		const status = data[0] || {},
 		    root = this.root;
+		this.status = status;
+		this.rows = (Array.isArray(status.nodes) ? status.nodes : []).map((n) => logic.nodeRow(n, now()));
 		dom.content(root.querySelector('#rpinet-status-error'), status.error
-			? E('div', { 'class': 'alert-message warning' }, widgets.text(_('rpinet status failed: %s').format(status.error))) : '');
+			? widgets.error(logic.fmt(_('rpinet status failed: %s'), status.error), 'warning') : '');
 		dom.content(root.querySelector('#rpinet-health-box'), this.renderHealth(status));
 		dom.content(root.querySelector('#rpinet-summary-box'), status.error ? '' : this.renderSummary(status));
-		dom.content(root.querySelector('#rpinet-nodes-box'), this.renderNodes(status));
+		const bar = root.querySelector('#rpinet-filters-box');
+		if (bar.firstChild !== this.renderFilters())
+			dom.content(bar, this.filterBar);
+		this.drawTable();
 		dom.content(root.querySelector('#rpinet-discovered-box'), this.renderDiscovered(status, data[1]));
 	},
 
@@ -302,17 +385,12 @@ return view.extend({
 				E('h3', {}, _('Services')),
 				E('div', { 'id': 'rpinet-health-box' })
 			]),
-			E('h3', {}, _('Nodes')),
-			E('div', { 'id': 'rpinet-summary-box' }),
-			E('div', { 'class': 'cbi-section-create' }, [
-				E('input', {
-					'type': 'search', 'id': 'rpinet-filter', 'class': 'cbi-input-text',
-					'placeholder': _('Filter nodes'),
-					'title': _('Shows the nodes whose name, serial, MAC or address contains this text'),
-					'change': ui.createHandlerFn(this, 'handleFilter')
-				})
+			E('div', { 'class': 'cbi-section' }, [
+				E('h3', {}, _('Nodes')),
+				E('div', { 'id': 'rpinet-summary-box' }),
+				E('div', { 'id': 'rpinet-filters-box' }),
+				E('div', { 'id': 'rpinet-nodes-box' })
 			]),
-			E('div', { 'id': 'rpinet-nodes-box' }),
 			E('div', { 'class': 'cbi-section' }, [
 				E('h3', {}, _('Discovered Pis')),
 				E('div', { 'class': 'cbi-section-descr' },

@@ -38,11 +38,7 @@ return baseclass.extend({
 			return null;
 
 		const n = logic.summary(status),
-		    storage = logic.healthRows(status)[0],
-		    cells = [
-			[ 'up', 'ok', _('Up') ], [ 'degraded', 'problem', _('Degraded') ], [ 'booting', 'active', _('Booting') ],
-			[ 'failed', 'problem', _('Failed') ], [ 'stalled', 'problem', _('Stalled') ], [ 'none', 'pending', _('Not booted') ]
-		    ];
+		    storage = logic.healthRows(status)[0];
 
 		return E('div', { 'id': 'rpinet-status-widget' }, [
 			E('table', { 'class': 'table' }, [
@@ -50,9 +46,7 @@ return baseclass.extend({
 					E('td', { 'class': 'td left', 'width': '33%' }, _('Nodes')),
 					E('td', { 'class': 'td left' }, [
 						E('strong', {}, widgets.text(n.total)), ' ',
-						...cells.filter((c) => n[c[0]] > 0).flatMap((c) => [
-							widgets.label(c[1], logic.fmt('%s %d', c[2], n[c[0]]), { 'data-count': c[0] }), ' '
-						])
+						...logic.summaryParts(n).flatMap((p) => [ widgets.label(p.look, p.text, { 'data-count': p.key }), ' ' ])
 					])
 				]),
 				E('tr', { 'class': 'tr' }, [
