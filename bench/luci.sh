@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark: LuCI's Overview page with 1,000 nodes in headless Chromium, paged (status
-# contract 1) against every node in one reply (today's status). Not a test: numbers depend
-# on the machine.
+# Benchmark: LuCI's Overview page with 200 and 1,000 nodes in headless Chromium: load,
+# refresh, a sort of every node, DOM size and page height, with status paged (docs/api.md
+# offset/limit) and with every node in one reply (an rpinet before paging). Not a test:
+# numbers depend on the machine.
 #
 #   bench/luci.sh [RUNS]     (default 5; needs `make luci-setup` once)
 set -euo pipefail
