@@ -223,6 +223,8 @@ test('provisioning: a user and a password go together, typed twice alike; root m
   assert.match(logic.rootModeText('', 'shared'), /^shared: .*\(the default\)$/);
   assert.match(logic.rootModeText('copy', 'shared'), /^copy: a private full copy/);
   assert.match(logic.rootModeText('', ''), /^copy: .*\(the default\)$/);
+  // what status says the root is comes first
+  assert.match(logic.rootModeText('', 'copy', 'shared'), /^shared: .*\(the default\)$/);
 });
 
 test('EEPROM settings grouped: one entry per distinct setting with its nodes', () => {

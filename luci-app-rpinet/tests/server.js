@@ -269,7 +269,7 @@ function createServer(opts = {}) {
     }
     return { name, hostname: name.replace(/_/g, '-'), enabled: i % 211 !== 5, model: i % 5 === 0 ? 'pi5' : 'pi4', serial, mac, boot_id: 'serial',
       boot_dir: serial, ip, image: kind === 'none' ? '' : images[i % images.length], provisioned: kind !== 'none', volume: null,
-      kept: (kind === 'error' || kind === 'degraded') ? { image: 'bookworm-lite' } : null, boot };
+      root_mode: i % 3 ? 'shared' : 'copy', kept: (kind === 'error' || kind === 'degraded') ? { image: 'bookworm-lite' } : null, boot };
   }
 
   // /etc/config/rpinet of a generated cluster: the fixture's main section and a node section per node

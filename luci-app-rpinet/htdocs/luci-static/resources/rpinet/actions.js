@@ -82,7 +82,7 @@ return baseclass.extend({
 			[ _('Boot directory'), node.boot_dir || logic.bootDir(node) ],
 			[ _('Address'), r.address ? (r.reserved == r.address ? logic.fmt(_('%s (reserved)'), r.address) : r.address) : _('none yet') ],
 			[ _('Image'), r.image || _('not provisioned') ],
-			[ _('Root'), logic.rootModeText(sec.root_mode, main.root_mode) ],
+			[ _('Root'), logic.rootModeText(sec.root_mode, main.root_mode, node.root_mode) ],
 			[ _('Container volume'), logic.volumeText(node.volume) || _('none') ],
 			[ _('Kept root'), r.kept ? (r.kept.image ? logic.fmt(_('the root of %s, kept by an image roll'), r.kept.image) : _('the previous root, kept by an image roll')) : _('none') ]
 		    ],

@@ -348,9 +348,12 @@ return baseclass.extend({
 		return (size !== true) ? size : true;
 	},
 
-	/* a node's root_mode as words; empty takes the main section's (docs/SPEC.md §1: copy unless set) */
-	rootModeText(own, main) {
-		const mode = str(own) || str(main) || 'copy',
+	/*
+	 * A node's root_mode as words: what status says it is (`effective`, docs/api.md), else its
+	 * own option, else the main section's, else copy (what rpinet does when neither says).
+	 */
+	rootModeText(own, main, effective) {
+		const mode = str(effective) || str(own) || str(main) || 'copy',
 		    text = (mode == 'shared') ? _('shared: the image\'s root read-only, the node\'s changes in an overlay on the router')
 			: _('copy: a private full copy of the image\'s root');
 		return str(own) ? text : fmt(_('%s (the default)'), text);
