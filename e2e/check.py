@@ -202,7 +202,8 @@ for (node, rnd), r in results.items():
     check(f"its own file: {'its name' if want else 'none yet'} (never another node's)",
           r.get("own_file") == want, r.get("own_file"))
     check("router: the node's file is in its root alone, not in the image",
-          read_text(f"{lab}/{node}.{rnd}.owner") == f"{node} image:none", read_text(f"{lab}/{node}.{rnd}.owner"))
+          (read_text(f"{lab}/{node}.{rnd}.owner") or "").strip() == f"{node} image:none",
+          read_text(f"{lab}/{node}.{rnd}.owner"))
     container_checks(node, rnd, r)
 
 for rnd in ROUNDS:

@@ -45,6 +45,9 @@ PROBES = [
     # A file only this node writes: what it finds there before writing its name (nothing on
     # a fresh root; its own name after a reboot; never another node's).
     ("own_file", "S sh -c 'cat /var/lib/e2e-owner 2>/dev/null; hostname >/var/lib/e2e-owner'"),
+    # The files the node's processes have mapped once it is up (executables and libraries:
+    # most of what a boot reads): bench/shared.sh reads these through 20 node roots.
+    ("mapped", "S sh -c 'cat /proc/[0-9]*/maps 2>/dev/null' | awk '$6 ~ /^\\// {print $6}' | sort -u"),
     ("cloud_instance", "echo \"$PW\" | sudo -S -p '' cat /var/lib/cloud/data/instance-id 2>/dev/null"),
     ("cloud_status", "cloud-init status 2>/dev/null | head -n 1"),
     # This boot's report (rpinet-report writes it once start-up finished): its boot= line is

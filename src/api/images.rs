@@ -77,19 +77,20 @@ pub fn delete(root: &Root, name: &str) -> Result<Value> {
     }
     // A shared root's lower layer may never change nor go (docs/facts.md §3.5): the image of
     // every state dir, kept ones and those of removed nodes included.
-    let layered: Vec<String> = std::fs::read_dir(root.path(format!("{sp}/roots")))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| std::fs::read_to_string(e.path().join("image")).is_ok_and(|s| s.trim() == name))
-        .map(|e| {
-            let leaf = e.file_name().to_string_lossy().into_owned();
-            match leaf.strip_prefix('.').and_then(|l| l.strip_suffix(".prev")) {
-                Some(node) => format!("{node} (its root kept for a rollback)"),
-                None => leaf,
+    let mut layered = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root.path(format!("{sp}/roots"))) {
+        for e in rd.flatten() {
+            if std::fs::read_to_string(e.path().join("image")).is_ok_and(|s| s.trim() == name) {
+                let leaf = e.file_name().to_string_lossy().into_owned();
+                layered.push(
+                    match leaf.strip_prefix('.').and_then(|l| l.strip_suffix(".prev")) {
+                        Some(node) => format!("{node} (its root kept for a rollback)"),
+                        None => leaf,
+                    },
+                );
             }
-        })
-        .collect();
+        }
+    }
     if !layered.is_empty() {
         return Err(Error::new(format!(
             "image '{name}' is the shared root of node {}: provision them from another image first",

@@ -385,7 +385,7 @@ impl<'a> SharedStaging<'a> {
             .ctx(|| "staging".into())?;
         for sub in [&b"upper"[..], b"work", b"merged"] {
             d.mkdir(sub, 0o755)
-                .ctx(|| format!("failed to create {}/{}", slot.shown, sub.escape_ascii()))?;
+                .ctx(|| format!("failed to create the overlay dirs in {}", slot.shown))?;
         }
         crate::system::fsys::replace(
             &d,

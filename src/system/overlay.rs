@@ -64,7 +64,7 @@ pub fn options(lower: &Path, upper: &Path, work: &Path) -> Result<String> {
     let mut out = String::new();
     for (key, p) in [("lowerdir", lower), ("upperdir", upper), ("workdir", work)] {
         let s = p.to_str().unwrap_or(",");
-        if s.contains([',', ':', '\\']) {
+        if s.bytes().any(|b| matches!(b, b',' | b':' | b'\\')) {
             return Err(Error::new(format!(
                 "{} cannot be an overlay layer: its path has ',', ':' or '\\'",
                 p.display()

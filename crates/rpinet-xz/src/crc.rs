@@ -28,13 +28,14 @@ const fn tables64(poly: u64) -> [[u64; 256]; 8] {
     t
 }
 
-/// The slicing-by-8 tables, made on first use: 16 KiB in memory (.bss), none in the router's
-/// binary, where a `static` of them would take 16 KiB of its size budget.
-static T64: std::sync::OnceLock<[[u64; 256]; 8]> = std::sync::OnceLock::new();
+/// The slicing-by-8 tables, made on first use: 16 KiB on the heap, none in the router's
+/// binary. Boxed: a `OnceLock` of the array itself is placed in .data (its lock state is not
+/// all zeros), which put 16 KiB back into the binary.
+static T64: std::sync::OnceLock<Box<[[u64; 256]; 8]>> = std::sync::OnceLock::new();
 
 /// CRC64 (ECMA-182, reflected, as in .xz), continued from `crc` (0 to start).
 pub fn crc64(crc: u64, data: &[u8]) -> u64 {
-    let t64 = T64.get_or_init(|| tables64(0xC96C_5795_D787_0F42));
+    let t64 = T64.get_or_init(|| Box::new(tables64(0xC96C_5795_D787_0F42)));
     let mut c = !crc;
     let mut words = data.chunks_exact(8);
     for w in &mut words {
