@@ -20,6 +20,8 @@ use crate::system::root::Root;
 
 /// The cache (a router path).
 pub const CACHE: &str = "/tmp/rpinet/catalog.json";
+/// Why the last refresh failed (one line), for the ubus reply that started it detached.
+const FAILED: &str = "/tmp/rpinet/catalog.failed";
 /// A cache younger than this is served as it is.
 pub const FRESH: u64 = 6 * 3600;
 /// How long a call waits for a refresh before it answers.
@@ -155,8 +157,11 @@ pub fn reply(root: &Root) -> Result<Value> {
             Ok(crate::api::view::json(&CatalogView::default()))
         }
         None => bail!(
-            "the catalog could not be fetched from {}: `rpinet image catalog` says why",
-            catalog_url(root)
+            "the catalog could not be fetched from {}: {}",
+            catalog_url(root),
+            std::fs::read_to_string(root.path(FAILED))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "the download ended without a list".into())
         ),
     }
 }
@@ -167,7 +172,15 @@ pub fn command(root: &Root, refresh_now: bool) -> Result<CatalogView> {
     let now = crate::observe::events::now();
     match cached(root) {
         Some(v) if !refresh_now && now.saturating_sub(v.fetched) < FRESH => Ok(v),
-        _ => refresh(root),
+        _ => {
+            let r = refresh(root);
+            let failed = root.path(FAILED);
+            match &r {
+                Ok(_) => drop(std::fs::remove_file(failed)),
+                Err(e) => drop(std::fs::write(failed, e.to_string())),
+            }
+            r
+        }
     }
 }
 

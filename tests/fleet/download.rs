@@ -302,6 +302,14 @@ fn catalog_is_fetched_cached_and_its_image_imports() {
         .output()
         .unwrap();
     fails_with(&out, "the catalog is not JSON");
+    // ubus, without a cache: the refresh it started failed, and the reply says why
+    std::fs::remove_file(root.join("tmp/rpinet/catalog.json")).unwrap();
+    let v = call("image_catalog");
+    let e = v["error"].as_str().unwrap_or("");
+    assert!(
+        e.contains("could not be fetched") && e.contains("the catalog is not JSON"),
+        "{v}"
+    );
     // a catalog_url that is not http(s) is refused by the config
     std::fs::write(
         &cfg,
