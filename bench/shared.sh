@@ -9,8 +9,9 @@
 #      where the disk would not hold them;
 #   3. bytes read from the disk when 20 nodes' boot file sets are read cold through their node
 #      trees (/proc/self/io read_bytes; drop_caches before each run), shared vs copy: the files
-#      Raspberry Pi OS read in its first boot, as `make e2e` recorded them
-#      ($RPINET_E2E_CACHE/bookworm.boot-files), from the e2e's bookworm image.
+#      a node's first boot read, as `make e2e` recorded them for the e2e's image of
+#      BENCH_STYLE (default trixie): $RPINET_E2E_CACHE/STYLE.boot-files, the files the node
+#      had mapped once up (executables, libraries) and those whose access time the boot moved.
 #
 #   bench/shared.sh [PART...]   (default: 1 2 3; root: mounts, drop_caches)
 # BENCH_DIR (default /var/tmp/rpinet-bench) holds the image and the labs.
@@ -112,12 +113,12 @@ fi
 
 if [[ " $PARTS " == *" 3 "* ]]; then
   echo "== 3. bytes read from the disk: 20 nodes' boot file sets read cold through their trees"
-  list=$E2E/bookworm.boot-files
+  list=$E2E/${BENCH_STYLE:-trixie}.boot-files
   [ -s "$list" ] || { echo "  no $list: run make e2e first (it records the files a boot reads)"; exit 1; }
   for mode in shared copy; do
     L=$W/lab-reads-$mode
     lab "$mode" "$L"
-    ln -f "$E2E/bookworm.img" "$L/os.img" 2>/dev/null || cp "$E2E/bookworm.img" "$L/os.img"
+    ln -f "$E2E/${BENCH_STYLE:-trixie}.img" "$L/os.img" 2>/dev/null || cp "$E2E/${BENCH_STYLE:-trixie}.img" "$L/os.img"
     "$BIN" --root "$L" image import /os.img --name os >/dev/null
     add_nodes "$L" 1 20
     for k in $(seq 1 20); do "$BIN" --root "$L" node provision "n$k" --image os >/dev/null 2>&1; done
