@@ -1,6 +1,6 @@
-//! `rpinet node provision` on a real imported image: the node's trees equal
-//! the image's except for the NFS-root edits, reprovisioning swaps whole
-//! trees, and nothing is hard-linked into the image.
+//! `rpinet node provision` of private copies (root_mode 'copy') on a real imported image:
+//! the node's trees equal the image's except for the NFS-root edits, reprovisioning swaps
+//! whole trees, and nothing is hard-linked into the image.
 
 mod image_util;
 
@@ -12,6 +12,10 @@ fn setup(name: &str) -> PathBuf {
     let work = scratch(name);
     let root = work.join("root");
     router(&root);
+    // private copies (tests/shared_roots.rs has the shared ones)
+    let cfg = root.join("etc/config/rpinet");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}\toption root_mode 'copy'\n")).unwrap();
     for args in [
         &[
             "node",

@@ -107,7 +107,7 @@ impl RootMode {
         [("shared", RootMode::Shared), ("copy", RootMode::Copy)];
 
     /// A node's root when neither its section nor the main section says.
-    pub const DEFAULT: RootMode = RootMode::Copy;
+    pub const DEFAULT: RootMode = RootMode::Shared;
 
     pub fn as_str(self) -> &'static str {
         choice_name(&Self::CHOICES, self)
