@@ -264,7 +264,13 @@ for style in "${styles[@]}"; do
   t0=$SECONDS
   boot_all first
   say "$style: first boots (two at once) in $((SECONDS - t0)) s"
-  (cd "$lab/mnt/rpinet/nfs/lion" && find . -xdev -type f -newerat @172800 -printf '%P\n' | sort) \
+  # The files lion's first boot read: those its processes have mapped once it is up (console
+  # probe `mapped`: executables, libraries) and those whose access time moved (a copy's; an
+  # overlay reads its lower with O_NOATIME), each once, when the image has them.
+  {
+    python3 -c 'import json, sys; print("\n".join(p[1:] for p in json.load(open(sys.argv[1])).get("mapped", "").split("|") if p.startswith("/")))' "$lab/lion.first.json" 2>/dev/null || true
+    (cd "$lab/mnt/rpinet/nfs/lion" && find . -xdev -type f -newerat @172800 -printf '%P\n') || true
+  } | sort -u | while read -r f; do [ -f "$lab/mnt/rpinet/images/$style/root/$f" ] && echo "$f"; done \
     >"$cache/$style.boot-files" || true
   say "$style: lion's first boot read $(wc -l <"$cache/$style.boot-files") files of its root ($cache/$style.boot-files)"
   t0=$SECONDS
