@@ -350,10 +350,10 @@ return baseclass.extend({
 
 	/*
 	 * A node's root_mode as words: what status says it is (`effective`, docs/api.md), else its
-	 * own option, else the main section's, else copy (what rpinet does when neither says).
+	 * own option, else the main section's, else shared (what rpinet does when neither says).
 	 */
 	rootModeText(own, main, effective) {
-		const mode = str(effective) || str(own) || str(main) || 'copy',
+		const mode = str(effective) || str(own) || str(main) || 'shared',
 		    text = (mode == 'shared') ? _('shared: the image\'s root read-only, the node\'s changes in an overlay on the router')
 			: _('copy: a private full copy of the image\'s root');
 		return str(own) ? text : fmt(_('%s (the default)'), text);

@@ -135,9 +135,9 @@ return view.extend({
 
 		o = s.taboption('images', form.ListValue, 'root_mode', _('Node roots'),
 			_('Shared: a node\'s root is its image\'s root, read-only, with the node\'s own changes in an overlay on the router: provisioned in a second, one copy for many nodes. Copy: each node gets a private full copy. A node\'s Edit can choose otherwise; it takes effect at its next provision.'));
-		o.value('copy', _('Copy (a private full copy)'));
 		o.value('shared', _('Shared (overlay on the image)'));
-		o.default = 'copy';
+		o.value('copy', _('Copy (a private full copy)'));
+		o.default = 'shared';
 
 		o = s.taboption('images', form.Value, 'catalog_url', _('Raspberry Pi OS list'),
 			_('The JSON list of images the Images page offers, in Raspberry Pi Imager\'s format. Empty: Raspberry Pi\'s own list.'));
