@@ -14,6 +14,7 @@ pub mod blocks;
 pub mod download;
 pub mod ext4;
 pub mod fat;
+pub mod gzip;
 pub mod le;
 pub mod os_release;
 pub mod partition;

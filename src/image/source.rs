@@ -239,10 +239,7 @@ impl Source {
         } else if magic.starts_with(&[0x1F, 0x8B]) {
             s.compressed = true;
             let input = io::BufReader::with_capacity(256 << 10, counting);
-            s.rx = Some(decoder_thread(
-                "gzip",
-                flate2::read::MultiGzDecoder::new(input),
-            ));
+            s.rx = Some(decoder_thread("gzip", super::gzip::GzDecoder::new(input)));
         } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
             bail!("zstd images are not supported; use .img, .img.xz or .img.gz");
         } else {
