@@ -188,6 +188,15 @@ fn assert_clean(t: &Tally) {
 }
 
 /// A lab with `n` nodes in the config (applied when `applied`).
+/// The main section's root_mode (the lab's main section is the config's last).
+fn set_root_mode(lab: &Lab, mode: &str) {
+    let cfg = lab.read("etc/config/rpinet");
+    lab.write(
+        "etc/config/rpinet",
+        &format!("{cfg}\toption root_mode '{mode}'\n"),
+    );
+}
+
 fn lab_with_nodes(tag: &str, n: usize, applied: bool) -> Lab {
     let lab = Lab::new(tag);
     // A /16: a thousand nodes each get an address reservation.
@@ -343,11 +352,7 @@ fn first_provision_and_reimage_shared() {
 fn provision_and_reimage(mode: &str) {
     let base = |tag: &str| {
         let lab = lab_with_nodes(&format!("{mode}-{tag}"), 0, false);
-        let cfg = lab.read("etc/config/rpinet");
-        lab.write(
-            "etc/config/rpinet",
-            &format!("{cfg}\toption root_mode '{mode}'\n"),
-        );
+        set_root_mode(&lab, mode);
         lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
         fake_image(&lab, "alpha", "A");
         fake_image(&lab, "beta", "B");
@@ -410,6 +415,8 @@ fn provision_and_reimage(mode: &str) {
 fn rollback() {
     let setup = |tag: &str| {
         let lab = lab_with_nodes(&format!("crash-rollback-{tag}"), 0, false);
+        // the roll below is staged by renaming copies: a shared root is a mount point
+        set_root_mode(&lab, "copy");
         lab.node_add("lion", "38c128c0", "dc:a6:32:79:26:df", &[]);
         fake_image(&lab, "alpha", "A");
         fake_image(&lab, "beta", "B");
