@@ -386,7 +386,7 @@ test('nodes: grid over config node, docs/SPEC.md §1 validation before Save, add
   // a reimage offers a new identity; the node's root mode is an option of its own
   await page.click('button[data-provision="quiet_otter"]');
   await page.waitForSelector('#modal_overlay [id="widget.cbid.json.provision.new_identity"]');
-  assert.match(await page.innerText('#modal_overlay'), /Root: copy: a private full copy of the image's root \(the default\)\./);
+  assert.match(await page.innerText('#modal_overlay'), /Root: shared: the image's root read-only, the node's changes in an overlay on the router \(the default\)\./);
   assert.match(await page.innerText('#modal_overlay'), /1 SSH key is installed for the first user/);
   await page.check('#modal_overlay [id="widget.cbid.json.provision.new_identity"]');
   await page.click('#rpinet-provision-start');
@@ -395,10 +395,11 @@ test('nodes: grid over config node, docs/SPEC.md §1 validation before Save, add
   await page.click('#modal_overlay .right > .cbi-button:first-child');
   await page.click('tr[data-sid="quiet_otter"] .cbi-button-edit');
   await page.waitForSelector('#modal_overlay [id="widget.cbid.rpinet.quiet_otter.root_mode"]');
-  await page.selectOption('#modal_overlay [id="widget.cbid.rpinet.quiet_otter.root_mode"]', 'shared');
+  assert.equal(await page.$eval('#modal_overlay [id="widget.cbid.rpinet.quiet_otter.root_mode"] option[value=""]', (o) => o.textContent), 'As in Settings (shared)');
+  await page.selectOption('#modal_overlay [id="widget.cbid.rpinet.quiet_otter.root_mode"]', 'copy');
   await page.click('#modal_overlay .cbi-button-positive');
   await page.waitForSelector('body:not(.modal-overlay-active)');
-  assert.deepEqual(callsOf('uci', 'set').filter((c) => c.args.section === 'quiet_otter').at(-1).args.values, { root_mode: 'shared' });
+  assert.deepEqual(callsOf('uci', 'set').filter((c) => c.args.section === 'quiet_otter').at(-1).args.values, { root_mode: 'copy' });
 
   // Roll back: asked in LuCI's modal, never the browser's confirm()
   await page.click('[data-rollback="running_lion"]');
@@ -489,7 +490,7 @@ test('settings: five tabs, storage from block info, network choices, root mode, 
   assert.deepEqual(ifaces, ['lan', 'wan', 'cluster']);
   await tab('images');
   assert.deepEqual(await shown(), ['root_mode', 'catalog_url']);
-  assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.root_mode"]'), 'copy');
+  assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main.root_mode"]'), 'shared');
   await tab('fleet');
   assert.deepEqual(await shown(), ['ssh_key', 'volume_size', 'roll_batch']);
   assert.ok(await page.$eval('[id="cbi-rpinet-main-ssh_key"] .add-item input', (e) => e.clientWidth) >= 400);
@@ -524,13 +525,13 @@ test('settings: five tabs, storage from block info, network choices, root mode, 
   await page.fill('[id="widget.cbid.rpinet.main.server_ip"]', '');
   await page.selectOption('[id="widget.cbid.rpinet.main.dhcp_mode"]', 'proxy');
   await tab('images');
-  await page.selectOption('[id="widget.cbid.rpinet.main.root_mode"]', 'shared');
+  await page.selectOption('[id="widget.cbid.rpinet.main.root_mode"]', 'copy');
   await page.click('.cbi-page-actions .cbi-button-save');
   await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
   await settle(page, 100);
   const set = callsOf('uci', 'set').filter((c) => c.args.section === 'main');
   assert.equal(set.length, 1);
-  assert.deepEqual(set[0].args.values, { dhcp_mode: 'proxy', root_mode: 'shared' });
+  assert.deepEqual(set[0].args.values, { dhcp_mode: 'proxy', root_mode: 'copy' });
 
   // SSH keys: a line rpinet would refuse is marked with why and not added; a good one is
   await tab('fleet');

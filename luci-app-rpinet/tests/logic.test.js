@@ -222,7 +222,8 @@ test('provisioning: a user and a password go together, typed twice alike; root m
   for (const u of ['9a', 'Pi', 'a b', 'a'.repeat(33), '-a']) assert.equal(typeof logic.validateUser(u), 'string', u);
   assert.match(logic.rootModeText('', 'shared'), /^shared: .*\(the default\)$/);
   assert.match(logic.rootModeText('copy', 'shared'), /^copy: a private full copy/);
-  assert.match(logic.rootModeText('', ''), /^copy: .*\(the default\)$/);
+  assert.match(logic.rootModeText('', ''), /^shared: .*\(the default\)$/);
+  assert.match(logic.rootModeText('', 'copy'), /^copy: .*\(the default\)$/);
   // what status says the root is comes first
   assert.match(logic.rootModeText('', 'copy', 'shared'), /^shared: .*\(the default\)$/);
 });

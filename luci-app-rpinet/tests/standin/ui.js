@@ -137,11 +137,13 @@ var UISelect = UIElement.extend({
 			'disabled': this.options.disabled ? '' : null
 		    });
 
+		/* LuCI: the empty option says the '' choice's text when there is one; '' is not drawn twice */
 		if (this.options.optional || value == null || keys.indexOf(value) == -1)
-			sel.appendChild(E('option', { 'value': '' }, this.options.placeholder || _('-- Please choose --')));
+			sel.appendChild(E('option', { 'value': '' }, [ this.choices[''] || this.options.placeholder || _('-- Please choose --') ]));
 
 		keys.forEach(function(k) {
-			sel.appendChild(E('option', { 'value': k, 'selected': (k === value) ? '' : null }, [ this.choices[k] ]));
+			if (k !== '')
+				sel.appendChild(E('option', { 'value': k, 'selected': (k === value) ? '' : null }, [ this.choices[k] ]));
 		}, this);
 
 		this.frame(sel);
