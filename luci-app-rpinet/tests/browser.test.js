@@ -734,9 +734,9 @@ test('real-fleet: roll an image in the lab: every node\'s state, the boot trace 
 
 test('real-nocatalog: a router that cannot fetch the list says so with rpinet\'s sentence', async () => {
   const page = await open('images');
-  // rpinet's sentence without the command it names, what to check, and Try again
+  // rpinet's sentence with why (the download's own error), what to check, and Try again
   assert.match(await page.innerText('#rpinet-catalog-error'),
-    /^The Raspberry Pi OS list is not available: the catalog could not be fetched from http:\/\/127\.0\.0\.1:9\/os_list\.json\.\n[\s\S]*Settings → Images/);
+    /^The Raspberry Pi OS list is not available: the catalog could not be fetched from http:\/\/127\.0\.0\.1:9\/os_list\.json: download of \S+ failed: [^\n]*Failed to connect[^\n]*\.\n[\s\S]*Settings → Images/);
   assert.doesNotMatch(await page.innerText('#rpinet-catalog-error'), /rpinet image catalog/);
   const n = callsOf('rpinet', 'image_catalog').length;
   await page.click('#rpinet-catalog-retry');

@@ -7,7 +7,9 @@
                                   state it went through, in order (a JSON array)
   lab.py roll RPINET LAB ID OUT   the same for an image roll, and boot the nodes as the roll
                                   switches them, as dnsmasq's hooks would record it:
-                                  running_lion comes up, quiet_otter misses cmdline.txt
+                                  running_lion comes up and its OS reports a running boot
+                                  (what rpinet-report writes into its root), quiet_otter
+                                  misses cmdline.txt
   lab.py tidy DIR SHIFT           every JSON file of DIR: times (Unix seconds) minus SHIFT, job
                                   ids made stable, indented as json.tool does
   lab.py uci FILE                 a UCI file as LuCI's `uci get` returns it (JSON)
@@ -16,7 +18,8 @@
                                   the reply's file and, for a job, the file of its states
 
 Nothing here changes what rpinet answers: `job` and `roll` only read the state files rpinet
-writes, and `tidy` moves every time by the same amount, so what is relative stays true.
+writes (`roll` adds what the nodes would: boot events and a boot report), and `tidy` moves
+every time by the same amount, so what is relative stays true.
 """
 
 import http.server
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import time
 
-TIME_KEYS = {"started", "updated", "time", "first_seen", "last_seen", "created", "fetched"}
+TIME_KEYS = {"started", "updated", "time", "first_seen", "last_seen", "created", "fetched", "written"}
 JOB_ID = re.compile(r"^j([0-9]{9,11})-([0-9]+)$")
 
 
@@ -102,6 +105,15 @@ def roll(rpinet, lab, job_id, out):
                     log.write(f"{int(time.time())}\tmiss\t{ip}\t/mnt/rpinet/tftp/{d}/cmdline.txt\tnot found\n")
         if host:
             event("dhcp", {"ACTION": "update", "MACADDR": mac, "IPADDR": ip, "HOSTNAME": host})
+            # the OS up: rpinet-report writes how the boot ended into the node's root (rpinet's
+            # roll waits for a running boot, not only for the OS asking for its lease)
+            report = os.path.join(lab, "mnt/rpinet/nfs", name, "var/lib/rpinet")
+            os.makedirs(report, exist_ok=True)
+            with open(os.path.join(report, "boot-report"), "w") as f:
+                f.write("rpinet-boot-report 1\nstate=running\nmode=multi-user\n"
+                        "boot=0123456789abcdef0123456789abcdef\nkernel=6.6.51+rpt-rpi-v8\n"
+                        "initrd_us=2500000\nuserspace_us=7500000\nfinish_us=47500000\n"
+                        "multi_user_us=46000000\n")
 
     def on_state(s):
         for n in s.get("nodes") or []:

@@ -33,7 +33,12 @@ OUT="$TESTS/fixtures/rpinet-call"
 PORT=${PORT:-18573}
 LAB=$(mktemp -d /tmp/rpinet-luci-lab.XXXXXX)
 SERVER=
-cleanup() { [ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; rm -rf "$LAB"; }
+# run as root, rpinet mounts the nodes' shared roots (overlays) inside the lab: unmount them first
+cleanup() {
+	[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true
+	awk -v lab="$LAB/" 'index($2, lab) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount "$m" || true; done
+	rm -rf "$LAB"
+}
 trap cleanup EXIT
 UUID=6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44
 # the moment of generation, and the boots' start 200 s before it (1700000000 in the output)
