@@ -8,13 +8,16 @@
 
 /*
  * rpinet.widgets — the few pieces of markup every rpinet page draws the same way, built
- * with LuCI's E(): text from outside, state labels, and a background job's progress bar.
+ * with LuCI's E(): text from outside, state labels, a background job's progress bar, and
+ * a node table's filter bar and pager.
  */
 
 /* the bar's colour per look: the bootstrap theme's primary blue, its success green, and red */
 const BAR_COLOUR = { active: '#1976d2', ok: '#00ac59', problem: '#c62828', pending: '#999' };
 /* long words (checksums, paths) break rather than widen the page */
 const WRAP = 'overflow-wrap:anywhere;word-break:break-word';
+/* the rows a node table's page may hold */
+const PAGE_SIZES = [ 25, 50, 100 ];
 
 const callJob = rpc.declare({
 	object: 'rpinet',
@@ -94,6 +97,80 @@ return baseclass.extend({
 			return (el && typeof(el.then) == 'function') ? el.then(widen) : widen(el);
 		};
 		return option;
+	},
+
+	/* the rows a node table's page may hold (its pager's choices) */
+	PAGE_SIZES: PAGE_SIZES,
+
+	/* a node table's first page size: fewer rows on a phone */
+	pageSize() {
+		return (window.innerWidth < 600) ? PAGE_SIZES[0] : PAGE_SIZES[1];
+	},
+
+	/*
+	 * A node table's filter bar (Overview, Nodes): LuCI dropdowns for the state and the image,
+	 * with how many rows each has, and a text field, over `query` ({ state, image, text }).
+	 * onChange(q) gets what changed, at once. render(rows) gives the bar; it is the same
+	 * element while the same choices are there, so that a refresh keeps an open dropdown open,
+	 * and the text field is always the same one, so that it keeps its focus while typing.
+	 */
+	filterBar(query, onChange) {
+		let key = null, bar = null, text = null;
+		return {
+			render(rows) {
+				const states = logic.stateChoices(rows || []), images = logic.imageChoices(rows || []),
+				    k = JSON.stringify([ Object.keys(states), Object.keys(images) ]);
+				if (k == key && bar)
+					return bar;
+				key = k;
+				if (!states[query.state])
+					query.state = '';
+				if (!images[query.image])
+					query.image = '';
+				if (!text) {
+					text = new ui.Textfield(query.text, { id: 'rpinet-filter-text', placeholder: _('Name, serial, MAC, address…') });
+					text.render().querySelector('input').addEventListener('input', (ev) => onChange({ text: ev.target.value }));
+				}
+				const state = new ui.Dropdown(query.state, states, { id: 'rpinet-filter-state', sort: Object.keys(states), optional: false }),
+				    image = new ui.Dropdown(query.image, images, { id: 'rpinet-filter-image', sort: Object.keys(images), optional: false }),
+				    stateEl = state.render(), imageEl = image.render();
+				stateEl.addEventListener('cbi-dropdown-change', (ev) => onChange({ state: ev.detail.value ? ev.detail.value.value : '' }));
+				imageEl.addEventListener('cbi-dropdown-change', (ev) => onChange({ image: ev.detail.value ? ev.detail.value.value : '' }));
+				bar = E('div', { 'class': 'cbi-section-create', 'id': 'rpinet-filters', 'style': 'flex-wrap:wrap' }, [
+					E('label', { 'for': 'widget.rpinet-filter-text' }, _('Show')), stateEl, imageEl, text.node
+				]);
+				return bar;
+			}
+		};
+	},
+
+	/*
+	 * The pager under a node table for logic.tableView's view `v`: Previous, which nodes of
+	 * how many, Next, and the page size. onChange(q) gets { page } or { size }. Nothing when
+	 * every node fits on one page of the chosen size, nor when the filter matches none (the
+	 * table says so).
+	 */
+	pager(v, size, onChange) {
+		if (v.total <= size || !v.matched)
+			return '';
+		return E('div', { 'class': 'cbi-section-create', 'id': 'rpinet-pager', 'style': 'flex-wrap:wrap' }, [
+			E('button', {
+				'class': 'cbi-button', 'data-page': 'prev', 'disabled': v.page == 0 || null,
+				'click': () => onChange({ page: v.page - 1 })
+			}, _('Previous')),
+			E('span', { 'id': 'rpinet-pager-text' }, (v.matched == v.total)
+				? logic.fmt(_('Nodes %d–%d of %d'), v.from, v.to, v.matched)
+				: logic.fmt(_('Nodes %d–%d of %d matching (%d in all)'), v.from, v.to, v.matched, v.total)),
+			E('button', {
+				'class': 'cbi-button', 'data-page': 'next', 'disabled': v.page + 1 >= v.pages || null,
+				'click': () => onChange({ page: v.page + 1 })
+			}, _('Next')),
+			E('select', {
+				'class': 'cbi-input-select', 'id': 'rpinet-page-size', 'style': 'width:auto',
+				'title': _('Rows a page'),
+				'change': (ev) => onChange({ size: +ev.target.value })
+			}, PAGE_SIZES.map((n) => E('option', { 'value': n, 'selected': (n == size) ? '' : null }, logic.fmt(_('%d a page'), n))))
+		]);
 	},
 
 	/* an error said in a box that wraps its longest word rather than widen the page */

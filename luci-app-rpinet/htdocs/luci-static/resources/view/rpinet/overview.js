@@ -24,7 +24,6 @@
  */
 
 const CHUNK = 250;
-const PAGE_SIZES = [ 25, 50, 100 ];
 
 const callStatus = rpc.declare({
 	object: 'rpinet',
@@ -60,7 +59,7 @@ const COLUMNS = [
 /* Text from outside (rpinet's replies) goes in as a text node, never as markup. */
 return view.extend({
 	/* what the table shows: filters, sort, page */
-	query: { state: '', image: '', text: '', sort: 'name', desc: false, page: 0, size: (window.innerWidth < 600) ? 25 : 50 },
+	query: { state: '', image: '', text: '', sort: 'name', desc: false, page: 0, size: widgets.pageSize() },
 
 	/*
 	 * Every node with every field: pages of CHUNK (docs/api.md status offset/limit), the
@@ -124,40 +123,6 @@ return view.extend({
 		]);
 	},
 
-	/* the filter bar: state and image (LuCI dropdowns) and a text, each applied at once */
-	renderFilters() {
-		const rows = this.rows || [],
-		    states = logic.stateChoices(rows), images = logic.imageChoices(rows),
-		    key = JSON.stringify([ Object.keys(states), Object.keys(images) ]);
-
-		/* redrawn only when the choices change: a refresh keeps an open dropdown open */
-		if (this.filterKey == key && this.filterBar)
-			return this.filterBar;
-		this.filterKey = key;
-		if (!states[this.query.state])
-			this.query.state = '';
-		if (!images[this.query.image])
-			this.query.image = '';
-
-		const state = new ui.Dropdown(this.query.state, states, { id: 'rpinet-filter-state', sort: Object.keys(states), optional: false }),
-		    image = new ui.Dropdown(this.query.image, images, { id: 'rpinet-filter-image', sort: Object.keys(images), optional: false }),
-		    text = this.textFilter || (this.textFilter = new ui.Textfield(this.query.text, { id: 'rpinet-filter-text', placeholder: _('Name, serial, MAC, address…') })),
-		    textEl = text.node || text.render(),
-		    stateEl = state.render(), imageEl = image.render();
-
-		stateEl.addEventListener('cbi-dropdown-change', (ev) => this.setQuery({ state: ev.detail.value ? ev.detail.value.value : '' }));
-		imageEl.addEventListener('cbi-dropdown-change', (ev) => this.setQuery({ image: ev.detail.value ? ev.detail.value.value : '' }));
-		if (!this.textBound) {
-			this.textBound = true;
-			textEl.querySelector('input').addEventListener('input', (ev) => this.setQuery({ text: ev.target.value }));
-		}
-
-		this.filterBar = E('div', { 'class': 'cbi-section-create', 'id': 'rpinet-filters', 'style': 'flex-wrap:wrap' }, [
-			E('label', { 'for': 'widget.rpinet-filter-text' }, _('Show')), stateEl, imageEl, textEl
-		]);
-		return this.filterBar;
-	},
-
 	setQuery(q) {
 		Object.assign(this.query, q, ('page' in q) ? {} : { page: 0 });
 		this.drawTable();
@@ -210,24 +175,7 @@ return view.extend({
 			E('table', { 'class': 'table cbi-section-table', 'id': 'rpinet-nodes' }, [ head ].concat(v.rows.length
 				? v.rows.map((r) => this.renderRow(r))
 				: [ E('tr', { 'class': 'tr placeholder' }, E('td', { 'class': 'td' }, E('em', {}, _('No node matches the filter.')))) ])),
-			E('div', { 'class': 'cbi-section-create', 'id': 'rpinet-pager', 'style': 'flex-wrap:wrap' }, [
-				E('button', {
-					'class': 'cbi-button', 'data-page': 'prev', 'disabled': v.page == 0 || null,
-					'click': () => this.setQuery({ page: v.page - 1 })
-				}, _('Previous')),
-				E('span', { 'id': 'rpinet-pager-text' }, (v.matched == v.total)
-					? logic.fmt(_('Nodes %d–%d of %d'), v.from, v.to, v.matched)
-					: logic.fmt(_('Nodes %d–%d of %d matching (%d in all)'), v.from, v.to, v.matched, v.total)),
-				E('button', {
-					'class': 'cbi-button', 'data-page': 'next', 'disabled': v.page + 1 >= v.pages || null,
-					'click': () => this.setQuery({ page: v.page + 1 })
-				}, _('Next')),
-				E('select', {
-					'class': 'cbi-input-select', 'id': 'rpinet-page-size', 'style': 'width:auto',
-					'title': _('Rows a page'),
-					'change': (ev) => this.setQuery({ size: +ev.target.value })
-				}, PAGE_SIZES.map((n) => E('option', { 'value': n, 'selected': (n == q.size) ? '' : null }, logic.fmt(_('%d a page'), n))))
-			])
+			widgets.pager(v, q.size, (p) => this.setQuery(p))
 		]);
 	},
 
@@ -357,9 +305,10 @@ return view.extend({
 			? widgets.error(logic.fmt(_('rpinet status failed: %s'), status.error), 'warning') : '');
 		dom.content(root.querySelector('#rpinet-health-box'), this.renderHealth(status));
 		dom.content(root.querySelector('#rpinet-summary-box'), status.error ? '' : this.renderSummary(status));
-		const bar = root.querySelector('#rpinet-filters-box');
-		if (bar.firstChild !== this.renderFilters())
-			dom.content(bar, this.filterBar);
+		const box = root.querySelector('#rpinet-filters-box'),
+		    bar = this.filters.render(this.rows);
+		if (box.firstChild !== bar)
+			dom.content(box, bar);
 		this.drawTable();
 		dom.content(root.querySelector('#rpinet-discovered-box'), this.renderDiscovered(status, data[1]));
 	},
@@ -374,6 +323,7 @@ return view.extend({
 	renderPage(data) {
 		const writable = this.writable;
 
+		this.filters = widgets.filterBar(this.query, (q) => this.setQuery(q));
 		this.root = E('div', { 'id': 'rpinet-overview' }, [
 			E('h2', {}, _('Raspberry Pi netboot')),
 			E('div', { 'class': 'cbi-map-descr' },
