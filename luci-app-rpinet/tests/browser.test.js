@@ -261,15 +261,17 @@ test('overview: health, the summary, one table row per node, sorting, filters, d
 
 test('nodes: grid over config node, docs/SPEC.md §1 validation before Save, add, provision progress', async () => {
   const page = await open('nodes');
+  // in name order, as on Overview; five nodes fit on one page: no pager
   const rows = await page.$$eval('tr.cbi-section-table-row', (trs) => trs.map((tr) => tr.dataset.sid));
-  assert.deepEqual(rows, ['running_lion', 'quiet_otter', 'brave_fox', 'spare_pi', 'slow_hare']);
+  assert.deepEqual(rows, ['brave_fox', 'quiet_otter', 'running_lion', 'slow_hare', 'spare_pi']);
+  assert.equal(await page.$('#rpinet-pager'), null);
   const lion = await page.innerText('tr[data-sid="running_lion"]');
   for (const s of ['38c128c0', 'dc:a6:32:79:26:df', 'Raspberry Pi 4 / 400 / CM4', 'bookworm-lite', 'Reimage', 'Roll back']) assert.ok(lion.includes(s), s);
   // Roll back only where status says a root is kept (running_lion's, from a roll to trixie-lite)
   assert.deepEqual(await page.$$eval('[data-rollback]', (b) => b.map((x) => x.dataset.rollback)), ['running_lion']);
   // the boot directory column shows the directory the Pi asks for, not the method
   const dirs = await page.$$eval('td[data-name="_boot_dir"]', (tds) => tds.map((td) => td.innerText.trim()));
-  assert.deepEqual(dirs, ['38c128c0', '2c-cf-67-0a-11-2b', 'b66c4c16', 'spare', '5e1ab2c3']);
+  assert.deepEqual(dirs, ['b66c4c16', '2c-cf-67-0a-11-2b', '38c128c0', '5e1ab2c3', 'spare']);
   assert.match(await page.innerText('tr[data-sid="quiet_otter"]'), /Raspberry Pi 5 \/ 500 \/ CM5/);
   await shots(page, 'nodes');
 
@@ -930,7 +932,9 @@ test('reader: every page is read-only for a user without write access', async ()
   await page.close();
 
   page = await open('nodes');
-  assert.deepEqual(await enabled(page, '#view input, #view select, .cbi-section-create button, .cbi-button-remove, [data-provision], [data-rollback], .cbi-page-actions button'), []);
+  // what changes the config is disabled; the filter, which only shows, is not
+  assert.deepEqual(await enabled(page, '#view input:not([id="widget.rpinet-filter-text"]), #view select, .cbi-section-create button, .cbi-button-remove, [data-provision], [data-rollback], .cbi-page-actions button'), []);
+  assert.equal((await enabled(page, '[id="widget.rpinet-filter-text"]')).length, 1);
   // Edit shows the node with every field disabled and no working Save
   await page.click('tr[data-sid="running_lion"] .cbi-button-edit');
   await page.waitForSelector('body.modal-overlay-active');
@@ -1022,6 +1026,74 @@ test('many: 1,000 nodes — the table holds every node, draws a page of 50, sort
   await page.click('#rpinet-filter-state li[data-value=""]');
   assert.deepEqual(await page.$$eval('#rpinet-nodes tr[data-node]', (c) => c.map((x) => x.dataset.node)), ['pi_0999']);
   await shots(page, 'many-overview');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('many: 1,000 nodes on Nodes — the grid draws a page of 50, filtered as on Overview, an edit kept across pages', async () => {
+  const page = await open('nodes');
+  const sids = () => page.$$eval('tr.cbi-section-table-row[data-sid]', (trs) => trs.map((tr) => tr.dataset.sid));
+  const pager = () => page.innerText('#rpinet-pager-text');
+  let rows = await sids();
+  assert.equal(rows.length, 50);
+  assert.deepEqual([rows[0], rows[49]], ['pi_0000', 'pi_0049']);
+  assert.equal(await pager(), 'Nodes 1–50 of 1000');
+  assert.equal(await page.isDisabled('#rpinet-pager [data-page="prev"]'), true);
+  // the page's fields are the only ones in the form: 50 enabled flags, not 1,000
+  assert.equal(await page.$$eval('input[id^="widget.cbid.rpinet."][id$=".enabled"]', (i) => i.length), 50);
+
+  // an unsaved change on one page is still there after another page, and Save takes it
+  const flag = '[id="widget.cbid.rpinet.pi_0003.enabled"]';
+  assert.equal(await page.isChecked(flag), true);
+  await page.uncheck(flag);
+  await page.click('#rpinet-pager [data-page="next"]');
+  assert.equal(await pager(), 'Nodes 51–100 of 1000');
+  rows = await sids();
+  assert.deepEqual([rows[0], rows.length], ['pi_0050', 50]);
+  await page.click('#rpinet-pager [data-page="prev"]');
+  assert.equal(await page.isChecked(flag), false);
+
+  // 100 a page, from the first
+  await page.selectOption('#rpinet-page-size', '100');
+  assert.equal(await pager(), 'Nodes 1–100 of 1000');
+  assert.equal((await sids()).length, 100);
+
+  // the state and image dropdowns and the text field of Overview, over every node
+  assert.deepEqual(await page.$$eval('#rpinet-filter-image li', (li) => li.map((x) => x.innerText)),
+    ['Every image', 'bookworm-lite (494)', 'k3s-worker (246)', 'trixie-lite (246)', 'Not provisioned (14)']);
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value="failed"]');
+  assert.equal(await pager(), 'Nodes 1–17 of 17 matching (1000 in all)');
+  assert.ok((await page.$$eval('td[data-name="_last_boot"]', (td) => td.map((x) => x.innerText))).every((t) => /BOOT FAILED|EMERGENCY/.test(t)));
+  // typed a letter at a time: the field keeps its focus as the grid is drawn again
+  await page.click('[id="widget.rpinet-filter-text"]');
+  await page.keyboard.type('pi_09');
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'widget.rpinet-filter-text');
+  assert.deepEqual(await sids(), ['pi_0906', 'pi_0970']);
+  await page.keyboard.type('99');
+  // nothing matches: one plain line, no pager
+  assert.deepEqual(await sids(), []);
+  assert.equal(await page.innerText('#cbi-rpinet-node tr.placeholder'), 'No node matches the filter.');
+  assert.equal(await page.$('#rpinet-pager'), null);
+  await shots(page, 'many-nodes-nomatch');
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value=""]');
+  assert.deepEqual(await sids(), ['pi_0999']);
+  // Edit from a filtered page opens that node
+  await page.click('tr[data-sid="pi_0999"] .cbi-button-edit');
+  await page.waitForSelector('#modal_overlay [id="widget.cbid.rpinet.pi_0999.serial"]');
+  assert.equal(await page.inputValue('#modal_overlay [id="widget.cbid.rpinet.pi_0999.serial"]'), '100003e7');
+  await page.click('#modal_overlay .right > .cbi-button:first-child');
+  await page.fill('[id="widget.rpinet-filter-text"]', '');
+  assert.equal(await pager(), 'Nodes 1–100 of 1000');
+  await shots(page, 'many-nodes');
+
+  // Save: the one change, on pi_0003, and nothing else of the thousand
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
+  await settle(page, 100);
+  assert.deepEqual(callsOf('uci', 'set').map((c) => [c.args.section, c.args.values]), [['pi_0003', { enabled: '0' }]]);
+  assert.equal(callsOf('uci', 'delete').length, 0);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -155,6 +155,29 @@ test('the node table filters by state, image and text, sorts any column (empty l
   assert.deepEqual(logic.imageChoices(rows), { '': 'Every image', 'bookworm-lite': 'bookworm-lite (3)', '-': 'Not provisioned (2)' });
 });
 
+test('the Nodes grid filters its config sections as Overview filters status: state from status, the rest from the section', () => {
+  const sections = Object.values(fixture('uci-rpinet.json')).filter((s) => s['.type'] == 'node');
+  const byName = {};
+  for (const n of fixture('status.json').nodes) byName[n.name] = n;
+  // a section status does not know yet (added since), and one edited since the last status
+  sections.push({ '.name': 'new_pi', '.type': 'node', serial: '0a0b0c0d', mac: 'dc:a6:32:0a:0b:0c', model: 'pi4' });
+  const lion = sections.find((s) => s['.name'] == 'running_lion');
+  Object.assign(lion, { mac: 'dc:a6:32:99:99:99', enabled: '0' });
+  const rows = logic.configRows(sections, byName, NOW);
+  const names = (q) => logic.tableView(rows, q).rows.map((r) => r.name);
+  assert.deepEqual(names({}), ['brave_fox', 'new_pi', 'quiet_otter', 'running_lion', 'slow_hare', 'spare_pi']);
+  assert.deepEqual(rows.find((r) => r.name == 'new_pi').state, 'none');
+  assert.deepEqual(names({ state: 'disabled' }), ['running_lion', 'spare_pi']);
+  assert.deepEqual(names({ text: '99:99' }), ['running_lion']);
+  assert.deepEqual(names({ text: 'dc:a6:32:79' }), []);
+  assert.deepEqual(names({ text: 'new-pi' }), ['new_pi']);
+  assert.deepEqual(names({ image: '-' }), ['brave_fox', 'new_pi', 'spare_pi']);
+  // its last boot and kept root still come from status
+  assert.equal(rows.find((r) => r.name == 'quiet_otter').address, '192.168.1.71');
+  assert.deepEqual(rows.find((r) => r.name == 'running_lion').kept, { image: 'trixie-lite' });
+  assert.deepEqual(logic.configRows(null, null, NOW), []);
+});
+
 test('summary from the status reply, each node once; counted from the nodes when the backend has none', () => {
   const st = fixture('status.json');
   const want = { total: 5, running: 1, up: 0, degraded: 0, booting: 1, failed: 1, stalled: 1, none: 1 };

@@ -474,8 +474,8 @@ var CBIGridSection = CBITypedSection.extend({
 			})));
 
 			if (!sids.length)
-				table.appendChild(E('tr', { 'class': 'tr placeholder' },
-					E('td', { 'class': 'td' }, E('em', {}, _('This section contains no values yet')))));
+				table.appendChild(E('tr', { 'class': 'tr cbi-section-table-row placeholder' },
+					E('td', { 'class': 'td' }, self.renderSectionPlaceholder())));
 
 			return E('div', { 'class': 'cbi-section cbi-tblsection', 'id': 'cbi-%s-%s'.format(self.config, self.sectiontype) }, [
 				self.title ? E('h3', {}, self.title) : '',
@@ -484,6 +484,10 @@ var CBIGridSection = CBITypedSection.extend({
 				self.renderSectionAdd()
 			]);
 		});
+	},
+
+	renderSectionPlaceholder: function() {
+		return E('em', {}, _('This section contains no values yet'));
 	},
 
 	renderTextValue: function(sid, o) {

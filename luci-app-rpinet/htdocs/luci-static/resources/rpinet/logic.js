@@ -758,6 +758,21 @@ return baseclass.extend({
 		};
 	},
 
+	/*
+	 * The Nodes grid's rows, for tableView: one per `config node` section (uci.sections order
+	 * does not matter), its state, address and kept root from its status entry (`byName`:
+	 * name → status node) and what the form edits — serial, MAC, image, reserved address,
+	 * enabled — from the section, which may be newer than the last status.
+	 */
+	configRows(sections, byName, now) {
+		return (Array.isArray(sections) ? sections : []).filter(s => s && s['.name']).map(s => {
+			const name = s['.name'], st = (byName && byName[name]) || {},
+			    own = { name: name, serial: s.serial, mac: s.mac, model: s.model, ip: s.ip, image: s.image,
+				    boot_id: s.boot_id, enabled: s.enabled != '0' };
+			return this.nodeRow(Object.assign({}, st, own, { hostname: st.hostname || this.hostname(name) }), now);
+		});
+	},
+
 	SORT_KEYS: SORT_KEYS,
 
 	/*

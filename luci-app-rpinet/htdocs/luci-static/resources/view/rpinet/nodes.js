@@ -16,6 +16,10 @@
  * (rpinet.actions: image, first user and password, volume, new identity) and Roll back where
  * an image roll kept a root (status `kept`). Without write access (LuCI marks the map
  * read-only) every control is disabled.
+ *
+ * As on Overview, the grid is filtered by state, image and text and drawn a page at a time
+ * (rpinet.widgets' filter bar and pager, logic.tableView): the section's cfgsections() are
+ * the page's nodes, so that only they are loaded, drawn and saved.
  */
 
 const callImages = rpc.declare({
@@ -45,6 +49,9 @@ return view.extend({
 	/* whether this login may provision and roll back, asked in load() */
 	canWrite: true,
 
+	/* what the grid shows: filters and page, in name order as on Overview */
+	query: { state: '', image: '', text: '', page: 0, size: widgets.pageSize() },
+
 	writable() {
 		return this.canWrite && !(this.map && this.map.readonly);
 	},
@@ -68,6 +75,40 @@ return view.extend({
 		((status && Array.isArray(status.nodes)) ? status.nodes : []).forEach((n) => {
 			if (n && n.name)
 				this.boots[n.name] = n;
+		});
+	},
+
+	/*
+	 * The page of `config node` sections the grid shows (the section's cfgsections()), from
+	 * the config as it is now and the last status; this.view is the page's logic.tableView.
+	 */
+	pageSections() {
+		const rows = logic.configRows(uci.sections('rpinet', 'node'), this.boots, Date.now() / 1000);
+		this.rows = rows;
+		this.view = logic.tableView(rows, this.query);
+		this.query.page = this.view.page;
+		return this.view.rows.map((r) => r.name);
+	},
+
+	/*
+	 * A filter or the page changed: what the page's fields hold goes into the config (as a
+	 * save would take it, not yet saved), and the grid's table and pager are drawn again
+	 * for the new page; the filter bar stays, so the text field keeps its focus.
+	 */
+	setQuery(q) {
+		const s = this.section;
+		return Promise.resolve(s.parse()).catch(() => null).then(() => {
+			Object.assign(this.query, q, ('page' in q) ? {} : { page: 0 });
+			return s.load();
+		}).then(() => form.GridSection.prototype.render.call(s)).then((fresh) => {
+			const el = this.map.root.querySelector('[data-rpinet-grid]');
+			if (!el)
+				return;
+			el.replaceChild(fresh.querySelector('table'), el.querySelector('table'));
+			dom.content(el.querySelector('#rpinet-pager-box'), widgets.pager(this.view, this.query.size, (p) => this.setQuery(p)));
+			const box = el.querySelector('#rpinet-filters-box'), bar = this.filters.render(this.rows);
+			if (box.firstChild !== bar)
+				dom.content(box, bar);
 		});
 	},
 
@@ -110,7 +151,25 @@ return view.extend({
 		const m = this.map = new form.Map('rpinet', _('Raspberry Pi nodes'),
 			_('Each node is one Raspberry Pi that boots from this router. The serial and MAC address are on the Pi (see Settings → EEPROM); a node boots once it is provisioned from an image.'));
 
-		const s = m.section(form.GridSection, 'node', _('Nodes'));
+		const s = this.section = m.section(form.GridSection, 'node', _('Nodes'));
+		this.filters = widgets.filterBar(this.query, (q) => this.setQuery(q));
+		s.cfgsections = () => this.pageSections();
+		/* the grid as LuCI draws it, with the filter bar above its table and the pager under it */
+		s.render = function() {
+			return form.GridSection.prototype.render.apply(this, arguments).then((el) => {
+				const table = el.querySelector('table');
+				el.setAttribute('data-rpinet-grid', '');
+				table.parentNode.insertBefore(E('div', { 'id': 'rpinet-filters-box' }, self.filters.render(self.rows)), table);
+				table.parentNode.insertBefore(E('div', { 'id': 'rpinet-pager-box' },
+					widgets.pager(self.view, self.query.size, (p) => self.setQuery(p))), table.nextSibling);
+				return el;
+			});
+		};
+		/* a filter that matches no node says so; LuCI's own words when there is no node at all */
+		s.renderSectionPlaceholder = function() {
+			return (self.view && self.view.total) ? E('em', {}, _('No node matches the filter.'))
+				: form.GridSection.prototype.renderSectionPlaceholder.apply(this, arguments);
+		};
 		s.anonymous = false;
 		s.addremove = true;
 		s.nodescriptions = true;
