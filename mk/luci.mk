@@ -24,6 +24,6 @@ test-luci: luci-setup
 	cd $(LUCI_TESTS) && CHROMIUM=$(CHROMIUM) node --test --test-concurrency=1 browser.test.js
 	@echo "test-luci: screenshots in test-output/luci/"
 
-# Overview with 200 and 1,000 nodes, paged against every node at once (bench/luci.sh).
+# Overview (paged against every node at once) and Nodes with 200 and 1,000 nodes (bench/luci.sh).
 bench-luci: luci-setup
 	bench/luci.sh
