@@ -1039,6 +1039,10 @@ test('many: 1,000 nodes on Nodes — the grid draws a page of 50, filtered as on
   assert.deepEqual([rows[0], rows[49]], ['pi_0000', 'pi_0049']);
   assert.equal(await pager(), 'Nodes 1–50 of 1000');
   assert.equal(await page.isDisabled('#rpinet-pager [data-page="prev"]'), true);
+  // every field of every node, as on Overview (asked plainly, 1,000 nodes come back compact,
+  // without the kept roots): Roll back where a roll kept a root
+  assert.deepEqual(callsOf('rpinet', 'status').map((c) => c.args.offset).sort((a, b) => a - b), [0, 250, 500, 750]);
+  assert.deepEqual(await page.$$eval('[data-rollback]', (b) => b.map((x) => x.dataset.rollback)), ['pi_0000']);
   // the page's fields are the only ones in the form: 50 enabled flags, not 1,000
   assert.equal(await page.$$eval('input[id^="widget.cbid.rpinet."][id$=".enabled"]', (i) => i.length), 50);
 

@@ -237,9 +237,18 @@ function createServer(opts = {}) {
     }
     const f = String(a.filter || '');
     const matched = st.nodes.filter((n) => !f || [n.name, n.hostname, n.serial, n.mac, n.ip].some((v) => String(v || '').includes(f)));
-    const offset = Math.max(0, +a.offset || 0), limit = Math.max(0, +a.limit || 0);
-    return Object.assign(st, { summary, matched: matched.length, offset, limit,
-      nodes: matched.slice(offset, limit ? offset + limit : undefined) });
+    const offset = Math.max(0, +a.offset || 0), limit = Math.max(0, +a.limit || 0),
+      nodes = matched.slice(offset, limit ? offset + limit : undefined);
+    // docs/api.md: a reply that would reach rpcd's cap with every field (about 650 nodes) is
+    // compact: every node, with only what a list needs (no image, kept root, report or hint)
+    if (nodes.length > 650)
+      return Object.assign(st, { summary, matched: matched.length, offset, limit, compact: true, nodes: nodes.map((n) => {
+        const b = n.boot || {}, c = { stage: b.stage, started: b.started, updated: b.updated };
+        if (b.error) c.error = b.error;
+        if (b.stalled) c.stalled = true;
+        return { name: n.name, enabled: n.enabled, model: n.model, serial: n.serial, mac: n.mac, ip: n.ip, provisioned: n.provisioned, boot: c };
+      }) });
+    return Object.assign(st, { summary, matched: matched.length, offset, limit, nodes });
   }
 
   // node i of a generated cluster: mostly running with its report, and every other state a

@@ -51,7 +51,47 @@ const callExec = rpc.declare({
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/* the nodes a status page asks for at once (docs/api.md offset/limit) */
+const CHUNK = 250;
+
 return baseclass.extend({
+	/* true once rpinet refused status's arguments: an rpinet from before paging */
+	plainStatus: false,
+
+	/*
+	 * status with every node and every field, for a page that shows the cluster (Overview's
+	 * table, the Nodes grid): pages of CHUNK, the first asked alone for the count, the rest
+	 * together. Asked plainly, a large cluster comes back compact (docs/api.md: no image,
+	 * kept root or reasons). An rpinet from before paging refuses the arguments ("unknown
+	 * argument"); it is then asked plainly, for every node, from then on. A failed call
+	 * resolves to { error } (a sentence).
+	 */
+	allStatus() {
+		if (this.plainStatus)
+			return callStatus().catch((e) => ({ error: logic.describeError(e) }));
+		return callStatus(0, CHUNK).then((first) => {
+			if (first && /unknown argument/.test(first.error || '')) {
+				this.plainStatus = true;
+				return this.allStatus();
+			}
+			if (!first || first.error || !Array.isArray(first.nodes))
+				return first;
+			const rest = [];
+			for (let at = CHUNK; at < (+first.matched || 0); at += CHUNK)
+				rest.push(callStatus(at, CHUNK));
+			return Promise.all(rest).then((pages) => {
+				const seen = {}, nodes = [];
+				[ first ].concat(pages).forEach((p) => (p && Array.isArray(p.nodes) ? p.nodes : []).forEach((n) => {
+					if (n && n.name && !seen[n.name]) {
+						seen[n.name] = true;
+						nodes.push(n);
+					}
+				}));
+				return Object.assign({}, first, { nodes: nodes });
+			});
+		}).catch((e) => ({ error: logic.describeError(e) }));
+	},
+
 	/* the node's status entry with every field (a page of the nodes whose names contain it) */
 	findNode(name) {
 		return callStatus(0, 0, name).then((res) => {

@@ -28,12 +28,6 @@ const callImages = rpc.declare({
 	expect: { images: [] }
 });
 
-const callStatus = rpc.declare({
-	object: 'rpinet',
-	method: 'status',
-	expect: { '': {} }
-});
-
 const callNodeRemove = rpc.declare({
 	object: 'rpinet',
 	method: 'node_remove',
@@ -43,7 +37,7 @@ const callNodeRemove = rpc.declare({
 return view.extend({
 	load() {
 		return Promise.all([ L.resolveDefault(callImages(), []), uci.load('rpinet'), access.canCall('node_provision'),
-			L.resolveDefault(callStatus(), {}) ]);
+			actions.allStatus() ]);
 	},
 
 	/* whether this login may provision and roll back, asked in load() */
@@ -63,14 +57,14 @@ return view.extend({
 	/* the grid again from /etc/config/rpinet and status, after an action changed them */
 	reload() {
 		uci.unload('rpinet');
-		return Promise.all([ this.map.load(), L.resolveDefault(callStatus(), {}) ]).then((res) => {
+		return Promise.all([ this.map.load(), actions.allStatus() ]).then((res) => {
 			this.setBoots(res[1]);
 			return this.map.reset();
 		});
 	},
 
 	setBoots(status) {
-		/* each node's last boot and kept root, as Overview shows them (status; compact entries too) */
+		/* each node's last boot and kept root, as Overview shows them (every field: actions.allStatus) */
 		this.boots = {};
 		((status && Array.isArray(status.nodes)) ? status.nodes : []).forEach((n) => {
 			if (n && n.name)

@@ -19,18 +19,9 @@
  * a node's boot stage by stage, its EEPROM settings and actions. Below, the Pis seen on the
  * network that are not nodes yet. Refreshes itself every 5 seconds.
  *
- * The table holds every node (status pages of CHUNK, asked together), so that sorting and
- * filtering cover the whole cluster; only one page of rows is drawn.
+ * The table holds every node with every field (rpinet.actions' allStatus), so that sorting
+ * and filtering cover the whole cluster; only one page of rows is drawn.
  */
-
-const CHUNK = 250;
-
-const callStatus = rpc.declare({
-	object: 'rpinet',
-	method: 'status',
-	params: [ 'offset', 'limit', 'filter' ],
-	expect: { '': {} }
-});
 
 const callDiscovered = rpc.declare({
 	object: 'rpinet',
@@ -61,40 +52,8 @@ return view.extend({
 	/* what the table shows: filters, sort, page */
 	query: { state: '', image: '', text: '', sort: 'name', desc: false, page: 0, size: widgets.pageSize() },
 
-	/*
-	 * Every node with every field: pages of CHUNK (docs/api.md status offset/limit), the
-	 * first one asked alone for the count, the rest together. An rpinet from before paging
-	 * refuses the arguments ("unknown argument"); it is then asked plainly, for every node,
-	 * from then on. A failed call shows as a message.
-	 */
-	getStatus() {
-		if (this.plain)
-			return callStatus().catch((e) => ({ error: logic.describeError(e) }));
-		return callStatus(0, CHUNK).then((first) => {
-			if (first && /unknown argument/.test(first.error || '')) {
-				this.plain = true;
-				return this.getStatus();
-			}
-			if (!first || first.error || !Array.isArray(first.nodes))
-				return first;
-			const rest = [];
-			for (let at = CHUNK; at < (+first.matched || 0); at += CHUNK)
-				rest.push(callStatus(at, CHUNK));
-			return Promise.all(rest).then((pages) => {
-				const seen = {}, nodes = [];
-				[ first ].concat(pages).forEach((p) => (p && Array.isArray(p.nodes) ? p.nodes : []).forEach((n) => {
-					if (n && n.name && !seen[n.name]) {
-						seen[n.name] = true;
-						nodes.push(n);
-					}
-				}));
-				return Object.assign({}, first, { nodes: nodes });
-			});
-		}).catch((e) => ({ error: logic.describeError(e) }));
-	},
-
 	load() {
-		return Promise.all([ this.getStatus(), L.resolveDefault(callDiscovered(), []), L.resolveDefault(uci.load('rpinet'), null) ]);
+		return Promise.all([ actions.allStatus(), L.resolveDefault(callDiscovered(), []), L.resolveDefault(uci.load('rpinet'), null) ]);
 	},
 
 	/* whether this login may add and provision nodes, asked once before the first render */
