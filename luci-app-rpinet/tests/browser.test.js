@@ -704,6 +704,11 @@ test('real-fleet: roll an image in the lab: every node\'s state, the boot trace 
   await page.waitForSelector('#rpinet-roll-start');
   assert.equal(await page.inputValue('[id="widget.rpinet-roll-which"]'), 'from:2024-11-19-lab-lite');
   assert.equal(await page.inputValue('[id="widget.rpinet-roll-batch"]'), '2');
+  // a long image name is not cut off in the select, on a desktop or a phone
+  assert.deepEqual(await cutSelects(page), []);
+  await page.setViewportSize({ width: 390, height: 800 });
+  assert.deepEqual(await cutSelects(page), []);
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.click('#rpinet-roll-start');
   await until(page, '#rpinet-roll-job .rpinet-job[data-state="failed"]', 40);
   assert.deepEqual(callsOf('rpinet', 'image_roll')[0].args, { image: 'lab-next', from: '2024-11-19-lab-lite', batch: '2' });

@@ -83,20 +83,22 @@ return baseclass.extend({
 	 * wide as the page allows instead of the theme's 210 px, each time the form draws it.
 	 */
 	wide(option) {
-		const render = option.renderWidget;
+		const render = option.renderWidget, widen = (el) => this.widen(el);
 		option.renderWidget = function() {
-			const widen = (el) => {
-				if (el && el.querySelectorAll)
-					el.querySelectorAll('input[type="text"], input:not([type]), select').forEach((f) => {
-						f.style.width = '100%';
-						f.style.maxWidth = '44em';
-					});
-				return el;
-			};
 			const el = render.apply(this, arguments);
 			return (el && typeof(el.then) == 'function') ? el.then(widen) : widen(el);
 		};
 		return option;
+	},
+
+	/* the same for a LuCI widget drawn outside a form (its rendered element) */
+	widen(el) {
+		if (el && el.querySelectorAll)
+			el.querySelectorAll('input[type="text"], input:not([type]), select').forEach((f) => {
+				f.style.width = '100%';
+				f.style.maxWidth = '44em';
+			});
+		return el;
 	},
 
 	/* the rows a node table's page may hold (its pager's choices) */

@@ -247,7 +247,8 @@ return view.extend({
 			E('div', { 'class': 'cbi-value-field' }, [ widget ].concat(more || []))
 		    ]),
 		    list = field('rpinet-roll-nodes', _('Nodes'), ticks.render()),
-		    whichEl = which.render(),
+		    /* as wide as the dialog: a choice names an image, and image names can be long */
+		    whichEl = widgets.widen(which.render()),
 		    form = E('div', { 'class': 'cbi-section', 'id': 'rpinet-roll-form' }, [
 			field('rpinet-roll-which-field', _('Reimage'), whichEl, [ picked ]),
 			list,
