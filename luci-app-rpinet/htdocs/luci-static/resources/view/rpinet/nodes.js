@@ -221,7 +221,7 @@ return view.extend({
 		/* the column shows the directory the Pi asks for; the method is edited in the dialog */
 		o = s.option(form.DummyValue, '_boot_dir', _('Boot directory'));
 		o.modalonly = false;
-		o.textvalue = (sid) => E('code', {}, widgets.text(logic.bootDir(Object.assign({ name: sid }, uci.get('rpinet', sid)))));
+		o.textvalue = (sid) => E('code', { 'style': 'white-space:nowrap' }, widgets.text(logic.bootDir(Object.assign({ name: sid }, uci.get('rpinet', sid)))));
 
 		o = s.option(form.ListValue, 'boot_id', _('Boot directory named by'), _('Must match TFTP_PREFIX in the Pi\'s EEPROM.'));
 		o.modalonly = true;
@@ -265,15 +265,16 @@ return view.extend({
 			    off = self.writable() ? null : true,
 			    /* only where a kept root exists (status `kept`) */
 			    kept = self.boots[sid] ? logic.nodeRow(self.boots[sid], 0).kept : null;
+			/* the image on its line, the buttons on the next: every row alike, whatever the name's length */
 			return E('div', {}, [
-				image ? E('span', {}, widgets.text(image)) : E('em', {}, _('not provisioned')), ' ',
+				E('div', { 'style': widgets.WRAP }, image ? widgets.text(image) : E('em', {}, _('not provisioned'))),
 				E('button', {
 					'class': 'cbi-button cbi-button-action',
 					'data-provision': sid,
 					'disabled': off,
 					'click': ui.createHandlerFn(self, () => actions.provisionDialog(sid, {
 						current: image, onDone: () => self.reload() }))
-				}, image ? _('Reimage…') : _('Provision…')),
+				}, image ? _('Reimage…') : _('Provision…')), ' ',
 				kept ? E('button', {
 					'class': 'cbi-button cbi-button-negative',
 					'data-rollback': sid,
