@@ -1103,6 +1103,20 @@ test('many: 1,000 nodes on Nodes — the grid draws a page of 50, filtered as on
   await settle(page, 100);
   assert.deepEqual(callsOf('uci', 'set').map((c) => [c.args.section, c.args.values]), [['pi_0003', { enabled: '0' }]]);
   assert.equal(callsOf('uci', 'delete').length, 0);
+  assert.equal(await page.isChecked(flag), false);
+
+  // a node removed: the grid is drawn again from the config with the filter as it was
+  await page.fill('[id="widget.rpinet-filter-text"]', 'pi_09');
+  await page.click('#rpinet-filter-state');
+  await page.click('#rpinet-filter-state li[data-value="failed"]');
+  assert.deepEqual(await sids(), ['pi_0906', 'pi_0970']);
+  await page.click('tr[data-sid="pi_0906"] .cbi-button-remove');
+  await page.waitForSelector('body.modal-overlay-active [id="widget.rpinet-purge"]');
+  await page.click('#modal_overlay .cbi-button-negative');
+  await page.waitForFunction(() => !document.querySelector('tr[data-sid="pi_0906"]'));
+  assert.deepEqual(await sids(), ['pi_0970']);
+  assert.equal(await page.inputValue('[id="widget.rpinet-filter-text"]'), 'pi_09');
+  assert.equal(await pager(), 'Nodes 1–1 of 1 matching (999 in all)');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

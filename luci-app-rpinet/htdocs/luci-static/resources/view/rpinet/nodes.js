@@ -57,10 +57,11 @@ return view.extend({
 	/* the grid again from /etc/config/rpinet and status, after an action changed them */
 	reload() {
 		uci.unload('rpinet');
-		return Promise.all([ this.map.load(), actions.allStatus() ]).then((res) => {
+		return Promise.all([ uci.load('rpinet'), actions.allStatus() ]).then((res) => {
+			/* the boots first: the page (and its state filter) is worked out as the map loads */
 			this.setBoots(res[1]);
-			return this.map.reset();
-		});
+			return this.map.load();
+		}).then(() => this.map.reset());
 	},
 
 	setBoots(status) {
@@ -73,15 +74,18 @@ return view.extend({
 	},
 
 	/*
-	 * The page of `config node` sections the grid shows (the section's cfgsections()), from
-	 * the config as it is now and the last status; this.view is the page's logic.tableView.
+	 * The page of `config node` sections the grid shows, from the config as it is now and the
+	 * last status (this.view is the page's logic.tableView). Worked out when the section loads,
+	 * which LuCI does before it draws: from then on cfgsections() are the sections drawn, so
+	 * that a save parses exactly the fields on the page.
 	 */
 	pageSections() {
 		const rows = logic.configRows(uci.sections('rpinet', 'node'), this.boots, Date.now() / 1000);
 		this.rows = rows;
 		this.view = logic.tableView(rows, this.query);
 		this.query.page = this.view.page;
-		return this.view.rows.map((r) => r.name);
+		this.sids = this.view.rows.map((r) => r.name);
+		return this.sids;
 	},
 
 	/*
@@ -147,7 +151,11 @@ return view.extend({
 
 		const s = this.section = m.section(form.GridSection, 'node', _('Nodes'));
 		this.filters = widgets.filterBar(this.query, (q) => this.setQuery(q));
-		s.cfgsections = () => this.pageSections();
+		s.cfgsections = () => this.sids || this.pageSections();
+		s.load = function() {
+			self.pageSections();
+			return form.GridSection.prototype.load.apply(this, arguments);
+		};
 		/* the grid as LuCI draws it, with the filter bar above its table and the pager under it */
 		s.render = function() {
 			return form.GridSection.prototype.render.apply(this, arguments).then((el) => {
