@@ -661,6 +661,10 @@ test('real: overview, diagnostics and images from `rpinet call` output of a --ro
   const codes = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => tr.dataset.code));
   assert.equal(codes.length, 7);
   assert.equal(codes.at(-1), 'unknown_pi');
+  // the lab's nodes were never provisioned: Provision…, not "again from its image"
+  const missing = await page.$$eval('#rpinet-findings tr[data-code="boot_files_missing"]', (trs) => trs.map((tr) => tr.querySelector('[data-fix]').innerText));
+  assert.deepEqual(missing, ['Provision…', 'Provision…', 'Provision…']);
+  assert.doesNotMatch(await page.innerText('#rpinet-findings'), /again from its image/);
   await shots(page, 'real-diagnostics');
   assert.deepEqual(page.errors, []);
   await page.close();

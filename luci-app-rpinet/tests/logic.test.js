@@ -502,6 +502,13 @@ test('doctor findings: errors first, then warnings, then info; summary', () => {
   assert.deepEqual(logic.findingSummary([findings[0]]), { level: 'warning', text: '1 warning' });
   assert.deepEqual(logic.findingSummary([]), { level: 'success', text: 'No problems found' });
   assert.equal(logic.findingRows([{ level: 'bogus', message: 'm' }])[0].level, 'info');
+  // a node never provisioned is provisioned, not provisioned "again from its image"
+  const missing = { level: 'error', code: 'boot_files_missing', node: 'brave_fox' };
+  const first = logic.findingRows([missing], () => '')[0].fix;
+  assert.match(first.text, /^Provision the node from an image/);
+  assert.deepEqual(first.action, { kind: 'provision', node: 'brave_fox', first: true });
+  assert.match(logic.findingRows([missing], () => 'bookworm-lite')[0].fix.text, /^Provision the node again from its image/);
+  assert.deepEqual(logic.findingRows([missing])[0].fix.action, { kind: 'provision', node: 'brave_fox' });
 });
 
 test('formatting helpers', () => {

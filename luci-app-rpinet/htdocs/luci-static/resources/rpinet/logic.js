@@ -1130,8 +1130,9 @@ return baseclass.extend({
 	 * What the page offers for a finding: words a person can follow in LuCI (never a command
 	 * to type), and the button when rpinet can do it itself — apply, provision or roll back
 	 * a node, enable a node, or set an option; `link` sends to the LuCI page where it is done.
+	 * `image` is the image the finding's node is built from ('' for one never provisioned).
 	 */
-	doctorFix(f) {
+	doctorFix(f, image) {
 		const code = str(f && f.code), node = str(f && f.node),
 		    link = (path, label, text) => ({ text: text, action: { kind: 'link', path: path, label: label } });
 		switch (code) {
@@ -1168,6 +1169,9 @@ return baseclass.extend({
 		case 'fstab_partuuid':
 		case 'tftp_unreadable':
 		case 'report_invalid':
+			if (node && image === '')
+				return { text: _('Provision the node from an image: that builds its boot directory and root.'),
+					action: { kind: 'provision', node: node, first: true } };
 			return { text: _('Provision the node again from its image: that rebuilds its boot directory and root (its identity and volume are kept).'),
 				action: node ? { kind: 'provision', node: node } : null };
 		case 'runtime_without_volume':
@@ -1205,7 +1209,8 @@ return baseclass.extend({
 			? _('This page cannot fix it; the finding says what is wrong.') : words, action: null };
 	},
 
-	findingRows(findings) {
+	/* the findings as rows, errors first; imageOf(node) the image a node is built from, if known */
+	findingRows(findings, imageOf) {
 		return (Array.isArray(findings) ? findings.slice() : [])
 			.map((f, i) => [ f || {}, i ])
 			.sort((a, b) => {
@@ -1224,7 +1229,7 @@ return baseclass.extend({
 					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
 					node: str(f.node),
 					message: this.plainText(f.message),
-					fix: this.doctorFix(f)
+					fix: this.doctorFix(f, (imageOf && f.node) ? str(imageOf(str(f.node))) : undefined)
 				};
 			});
 	},

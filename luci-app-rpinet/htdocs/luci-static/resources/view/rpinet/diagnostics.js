@@ -40,7 +40,7 @@ return view.extend({
 		if (a && a.kind == 'link')
 			button = E('a', { 'class': 'cbi-button', 'href': L.url(a.path), 'data-fix': 'link' }, widgets.text(a.label));
 		else if (a) {
-			const label = { apply: _('Apply'), provision: _('Provision again…'), details: _('Details'), enable_node: _('Enable node'), set: a.label }[a.kind];
+			const label = { apply: _('Apply'), provision: a.first ? _('Provision…') : _('Provision again…'), details: _('Details'), enable_node: _('Enable node'), set: a.label }[a.kind];
 			button = E('button', {
 				'class': 'cbi-button cbi-button-action', 'data-fix': a.kind,
 				/* looking at a node's details changes nothing */
@@ -78,7 +78,7 @@ return view.extend({
 
 		const findings = Array.isArray(reply.findings) ? reply.findings : [],
 		    summary = logic.findingSummary(findings),
-		    rows = logic.findingRows(findings);
+		    rows = logic.findingRows(findings, (name) => uci.get('rpinet', name, 'image') || '');
 
 		return E('div', {}, [
 			E('p', { 'id': 'rpinet-doctor-summary', 'data-level': summary.level }, [
