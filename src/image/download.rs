@@ -94,6 +94,14 @@ pub fn content_length(line: &str) -> Option<u64> {
         .then(|| v.trim().parse().ok())?
 }
 
+/// The client's error line named once: curl names itself ("curl: (7) ..."), wget does not.
+fn said_by(client: &str, said: &str) -> String {
+    match said.strip_prefix(client) {
+        Some(rest) if rest.starts_with(':') => said.to_string(),
+        _ => format!("{client}: {said}"),
+    }
+}
+
 /// Whether a line of the client's stderr says what went wrong (headers and
 /// chatter do not; wget indents its header lines).
 pub fn error_line(line: &str) -> bool {
@@ -266,7 +274,7 @@ impl Download {
                         s.code().unwrap_or(0)
                     )
                 } else {
-                    format!("{}: {said}", self.client)
+                    said_by(self.client, &said)
                 };
                 bail!("{what}: {said}")
             }
@@ -330,6 +338,8 @@ mod tests {
             "curl: (22) The requested URL returned error: 404"
         ));
         assert!(error_line("HTTP error 404"));
+        assert_eq!(said_by("curl", "curl: (7) refused"), "curl: (7) refused");
+        assert_eq!(said_by("wget", "HTTP error 404"), "wget: HTTP error 404");
         assert!(!error_line("HTTP/1.0 200 OK"));
         assert!(!error_line("Content-Length: 5"));
         assert!(!error_line("Connecting to 127.0.0.1:80"));
