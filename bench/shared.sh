@@ -51,8 +51,9 @@ add_nodes() { # DIR FROM TO
   done
 }
 
-held() { # DIR: bytes the SSD holds for the nodes
-  (cd "$1/mnt/rpinet" && du -sxB1 tftp nfs roots 2>/dev/null | awk '{s += $1} END {print s}')
+held() { # DIR: bytes the SSD holds for the nodes (copies have no roots/)
+  (cd "$1/mnt/rpinet" && for d in tftp nfs roots; do [ ! -d $d ] || du -sxB1 $d; done |
+    awk '{s += $1} END {print s}')
 }
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
