@@ -123,13 +123,16 @@ if [[ " $PARTS " == *" 3 "* ]]; then
     "$BIN" --root "$L" image import /os.img --name os >/dev/null
     add_nodes "$L" 1 20
     for k in $(seq 1 20); do "$BIN" --root "$L" node provision "n$k" --image os >/dev/null 2>&1; done
-    # the files of the list that the image has (a boot also writes files of its own)
-    files=$(cd "$L/mnt/rpinet/images/os/root" && while read -r f; do [ -f "$f" ] && echo "$f"; done <"$list")
+    # the files of the list that a node's tree has (a boot also writes files of its own,
+    # and provisioning leaves out the image's host keys)
+    (cd "$L/mnt/rpinet/nfs/n1" && while read -r f; do [ ! -f "$f" ] || echo "$f"; done) \
+      <"$list" >"$L/files"
     drop
-    python3 - "$L/mnt/rpinet/nfs" "$mode" <<<"$files" <<'EOF'
+    # (the script is python's stdin: the file list goes by name)
+    python3 - "$L/mnt/rpinet/nfs" "$mode" "$L/files" <<'EOF'
 import os, sys
-top, mode = sys.argv[1], sys.argv[2]
-files = [l for l in sys.stdin.read().splitlines() if l]
+top, mode, listed = sys.argv[1], sys.argv[2], sys.argv[3]
+files = [l for l in open(listed).read().splitlines() if l]
 size = 0
 for k in range(1, 21):
     for f in files:
