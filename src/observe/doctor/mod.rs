@@ -51,7 +51,7 @@ impl Finding {
 
 /// The EEPROM settings that carry a Pi through a boot storm (every Pi of the cluster powered
 /// on at once), for `node show` and doctor.
-pub const ROBUST_EEPROM: &str = "to ride out every Pi powering on at once: keep TFTP_FILE_TIMEOUT at 30000 or more (the 5000 minimum fails under load, and more so with initramfs8), set NET_BOOT_MAX_RETRIES=-1 (retry the network boot forever), and end BOOT_ORDER in f (e.g. 0xf21: restart the boot order instead of halting)";
+pub const ROBUST_EEPROM: &str = "to ride out every Pi powering on at once: keep TFTP_FILE_TIMEOUT at 30000 or more (the 5000 minimum fails under load, and more so with initramfs8; 120000 when a hundred or more Pis start together), set NET_BOOT_MAX_RETRIES=-1 (retry the network boot forever), and end BOOT_ORDER in f (e.g. 0xf21: restart the boot order instead of halting)";
 
 fn find(level: Level, code: &'static str, node: &str, message: String, fix: String) -> Finding {
     Finding {
