@@ -73,8 +73,13 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         }
         Command::Apply(_) => {
             let lock = api::begin(root)?;
+            // Storage on an NFS server is mounted first; when that fails, the rest is still
+            // made to match (dnsmasq without TFTP, as with an absent SSD), then the one line.
+            let mounted = plan::world::load_config(root)
+                .and_then(|(_, c)| system::storage::mount_server(root, &c));
             // Through a config change: nodes without an address get their reservation.
             plan::change_config(root, &lock, |pkg| Ok(pkg.clone()))?;
+            mounted?;
             Ok(0)
         }
         Command::Status(a) => {

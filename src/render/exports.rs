@@ -18,10 +18,10 @@ pub const END: &str = "# END rpinet";
 const OPTIONS: &str = "rw,sync,no_subtree_check,no_root_squash";
 
 /// The block, BEGIN and END lines included. `shared`: the nodes whose root is shared (by
-/// name).
+/// name). Empty when storage is on an NFS server: that server exports the nodes' trees.
 pub fn render(i: &Inputs, shared: &BTreeMap<String, String>) -> String {
     let mut out = format!("{BEGIN}\n# {}\n", super::HEADER);
-    if let Some(storage) = i.storage {
+    if let Some(storage) = i.storage.filter(|_| i.config.server.is_none()) {
         for n in i
             .config
             .nodes
@@ -87,7 +87,10 @@ fn volume_line(i: &Inputs, n: &crate::config::Node, storage: &str, opts: &str) -
 
 /// True when no node is exported (SSD absent, rpinet disabled, or no enabled node).
 pub fn is_empty(i: &Inputs) -> bool {
-    i.storage.is_none() || !i.config.enabled || !i.config.nodes.iter().any(|n| n.enabled)
+    i.storage.is_none()
+        || i.config.server.is_some()
+        || !i.config.enabled
+        || !i.config.nodes.iter().any(|n| n.enabled)
 }
 
 /// Replace the rpinet block in `existing` (or append it); every other line is kept byte for

@@ -1,14 +1,20 @@
-//! The SSD guard: is the filesystem with `storage_uuid` mounted at `storage_path`?
+//! The SSD guard: is the filesystem with `storage_uuid` mounted at `storage_path`? Or, with
+//! storage on an NFS server, is `storage_server:storage_export` mounted there as nfs?
 //!
 //! Read from the mount table (/proc/mounts) and the device's own superblock — no udev, blkid
 //! or block-mount needed. Under `--root DIR` the table is DIR/proc/mounts and a device named
-//! there is read at DIR/<device>, so a filesystem image file stands in for the SSD.
+//! there is read at DIR/<device>, so a filesystem image file stands in for the SSD, and a
+//! line of the table for a mounted export.
+//!
+//! The export is mounted by rpinet itself ([`mount_server`], at `apply`): the one function
+//! here that needs a kernel NFS client; what it decides (the options, what an errno means)
+//! is pure and tested.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::config::Config;
+use crate::config::{Config, NfsServer};
 use crate::system::root::Root;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +32,12 @@ pub enum Storage {
         path: String,
         device: String,
         found: Option<String>,
+    },
+    /// Storage is on a server, and something else is mounted at `path`: `found` is its
+    /// source and type.
+    WrongExport {
+        path: String,
+        found: String,
     },
 }
 
@@ -52,10 +64,23 @@ impl Storage {
 
     pub fn describe(&self, config: &Config) -> String {
         let uuid = config.storage_uuid.as_deref().unwrap_or("");
+        if let (Some(server), Storage::Mounted { path, .. } | Storage::NotMounted { path }) =
+            (&config.server, self)
+        {
+            let not = if self.mounted_path().is_some() {
+                ""
+            } else {
+                "not "
+            };
+            return format!(
+                "the NFS export {} is {not}mounted at {path}",
+                server.source()
+            );
+        }
         match self {
             Storage::Mounted { path, device } => format!("SSD {uuid} ({device}) mounted at {path}"),
             Storage::NotConfigured => {
-                "no storage configured: set storage_uuid and storage_path".into()
+                "no storage configured: set storage_path and storage_uuid (or storage_server and storage_export)".into()
             }
             Storage::NotMounted { path } => {
                 format!("the SSD with UUID {uuid} is not mounted at {path}")
@@ -67,6 +92,10 @@ impl Storage {
             } => format!(
                 "{device} mounted at {path} has UUID {}, not storage_uuid {uuid}",
                 found.as_deref().unwrap_or("(unreadable)")
+            ),
+            Storage::WrongExport { path, found } => format!(
+                "{found} is mounted at {path}, not the NFS export {}",
+                config.server.as_ref().map(|s| s.source()).unwrap_or_default()
             ),
         }
     }
@@ -85,10 +114,13 @@ pub fn problem(storage: &Storage, config: &Config) -> Option<String> {
 
 /// Check the guard against the live (or --root) system.
 pub fn check(root: &Root, config: &Config) -> Storage {
+    let table = std::fs::read_to_string(root.path("/proc/mounts")).unwrap_or_default();
+    if let (Some(server), Some(path)) = (&config.server, &config.storage_path) {
+        return export_guard(&table, path, &server.source());
+    }
     let (Some(uuid), Some(path)) = (&config.storage_uuid, &config.storage_path) else {
         return Storage::NotConfigured;
     };
-    let table = std::fs::read_to_string(root.path("/proc/mounts")).unwrap_or_default();
     let Some(device) = mounted_device(&table, path) else {
         return Storage::NotMounted { path: path.clone() };
     };
@@ -107,17 +139,140 @@ pub fn check(root: &Root, config: &Config) -> Storage {
     }
 }
 
+/// The guard for storage on a server: the export `source` (`host:/export`) mounted at `path`
+/// as nfs (NFSv3; v4 shows as nfs4), and nothing else.
+pub fn export_guard(table: &str, path: &str, source: &str) -> Storage {
+    match mount_at(table, path) {
+        None => Storage::NotMounted { path: path.into() },
+        Some((dev, fstype, _)) if dev == source && fstype == "nfs" => Storage::Mounted {
+            path: path.into(),
+            device: dev,
+        },
+        Some((dev, fstype, _)) => Storage::WrongExport {
+            path: path.into(),
+            found: format!("{dev} ({fstype})"),
+        },
+    }
+}
+
 /// The device mounted at `mount_point` (the last such line wins, as the kernel stacks them).
 pub fn mounted_device(table: &str, mount_point: &str) -> Option<String> {
+    mount_at(table, mount_point).map(|(dev, _, _)| dev)
+}
+
+/// What is mounted at `mount_point`: its source, type and options (the last such line).
+fn mount_at(table: &str, mount_point: &str) -> Option<(String, String, String)> {
     table
         .lines()
         .filter_map(|l| {
             let mut f = l.split_whitespace();
-            Some((unescape(f.next()?), unescape(f.next()?)))
+            let (dev, target) = (unescape(f.next()?), unescape(f.next()?));
+            (target == mount_point).then(|| {
+                let fstype = f.next().unwrap_or("").to_string();
+                (dev, fstype, f.next().unwrap_or("").to_string())
+            })
         })
-        .filter(|(_, target)| target == mount_point)
-        .map(|(dev, _)| dev)
         .next_back()
+}
+
+/// The mount(2) data of the export: NFSv3 over TCP, no lock daemon on the router, and a
+/// soft mount, so a server that goes away makes reads fail instead of hanging dnsmasq (the
+/// whole network's DHCP and DNS) on a TFTP file. `addr=` is required: the kernel does the
+/// MOUNT protocol itself but resolves no names.
+pub fn mount_data(ip: std::net::Ipv4Addr) -> String {
+    format!("vers=3,proto=tcp,nolock,soft,timeo=100,retrans=3,addr={ip}")
+}
+
+/// The one line a failed mount of `server`'s export gives, by the errno the kernel
+/// returned.
+pub fn mount_fault(e: nix::errno::Errno, server: &NfsServer, path: &str) -> String {
+    use nix::errno::Errno::*;
+    let (host, export) = (&server.host, &server.export);
+    match e {
+        ETIMEDOUT | EHOSTUNREACH | ENETUNREACH | ECONNREFUSED | EHOSTDOWN => format!(
+            "the NFS server {host} does not answer ({e}): is it on, reachable from the router and serving NFSv3?"
+        ),
+        ENOENT | EACCES | EPERM => format!(
+            "the NFS server {host} does not export {export} to this router ({e}): add the lines `rpinet storage exports` prints to its exports"
+        ),
+        ENODEV => "the kernel has no NFS client: install kmod-fs-nfs and kmod-fs-nfs-v3".into(),
+        EPROTONOSUPPORT => format!("the NFS server {host} does not serve NFSv3 ({e}): turn v3 on"),
+        _ => format!("failed to mount {} at {path}: {e}", server.source()),
+    }
+}
+
+/// The one line for an export that squashes root: the router writes roots whose files
+/// belong to root, so its own writes must stay root's.
+pub fn squash_fault(server: &NfsServer) -> String {
+    format!(
+        "the NFS server {} maps the router's root to another user on {}: export it with no_root_squash (appliances: Maproot user root)",
+        server.host, server.export
+    )
+}
+
+/// Mount storage_server:storage_export at storage_path when the config has storage on a
+/// server, rpinet is enabled and nothing is mounted there yet (`apply`, so at boot too).
+/// Only on the live system: under `--root` the mount table is a file. A mount whose writes
+/// do not stay root's (root squashed) is taken back: nothing is written through it.
+pub fn mount_server(root: &Root, config: &Config) -> crate::error::Result<()> {
+    let (Some(server), Some(path)) = (&config.server, &config.storage_path) else {
+        return Ok(());
+    };
+    if !root.is_live()
+        || !config.enabled
+        || !matches!(check(root, config), Storage::NotMounted { .. })
+    {
+        return Ok(());
+    }
+    let ip = match server.ip() {
+        Some(ip) => ip,
+        None => resolve(&server.host)?,
+    };
+    std::fs::create_dir_all(path)
+        .map_err(|e| crate::error::Error::new(format!("failed to make {path}: {e}")))?;
+    let flags = nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV;
+    nix::mount::mount(
+        Some(server.source().as_str()),
+        path.as_str(),
+        Some("nfs"),
+        flags,
+        Some(mount_data(ip).as_str()),
+    )
+    .map_err(|e| crate::error::Error::new(mount_fault(e, server, path)))?;
+    if !writes_stay_root(Path::new(path)) {
+        let _ = nix::mount::umount2(path.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        crate::bail!("{}", squash_fault(server));
+    }
+    Ok(())
+}
+
+/// The first IPv4 address of `host` (the router's resolver: /etc/hosts, then dnsmasq).
+fn resolve(host: &str) -> crate::error::Result<std::net::Ipv4Addr> {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    let found = (host, 2049).to_socket_addrs().map_err(|e| {
+        crate::error::Error::new(format!("cannot resolve storage_server '{host}': {e}"))
+    })?;
+    for a in found {
+        if let SocketAddr::V4(v4) = a {
+            return Ok(*v4.ip());
+        }
+    }
+    crate::bail!("storage_server '{host}' has no IPv4 address")
+}
+
+/// Whether a file root makes in `dir` belongs to root (a squashing server makes it
+/// nobody's, or refuses it).
+fn writes_stay_root(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = dir.join(format!(".rpinet-owner-{}", std::process::id()));
+    let owner = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|f| f.metadata())
+        .map(|m| m.uid());
+    let _ = std::fs::remove_file(&probe);
+    owner.is_ok_and(|uid| uid == 0)
 }
 
 /// /proc/mounts escapes space, tab, newline and backslash as \ooo.
@@ -206,6 +361,85 @@ mod tests {
         );
         assert_eq!(mounted_device(table, "/mnt"), None);
         assert_eq!(mounted_device("garbage\n\n \\777 \\0", "/"), None);
+    }
+
+    #[test]
+    fn the_export_is_mounted_when_the_table_says_so() {
+        let src = "nas.lan:/mnt/tank/rpinet";
+        let table = "/dev/root / squashfs ro 0 0\n\
+                     nas.lan:/mnt/tank/rpinet /mnt/rpinet nfs rw,nosuid,nodev,vers=3,soft,proto=tcp,addr=192.168.1.10 0 0\n";
+        assert_eq!(
+            export_guard(table, "/mnt/rpinet", src),
+            Storage::Mounted {
+                path: "/mnt/rpinet".into(),
+                device: src.into()
+            }
+        );
+        assert_eq!(
+            export_guard(table, "/mnt/other", src),
+            Storage::NotMounted {
+                path: "/mnt/other".into()
+            }
+        );
+        // another export, a v4 mount of it, the SSD: none is the export
+        for (line, found) in [
+            (
+                "nas.lan:/mnt/tank /mnt/rpinet nfs rw 0 0",
+                "nas.lan:/mnt/tank (nfs)",
+            ),
+            (
+                "nas.lan:/mnt/tank/rpinet /mnt/rpinet nfs4 rw 0 0",
+                "nas.lan:/mnt/tank/rpinet (nfs4)",
+            ),
+            ("/dev/sda1 /mnt/rpinet ext4 rw 0 0", "/dev/sda1 (ext4)"),
+        ] {
+            let g = export_guard(&format!("{table}{line}\n"), "/mnt/rpinet", src);
+            assert_eq!(
+                g,
+                Storage::WrongExport {
+                    path: "/mnt/rpinet".into(),
+                    found: found.into()
+                }
+            );
+        }
+        let dir = std::env::temp_dir().join(format!("rpinet-nfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(writes_stay_root(&dir), "tests run as root");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the probe file is gone");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_mount_is_one_line_by_its_errno() {
+        use nix::errno::Errno;
+        let s = NfsServer {
+            host: "nas".into(),
+            export: "/tank/rpinet".into(),
+        };
+        let says = |e| mount_fault(e, &s, "/mnt/rpinet");
+        for e in [Errno::ETIMEDOUT, Errno::EHOSTUNREACH, Errno::ECONNREFUSED] {
+            assert!(
+                says(e).starts_with("the NFS server nas does not answer ("),
+                "{}",
+                says(e)
+            );
+        }
+        for e in [Errno::ENOENT, Errno::EACCES] {
+            assert!(
+                says(e).starts_with(
+                    "the NFS server nas does not export /tank/rpinet to this router ("
+                ),
+                "{}",
+                says(e)
+            );
+        }
+        assert!(says(Errno::ENODEV).contains("install kmod-fs-nfs and kmod-fs-nfs-v3"));
+        assert!(says(Errno::EIO).starts_with("failed to mount nas:/tank/rpinet at /mnt/rpinet: "));
+        assert!(squash_fault(&s).contains("no_root_squash"));
+        assert_eq!(
+            mount_data(std::net::Ipv4Addr::new(10, 0, 0, 2)),
+            "vers=3,proto=tcp,nolock,soft,timeo=100,retrans=3,addr=10.0.0.2"
+        );
     }
 
     #[test]

@@ -231,6 +231,9 @@ fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
             };
             out.push(find(Error, "storage_absent", "", message, fix));
         }
+        Some(w @ Storage::WrongExport { .. }) => out.push(find(Error, "storage_wrong_export", "",
+            w.describe(cfg),
+            format!("unmount it (umount {}), then `rpinet apply` mounts the export", cfg.storage_path.as_deref().unwrap_or_default()))),
         Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
             format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), uuid),
             "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
