@@ -223,6 +223,20 @@ mod tests {
             conf_dir: "/x",
         });
         assert_eq!(empty.lines().count(), 3);
+        // storage on an NFS server: that server exports the trees, the router nothing
+        let (c, net) = inputs_with_nodes(
+            "option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'",
+            NODES,
+        );
+        let i = Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/x",
+        };
+        assert_eq!(render(&i).lines().count(), 3);
+        assert!(is_empty(&i));
+        assert_eq!(crate::render::nfsd::render(&i), None);
     }
 
     #[test]

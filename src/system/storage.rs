@@ -62,6 +62,28 @@ impl Storage {
         }
     }
 
+    /// Where the nodes reach the storage: the server's address and its export when storage
+    /// is on a server (`mounted_addr`: the `addr=` of the mount, for a server named by host
+    /// name), else the router's address and the storage path. None unless it is mounted.
+    pub fn for_nodes(
+        &self,
+        config: &Config,
+        router: std::net::Ipv4Addr,
+        mounted_addr: Option<std::net::Ipv4Addr>,
+    ) -> crate::error::Result<(std::net::Ipv4Addr, String)> {
+        let path = self.require_mounted(config)?;
+        let Some(server) = &config.server else {
+            return Ok((router, path.to_string_lossy().into_owned()));
+        };
+        match server.ip().or(mounted_addr) {
+            Some(ip) => Ok((ip, server.export.clone())),
+            None => crate::bail!(
+                "the mount table gives no address for {} (no addr= option): mount it again with `rpinet apply`",
+                server.source()
+            ),
+        }
+    }
+
     pub fn describe(&self, config: &Config) -> String {
         let uuid = config.storage_uuid.as_deref().unwrap_or("");
         if let (Some(server), Storage::Mounted { path, .. } | Storage::NotMounted { path }) =
@@ -155,6 +177,16 @@ pub fn export_guard(table: &str, path: &str, source: &str) -> Storage {
     }
 }
 
+/// The address of the server whose export is mounted at `path`: the kernel lists it as
+/// `addr=` among an NFS mount's options (a host name was resolved when it was mounted).
+pub fn server_addr(root: &Root, path: &str) -> Option<std::net::Ipv4Addr> {
+    let table = std::fs::read_to_string(root.path("/proc/mounts")).ok()?;
+    let (_, _, options) = mount_at(&table, path)?;
+    options
+        .split(',')
+        .find_map(|o| o.strip_prefix("addr=")?.parse().ok())
+}
+
 /// The device mounted at `mount_point` (the last such line wins, as the kernel stacks them).
 pub fn mounted_device(table: &str, mount_point: &str) -> Option<String> {
     mount_at(table, mount_point).map(|(dev, _, _)| dev)
@@ -244,6 +276,14 @@ pub fn mount_server(root: &Root, config: &Config) -> crate::error::Result<()> {
         crate::bail!("{}", squash_fault(server));
     }
     Ok(())
+}
+
+/// Whether the kernel has filesystem `name` (`/proc/filesystems`); None when that file
+/// cannot be read.
+pub fn kernel_has(root: &Root, name: &str) -> Option<bool> {
+    std::fs::read_to_string(root.path("/proc/filesystems"))
+        .ok()
+        .map(|t| t.lines().any(|l| l.split_whitespace().last() == Some(name)))
 }
 
 /// The first IPv4 address of `host` (the router's resolver: /etc/hosts, then dnsmasq).
@@ -403,10 +443,67 @@ mod tests {
             );
         }
         let dir = std::env::temp_dir().join(format!("rpinet-nfs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        std::fs::write(dir.join("proc/mounts"), table).unwrap();
+        let root = Root::under(&dir);
+        assert_eq!(
+            server_addr(&root, "/mnt/rpinet"),
+            Some(std::net::Ipv4Addr::new(192, 168, 1, 10))
+        );
+        assert_eq!(server_addr(&root, "/"), None);
         assert!(writes_stay_root(&dir), "tests run as root");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the probe file is gone");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "the probe file is gone"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn nodes_reach_the_server_or_the_router() {
+        let load = |main: &str| {
+            crate::config::from_package(
+                &crate::config::uci::parse(
+                    &format!("config rpinet 'main'\n option storage_path '/mnt/rpinet'\n{main}"),
+                    "rpinet",
+                )
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        let router = std::net::Ipv4Addr::new(10, 0, 0, 1);
+        let nas = std::net::Ipv4Addr::new(10, 0, 0, 9);
+        let mounted = |device: &str| Storage::Mounted {
+            path: "/mnt/rpinet".into(),
+            device: device.into(),
+        };
+        let ssd = load(" option storage_uuid 'abcd-1234'\n");
+        assert_eq!(
+            mounted("/dev/sda1").for_nodes(&ssd, router, None).unwrap(),
+            (router, "/mnt/rpinet".to_string())
+        );
+        let by_name = load(" option storage_server 'nas'\n option storage_export '/tank/rp'\n");
+        let m = mounted("nas:/tank/rp");
+        assert_eq!(
+            m.for_nodes(&by_name, router, Some(nas)).unwrap(),
+            (nas, "/tank/rp".to_string())
+        );
+        assert!(
+            m.for_nodes(&by_name, router, None)
+                .unwrap_err()
+                .message()
+                .contains("no address for nas:/tank/rp")
+        );
+        let by_ip = load(" option storage_server '10.0.0.8'\n option storage_export '/tank/rp'\n");
+        assert_eq!(
+            m.for_nodes(&by_ip, router, Some(nas)).unwrap().0,
+            std::net::Ipv4Addr::new(10, 0, 0, 8)
+        );
+        let absent = Storage::NotMounted {
+            path: "/mnt/rpinet".into(),
+        };
+        assert!(absent.for_nodes(&by_ip, router, None).is_err());
     }
 
     #[test]

@@ -208,6 +208,18 @@ fn duplicates(ids: &[Identity]) -> Vec<Finding> {
 fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
     let uuid = cfg.storage_uuid.as_deref().unwrap_or_default();
+    if let Some(server) = &cfg.server {
+        if s.nfs_fs == Some(false) {
+            out.push(find(Error, "nfs_client_missing", "",
+                format!("the kernel has no NFS client, so the export {} cannot be mounted", server.source()),
+                "install kmod-fs-nfs and kmod-fs-nfs-v3 (opkg install / apk add), then `rpinet apply`".into()));
+        }
+        if let Some(st @ Storage::NotMounted { .. }) = &s.storage {
+            out.push(find(Error, "storage_absent", "", st.describe(cfg),
+                "run `rpinet apply`: it mounts the export, or says in one line why it cannot; `rpinet storage exports` prints what the server must export".into()));
+            return out;
+        }
+    }
     // the core's guard decides what is mounted and whether it is the SSD
     match &s.storage {
         None | Some(Storage::Mounted { .. }) => {}
@@ -344,7 +356,10 @@ fn dnsmasq(s: &Snapshot, _: &Config) -> Vec<Finding> {
 /// nfsd runs, serves NFSv3, with threads enough for the cluster.
 fn nfsd(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
-    // NFS
+    // storage on an NFS server: that server serves the nodes, not the router's nfsd
+    if cfg.server.is_some() {
+        return out;
+    }
     if !s.services.nfsd_running {
         out.push(find(
             Error,
@@ -460,10 +475,15 @@ fn node_boot_files(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
                     format!("{tftp}/cmdline.txt has no nfsroot=, so the kernel looks for a local root"),
                     format!("use root=/dev/nfs nfsroot=SERVER:{nfs},vers=3 rw ip=dhcp rootwait (`rpinet node provision` writes it)"))),
                 Some((server, path, opts)) => {
-                    if let Some(ip) = server_ip(s, cfg) {
+                    // on an NFS server, the node's root is there, under its export
+                    let (want_ip, nfs) = match &s.nfs_server {
+                        Some((ip, export)) => (Some(ip.clone()), format!("{export}/nfs/{}", n.name)),
+                        None => (server_ip(s, cfg), nfs.clone()),
+                    };
+                    if let Some(ip) = want_ip {
                         if !server.is_empty() && server != ip {
                             out.push(find(Error, "cmdline_wrong_server", &n.name,
-                                format!("cmdline.txt mounts the root from {server}, but this router serves it at {ip}"),
+                                format!("cmdline.txt mounts the root from {server}, but it is served at {ip}"),
                                 format!("set nfsroot={ip}:{nfs},vers=3 in {tftp}/cmdline.txt")));
                         }
                     }
@@ -526,7 +546,7 @@ fn node_exports(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
     let Some((tftp, nfs)) = node_dirs(cfg, n) else {
         return out;
     };
-    if !storage_ok(s) || !cfg.enabled {
+    if !storage_ok(s) || !cfg.enabled || cfg.server.is_some() {
         return out;
     }
     for dir in [nfs, tftp] {
@@ -694,6 +714,9 @@ fn unknown_pis(s: &Snapshot, _: &Config) -> Vec<Finding> {
 /// Exports wider than one node.
 fn wide_exports(_: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
+    if cfg.server.is_some() {
+        return out; // the server's exports are its own (`rpinet storage exports`)
+    }
     if cfg.export_subnet {
         out.push(find(Warning, "export_subnet", "",
             "every node's root and boot directory is exported read-write, as root, to the whole boot subnet (export_subnet '1'): any host on the LAN can mount them".into(),
@@ -753,6 +776,75 @@ mod tests {
             ))
         );
         assert_eq!(nfsroot("root=PARTUUID=1234-02"), None);
+    }
+
+    /// Storage on an NFS server: the kernel's client, the mount, the nodes' cmdline.txt
+    /// against the server's address and export; nothing about the router's nfsd or exports.
+    #[test]
+    fn storage_on_a_server_is_checked_there() {
+        let pkg = crate::config::uci::parse(
+            "config rpinet 'main'\n option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n\
+             config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let cfg = crate::config::from_package(&pkg).unwrap();
+        let mut s = Snapshot {
+            config: Some(cfg.clone()),
+            storage: Some(Storage::NotMounted {
+                path: "/mnt/rpinet".into(),
+            }),
+            nfs_fs: Some(false),
+            server_ip: Some("10.0.0.1".into()),
+            ..Snapshot::default()
+        };
+        let codes =
+            |s: &Snapshot| -> Vec<&'static str> { check(s).iter().map(|f| f.code).collect() };
+        let f = storage(&s, &cfg);
+        assert_eq!(
+            f.iter().map(|f| f.code).collect::<Vec<_>>(),
+            ["nfs_client_missing", "storage_absent"]
+        );
+        assert!(
+            f[0].fix.contains("kmod-fs-nfs and kmod-fs-nfs-v3"),
+            "{}",
+            f[0].fix
+        );
+        assert_eq!(
+            f[1].message,
+            "the NFS export nas:/tank/rp is not mounted at /mnt/rpinet"
+        );
+        s.nfs_fs = Some(true);
+        s.storage = Some(Storage::Mounted {
+            path: "/mnt/rpinet".into(),
+            device: "nas:/tank/rp".into(),
+        });
+        s.nfs_server = Some(("10.0.0.9".into(), "/tank/rp".into()));
+        let node = |cmdline: &str| NodeFacts {
+            tftp_dir_exists: true,
+            nfs_dir_exists: true,
+            cmdline: Some(cmdline.into()),
+            ..NodeFacts::default()
+        };
+        let right = "root=/dev/nfs nfsroot=10.0.0.9:/tank/rp/nfs/a,vers=3 rw ip=dhcp rootwait";
+        s.nodes.insert("a".into(), node(right));
+        let all = codes(&s);
+        for gone in [
+            "nfsd_not_running",
+            "export_missing",
+            "cmdline_wrong_server",
+            "cmdline_wrong_path",
+            "storage_absent",
+        ] {
+            assert!(!all.contains(&gone), "{gone} in {all:?}");
+        }
+        let router = "root=/dev/nfs nfsroot=10.0.0.1:/mnt/rpinet/nfs/a,vers=3 rw ip=dhcp rootwait";
+        s.nodes.insert("a".into(), node(router));
+        let all = codes(&s);
+        assert!(
+            all.contains(&"cmdline_wrong_server") && all.contains(&"cmdline_wrong_path"),
+            "{all:?}"
+        );
     }
 
     #[test]

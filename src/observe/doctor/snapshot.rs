@@ -123,6 +123,11 @@ pub struct Snapshot {
     pub overlays: Vec<String>,
     /// The images imported (names), when the SSD is mounted.
     pub images: Vec<String>,
+    /// Where the nodes reach the storage when it is on an NFS server: its address and
+    /// export (the router and storage path otherwise, which `server_ip` already says).
+    pub nfs_server: Option<(String, String)>,
+    /// Whether the kernel has an NFS client (None: /proc/filesystems unreadable).
+    pub nfs_fs: Option<bool>,
 }
 
 /// The conf-dirs a dnsmasq's config file names (`conf-dir=DIR[,exts]`).
@@ -265,6 +270,13 @@ impl Snapshot {
             }
         };
         s.overlay_fs = crate::system::overlay::supported(root);
+        s.nfs_fs = crate::system::storage::kernel_has(root, "nfs");
+        if let Some(w) = world.as_ref().filter(|w| w.config.server.is_some()) {
+            s.nfs_server = w
+                .storage_for_nodes(root)
+                .ok()
+                .map(|(ip, export)| (ip.to_string(), export));
+        }
         if let Some(w) = &world {
             s.shared_roots = w.shared_roots.clone();
             s.overlays = w.overlays.iter().map(|o| o.at.clone()).collect();
