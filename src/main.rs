@@ -57,6 +57,12 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Call(a) => api::rpcd::call(root, &a.method),
         Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
         Command::Doctor(a) => observe::doctor::run(root, a.json),
+        Command::Storage(s) => match s.command {
+            cli::StorageCommand::Exports(_) => {
+                print!("{}", api::storage::server_exports(root)?);
+                Ok(0)
+            }
+        },
         Command::Inventory(a) => {
             print!("{}", api::inventory::render(root, &a.format)?);
             Ok(0)

@@ -8,6 +8,7 @@ pub mod node;
 pub mod provision;
 pub mod roll;
 pub mod rpcd;
+pub mod storage;
 pub mod view;
 
 use crate::error::Result;
