@@ -61,6 +61,31 @@ fn apply_serves_from_the_mounted_export_and_exports_nothing() {
     }
     let reply = call(&lab, "storage_exports");
     assert_eq!(reply["exports"].as_str(), Some(text.as_str()));
+
+    // doctor tries what a root needs under the storage (here a local filesystem: all of
+    // it works), leaves nothing there, and asks nothing of the router's nfsd or exports
+    let out = lab.run(&["doctor", "--json"]);
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = found["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["code"].as_str()).collect())
+        .unwrap_or_default();
+    for c in &codes {
+        assert!(
+            !c.starts_with("server_") && !c.starts_with("nfsd") && !c.starts_with("export"),
+            "{codes:?}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(lab.path("mnt/rpinet"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().starts_with(".rpinet")),
+        "{left:?}"
+    );
 }
 
 /// Not mounted: apply serves nothing from the mount point (the router's flash) and says so;

@@ -25,6 +25,7 @@ const SYSTEM: &[Check] = &[
     disabled_nodes_booting,
     unknown_pis,
     shared_roots,
+    server_probe,
 ];
 /// The checks of each enabled node.
 const NODE: &[NodeCheck] = &[node_boot_files, node_exports, node_last_boot];
@@ -249,6 +250,76 @@ fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
         Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
             format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), uuid),
             "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
+    }
+    out
+}
+
+/// Storage on an NFS server: one finding for each thing a root needs that the export
+/// refused the router (doctor's probe), naming the export option that allows it.
+fn server_probe(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
+    use crate::system::storage::Need;
+    let (Some(server), Some(p)) = (&cfg.server, &s.probe) else {
+        return Vec::new();
+    };
+    let on = server.source();
+    let squash =
+        "export it with no_root_squash (TrueNAS: Maproot User root; Synology: Squash No mapping)";
+    let mut out = Vec::new();
+    if let Some(why) = &p.failed {
+        out.push(find(
+            Error,
+            "server_not_writable",
+            "",
+            format!("the router cannot write to the NFS export {on} ({why})"),
+            format!("export it read-write to the router; {squash}"),
+        ));
+    }
+    for (need, why) in &p.refused {
+        let (level, code, what, fix) = match need {
+            Need::RootOwner => (
+                Error,
+                "server_root_squash",
+                "to keep a file root made root's",
+                squash,
+            ),
+            Need::Device => (
+                Error,
+                "server_no_devices",
+                "device nodes (mknod c 1 3)",
+                squash,
+            ),
+            Need::Capability => (
+                Info,
+                "server_no_xattrs",
+                "file capabilities (the security.capability xattr)",
+                "none needed: NFSv3 carries no xattrs, so nodes see no file capabilities from any NFSv3 server (the router's nfsd too); roots are copied without them",
+            ),
+            Need::HardLink => (
+                Error,
+                "server_no_hard_links",
+                "hard links",
+                "export a directory of a POSIX filesystem (ext4, xfs, zfs, btrfs), not FAT/exFAT or an SMB-backed one",
+            ),
+            Need::Symlink => (
+                Error,
+                "server_no_symlinks",
+                "symbolic links",
+                "export a directory of a POSIX filesystem (ext4, xfs, zfs, btrfs), not FAT/exFAT or an SMB-backed one",
+            ),
+            Need::RenameOpen => (
+                Error,
+                "server_rename_open",
+                "renaming a file over an open one (what a package upgrade does)",
+                "export it with no_root_squash and sync; a server that answers ESTALE here breaks upgrades on the nodes",
+            ),
+        };
+        out.push(find(
+            level,
+            code,
+            "",
+            format!("the NFS export {on} refuses {what}: {why}"),
+            fix.into(),
+        ));
     }
     out
 }
@@ -845,6 +916,96 @@ mod tests {
             all.contains(&"cmdline_wrong_server") && all.contains(&"cmdline_wrong_path"),
             "{all:?}"
         );
+    }
+
+    /// Each thing the server refused is one finding with its code, naming the export.
+    #[test]
+    fn each_refusal_of_the_server_is_a_finding() {
+        use crate::system::storage::{Need, Probe};
+        let pkg = crate::config::uci::parse(
+            "config rpinet 'main'\n option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let cfg = crate::config::from_package(&pkg).unwrap();
+        let mut s = Snapshot {
+            probe: Some(Probe::default()),
+            ..Snapshot::default()
+        };
+        assert!(server_probe(&s, &cfg).is_empty());
+        for (need, code, level, fix) in [
+            (
+                Need::RootOwner,
+                "server_root_squash",
+                Level::Error,
+                "no_root_squash",
+            ),
+            (
+                Need::Device,
+                "server_no_devices",
+                Level::Error,
+                "no_root_squash",
+            ),
+            (
+                Need::Capability,
+                "server_no_xattrs",
+                Level::Info,
+                "NFSv3 carries no xattrs",
+            ),
+            (
+                Need::HardLink,
+                "server_no_hard_links",
+                Level::Error,
+                "POSIX filesystem",
+            ),
+            (
+                Need::Symlink,
+                "server_no_symlinks",
+                Level::Error,
+                "POSIX filesystem",
+            ),
+            (
+                Need::RenameOpen,
+                "server_rename_open",
+                Level::Error,
+                "no_root_squash",
+            ),
+        ] {
+            s.probe = Some(Probe {
+                refused: vec![(need, "Operation not permitted (os error 1)".into())],
+                failed: None,
+            });
+            let f = server_probe(&s, &cfg);
+            assert_eq!(f.len(), 1);
+            assert_eq!((f[0].code, f[0].level), (code, level));
+            assert!(
+                f[0].message
+                    .starts_with("the NFS export nas:/tank/rp refuses "),
+                "{}",
+                f[0].message
+            );
+            assert!(
+                f[0].message
+                    .ends_with(": Operation not permitted (os error 1)")
+            );
+            assert!(f[0].fix.contains(fix), "{}", f[0].fix);
+        }
+        s.probe = Some(Probe {
+            refused: Vec::new(),
+            failed: Some("Permission denied (os error 13)".into()),
+        });
+        let f = server_probe(&s, &cfg);
+        assert_eq!((f.len(), f[0].code), (1, "server_not_writable"));
+        // an SSD is never probed
+        let ssd = crate::config::from_package(
+            &crate::config::uci::parse(
+                "config rpinet 'main'\n option storage_uuid 'abcd-1234'\n",
+                "rpinet",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(server_probe(&s, &ssd).is_empty());
     }
 
     #[test]
