@@ -226,7 +226,7 @@ fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
         None | Some(Storage::Mounted { .. }) => {}
         Some(Storage::NotConfigured) => out.push(find(Error, "storage_not_configured", "",
             "no SSD is configured: storage_uuid and storage_path must both be set".into(),
-            "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted".into())),
+            "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted (or, for an NFS server, storage_server and storage_export instead of storage_uuid)".into())),
         Some(Storage::NotMounted { path }) => {
             let present = s.block.as_ref().and_then(|b| b.iter().find(|d| d.uuid.eq_ignore_ascii_case(uuid)));
             let (message, fix) = match (present, &s.block) {
