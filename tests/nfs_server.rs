@@ -83,7 +83,7 @@ fn apply_serves_from_the_mounted_export_and_exports_nothing() {
         .collect();
     assert!(
         left.iter()
-            .all(|n| !n.to_string_lossy().starts_with(".rpinet")),
+            .all(|n| !n.to_string_lossy().starts_with(".probe")),
         "{left:?}"
     );
 }

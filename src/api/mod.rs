@@ -44,6 +44,7 @@ fn clean_up(root: &Root, lock: &StateLock, all: bool) {
     if let Some(sp) = storage.mounted_path() {
         crate::provision::switch::recover(root, lock, sp);
         dirs.extend(["images", "tftp", "nfs", "roots", "volumes"].map(|d| format!("{sp}/{d}")));
+        dirs.push(sp.to_string());
     }
     if all {
         if let Ok(instance) = crate::plan::world::load_instance(root) {

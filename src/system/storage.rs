@@ -314,7 +314,7 @@ pub struct Probe {
 /// needs: doctor's look at an NFS server from the router.
 pub fn probe(storage: &Path) -> Probe {
     use crate::system::fsys::Dir;
-    let name = format!(".rpinet-probe-{}", std::process::id());
+    let name = format!(".probe-doctor-{}", std::process::id());
     let name = name.as_bytes();
     let mut p = Probe::default();
     let dir = Dir::open_path(storage).and_then(|top| {
@@ -488,7 +488,7 @@ pub fn dns_answer(id: u16, r: &[u8]) -> Option<std::net::Ipv4Addr> {
 /// nobody's, or refuses it).
 fn writes_stay_root(dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let probe = dir.join(format!(".rpinet-owner-{}", std::process::id()));
+    let probe = dir.join(format!(".probe-owner-{}", std::process::id()));
     let owner = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

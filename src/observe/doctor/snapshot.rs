@@ -311,9 +311,10 @@ impl Snapshot {
                 .into_iter()
                 .map(|f| f.name)
                 .collect();
-            let dirs: Vec<String> = ["images", "tftp", "nfs", "roots"]
+            let mut dirs: Vec<String> = ["images", "tftp", "nfs", "roots"]
                 .map(|d| format!("{sp}/{d}"))
                 .into();
+            dirs.push(sp.clone());
             s.leftovers = crate::system::sweep::leftovers(root, &dirs)
                 .into_iter()
                 .map(|(p, _)| p.display().to_string())
