@@ -247,32 +247,38 @@ pub fn squash_fault(server: &NfsServer) -> String {
 /// Only on the live system: under `--root` the mount table is a file. A mount whose writes
 /// do not stay root's (root squashed) is taken back: nothing is written through it.
 pub fn mount_server(root: &Root, config: &Config) -> crate::error::Result<()> {
+    if !root.is_live() {
+        return Ok(());
+    }
+    mount_export(root, config, |source, at, data| {
+        let flags = nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV;
+        nix::mount::mount(Some(source), at, Some("nfs"), flags, Some(data))
+    })
+}
+
+/// What [`mount_server`] decides around its one mount(2) call, `mount(source, at, data)`.
+fn mount_export(
+    root: &Root,
+    config: &Config,
+    mount: impl FnOnce(&str, &Path, &str) -> nix::Result<()>,
+) -> crate::error::Result<()> {
     let (Some(server), Some(path)) = (&config.server, &config.storage_path) else {
         return Ok(());
     };
-    if !root.is_live()
-        || !config.enabled
-        || !matches!(check(root, config), Storage::NotMounted { .. })
-    {
+    if !config.enabled || !matches!(check(root, config), Storage::NotMounted { .. }) {
         return Ok(());
     }
     let ip = match server.ip() {
         Some(ip) => ip,
         None => resolve(root, &server.host)?,
     };
-    std::fs::create_dir_all(path)
+    let at = root.path(path);
+    std::fs::create_dir_all(&at)
         .map_err(|e| crate::error::Error::new(format!("failed to make {path}: {e}")))?;
-    let flags = nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV;
-    nix::mount::mount(
-        Some(server.source().as_str()),
-        path.as_str(),
-        Some("nfs"),
-        flags,
-        Some(mount_data(ip).as_str()),
-    )
-    .map_err(|e| crate::error::Error::new(mount_fault(e, server, path)))?;
-    if !writes_stay_root(Path::new(path)) {
-        let _ = nix::mount::umount2(path.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    mount(&server.source(), &at, &mount_data(ip))
+        .map_err(|e| crate::error::Error::new(mount_fault(e, server, path)))?;
+    if !writes_stay_root(&at) {
+        let _ = nix::mount::umount2(&at, nix::mount::MntFlags::MNT_DETACH);
         crate::bail!("{}", squash_fault(server));
     }
     Ok(())
@@ -731,6 +737,82 @@ mod tests {
         nx[3] = 0x83; // NXDOMAIN
         assert_eq!(dns_answer(0x1234, &nx), None);
         assert_eq!(dns_answer(0x1234, &q), None, "a query is no reply");
+    }
+
+    /// Around the one mount(2) call (given here): mounted only when nothing is there, a
+    /// refusal is its one line with nothing written, a squashing export is taken back.
+    #[test]
+    fn the_export_is_mounted_once_and_a_fault_is_one_line() {
+        use nix::errno::Errno;
+        let dir = std::env::temp_dir().join(format!("rpinet-mount-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("proc")).unwrap();
+        std::fs::write(dir.join("proc/mounts"), "/dev/root / squashfs ro 0 0\n").unwrap();
+        let root = Root::under(&dir);
+        let config = crate::config::from_package(
+            &crate::config::uci::parse(
+                "config rpinet 'main'\n option storage_server '10.9.0.20'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n",
+                "rpinet",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let at = dir.join("mnt/rpinet");
+        let asked = std::cell::RefCell::new(Vec::new());
+        let fails = |e: Errno| {
+            let r = mount_export(&root, &config, |src, p, data| {
+                asked
+                    .borrow_mut()
+                    .push(format!("{src} {} {data}", p.display()));
+                Err(e)
+            });
+            r.unwrap_err().message().to_string()
+        };
+        assert!(fails(Errno::ETIMEDOUT).starts_with("the NFS server 10.9.0.20 does not answer"));
+        assert!(fails(Errno::EACCES).contains("does not export /tank/rp to this router"));
+        assert_eq!(
+            asked.borrow()[0],
+            format!(
+                "10.9.0.20:/tank/rp {} vers=3,proto=tcp,nolock,soft,timeo=100,retrans=3,addr=10.9.0.20",
+                at.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read_dir(&at).unwrap().count(),
+            0,
+            "nothing written"
+        );
+        // mounted, and root's files stay root's (a local directory, as root)
+        mount_export(&root, &config, |_, _, _| Ok(())).unwrap();
+        assert_eq!(std::fs::read_dir(&at).unwrap().count(), 0);
+        // a mount where root cannot make its own files is taken back, in one line
+        let e = mount_export(&root, &config, |_, p, _| {
+            std::fs::remove_dir(p).unwrap();
+            std::fs::write(p, "").unwrap();
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(e.message().contains(
+            "maps the router's root to another user on /tank/rp: export it with no_root_squash"
+        ));
+        std::fs::remove_file(&at).unwrap();
+        // already mounted, or rpinet disabled: no mount at all
+        std::fs::write(
+            dir.join("proc/mounts"),
+            "10.9.0.20:/tank/rp /mnt/rpinet nfs rw,addr=10.9.0.20 0 0\n",
+        )
+        .unwrap();
+        let never = |_: &str, _: &Path, _: &str| -> nix::Result<()> { panic!("mounted twice") };
+        mount_export(&root, &config, never).unwrap();
+        let off = Config {
+            enabled: false,
+            ..config.clone()
+        };
+        std::fs::write(dir.join("proc/mounts"), "").unwrap();
+        mount_export(&root, &off, never).unwrap();
+        // under --root the real call never runs
+        mount_server(&root, &config).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
