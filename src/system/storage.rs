@@ -376,28 +376,14 @@ fn try_need(d: &crate::system::fsys::Dir, need: Need) -> std::io::Result<()> {
                 return differs("the device number");
             }
         }
-        Need::Capability => {
-            d.set_xattr(b"f", b"security.capability", &NET_RAW)?;
-            if !d
-                .xattrs(b"f")?
-                .iter()
-                .any(|(k, _)| k == b"security.capability")
-            {
-                return differs("the capability");
-            }
-        }
+        Need::Capability => d.set_xattr(b"f", b"security.capability", &NET_RAW)?,
         Need::HardLink => {
             d.link_from(d, b"f", b"f2")?;
             if d.lstat(b"f")?.st_nlink != 2 {
                 return differs("the link count");
             }
         }
-        Need::Symlink => {
-            d.symlink(b"f", b"s")?;
-            if d.readlink(b"s")? != b"f" {
-                return differs("the link's target");
-            }
-        }
+        Need::Symlink => d.symlink(b"f", b"s")?,
         Need::RenameOpen => {
             let mut open = d.open_file(b"f", libc::O_RDONLY)?;
             d.create_file(b"g")?.write_all(b"new")?;
