@@ -58,7 +58,27 @@ pub enum Command {
     Call(CallArgs),
     Event(EventArgs),
     Inventory(InventoryArgs),
+    Storage(StorageArgs),
 }
+
+/// the storage on an NFS server
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "storage")]
+pub struct StorageArgs {
+    #[argh(subcommand)]
+    pub command: StorageCommand,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum StorageCommand {
+    Exports(StorageExportsArgs),
+}
+
+/// print what the NFS server (storage_server) must export, for Linux and for appliances
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "exports")]
+pub struct StorageExportsArgs {}
 
 /// every node for Ansible, grouped by model and by image
 #[derive(FromArgs, Debug)]

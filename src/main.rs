@@ -57,6 +57,12 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         Command::Call(a) => api::rpcd::call(root, &a.method),
         Command::Event(a) => observe::events::record_from_env(root, &a.kind).map(|_| 0),
         Command::Doctor(a) => observe::doctor::run(root, a.json),
+        Command::Storage(s) => match s.command {
+            cli::StorageCommand::Exports(_) => {
+                print!("{}", api::storage::server_exports(root)?);
+                Ok(0)
+            }
+        },
         Command::Inventory(a) => {
             print!("{}", api::inventory::render(root, &a.format)?);
             Ok(0)
@@ -73,8 +79,13 @@ fn run(root: &Root, command: Command) -> Result<i32> {
         }
         Command::Apply(_) => {
             let lock = api::begin(root)?;
+            // Storage on an NFS server is mounted first; when that fails, the rest is still
+            // made to match (dnsmasq without TFTP, as with an absent SSD), then the one line.
+            let mounted = plan::world::load_config(root)
+                .and_then(|(_, c)| system::storage::mount_server(root, &c));
             // Through a config change: nodes without an address get their reservation.
             plan::change_config(root, &lock, |pkg| Ok(pkg.clone()))?;
+            mounted?;
             Ok(0)
         }
         Command::Status(a) => {

@@ -213,3 +213,69 @@ fn trixie_gets_nocloud_and_bad_input_changes_nothing() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("'nope' is not imported"));
 }
+
+/// Storage on an NFS server (the lab's mount table holds the export, with the address the
+/// kernel resolved): the node's cmdline.txt, fstab and volume name the server and paths
+/// under its export, not the router and storage_path.
+#[test]
+fn a_node_on_an_nfs_server_mounts_its_trees_from_the_server() {
+    let work = scratch("nfs-server");
+    let root = work.join("root");
+    router(&root);
+    std::fs::write(
+        root.join("etc/config/rpinet"),
+        "\nconfig rpinet 'main'\n\toption enabled '1'\n\toption storage_server 'nas'\n\
+         \toption storage_export '/tank/rp'\n\toption storage_path '/mnt/rpinet'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("proc/mounts"),
+        "/dev/root / squashfs ro 0 0\nnas:/tank/rp /mnt/rpinet nfs rw,vers=3,addr=10.9.0.20 0 0\n",
+    )
+    .unwrap();
+    let ok = |args: &[&str]| {
+        let out = rpinet(&root, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&[
+        "node",
+        "add",
+        "lion",
+        "--serial",
+        "38c128c0",
+        "--mac",
+        "dc:a6:32:79:26:df",
+        "--ip",
+        "10.9.0.50",
+        "--volume-size",
+        "1G",
+    ]);
+    std::fs::copy(shared_image().join("disk.img.xz"), root.join("os.img.xz")).unwrap();
+    ok(&["image", "import", "/os.img.xz", "--name", "os"]);
+    ok(&["node", "provision", "lion", "--image", "os"]);
+    let read = |rel: &str| {
+        std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    };
+    let cmdline = read("mnt/rpinet/tftp/38c128c0/cmdline.txt");
+    assert!(
+        cmdline.contains(" nfsroot=10.9.0.20:/tank/rp/nfs/lion,vers=3 "),
+        "{cmdline}"
+    );
+    let fstab = read("mnt/rpinet/nfs/lion/etc/fstab");
+    assert!(
+        fstab.contains("10.9.0.20:/tank/rp/tftp/38c128c0 /boot/firmware nfs "),
+        "{fstab}"
+    );
+    let volume = read("mnt/rpinet/nfs/lion/etc/rpinet/volume.conf");
+    assert!(
+        volume.contains("SERVER='10.9.0.20'\nEXPORT='/tank/rp/volumes/lion'\n"),
+        "{volume}"
+    );
+    // the server exports the trees: the router's /etc/exports gets nothing
+    let exports = std::fs::read_to_string(root.join("etc/exports")).unwrap_or_default();
+    assert!(!exports.contains("/mnt/rpinet"), "{exports}");
+}

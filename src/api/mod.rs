@@ -8,6 +8,7 @@ pub mod node;
 pub mod provision;
 pub mod roll;
 pub mod rpcd;
+pub mod storage;
 pub mod view;
 
 use crate::error::Result;
@@ -43,6 +44,7 @@ fn clean_up(root: &Root, lock: &StateLock, all: bool) {
     if let Some(sp) = storage.mounted_path() {
         crate::provision::switch::recover(root, lock, sp);
         dirs.extend(["images", "tftp", "nfs", "roots", "volumes"].map(|d| format!("{sp}/{d}")));
+        dirs.push(sp.to_string());
     }
     if all {
         if let Ok(instance) = crate::plan::world::load_instance(root) {

@@ -44,14 +44,16 @@ fn provision_locked(
     let volume = size
         .map(|size| crate::provision::ensure_volume(root, &world, node, size))
         .transpose()?;
+    let (server_ip, node_storage) = world.storage_for_nodes(root)?;
     let target = ProvisionTarget {
         node: node.name.clone(),
         hostname: node.hostname(),
         model: node.model.as_str().to_string(),
         tftp_dir: storage.join("tftp").join(node.boot_dir()),
         nfs_dir: storage.join("nfs").join(&node.name),
-        server_ip: world.net.server,
+        server_ip,
         storage: storage.clone(),
+        node_storage: node_storage.into(),
         volume,
         new_identity: opts.new_identity,
         ssh_keys: world.config.ssh_keys_of(node),

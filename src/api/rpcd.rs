@@ -106,6 +106,8 @@ const METHODS: &[(&str, ArgSpec)] = &[
         ],
     ),
     ("node_rollback", &[("name", Ty::Str, true)]),
+    // storage on an NFS server: what that server must export
+    ("storage_exports", &[]),
 ];
 
 /// What `rpinet list` prints.
@@ -270,6 +272,7 @@ fn dispatch(root: &Root, method: &str, a: &Args) -> Result<Value> {
         "discovered" => discovered(root),
         "doctor" => crate::observe::doctor::reply(root),
         "inventory" => crate::api::inventory::reply(root),
+        "storage_exports" => crate::api::storage::reply(root),
         "image_catalog" => crate::api::catalog::reply(root),
         "image_roll" => start_image_roll(root, a),
         "node_rollback" => crate::api::roll::rollback(root, a.str("name"))
@@ -546,7 +549,8 @@ mod tests {
             s["status"],
             json!({"offset": 0, "limit": 0, "filter": "str"})
         );
-        assert_eq!(s.as_object().unwrap().len(), 14);
+        assert_eq!(s["storage_exports"], json!({}));
+        assert_eq!(s.as_object().unwrap().len(), 15);
     }
 
     #[test]

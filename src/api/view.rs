@@ -261,6 +261,13 @@ pub struct ImageView {
     pub used_by: Vec<String>,
 }
 
+/// `storage_exports`: what the NFS server holding the storage must export (the text
+/// `rpinet storage exports` prints).
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageExportsView {
+    pub exports: String,
+}
+
 /// `inventory`: Ansible's JSON inventory — every group by name (`all`, then
 /// one per model and per image) and the hosts' variables under `_meta`.
 #[derive(Debug, Clone, Default)]

@@ -202,11 +202,35 @@ impl Node {
     }
 }
 
+/// Storage on an existing NFS server (`storage_server`, `storage_export`) instead of an SSD
+/// on the router: rpinet mounts `host:export` at `storage_path` (NFSv3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NfsServer {
+    /// An IPv4 address or a host name (lowercase).
+    pub host: String,
+    /// The exported directory, absolute.
+    pub export: String,
+}
+
+impl NfsServer {
+    /// The mount source, as the kernel shows it in the mount table: `host:/export`.
+    pub fn source(&self) -> String {
+        format!("{}:{}", self.host, self.export)
+    }
+
+    /// The address when `host` is one (a name is resolved by the mount).
+    pub fn ip(&self) -> Option<Ipv4Addr> {
+        self.host.parse().ok()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub enabled: bool,
     pub storage_uuid: Option<String>,
     pub storage_path: Option<String>,
+    /// Storage on an NFS server: set instead of `storage_uuid`.
+    pub server: Option<NfsServer>,
     pub interface: String,
     pub server_ip: Option<Ipv4Addr>,
     pub dhcp_mode: DhcpMode,
@@ -290,6 +314,7 @@ fn read_package(pkg: &Package, with_nodes: bool) -> Result<Config> {
         enabled: true,
         storage_uuid: None,
         storage_path: None,
+        server: None,
         interface: "lan".into(),
         server_ip: None,
         dhcp_mode: DhcpMode::Server,
@@ -328,7 +353,11 @@ fn read_package(pkg: &Package, with_nodes: bool) -> Result<Config> {
                         "section '{name}': a node section needs a name (config node 'NAME')"
                     )));
                 }
-                config.nodes.push(read_node(section, &name)?);
+                let node = read_node(section, &name)?;
+                if let Some(m) = node.root_mode {
+                    check_root_mode(&config, m, &format!("node '{name}'"))?;
+                }
+                config.nodes.push(node);
             }
             _ => {} // Unknown section types belong to someone else (or a newer rpinet).
         }
@@ -345,6 +374,31 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
     config.enabled = o.bool("enabled", true)?;
     config.storage_uuid = o.parsed("storage_uuid", parse_uuid, "a filesystem UUID")?;
     config.storage_path = o.parsed("storage_path", parse_storage_path, "an absolute path")?;
+    let host = o.parsed(
+        "storage_server",
+        parse_host,
+        "an IPv4 address or a host name",
+    )?;
+    let export = o.parsed("storage_export", parse_export, "an absolute path")?;
+    config.server = match (host, export) {
+        (None, None) => None,
+        (Some(host), Some(export)) => Some(NfsServer { host, export }),
+        (h, _) => bail!(
+            "{}: options 'storage_server' and 'storage_export' go together: '{}' is missing",
+            o.label,
+            if h.is_some() {
+                "storage_export"
+            } else {
+                "storage_server"
+            }
+        ),
+    };
+    if config.server.is_some() && config.storage_uuid.is_some() {
+        bail!(
+            "{}: storage_uuid (an SSD on the router) and storage_server (an NFS server) both name the storage: keep one",
+            o.label
+        );
+    }
     if let Some(i) = o.parsed("interface", parse_interface, "a network name")? {
         config.interface = i;
     }
@@ -364,7 +418,11 @@ fn read_main(config: &mut Config, s: &Section, name: &str) -> Result<()> {
     config.export_subnet = o.bool("export_subnet", false)?;
     config.volume_size = o.parsed("volume_size", parse_size, SIZE_WHAT)?;
     if let Some(m) = o.choice("root_mode", &RootMode::CHOICES)? {
+        check_root_mode(config, m, &o.label)?;
         config.root_mode = m;
+    }
+    if config.server.is_some() {
+        config.root_mode = RootMode::Copy;
     }
     config.fleet.ssh_keys = o.keys()?;
     if let Some(u) = o.parsed("catalog_url", parse_url, "an http:// or https:// URL")? {
@@ -433,6 +491,17 @@ pub(crate) fn read_node(s: &Section, name: &str) -> Result<Node> {
         ssh_keys: o.keys()?,
         root_mode: o.choice("root_mode", &RootMode::CHOICES)?,
     })
+}
+
+/// A shared root is an overlay whose upper holds the node's changes; the kernel refuses an
+/// upper on NFS, so nodes on an NFS server get copies.
+fn check_root_mode(config: &Config, mode: RootMode, label: &str) -> Result<()> {
+    if mode == RootMode::Shared && config.server.is_some() {
+        bail!(
+            "{label}: option 'root_mode': 'shared' cannot be used with storage_server (an overlay's upper directory cannot be on NFS): use 'copy'"
+        );
+    }
+    Ok(())
 }
 
 /// Two nodes may not share a serial, MAC, boot directory or fixed address.
@@ -598,12 +667,18 @@ const ROUTER_DIRS: [&str; 16] = [
 /// router's own filesystems (/etc, /tmp, /overlay, /rom, ...): an SSD is mounted elsewhere,
 /// as under /mnt.
 pub fn parse_storage_path(v: &str) -> Option<String> {
-    let v = v.trim_end_matches('/');
+    let v = parse_export(v)?;
     let own = ROUTER_DIRS
         .iter()
         .any(|d| v == *d || v.strip_prefix(d).is_some_and(|rest| rest.starts_with('/')));
-    let ok = !own
-        && v.starts_with('/')
+    (!own).then_some(v)
+}
+
+/// An absolute path of plain components (A-Z a-z 0-9 . _ -), not `/` itself, no `.`/`..`,
+/// at most 128 bytes: a directory an NFS server exports (`storage_export`).
+pub fn parse_export(v: &str) -> Option<String> {
+    let v = v.trim_end_matches('/');
+    let ok = v.starts_with('/')
         && v.len() <= 128
         && v[1..].split('/').all(|c| {
             !c.is_empty()
@@ -613,6 +688,24 @@ pub fn parse_storage_path(v: &str) -> Option<String> {
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         });
     ok.then(|| v.to_string())
+}
+
+/// An IPv4 address, or a host name (labels of a-z 0-9 -, not starting or ending with `-`,
+/// at most 253 bytes), stored lowercase: `storage_server`.
+pub fn parse_host(v: &str) -> Option<String> {
+    if let Some(ip) = parse_ipv4(v) {
+        return Some(ip.to_string());
+    }
+    let v = v.to_ascii_lowercase();
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    // all digits and dots is an address that did not parse, not a name
+    let numeric = v.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    (v.len() <= 253 && !numeric && v.split('.').all(label)).then_some(v)
 }
 
 /// An http(s) URL (the catalog's), as the downloader accepts it.
@@ -837,6 +930,8 @@ config node 'b'
             "match",
             "enabled",
             "volume_size",
+            "storage_server",
+            "storage_export",
         ];
         let node_opts = [
             "serial",
@@ -991,6 +1086,77 @@ config node 'b'
         for b in [256 << 20, 3 << 30, 1 << 40, (1 << 30) + (1 << 20), 0] {
             assert_eq!(parse_size(&size_text(b)), Some(b));
         }
+    }
+
+    #[test]
+    fn storage_on_an_nfs_server() {
+        let main = "config rpinet 'main'\n option storage_path '/mnt/rpinet'\n";
+        let c = load(&format!(
+            "{main} option storage_server 'NAS.lan'\n option storage_export '/mnt/tank/rpinet/'\n"
+        ))
+        .unwrap();
+        let s = c.server.clone().unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.export.as_str()),
+            ("nas.lan", "/mnt/tank/rpinet")
+        );
+        assert_eq!(
+            (s.source(), s.ip()),
+            ("nas.lan:/mnt/tank/rpinet".into(), None)
+        );
+        // nodes on a server get copies: an overlay's upper cannot be on NFS
+        assert_eq!(c.root_mode, RootMode::Copy);
+        let c = load(&format!(
+            "{main} option storage_server '10.0.0.2'\n option storage_export '/volume1/rpinet'\n"
+        ))
+        .unwrap();
+        assert_eq!(c.server.unwrap().ip(), Some(Ipv4Addr::new(10, 0, 0, 2)));
+        let cases = [
+            (
+                " option storage_server '10.0.0.2'\n",
+                "section 'main': options 'storage_server' and 'storage_export' go together: 'storage_export' is missing",
+            ),
+            (
+                " option storage_export '/x'\n",
+                "section 'main': options 'storage_server' and 'storage_export' go together: 'storage_server' is missing",
+            ),
+            (
+                " option storage_server 'nas'\n option storage_export '/x'\n option storage_uuid 'abcd-1234'\n",
+                "section 'main': storage_uuid (an SSD on the router) and storage_server (an NFS server) both name the storage: keep one",
+            ),
+            (
+                " option storage_server 'nas'\n option storage_export '/x'\n option root_mode 'shared'\n",
+                "section 'main': option 'root_mode': 'shared' cannot be used with storage_server (an overlay's upper directory cannot be on NFS): use 'copy'",
+            ),
+            (
+                " option storage_server 'nas'\n option storage_export '/x'\nconfig node 'n'\n option serial '0000abcd'\n option mac '02:00:00:00:00:01'\n option root_mode 'shared'\n",
+                "node 'n': option 'root_mode': 'shared' cannot be used with storage_server (an overlay's upper directory cannot be on NFS): use 'copy'",
+            ),
+            (
+                " option storage_server '10.0.0.256'\n option storage_export '/x'\n",
+                "section 'main': option 'storage_server': '10.0.0.256' is not an IPv4 address or a host name",
+            ),
+            (
+                " option storage_server 'nas'\n option storage_export 'tank'\n",
+                "section 'main': option 'storage_export': 'tank' is not an absolute path",
+            ),
+        ];
+        for (extra, want) in cases {
+            assert_eq!(load(&format!("{main}{extra}")).unwrap_err().message(), want);
+        }
+        // 'copy' may be said, and an export may be anywhere on the server (its /etc too)
+        load(&format!("{main} option storage_server 'nas'\n option storage_export '/etc/x'\n option root_mode 'copy'\n")).unwrap();
+        for bad in [
+            "-nas", "nas-", "a..b", "a_b", "nas:2049", "", "1.2.3", "a b",
+        ] {
+            assert_eq!(parse_host(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_host("Pi-Store.Home.arpa").as_deref(),
+            Some("pi-store.home.arpa")
+        );
+        assert_eq!(parse_export("/"), None);
+        assert_eq!(parse_export("/a,b"), None);
     }
 
     #[test]

@@ -78,6 +78,16 @@ fn image_named(path: &std::path::Path) -> Option<String> {
 }
 
 impl World {
+    /// Where the nodes reach the storage (server address, path there): the router and the
+    /// storage path, or the NFS server and its export.
+    pub fn storage_for_nodes(&self, root: &Root) -> Result<(std::net::Ipv4Addr, String)> {
+        let addr = self
+            .storage
+            .mounted_path()
+            .and_then(|p| storage::server_addr(root, p));
+        self.storage.for_nodes(&self.config, self.net.server, addr)
+    }
+
     pub fn inputs(&self) -> Inputs<'_> {
         Inputs {
             config: &self.config,

@@ -465,9 +465,12 @@ fn make_other(sh: &Shared, top: &Frame, name: &[u8], st: &libc::stat, rel: &[u8]
             .ctx(|| format!("failed to chmod {}", sh.show(rel)))?;
     }
     for (k, v) in &xa {
-        top.dst
-            .set_xattr(name, k, v)
-            .ctx(|| format!("failed to set an xattr on {}", sh.show(rel)))?;
+        match top.dst.set_xattr(name, k, v) {
+            Err(e) if !fsys::no_xattrs(&e) => {
+                return Err(e).ctx(|| format!("failed to set an xattr on {}", sh.show(rel)));
+            }
+            _ => {}
+        }
     }
     top.dst
         .set_times(name, atime(st), mtime(st))

@@ -20,8 +20,8 @@ pub fn apply(
     os: &str,
 ) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let nfs = t.nfs_dir.to_string_lossy();
-    let tftp = t.tftp_dir.to_string_lossy();
+    let nfs = t.node_path(&t.nfs_dir);
+    let tftp = t.node_path(&t.tftp_dir);
     let Some(cmd) = read(boot, "cmdline.txt")? else {
         bail!("the image's boot tree has no cmdline.txt");
     };

@@ -32,9 +32,13 @@ pub struct ProvisionTarget {
     /// Router paths: storage/tftp/<boot-id> and storage/nfs/<node>.
     pub tftp_dir: PathBuf,
     pub nfs_dir: PathBuf,
+    /// The address the node mounts its trees from: the router's, or the NFS server's.
     pub server_ip: Ipv4Addr,
     /// The storage path (router path); the tftp and nfs dirs are inside it.
     pub storage: PathBuf,
+    /// The storage as the node names it on `server_ip`: the storage path, or the server's
+    /// export (the same layout below it).
+    pub node_storage: PathBuf,
     /// How the node reaches its container volume, when it has one.
     pub volume: Option<volume::Transport>,
     /// Fresh SSH host keys and machine-id instead of the old root's.
@@ -45,6 +49,18 @@ pub struct ProvisionTarget {
     /// dirs go to `state_dir` (storage/roots/<node>); else a private copy in `nfs_dir`.
     pub shared: bool,
     pub state_dir: PathBuf,
+}
+
+impl ProvisionTarget {
+    /// A router path under the storage as the node names it on `server_ip`.
+    pub fn node_path(&self, p: &Path) -> String {
+        match p.strip_prefix(&self.storage) {
+            Ok(rel) => self.node_storage.join(rel),
+            Err(_) => p.to_path_buf(),
+        }
+        .to_string_lossy()
+        .into_owned()
+    }
 }
 
 /// The file in a shared root's state dir that names its image (the lower layer).
@@ -455,6 +471,7 @@ pub(crate) fn ensure_volume(
 ) -> Result<volume::Transport> {
     let storage = world.storage.require_mounted(&world.config)?;
     let storage = storage.to_string_lossy();
+    let (server, node_storage) = world.storage_for_nodes(root)?;
     let dir = node.volume_dir(&storage);
     let ch = volume::ensure(root, &node.name, &dir, size)?;
     log::info!("volume of {}: {ch:?}", node.name);
@@ -469,8 +486,8 @@ pub(crate) fn ensure_volume(
         eprintln!("rpinet: warning: {w}");
     }
     Ok(volume::Transport::NfsLoop {
-        server: world.net.server,
-        export: dir,
+        server,
+        export: node.volume_dir(&node_storage),
     })
 }
 
@@ -498,4 +515,33 @@ pub fn record_image(
         Ok(pkg)
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node on an NFS server names its trees under the export, in the storage's layout.
+    #[test]
+    fn a_node_names_its_trees_as_the_server_exports_them() {
+        let mut t = ProvisionTarget {
+            node: "lion".into(),
+            hostname: "lion".into(),
+            model: "pi4".into(),
+            tftp_dir: "/mnt/rpinet/tftp/11111111".into(),
+            nfs_dir: "/mnt/rpinet/nfs/lion".into(),
+            server_ip: Ipv4Addr::new(10, 0, 0, 9),
+            storage: "/mnt/rpinet".into(),
+            node_storage: "/tank/rp".into(),
+            volume: None,
+            new_identity: false,
+            ssh_keys: Vec::new(),
+            shared: false,
+            state_dir: "/mnt/rpinet/roots/lion".into(),
+        };
+        assert_eq!(t.node_path(&t.nfs_dir), "/tank/rp/nfs/lion");
+        assert_eq!(t.node_path(&t.tftp_dir), "/tank/rp/tftp/11111111");
+        t.node_storage = t.storage.clone();
+        assert_eq!(t.node_path(&t.nfs_dir), "/mnt/rpinet/nfs/lion");
+    }
 }

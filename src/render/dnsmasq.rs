@@ -29,8 +29,11 @@ pub fn render(i: &Inputs) -> String {
     let Some(storage) = i.storage else {
         let _ = writeln!(
             out,
-            "# The SSD (storage_uuid {}) is not mounted at {}: no TFTP and no boot menu until it is.",
-            c.storage_uuid.as_deref().unwrap_or("unset"),
+            "# The {} is not mounted at {}: no TFTP and no boot menu until it is.",
+            match (&c.server, &c.storage_uuid) {
+                (Some(s), _) => format!("NFS export {}", s.source()),
+                (None, u) => format!("SSD (storage_uuid {})", u.as_deref().unwrap_or("unset")),
+            },
             c.storage_path.as_deref().unwrap_or("(storage_path unset)")
         );
         return out;

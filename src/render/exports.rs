@@ -18,10 +18,10 @@ pub const END: &str = "# END rpinet";
 const OPTIONS: &str = "rw,sync,no_subtree_check,no_root_squash";
 
 /// The block, BEGIN and END lines included. `shared`: the nodes whose root is shared (by
-/// name).
+/// name). Empty when storage is on an NFS server: that server exports the nodes' trees.
 pub fn render(i: &Inputs, shared: &BTreeMap<String, String>) -> String {
     let mut out = format!("{BEGIN}\n# {}\n", super::HEADER);
-    if let Some(storage) = i.storage {
+    if let Some(storage) = i.storage.filter(|_| i.config.server.is_none()) {
         for n in i
             .config
             .nodes
@@ -85,9 +85,49 @@ fn volume_line(i: &Inputs, n: &crate::config::Node, storage: &str, opts: &str) -
     }
 }
 
+/// What an NFS server holding the storage must export (`rpinet storage exports`): its
+/// /etc/exports lines when it runs Linux — the router writes every tree (roots belong to
+/// root: no_root_squash), each node mounts its own — then the same as an appliance's share
+/// settings, as comments, so the whole text is a valid exports file.
+pub fn for_server(i: &Inputs, server: &crate::config::NfsServer) -> String {
+    let export = &server.export;
+    let router = i.net.server;
+    let mut out = format!(
+        "# /etc/exports of {} (a Linux server; then `exportfs -ra`): written by rpinet from /etc/config/rpinet\n\
+         {export} {router}({OPTIONS})\n",
+        server.host
+    );
+    let mut clients = vec![router.to_string()];
+    for n in i.config.nodes.iter().filter(|n| n.enabled) {
+        let client = match (i.config.export_subnet, n.ip) {
+            (false, Some(ip)) => ip.to_string(),
+            _ => i.net.subnet.cidr(),
+        };
+        let opts = format!("{client}({OPTIONS})");
+        out.push_str(&format!("{export}/nfs/{} {opts}\n", n.name));
+        out.push_str(&format!("{export}/tftp/{} {opts}\n", n.boot_dir()));
+        out.push_str(&volume_line(i, n, export, &opts));
+        if !clients.contains(&client) {
+            clients.push(client);
+        }
+    }
+    out.push_str(&format!(
+        "#\n# An appliance (TrueNAS, Synology, QNAP, ...): one NFS share of {export}\n\
+         #   NFSv3 on; hosts allowed: {}\n\
+         #   root not squashed: TrueNAS \"Maproot User: root\", \"Maproot Group: wheel\"; Synology \"Squash: No mapping\"; QNAP \"Squash: No squash\"\n\
+         #   subdirectories mountable: TrueNAS CORE \"All dirs\"; Synology \"Allow users to access mounted subfolders\"\n\
+         #   writes synchronous: Synology \"Asynchronous: No\"; read-write for every host above\n",
+        clients.join(" ")
+    ));
+    out
+}
+
 /// True when no node is exported (SSD absent, rpinet disabled, or no enabled node).
 pub fn is_empty(i: &Inputs) -> bool {
-    i.storage.is_none() || !i.config.enabled || !i.config.nodes.iter().any(|n| n.enabled)
+    i.storage.is_none()
+        || i.config.server.is_some()
+        || !i.config.enabled
+        || !i.config.nodes.iter().any(|n| n.enabled)
 }
 
 /// Replace the rpinet block in `existing` (or append it); every other line is kept byte for
@@ -220,6 +260,20 @@ mod tests {
             conf_dir: "/x",
         });
         assert_eq!(empty.lines().count(), 3);
+        // storage on an NFS server: that server exports the trees, the router nothing
+        let (c, net) = inputs_with_nodes(
+            "option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'",
+            NODES,
+        );
+        let i = Inputs {
+            config: &c,
+            net,
+            storage: Some("/mnt/rpinet"),
+            conf_dir: "/x",
+        };
+        assert_eq!(render(&i).lines().count(), 3);
+        assert!(is_empty(&i));
+        assert_eq!(crate::render::nfsd::render(&i), None);
     }
 
     #[test]
@@ -243,6 +297,45 @@ mod tests {
                 "/mnt/rpinet/volumes/lion 192.168.1.50(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)",
                 "/mnt/rpinet/volumes/tiger 192.168.1.0/24(rw,sync,no_subtree_check,no_root_squash,mp=/mnt/rpinet)"
             ]
+        );
+    }
+
+    #[test]
+    fn a_server_is_told_what_to_export() {
+        let (c, net) = inputs_with_nodes(
+            "option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n option volume_size '32G'",
+            NODES,
+        );
+        let i = Inputs {
+            config: &c,
+            net,
+            storage: None,
+            conf_dir: "/x",
+        };
+        let text = for_server(&i, c.server.as_ref().unwrap());
+        let o = "(rw,sync,no_subtree_check,no_root_squash)";
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines,
+            [
+                format!("/tank/rp 192.168.1.1{o}"),
+                format!("/tank/rp/nfs/lion 192.168.1.50{o}"),
+                format!("/tank/rp/tftp/11111111 192.168.1.50{o}"),
+                format!("/tank/rp/volumes/lion 192.168.1.50{o}"),
+                format!("/tank/rp/nfs/tiger 192.168.1.0/24{o}"),
+                format!("/tank/rp/tftp/dc-a6-32-00-00-02 192.168.1.0/24{o}"),
+                format!("/tank/rp/volumes/tiger 192.168.1.0/24{o}"),
+            ]
+        );
+        assert!(text.starts_with("# /etc/exports of nas (a Linux server"));
+        assert!(
+            text.contains("#   NFSv3 on; hosts allowed: 192.168.1.1 192.168.1.50 192.168.1.0/24\n")
+        );
+        assert!(text.contains("\"Maproot User: root\"") && text.contains("\"Squash: No mapping\""));
+        // what it says is an exports file: every line an export or a comment, the merge takes it
+        assert!(
+            text.lines()
+                .all(|l| l.starts_with('#') || l.starts_with("/tank/rp"))
         );
     }
 

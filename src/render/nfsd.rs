@@ -25,9 +25,10 @@ pub fn threads(nodes: usize) -> usize {
         .clamp(DEFAULT_THREADS, MAX_THREADS)
 }
 
-/// The drop-in, or None when nothing is exported (no storage, or rpinet disabled).
+/// The drop-in, or None when nothing is exported (no storage, storage on an NFS server, or
+/// rpinet disabled).
 pub fn render(i: &Inputs) -> Option<String> {
-    i.storage?;
+    i.storage.filter(|_| i.config.server.is_none())?;
     let n = i.config.nodes.iter().filter(|n| n.enabled).count();
     let mut out = String::new();
     let _ = writeln!(out, "# {HEADER}");

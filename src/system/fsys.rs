@@ -384,6 +384,13 @@ fn timespec((sec, nsec): (i64, u32)) -> TimeSpec {
     TimeSpec::new(sec as _, nsec.min(999_999_999) as _)
 }
 
+/// The filesystem keeps no extended attributes at all: storage on an NFSv3 server (the
+/// protocol carries none, so no node would see them over NFSv3 from any server, the
+/// router's nfsd included). Copies go on without them.
+pub fn no_xattrs(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EOPNOTSUPP)
+}
+
 /// Owner, mode, xattrs and times of an open file (used on regular files and directories).
 pub fn set_meta_fd(
     f: &impl AsRawFd,
@@ -417,11 +424,10 @@ pub fn set_meta_fd(
         // SAFETY: `fd` is open (borrowed above), `kc` NUL-terminated, `v` a live slice whose
         // length goes with it.
         if unsafe { libc::fsetxattr(fd, kc.as_ptr(), v.as_ptr().cast(), v.len(), 0) } < 0 {
-            errs.push(format!(
-                "xattr {}: {}",
-                String::from_utf8_lossy(k),
-                io::Error::last_os_error()
-            ));
+            let e = io::Error::last_os_error();
+            if !no_xattrs(&e) {
+                errs.push(format!("xattr {}: {e}", String::from_utf8_lossy(k)));
+            }
         }
     }
     errs

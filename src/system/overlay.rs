@@ -108,12 +108,7 @@ pub fn unmount(root: &Root, at: &str) -> Result<()> {
 /// Whether the kernel has the overlay filesystem (`/proc/filesystems`); None when that file
 /// cannot be read.
 pub fn supported(root: &Root) -> Option<bool> {
-    std::fs::read_to_string(root.path("/proc/filesystems"))
-        .ok()
-        .map(|t| {
-            t.lines()
-                .any(|l| l.split_whitespace().last() == Some("overlay"))
-        })
+    crate::system::storage::kernel_has(root, "overlay")
 }
 
 #[cfg(test)]

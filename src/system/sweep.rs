@@ -1,7 +1,8 @@
 //! Leftovers of runs that died. Work that takes long is staged under a name that holds the
 //! owner's pid — `images/.import-NAME-PID`, `tftp|nfs/.LEAF.new-PID` (provision),
 //! `images/.deleting-NAME-PID` (image delete), `tftp|nfs/.purge-LEAF-PID` (node remove
-//! --purge), `.NAME.rpinet-PID-SEQ` (the atomic writer's temp files) — and renamed into place
+//! --purge), `.NAME.rpinet-PID-SEQ` (the atomic writer's temp files), `.probe-WHAT-PID` at
+//! the storage's top (what doctor and a mount try on an NFS server) — and renamed into place
 //! (or deleted) at the end. A run killed on the way leaves its staging behind; the next
 //! command that changes state ([`sweep`], under the state lock) deletes every such name whose
 //! owner no longer runs. `doctor` lists what is left ([`leftovers`]).
@@ -16,7 +17,7 @@ use crate::system::root::Root;
 pub fn leftover_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix('.')?;
     let pid = |s: &str| s.parse::<u32>().ok().filter(|p| *p > 1);
-    for tag in ["import-", "deleting-", "purge-"] {
+    for tag in ["import-", "deleting-", "purge-", "probe-"] {
         if let Some(body) = rest.strip_prefix(tag) {
             return body
                 .rsplit_once('-')
@@ -123,6 +124,7 @@ mod tests {
         assert_eq!(leftover_pid(".import-bookworm-lite-4242"), Some(4242));
         assert_eq!(leftover_pid(".deleting-trixie-17"), Some(17));
         assert_eq!(leftover_pid(".purge-running_lion-99"), Some(99));
+        assert_eq!(leftover_pid(".probe-doctor-99"), Some(99));
         assert_eq!(leftover_pid(".38c128c0.new-123"), Some(123));
         assert_eq!(leftover_pid(".running_lion.new-123"), Some(123));
         assert_eq!(leftover_pid(".rpinet.conf.rpinet-555-0"), Some(555));

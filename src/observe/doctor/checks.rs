@@ -25,6 +25,7 @@ const SYSTEM: &[Check] = &[
     disabled_nodes_booting,
     unknown_pis,
     shared_roots,
+    server_probe,
 ];
 /// The checks of each enabled node.
 const NODE: &[NodeCheck] = &[node_boot_files, node_exports, node_last_boot];
@@ -208,12 +209,24 @@ fn duplicates(ids: &[Identity]) -> Vec<Finding> {
 fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
     let uuid = cfg.storage_uuid.as_deref().unwrap_or_default();
+    if let Some(server) = &cfg.server {
+        if s.nfs_fs == Some(false) {
+            out.push(find(Error, "nfs_client_missing", "",
+                format!("the kernel has no NFS client, so the export {} cannot be mounted", server.source()),
+                "install kmod-fs-nfs and kmod-fs-nfs-v3 (opkg install / apk add), then `rpinet apply`".into()));
+        }
+        if let Some(st @ Storage::NotMounted { .. }) = &s.storage {
+            out.push(find(Error, "storage_absent", "", st.describe(cfg),
+                "run `rpinet apply`: it mounts the export, or says in one line why it cannot; `rpinet storage exports` prints what the server must export".into()));
+            return out;
+        }
+    }
     // the core's guard decides what is mounted and whether it is the SSD
     match &s.storage {
         None | Some(Storage::Mounted { .. }) => {}
         Some(Storage::NotConfigured) => out.push(find(Error, "storage_not_configured", "",
             "no SSD is configured: storage_uuid and storage_path must both be set".into(),
-            "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted".into())),
+            "set rpinet.main.storage_uuid to the UUID `block info` shows for the SSD, and storage_path to where it is mounted (or, for an NFS server, storage_server and storage_export instead of storage_uuid)".into())),
         Some(Storage::NotMounted { path }) => {
             let present = s.block.as_ref().and_then(|b| b.iter().find(|d| d.uuid.eq_ignore_ascii_case(uuid)));
             let (message, fix) = match (present, &s.block) {
@@ -231,9 +244,82 @@ fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
             };
             out.push(find(Error, "storage_absent", "", message, fix));
         }
+        Some(w @ Storage::WrongExport { .. }) => out.push(find(Error, "storage_wrong_export", "",
+            w.describe(cfg),
+            format!("unmount it (umount {}), then `rpinet apply` mounts the export", cfg.storage_path.as_deref().unwrap_or_default()))),
         Some(Storage::WrongFilesystem { path, device, found }) => out.push(find(Error, "storage_wrong_uuid", "",
             format!("{device} is mounted at {path} but its UUID is {}, not {}", found.as_deref().unwrap_or("unreadable"), uuid),
             "mount the right SSD there, or set storage_uuid to the UUID `block info` shows".into())),
+    }
+    out
+}
+
+/// Storage on an NFS server: one finding for each thing a root needs that the export
+/// refused the router (doctor's probe), naming the export option that allows it.
+fn server_probe(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
+    use crate::system::storage::Need;
+    let (Some(server), Some(p)) = (&cfg.server, &s.probe) else {
+        return Vec::new();
+    };
+    let on = server.source();
+    let squash =
+        "export it with no_root_squash (TrueNAS: Maproot User root; Synology: Squash No mapping)";
+    let mut out = Vec::new();
+    if let Some(why) = &p.failed {
+        out.push(find(
+            Error,
+            "server_not_writable",
+            "",
+            format!("the router cannot write to the NFS export {on} ({why})"),
+            format!("export it read-write to the router; {squash}"),
+        ));
+    }
+    for (need, why) in &p.refused {
+        let (level, code, what, fix) = match need {
+            Need::RootOwner => (
+                Error,
+                "server_root_squash",
+                "to keep a file root made root's",
+                squash,
+            ),
+            Need::Device => (
+                Error,
+                "server_no_devices",
+                "device nodes (mknod c 1 3)",
+                squash,
+            ),
+            Need::Capability => (
+                Info,
+                "server_no_xattrs",
+                "file capabilities (the security.capability xattr)",
+                "none needed: NFSv3 carries no xattrs, so nodes see no file capabilities from any NFSv3 server (the router's nfsd too); roots are copied without them",
+            ),
+            Need::HardLink => (
+                Error,
+                "server_no_hard_links",
+                "hard links",
+                "export a directory of a POSIX filesystem (ext4, xfs, zfs, btrfs), not FAT/exFAT or an SMB-backed one",
+            ),
+            Need::Symlink => (
+                Error,
+                "server_no_symlinks",
+                "symbolic links",
+                "export a directory of a POSIX filesystem (ext4, xfs, zfs, btrfs), not FAT/exFAT or an SMB-backed one",
+            ),
+            Need::RenameOpen => (
+                Error,
+                "server_rename_open",
+                "renaming a file over an open one (what a package upgrade does)",
+                "export it with no_root_squash and sync; a server that answers ESTALE here breaks upgrades on the nodes",
+            ),
+        };
+        out.push(find(
+            level,
+            code,
+            "",
+            format!("the NFS export {on} refuses {what}: {why}"),
+            fix.into(),
+        ));
     }
     out
 }
@@ -341,7 +427,10 @@ fn dnsmasq(s: &Snapshot, _: &Config) -> Vec<Finding> {
 /// nfsd runs, serves NFSv3, with threads enough for the cluster.
 fn nfsd(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
-    // NFS
+    // storage on an NFS server: that server serves the nodes, not the router's nfsd
+    if cfg.server.is_some() {
+        return out;
+    }
     if !s.services.nfsd_running {
         out.push(find(
             Error,
@@ -457,10 +546,15 @@ fn node_boot_files(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
                     format!("{tftp}/cmdline.txt has no nfsroot=, so the kernel looks for a local root"),
                     format!("use root=/dev/nfs nfsroot=SERVER:{nfs},vers=3 rw ip=dhcp rootwait (`rpinet node provision` writes it)"))),
                 Some((server, path, opts)) => {
-                    if let Some(ip) = server_ip(s, cfg) {
+                    // on an NFS server, the node's root is there, under its export
+                    let (want_ip, nfs) = match &s.nfs_server {
+                        Some((ip, export)) => (Some(ip.clone()), format!("{export}/nfs/{}", n.name)),
+                        None => (server_ip(s, cfg), nfs.clone()),
+                    };
+                    if let Some(ip) = want_ip {
                         if !server.is_empty() && server != ip {
                             out.push(find(Error, "cmdline_wrong_server", &n.name,
-                                format!("cmdline.txt mounts the root from {server}, but this router serves it at {ip}"),
+                                format!("cmdline.txt mounts the root from {server}, but it is served at {ip}"),
                                 format!("set nfsroot={ip}:{nfs},vers=3 in {tftp}/cmdline.txt")));
                         }
                     }
@@ -523,7 +617,7 @@ fn node_exports(s: &Snapshot, cfg: &Config, n: &Node) -> Vec<Finding> {
     let Some((tftp, nfs)) = node_dirs(cfg, n) else {
         return out;
     };
-    if !storage_ok(s) || !cfg.enabled {
+    if !storage_ok(s) || !cfg.enabled || cfg.server.is_some() {
         return out;
     }
     for dir in [nfs, tftp] {
@@ -691,6 +785,9 @@ fn unknown_pis(s: &Snapshot, _: &Config) -> Vec<Finding> {
 /// Exports wider than one node.
 fn wide_exports(_: &Snapshot, cfg: &Config) -> Vec<Finding> {
     let mut out = Vec::new();
+    if cfg.server.is_some() {
+        return out; // the server's exports are its own (`rpinet storage exports`)
+    }
     if cfg.export_subnet {
         out.push(find(Warning, "export_subnet", "",
             "every node's root and boot directory is exported read-write, as root, to the whole boot subnet (export_subnet '1'): any host on the LAN can mount them".into(),
@@ -750,6 +847,165 @@ mod tests {
             ))
         );
         assert_eq!(nfsroot("root=PARTUUID=1234-02"), None);
+    }
+
+    /// Storage on an NFS server: the kernel's client, the mount, the nodes' cmdline.txt
+    /// against the server's address and export; nothing about the router's nfsd or exports.
+    #[test]
+    fn storage_on_a_server_is_checked_there() {
+        let pkg = crate::config::uci::parse(
+            "config rpinet 'main'\n option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n\
+             config node 'a'\n option serial '11111111'\n option mac '02:00:00:00:00:01'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let cfg = crate::config::from_package(&pkg).unwrap();
+        let mut s = Snapshot {
+            config: Some(cfg.clone()),
+            storage: Some(Storage::NotMounted {
+                path: "/mnt/rpinet".into(),
+            }),
+            nfs_fs: Some(false),
+            server_ip: Some("10.0.0.1".into()),
+            ..Snapshot::default()
+        };
+        let codes =
+            |s: &Snapshot| -> Vec<&'static str> { check(s).iter().map(|f| f.code).collect() };
+        let f = storage(&s, &cfg);
+        assert_eq!(
+            f.iter().map(|f| f.code).collect::<Vec<_>>(),
+            ["nfs_client_missing", "storage_absent"]
+        );
+        assert!(
+            f[0].fix.contains("kmod-fs-nfs and kmod-fs-nfs-v3"),
+            "{}",
+            f[0].fix
+        );
+        assert_eq!(
+            f[1].message,
+            "the NFS export nas:/tank/rp is not mounted at /mnt/rpinet"
+        );
+        s.nfs_fs = Some(true);
+        s.storage = Some(Storage::Mounted {
+            path: "/mnt/rpinet".into(),
+            device: "nas:/tank/rp".into(),
+        });
+        s.nfs_server = Some(("10.0.0.9".into(), "/tank/rp".into()));
+        let node = |cmdline: &str| NodeFacts {
+            tftp_dir_exists: true,
+            nfs_dir_exists: true,
+            cmdline: Some(cmdline.into()),
+            ..NodeFacts::default()
+        };
+        let right = "root=/dev/nfs nfsroot=10.0.0.9:/tank/rp/nfs/a,vers=3 rw ip=dhcp rootwait";
+        s.nodes.insert("a".into(), node(right));
+        let all = codes(&s);
+        for gone in [
+            "nfsd_not_running",
+            "export_missing",
+            "cmdline_wrong_server",
+            "cmdline_wrong_path",
+            "storage_absent",
+        ] {
+            assert!(!all.contains(&gone), "{gone} in {all:?}");
+        }
+        let router = "root=/dev/nfs nfsroot=10.0.0.1:/mnt/rpinet/nfs/a,vers=3 rw ip=dhcp rootwait";
+        s.nodes.insert("a".into(), node(router));
+        let all = codes(&s);
+        assert!(
+            all.contains(&"cmdline_wrong_server") && all.contains(&"cmdline_wrong_path"),
+            "{all:?}"
+        );
+    }
+
+    /// Each thing the server refused is one finding with its code, naming the export.
+    #[test]
+    fn each_refusal_of_the_server_is_a_finding() {
+        use crate::system::storage::{Need, Probe};
+        let pkg = crate::config::uci::parse(
+            "config rpinet 'main'\n option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n",
+            "rpinet",
+        )
+        .unwrap();
+        let cfg = crate::config::from_package(&pkg).unwrap();
+        let mut s = Snapshot {
+            probe: Some(Probe::default()),
+            ..Snapshot::default()
+        };
+        assert!(server_probe(&s, &cfg).is_empty());
+        for (need, code, level, fix) in [
+            (
+                Need::RootOwner,
+                "server_root_squash",
+                Level::Error,
+                "no_root_squash",
+            ),
+            (
+                Need::Device,
+                "server_no_devices",
+                Level::Error,
+                "no_root_squash",
+            ),
+            (
+                Need::Capability,
+                "server_no_xattrs",
+                Level::Info,
+                "NFSv3 carries no xattrs",
+            ),
+            (
+                Need::HardLink,
+                "server_no_hard_links",
+                Level::Error,
+                "POSIX filesystem",
+            ),
+            (
+                Need::Symlink,
+                "server_no_symlinks",
+                Level::Error,
+                "POSIX filesystem",
+            ),
+            (
+                Need::RenameOpen,
+                "server_rename_open",
+                Level::Error,
+                "no_root_squash",
+            ),
+        ] {
+            s.probe = Some(Probe {
+                refused: vec![(need, "Operation not permitted (os error 1)".into())],
+                failed: None,
+            });
+            let f = server_probe(&s, &cfg);
+            assert_eq!(f.len(), 1);
+            assert_eq!((f[0].code, f[0].level), (code, level));
+            assert!(
+                f[0].message
+                    .starts_with("the NFS export nas:/tank/rp refuses "),
+                "{}",
+                f[0].message
+            );
+            assert!(
+                f[0].message
+                    .ends_with(": Operation not permitted (os error 1)")
+            );
+            assert!(f[0].fix.contains(fix), "{}", f[0].fix);
+        }
+        s.probe = Some(Probe {
+            refused: Vec::new(),
+            failed: Some("Permission denied (os error 13)".into()),
+        });
+        let f = server_probe(&s, &cfg);
+        assert_eq!((f.len(), f[0].code), (1, "server_not_writable"));
+        // an SSD is never probed
+        let ssd = crate::config::from_package(
+            &crate::config::uci::parse(
+                "config rpinet 'main'\n option storage_uuid 'abcd-1234'\n",
+                "rpinet",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(server_probe(&s, &ssd).is_empty());
     }
 
     #[test]

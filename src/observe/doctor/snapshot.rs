@@ -123,6 +123,14 @@ pub struct Snapshot {
     pub overlays: Vec<String>,
     /// The images imported (names), when the SSD is mounted.
     pub images: Vec<String>,
+    /// Where the nodes reach the storage when it is on an NFS server: its address and
+    /// export (the router and storage path otherwise, which `server_ip` already says).
+    pub nfs_server: Option<(String, String)>,
+    /// Whether the kernel has an NFS client (None: /proc/filesystems unreadable).
+    pub nfs_fs: Option<bool>,
+    /// What the export let the router do, tried under the mounted storage (storage on an
+    /// NFS server only).
+    pub probe: Option<crate::system::storage::Probe>,
 }
 
 /// The conf-dirs a dnsmasq's config file names (`conf-dir=DIR[,exts]`).
@@ -265,6 +273,13 @@ impl Snapshot {
             }
         };
         s.overlay_fs = crate::system::overlay::supported(root);
+        s.nfs_fs = crate::system::storage::kernel_has(root, "nfs");
+        if let Some(w) = world.as_ref().filter(|w| w.config.server.is_some()) {
+            s.nfs_server = w
+                .storage_for_nodes(root)
+                .ok()
+                .map(|(ip, export)| (ip.to_string(), export));
+        }
         if let Some(w) = &world {
             s.shared_roots = w.shared_roots.clone();
             s.overlays = w.overlays.iter().map(|o| o.at.clone()).collect();
@@ -288,14 +303,18 @@ impl Snapshot {
         s.procd = bus.service_instances(&["dnsmasq"]);
         // Only the mounted SSD is looked at (never the bare mount point on flash).
         let mounted = storage.mounted_path().map(str::to_string);
+        if let Some(sp) = mounted.as_ref().filter(|_| cfg.server.is_some()) {
+            s.probe = Some(crate::system::storage::probe(&root.path(sp)));
+        }
         if let Some(sp) = &mounted {
             s.tftp_root_files = list_files(&root.path(format!("{sp}/tftp")), 4096)
                 .into_iter()
                 .map(|f| f.name)
                 .collect();
-            let dirs: Vec<String> = ["images", "tftp", "nfs", "roots"]
+            let mut dirs: Vec<String> = ["images", "tftp", "nfs", "roots"]
                 .map(|d| format!("{sp}/{d}"))
                 .into();
+            dirs.push(sp.clone());
             s.leftovers = crate::system::sweep::leftovers(root, &dirs)
                 .into_iter()
                 .map(|(p, _)| p.display().to_string())
