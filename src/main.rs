@@ -82,7 +82,7 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             // Storage on an NFS server is mounted first; when that fails, the rest is still
             // made to match (dnsmasq without TFTP, as with an absent SSD), then the one line.
             let mounted = plan::world::load_config(root)
-                .and_then(|(_, c)| system::storage::mount_server(root, &c));
+                .and_then(|(_, c)| system::nfs_mount::mount_server(root, &c));
             // Through a config change: nodes without an address get their reservation.
             plan::change_config(root, &lock, |pkg| Ok(pkg.clone()))?;
             mounted?;

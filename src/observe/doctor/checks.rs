@@ -257,7 +257,7 @@ fn storage(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
 /// Storage on an NFS server: one finding for each thing a root needs that the export
 /// refused the router (doctor's probe), naming the export option that allows it.
 fn server_probe(s: &Snapshot, cfg: &Config) -> Vec<Finding> {
-    use crate::system::storage::Need;
+    use crate::system::probe::Need;
     let (Some(server), Some(p)) = (&cfg.server, &s.probe) else {
         return Vec::new();
     };
@@ -921,7 +921,7 @@ mod tests {
     /// Each thing the server refused is one finding with its code, naming the export.
     #[test]
     fn each_refusal_of_the_server_is_a_finding() {
-        use crate::system::storage::{Need, Probe};
+        use crate::system::probe::{Need, Probe};
         let pkg = crate::config::uci::parse(
             "config rpinet 'main'\n option storage_server 'nas'\n option storage_export '/tank/rp'\n option storage_path '/mnt/rpinet'\n",
             "rpinet",

@@ -130,7 +130,7 @@ pub struct Snapshot {
     pub nfs_fs: Option<bool>,
     /// What the export let the router do, tried under the mounted storage (storage on an
     /// NFS server only).
-    pub probe: Option<crate::system::storage::Probe>,
+    pub probe: Option<crate::system::probe::Probe>,
 }
 
 /// The conf-dirs a dnsmasq's config file names (`conf-dir=DIR[,exts]`).
@@ -304,7 +304,7 @@ impl Snapshot {
         // Only the mounted SSD is looked at (never the bare mount point on flash).
         let mounted = storage.mounted_path().map(str::to_string);
         if let Some(sp) = mounted.as_ref().filter(|_| cfg.server.is_some()) {
-            s.probe = Some(crate::system::storage::probe(&root.path(sp)));
+            s.probe = Some(crate::system::probe::probe(&root.path(sp)));
         }
         if let Some(sp) = &mounted {
             s.tftp_root_files = list_files(&root.path(format!("{sp}/tftp")), 4096)
