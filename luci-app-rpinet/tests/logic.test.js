@@ -340,6 +340,29 @@ test('URLs as rpinet\'s check_url, SHA-256 sums, volume sizes and the roll batch
   for (const bad of ['0', '65', '100', 'x', '-1', '1.5']) assert.match(String(logic.validateRollBatch(bad)), /1 to 64/, bad);
 });
 
+// the cases of rpinet's own config tests (src/config/mod.rs: parse_host, parse_export, the refusals)
+test('an NFS server for the storage: storage_server and storage_export as rpinet parses them', () => {
+  for (const ok of ['192.168.1.10', '10.0.0.2', 'nas', 'NAS.lan', 'Pi-Store.Home.arpa', 'a'.repeat(63) + '.lan'])
+    assert.equal(logic.validateStorageServer(ok), true, ok);
+  for (const bad of ['-nas', 'nas-', 'a..b', 'a_b', 'nas:2049', '1.2.3', 'a b', '10.0.0.256', '0.0.0.0', '255.255.255.255', '224.0.0.1',
+    'a'.repeat(64) + '.lan', ('abc.').repeat(64) + 'lan'])
+    assert.equal(typeof logic.validateStorageServer(bad), 'string', bad);
+  assert.match(logic.validateStorageServer(''), /required/);
+  assert.match(logic.validateStorageServer('10.0.0.256'), /"10\.0\.0\.256" is not an IPv4 address/);
+  assert.match(logic.validateStorageServer('nas:2049'), /host name such as nas\.lan/);
+  for (const ok of ['/mnt/tank/rpinet', '/mnt/tank/rpinet/', '/volume1/rpinet', '/etc/x', '/a/b.c_d-e', '/' + 'x'.repeat(127)])
+    assert.equal(logic.validateStorageExport(ok), true, ok);
+  for (const [bad, re] of [['', /required/], ['tank', /absolute/], ['/', /absolute/], ['/a,b', /only letters/], ['/a//b', /empty part/],
+    ['/a/../b', /no \. or \.\./], ['/a/./b', /no \. or \.\./], ['/a b', /no spaces/], ['/' + 'x'.repeat(128), /128/]])
+    assert.match(String(logic.validateStorageExport(bad)), re, bad.slice(0, 40));
+  // on a server, a main section without root_mode makes copies (shared is refused there)
+  assert.equal(logic.mainRootMode({}), 'shared');
+  assert.equal(logic.mainRootMode({ storage_uuid: 'x' }), 'shared');
+  assert.equal(logic.mainRootMode({ storage_server: 'nas', storage_export: '/x' }), 'copy');
+  assert.equal(logic.mainRootMode({ root_mode: 'copy' }), 'copy');
+  assert.equal(logic.mainRootMode(null), 'shared');
+});
+
 test('the Raspberry Pi OS list: newest first, sizes, checksum, the name it gets and whether it is taken', () => {
   const cat = fixture('image-catalog.json');
   const rows = logic.catalogRows(cat, fixture('images.json').images);

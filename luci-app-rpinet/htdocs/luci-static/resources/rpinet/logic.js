@@ -313,6 +313,48 @@ return baseclass.extend({
 		return (/^[0-9]{1,3}$/.test(v) && +v >= 1 && +v <= 64) ? true : _('A number of nodes from 1 to 64');
 	},
 
+	/*
+	 * storage_server (docs/SPEC.md §1), as rpinet's parse_host: an IPv4 address, or a host
+	 * name of labels of a-z 0-9 - (1 to 63 each, not starting or ending with -), at most 253
+	 * characters; rpinet stores it lowercase, so capitals are taken
+	 */
+	validateStorageServer(value) {
+		const v = str(value).toLowerCase();
+		if (v == '')
+			return _('The NFS server\'s IPv4 address or host name is required');
+		/* as rpinet's parse_ipv4: not 0.0.0.0, the broadcast address or a multicast one */
+		if (IPV4_RE.test(v) && v != '0.0.0.0' && v != '255.255.255.255' && !(+v.split('.')[0] >= 224 && +v.split('.')[0] <= 239))
+			return true;
+		if (/^[0-9.]+$/.test(v))
+			return fmt(_('"%s" is not an IPv4 address (four numbers 0 to 255, such as 192.168.1.10)'), value);
+		const label = (l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l);
+		return (v.length <= 253 && v.split('.').every(label)) ? true
+			: _('Expecting an IPv4 address or a host name such as nas.lan: letters, digits and - between dots');
+	},
+
+	/*
+	 * storage_export (docs/SPEC.md §1), as rpinet's parse_export: an absolute path of plain
+	 * parts (A-Z a-z 0-9 . _ -, no . or ..), not / itself, at most 128 characters; a
+	 * trailing / is dropped
+	 */
+	validateStorageExport(value) {
+		const v = str(value).replace(/\/+$/, '');
+		if (str(value) == '')
+			return _('The directory the NFS server exports is required, such as /mnt/tank/rpinet');
+		if (v.charAt(0) != '/')
+			return _('Expecting an absolute path below / such as /mnt/tank/rpinet');
+		if (v.length > 128)
+			return _('The exported path has at most 128 characters');
+		return v.slice(1).split('/').every((c) => c != '' && c != '.' && c != '..' && /^[A-Za-z0-9._-]+$/.test(c)) ? true
+			: _('Each part of the exported path has only letters, digits, ., _ and - (no spaces, no empty part, no . or ..)');
+	},
+
+	/* the main section's root_mode as rpinet reads it: on an NFS server every root is a copy */
+	mainRootMode(main) {
+		const m = main || {};
+		return str(m.root_mode) || (str(m.storage_server) ? 'copy' : 'shared');
+	},
+
 	/* docs/SPEC.md §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
 	validateImagePath(value) {
 		const v = str(value);
