@@ -227,6 +227,23 @@ test('doctor fixes: a button where rpinet can do it, else words', () => {
   assert.deepEqual(fix('export_subnet'), { kind: 'set', option: 'export_subnet', value: '0', label: 'Export to each node only' });
   assert.equal(fix('nfsd_not_running').kind, 'link');
   assert.equal(fix('orphan_dir'), null);
+  // storage on an NFS server (docs/SPEC.md §4): the router's side has a button or a LuCI page; the server's side is rpinet's words
+  assert.deepEqual(logic.doctorFix({ code: 'storage_absent' }, undefined, { server: true }).action, { kind: 'apply' });
+  assert.equal(logic.doctorFix({ code: 'storage_absent' }).action.path, 'admin/services/rpinet/settings');
+  assert.equal(fix('storage_wrong_export').path, 'admin/system/mounts');
+  assert.equal(fix('nfs_client_missing').path, 'admin/system/package-manager');
+  const squash = 'export it with no_root_squash (TrueNAS: Maproot User root; Synology: Squash No mapping)';
+  assert.deepEqual(logic.doctorFix({ code: 'server_root_squash', fix: squash }), { text: `On the NFS server: ${squash}. Settings → Storage shows what it must export.`,
+    action: { kind: 'link', path: 'admin/services/rpinet/settings', label: 'Settings' } });
+  assert.equal(logic.doctorFix({ code: 'server_no_symlinks', fix: 'export a directory of a POSIX filesystem' }).text, 'On the NFS server: export a directory of a POSIX filesystem.');
+  // rpinet's own fixes here name commands (opkg, umount, rpinet apply): the page's words do not
+  const cmd = /`|\bopkg\b|\bapk add|\bumount\b|\brpinet [a-z]/;
+  for (const [code, words] of [['nfs_client_missing', 'install kmod-fs-nfs and kmod-fs-nfs-v3 (opkg install / apk add), then `rpinet apply`'],
+    ['storage_wrong_export', 'unmount it (umount /mnt/rpinet), then `rpinet apply` mounts the export'],
+    ['storage_absent', 'run `rpinet apply`: it mounts the export, or says in one line why it cannot; `rpinet storage exports` prints what the server must export']])
+    assert.doesNotMatch(logic.doctorFix({ code, fix: words }, undefined, { server: true }).text, cmd, code);
+  for (const f of fixture('doctor-server.json').findings)
+    assert.doesNotMatch(logic.doctorFix(f, undefined, { server: true }).text, cmd, f.code);
   // an unknown finding keeps rpinet's words unless they are a command
   assert.deepEqual(logic.doctorFix({ code: 'new_thing', fix: 'set boot_id to mac' }), { text: 'set boot_id to mac', action: null });
   assert.match(logic.doctorFix({ code: 'new_thing', fix: 'run `rpinet frob`' }).text, /cannot fix it/);

@@ -1174,15 +1174,35 @@ return baseclass.extend({
 	 * a node, enable a node, or set an option; `link` sends to the LuCI page where it is done.
 	 * `image` is the image the finding's node is built from ('' for one never provisioned).
 	 */
-	doctorFix(f, image) {
+	doctorFix(f, image, ctx) {
 		const code = str(f && f.code), node = str(f && f.node),
-		    link = (path, label, text) => ({ text: text, action: { kind: 'link', path: path, label: label } });
+		    link = (path, label, text) => ({ text: text, action: { kind: 'link', path: path, label: label } }),
+		    /* rpinet's words for what the NFS server must allow (they name its export options, no command) */
+		    onServer = () => fmt(_('On the NFS server: %s.'), this.plainText(f && f.fix));
 		switch (code) {
 		case 'storage_absent':
+			/* on an NFS server rpinet's apply mounts the export, or says in one line why not */
+			if (ctx && ctx.server)
+				return { text: _('Apply mounts the NFS export at the storage path, or says why it cannot. Settings → Storage shows what the server must export.'), action: { kind: 'apply' } };
+			/* falls through: an SSD is connected and mounted by hand */
 		case 'storage_wrong_uuid':
 		case 'storage_not_configured':
 			return link('admin/services/rpinet/settings', _('Settings'),
 				_('Connect the SSD and mount it (System → Mount Points), or choose the right one under Settings → Storage.'));
+		case 'storage_wrong_export':
+			return link('admin/system/mounts', _('Mount Points'),
+				_('Something else is mounted at the storage path: unmount it under System → Mount Points, then Apply (on this page) mounts the NFS export.'));
+		case 'nfs_client_missing':
+			return link('admin/system/package-manager', _('Software'),
+				_('The router has no NFS client: install kmod-fs-nfs and kmod-fs-nfs-v3 under System → Software.'));
+		case 'server_not_writable':
+		case 'server_root_squash':
+		case 'server_no_devices':
+		case 'server_rename_open':
+			return link('admin/services/rpinet/settings', _('Settings'), fmt(_('%s Settings → Storage shows what it must export.'), onServer()));
+		case 'server_no_hard_links':
+		case 'server_no_symlinks':
+			return { text: onServer(), action: null };
 		case 'dnsmasq_not_running':
 		case 'rpinet_conf_stale':
 			return link('admin/system/startup', _('Startup'),
@@ -1251,8 +1271,8 @@ return baseclass.extend({
 			? _('This page cannot fix it; the finding says what is wrong.') : words, action: null };
 	},
 
-	/* the findings as rows, errors first; imageOf(node) the image a node is built from, if known */
-	findingRows(findings, imageOf) {
+	/* the findings as rows, errors first; imageOf(node) the image a node is built from, if known; ctx.server: storage on an NFS server */
+	findingRows(findings, imageOf, ctx) {
 		return (Array.isArray(findings) ? findings.slice() : [])
 			.map((f, i) => [ f || {}, i ])
 			.sort((a, b) => {
@@ -1271,7 +1291,7 @@ return baseclass.extend({
 					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
 					node: str(f.node),
 					message: this.plainText(f.message),
-					fix: this.doctorFix(f, (imageOf && f.node) ? str(imageOf(str(f.node))) : undefined)
+					fix: this.doctorFix(f, (imageOf && f.node) ? str(imageOf(str(f.node))) : undefined, ctx)
 				};
 			});
 	},

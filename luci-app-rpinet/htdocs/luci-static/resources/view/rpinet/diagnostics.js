@@ -78,7 +78,8 @@ return view.extend({
 
 		const findings = Array.isArray(reply.findings) ? reply.findings : [],
 		    summary = logic.findingSummary(findings),
-		    rows = logic.findingRows(findings, (name) => uci.get('rpinet', name, 'image') || '');
+		    rows = logic.findingRows(findings, (name) => uci.get('rpinet', name, 'image') || '',
+			{ server: !!uci.get('rpinet', 'main', 'storage_server') });
 
 		return E('div', {}, [
 			E('p', { 'id': 'rpinet-doctor-summary', 'data-level': summary.level }, [
