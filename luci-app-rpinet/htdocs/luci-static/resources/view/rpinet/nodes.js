@@ -257,8 +257,10 @@ return view.extend({
 		o = s.option(form.ListValue, 'root_mode', _('Root'),
 			_('Shared: the image\'s root, read-only, with the node\'s own changes in an overlay on the router; provisioned in a second, and many nodes share one copy. Copy: a private full copy of the image\'s root. Takes effect at the next provision.'));
 		o.modalonly = true;
-		o.value('', logic.fmt(_('As in Settings (%s)'), uci.get('rpinet', 'main', 'root_mode') || 'shared'));
-		o.value('shared', _('Shared (overlay on the image)'));
+		o.value('', logic.fmt(_('As in Settings (%s)'), logic.mainRootMode(uci.get('rpinet', 'main'))));
+		/* rpinet refuses a shared root with the storage on an NFS server (an overlay cannot keep its changes on NFS) */
+		if (!uci.get('rpinet', 'main', 'storage_server'))
+			o.value('shared', _('Shared (overlay on the image)'));
 		o.value('copy', _('Copy (a private full copy)'));
 		o.optional = true;
 
