@@ -467,7 +467,7 @@ test('images: list, delete refused while used, import with progress', async () =
   // delete: asked in LuCI's modal; the backend has no image_delete yet, and the page says so
   await page.click('tr[data-image="trixie-lite"] .cbi-button-remove');
   await page.waitForSelector('#modal_overlay [data-confirm]');
-  assert.match(await page.innerText('#modal_overlay'), /Delete image trixie-lite from the SSD\?/);
+  assert.match(await page.innerText('#modal_overlay'), /Delete image trixie-lite from the storage\?/);
   await shots(page, 'images-delete-confirm');
   await page.click('#modal_overlay [data-confirm]');
   await page.waitForSelector('.alert-message.error');

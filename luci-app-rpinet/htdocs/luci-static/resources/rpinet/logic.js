@@ -1263,7 +1263,7 @@ return baseclass.extend({
 			return link('admin/services/rpinet/settings', _('Settings'), _('Correct the interface or the server address under Settings → Boot network.'));
 		case 'orphan_dir':
 		case 'leftover':
-			return { text: _('Nothing uses it; it can be deleted from the SSD. rpinet leaves it alone.'), action: null };
+			return { text: _('Nothing uses it; it can be deleted from the storage. rpinet leaves it alone.'), action: null };
 		}
 		/* a finding this page does not know yet: rpinet's own words, unless they name a command */
 		const words = this.plainText(f && f.fix);

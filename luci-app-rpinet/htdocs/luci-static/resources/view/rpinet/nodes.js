@@ -117,7 +117,7 @@ return view.extend({
 		ui.showModal(_('Remove node %s').format(name), [
 			E('p', {}, _('The node leaves the configuration, its DHCP entry and its NFS export. It can no longer boot from this router.')),
 			E('div', {}, [ purge.render(), ' ',
-				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory, root filesystem and container volume from the SSD')) ]),
+				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory, root filesystem and container volume from the storage')) ]),
 			E('div', { 'class': 'right' }, [
 				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
 				E('button', {
@@ -127,7 +127,7 @@ return view.extend({
 						ui.hideModal();
 						widgets.notify(res.purged
 							? _('Node %s removed, its files deleted.').format(name)
-							: _('Node %s removed; its files stay on the SSD.').format(name), 'info');
+							: _('Node %s removed; its files stay in the storage.').format(name), 'info');
 						return this.reload();
 					}).catch((err) => {
 						ui.hideModal();

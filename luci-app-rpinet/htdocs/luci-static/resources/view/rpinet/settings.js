@@ -132,7 +132,7 @@ return view.extend({
 		s.tab('fleet', _('Fleet'), _('What every node gets when it is provisioned, and how image rolls go.'));
 		s.tab('advanced', _('Advanced'));
 
-		o = s.taboption('storage', form.Flag, 'enabled', _('Enable'), _('Off: rpinet takes back its dnsmasq and NFS settings; nothing on the SSD is touched.'));
+		o = s.taboption('storage', form.Flag, 'enabled', _('Enable'), _('Off: rpinet takes back its dnsmasq and NFS settings; nothing in the storage is touched.'));
 		o.default = '1';
 		o.rmempty = false;
 
@@ -250,7 +250,8 @@ return view.extend({
 
 		return m.render().then((mapEl) => {
 			return E('div', {}, [
-				devices == null ? E('div', { 'class': 'alert-message warning', 'id': 'rpinet-no-blockd' },
+				/* an NFS server needs no blockd; the UUID field says it again when the SSD is chosen */
+				(devices == null && !uci.get('rpinet', 'main', 'storage_server')) ? E('div', { 'class': 'alert-message warning', 'id': 'rpinet-no-blockd' },
 					_('blockd is not running on this router (package block-mount), so the disks cannot be listed. Everything else works; install block-mount (System → Software) for the disk list and for mounting the SSD by UUID at boot.')) : '',
 				mapEl,
 				devices == null ? '' : E('div', { 'class': 'cbi-section', 'id': 'rpinet-disks' }, [
