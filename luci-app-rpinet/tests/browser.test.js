@@ -4,7 +4,7 @@
 // what the page shows and on the ubus/uci calls that reached the "router", and writes
 // screenshots at desktop (1280) and phone (390) width to test-output/luci/.
 'use strict';
-/* global document, getComputedStyle */ // used inside page.waitForFunction callbacks, which run in the page
+/* global document, getComputedStyle, window */ // used inside page.waitForFunction callbacks, which run in the page
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -38,8 +38,11 @@ test.beforeEach(async (t) => {
   // "real:" answers as the real rpinet did in make-fixtures.sh's lab after its boots,
   // "real-fleet:" as it did when its image roll started, "real-nocatalog:" with the reply of a
   // router that could not fetch the Raspberry Pi OS list; "fetching:" waits for the list.
+  // "nfs:" (and "reader-nfs:") answers as the lab with its storage on an NFS server did,
+  // "nfs-doctor:" adds a hand-made doctor of a server that squashes root.
   srv = createServer({
-    real: /^real-fleet:/.test(name) ? 'fleet' : /^real/.test(name),
+    real: /^real-fleet:/.test(name) ? 'fleet' : /^(reader-)?nfs(-doctor)?:/.test(name) ? 'server' : /^real/.test(name),
+    doctor: /^nfs-doctor:/.test(name) ? 'doctor-server.json' : undefined,
     replies: /^real-nocatalog:/.test(name) ? { image_catalog: 'image_catalog-unreachable.json' } : undefined,
     catalogFetching: /^fetching:/.test(name) ? 2 : 0,
     deny: /^denied:/.test(name) ? ['rpinet.status', 'rpinet.doctor'] : [],
@@ -464,7 +467,7 @@ test('images: list, delete refused while used, import with progress', async () =
   // delete: asked in LuCI's modal; the backend has no image_delete yet, and the page says so
   await page.click('tr[data-image="trixie-lite"] .cbi-button-remove');
   await page.waitForSelector('#modal_overlay [data-confirm]');
-  assert.match(await page.innerText('#modal_overlay'), /Delete image trixie-lite from the SSD\?/);
+  assert.match(await page.innerText('#modal_overlay'), /Delete image trixie-lite from the storage\?/);
   await shots(page, 'images-delete-confirm');
   await page.click('#modal_overlay [data-confirm]');
   await page.waitForSelector('.alert-message.error');
@@ -481,7 +484,8 @@ test('settings: five tabs, storage from block info, network choices, root mode, 
   assert.deepEqual(await page.$$eval('#cbi-rpinet-main li[data-tab]', (li) => li.map((x) => x.innerText)), ['Storage', 'Boot network', 'Images', 'Fleet', 'Advanced']);
   // each tab shows its own options only
   const shown = () => page.$$eval('#cbi-rpinet-main .cbi-value[data-name]', (els) => els.filter((e) => e.offsetParent !== null).map((e) => e.dataset.name));
-  assert.deepEqual(await shown(), ['enabled', 'storage_uuid', 'storage_path']);
+  assert.deepEqual(await shown(), ['enabled', '_storage', 'storage_uuid', 'storage_path']);
+  assert.equal(await page.inputValue('[id="widget.cbid.rpinet.main._storage"]'), 'ssd');
   const storage = await page.$$eval('[id="widget.cbid.rpinet.main.storage_uuid"] option', (o) => o.map((x) => [x.value, x.textContent]));
   assert.deepEqual(storage, [['6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44', 'sda1 "pi-cluster"'], ['2C4E-11A0', 'sdb1 "USBSTICK"']]);
   assert.match(await page.innerText('#rpinet-disks'), /sda1 "pi-cluster": ext4, mounted at \/mnt\/rpinet, UUID 6a1f3c2e/);
@@ -564,6 +568,150 @@ test('settings: five tabs, storage from block info, network choices, root mode, 
   // the form drawn again after a save keeps its wide fields
   await tab('storage');
   assert.ok(await page.$eval('[id="widget.cbid.rpinet.main.storage_path"]', (e) => e.clientWidth) >= 400);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('settings: storage on an NFS server — the choice shows its fields, rpinet\'s checks before Save, the SSD dropped, roots are copies', async () => {
+  const page = await open('settings');
+  const tab = (name) => page.click(`#cbi-rpinet-main li[data-tab="${name}"] a`);
+  const shown = () => page.$$eval('#cbi-rpinet-main .cbi-value[data-name]', (els) => els.filter((e) => e.offsetParent !== null).map((e) => e.dataset.name));
+  const field = (o) => `[id="widget.cbid.rpinet.main.${o}"]`;
+  assert.deepEqual(await page.$$eval(`${field('_storage')} option`, (o) => o.map((x) => [x.value, x.textContent])),
+    [['ssd', 'The router\'s SSD'], ['server', 'An NFS server']]);
+  await page.selectOption(field('_storage'), 'server');
+  assert.deepEqual(await shown(), ['enabled', '_storage', 'storage_server', 'storage_export', 'storage_path', '_exports']);
+  // nothing applied names a server yet: the panel says what to do first, and asks rpinet nothing
+  assert.match(await page.innerText('#rpinet-exports'), /Save & Apply the server and its directory first/);
+  assert.equal(callsOf('rpinet', 'storage_exports').length, 0);
+  for (const o of ['storage_server', 'storage_export'])
+    assert.ok(await page.$eval(field(o), (e) => e.clientWidth) >= 400, o);
+  // a shared root cannot live on NFS: the Images tab says roots are copies, and why
+  await tab('images');
+  assert.deepEqual(await shown(), ['_root_mode_server', 'catalog_url']);
+  assert.match(await page.innerText('[id="cbi-rpinet-main-_root_mode_server"]'), /Copy \(a private full copy\)[\s\S]*an overlay cannot keep them on NFS/);
+  await tab('storage');
+  await shots(page, 'settings-nfs-choice');
+
+  // what rpinet would refuse is refused here, with why, and nothing is sent
+  const n0 = callsOf('uci', 'set').length;
+  await page.fill(field('storage_server'), 'nas:2049');
+  await page.fill(field('storage_export'), 'tank/rpinet');
+  assert.match(await page.getAttribute(field('storage_server'), 'title'), /IPv4 address or a host name such as nas\.lan/);
+  assert.match(await page.getAttribute(field('storage_export'), 'title'), /absolute path below \/ such as \/mnt\/tank\/rpinet/);
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForSelector('body.modal-overlay-active');
+  assert.match(await page.innerText('#modal_overlay'), /Option "NFS server" contains an invalid input value|Option "Exported directory" contains an invalid input value/);
+  assert.equal(callsOf('uci', 'set').length, n0);
+  await page.click('#modal_overlay .cbi-button');
+  await shots(page, 'settings-nfs-invalid');
+  await page.fill(field('storage_export'), '/mnt/tank/rpinet/../x');
+  assert.match(await page.getAttribute(field('storage_export'), 'title'), /no \. or \.\./);
+
+  // good values: the server's two options are set and the SSD's UUID goes (rpinet refuses both)
+  await page.fill(field('storage_server'), 'NAS.lan');
+  await page.fill(field('storage_export'), '/mnt/tank/rpinet');
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
+  await settle(page, 100);
+  const set = callsOf('uci', 'set').filter((c) => c.args.section === 'main');
+  assert.deepEqual(set.at(-1).args.values, { storage_server: 'NAS.lan', storage_export: '/mnt/tank/rpinet' });
+  const removed = callsOf('uci', 'delete').filter((c) => c.args.section === 'main').flatMap((c) => c.args.options || []);
+  assert.ok(removed.includes('storage_uuid'), JSON.stringify(removed));
+  assert.ok(!removed.includes('_storage') && !set.some((c) => '_storage' in c.args.values), 'the choice is no option of rpinet\'s');
+  // drawn again from the saved config: the server chosen; rpinet still reads the applied
+  // config (the SSD), so its refusal is the panel's one sentence
+  assert.equal(await page.inputValue(field('_storage')), 'server');
+  await page.waitForSelector('#rpinet-exports .alert-message');
+  assert.equal(await page.innerText('#rpinet-exports .alert-message'), 'storage is not on an NFS server: set storage_server and storage_export first');
+  await noRawErrors(page);
+  // applied, Refresh asks again and shows what the server must export
+  await page.click('.cbi-page-actions .cbi-button-apply');
+  await page.waitForFunction(() => /Configuration changes applied/.test(document.body.innerText));
+  assert.equal(srv.state.uci.rpinet.main.storage_server, 'NAS.lan');
+  assert.equal(srv.state.uci.rpinet.main.storage_uuid, undefined);
+  await page.click('#rpinet-exports [data-refresh]');
+  await page.waitForSelector('#rpinet-exports pre');
+  assert.match(await page.innerText('#rpinet-exports pre'), /^# \/etc\/exports of /);
+  // back to the SSD: the server's options go
+  await page.selectOption(field('_storage'), 'ssd');
+  assert.deepEqual(await shown(), ['enabled', '_storage', 'storage_uuid', 'storage_path']);
+  await page.selectOption(field('storage_uuid'), '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+  await page.click('.cbi-page-actions .cbi-button-save');
+  await page.waitForFunction(() => !document.querySelector('.cbi-page-actions .spinning'));
+  await settle(page, 100);
+  const gone = callsOf('uci', 'delete').filter((c) => c.args.section === 'main').flatMap((c) => c.args.options || []);
+  assert.ok(gone.includes('storage_server') && gone.includes('storage_export'), JSON.stringify(gone));
+  assert.equal(callsOf('uci', 'set').filter((c) => c.args.section === 'main').at(-1).args.values.storage_uuid, '6a1f3c2e-9b7d-4e21-8f0a-2d5c7e9b1a44');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('nfs: Settings on an NFS server shows what the server must export, to copy whole; a node\'s root is a copy', async () => {
+  const want = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'rpinet-call', 'storage_exports-server.json'), 'utf8')).exports;
+  const page = await open('settings');
+  const field = (o) => `[id="widget.cbid.rpinet.main.${o}"]`;
+  assert.equal(await page.inputValue(field('_storage')), 'server');
+  assert.equal(await page.inputValue(field('storage_server')), '192.168.1.10');
+  assert.equal(await page.inputValue(field('storage_export')), '/mnt/tank/rpinet');
+  assert.equal(await page.$eval('[id="cbi-rpinet-main-storage_uuid"]', (e) => e.offsetParent), null);
+  await page.waitForSelector('#rpinet-exports pre');
+  assert.match(await page.innerText('[id="cbi-rpinet-main-_exports"] .cbi-value-title'), /What the NFS server must export/);
+  // the text as rpinet printed it, every line whole (not wrapped into two)
+  assert.equal(await page.$eval('#rpinet-exports pre', (e) => e.textContent), want);
+  assert.equal(await page.$eval('#rpinet-exports pre', (e) => getComputedStyle(e).whiteSpace), 'pre');
+  assert.equal(await page.$eval('#rpinet-exports pre', (e) => getComputedStyle(e).fontFamily.includes('mono')), true);
+  await page.click('#rpinet-exports [data-copy]');
+  await page.waitForFunction(() => /Copied\. Paste it on the NFS server|The text is selected/.test(document.body.innerText));
+  // the whole block is selected (Chromium's selection leaves out the last line's newline)
+  assert.equal(await page.evaluate(() => String(window.getSelection()).trimEnd()), want.trimEnd());
+  await noRawErrors(page);
+  await shots(page, 'settings-nfs');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  // Nodes → Edit: no shared root to choose, and the default is a copy
+  const nodes = await open('nodes');
+  await nodes.click('tr[data-sid="running_lion"] .cbi-button-edit');
+  await nodes.waitForSelector('body.modal-overlay-active');
+  assert.deepEqual(await nodes.$$eval('#modal_overlay [id$=".root_mode"] option', (o) => o.map((x) => [x.value, x.textContent])),
+    [['', 'As in Settings (copy)'], ['copy', 'Copy (a private full copy)']]);
+  assert.deepEqual(nodes.errors, []);
+  await nodes.close();
+});
+
+test('reader-nfs: a read-only user sees what the server must export and may copy it, and changes nothing', async () => {
+  const page = await open('settings');
+  await page.waitForSelector('#rpinet-exports pre');
+  assert.match(await page.innerText('#rpinet-exports pre'), /^\/mnt\/tank\/rpinet 192\.168\.1\.1\(rw,sync,no_subtree_check,no_root_squash\)$/m);
+  const enabled = (sel) => page.$$eval(sel, (els) => els.filter((e) => !e.disabled).map((e) => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(await enabled('#view input, #view select, #view .cbi-dynlist button, .cbi-page-actions button'), []);
+  assert.equal((await enabled('#rpinet-exports button')).length, 2, 'Copy and Refresh change nothing');
+  await page.click('#rpinet-exports [data-copy]');
+  await page.waitForFunction(() => /Copied\. Paste it on the NFS server|The text is selected/.test(document.body.innerText));
+  await noRawErrors(page);
+  await shots(page, 'reader-settings-nfs');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  assert.equal(srv.calls.filter((c) => c.object === 'uci' && ['set', 'add', 'delete', 'apply'].includes(c.method)).length, 0);
+  assert.ok(callsOf('rpinet', 'storage_exports').length >= 1);
+  assert.ok(callsOf('rpinet', 'storage_exports').every((c) => Array.isArray(c.result) && c.result[0] === 0), 'granted to the read half');
+});
+
+test('nfs-doctor: a server that squashes root — each finding says what the server must allow, the page where it is shown', async () => {
+  const page = await open('diagnostics');
+  assert.equal(await page.innerText('#rpinet-doctor-summary'), '✘ 3 ERRORS');
+  const rows = await page.$$eval('#rpinet-findings tr[data-code]', (trs) => trs.map((tr) => [tr.dataset.code, tr.dataset.level,
+    (tr.querySelector('[data-fix]') || { dataset: {} }).dataset.fix || '']));
+  assert.deepEqual(rows, [['server_root_squash', 'error', 'link'], ['server_no_devices', 'error', 'link'], ['server_no_symlinks', 'error', ''],
+    ['server_no_xattrs', 'info', '']]);
+  assert.match(await page.innerText('[data-code="server_root_squash"]'),
+    /refuses to keep a file root made root's: the owner became uid 65534[\s\S]*On the NFS server: export it with no_root_squash \(TrueNAS: Maproot User root; Synology: Squash No mapping\)\. Settings → Storage shows what it must export\./);
+  assert.equal(await page.getAttribute('[data-code="server_root_squash"] a[data-fix]', 'href'), '/cgi-bin/luci/admin/services/rpinet/settings');
+  assert.match(await page.innerText('[data-code="server_no_xattrs"]'), /none needed: NFSv3 carries no xattrs/);
+  assert.doesNotMatch(await page.innerText('#rpinet-findings'), /`|\brpinet (apply|storage|doctor)|uci set|\/etc\/init\.d|opkg|umount/);
+  await noRawErrors(page);
+  await shots(page, 'diagnostics-nfs');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -227,6 +227,23 @@ test('doctor fixes: a button where rpinet can do it, else words', () => {
   assert.deepEqual(fix('export_subnet'), { kind: 'set', option: 'export_subnet', value: '0', label: 'Export to each node only' });
   assert.equal(fix('nfsd_not_running').kind, 'link');
   assert.equal(fix('orphan_dir'), null);
+  // storage on an NFS server (docs/SPEC.md §4): the router's side has a button or a LuCI page; the server's side is rpinet's words
+  assert.deepEqual(logic.doctorFix({ code: 'storage_absent' }, undefined, { server: true }).action, { kind: 'apply' });
+  assert.equal(logic.doctorFix({ code: 'storage_absent' }).action.path, 'admin/services/rpinet/settings');
+  assert.equal(fix('storage_wrong_export').path, 'admin/system/mounts');
+  assert.equal(fix('nfs_client_missing').path, 'admin/system/package-manager');
+  const squash = 'export it with no_root_squash (TrueNAS: Maproot User root; Synology: Squash No mapping)';
+  assert.deepEqual(logic.doctorFix({ code: 'server_root_squash', fix: squash }), { text: `On the NFS server: ${squash}. Settings → Storage shows what it must export.`,
+    action: { kind: 'link', path: 'admin/services/rpinet/settings', label: 'Settings' } });
+  assert.equal(logic.doctorFix({ code: 'server_no_symlinks', fix: 'export a directory of a POSIX filesystem' }).text, 'On the NFS server: export a directory of a POSIX filesystem.');
+  // rpinet's own fixes here name commands (opkg, umount, rpinet apply): the page's words do not
+  const cmd = /`|\bopkg\b|\bapk add|\bumount\b|\brpinet [a-z]/;
+  for (const [code, words] of [['nfs_client_missing', 'install kmod-fs-nfs and kmod-fs-nfs-v3 (opkg install / apk add), then `rpinet apply`'],
+    ['storage_wrong_export', 'unmount it (umount /mnt/rpinet), then `rpinet apply` mounts the export'],
+    ['storage_absent', 'run `rpinet apply`: it mounts the export, or says in one line why it cannot; `rpinet storage exports` prints what the server must export']])
+    assert.doesNotMatch(logic.doctorFix({ code, fix: words }, undefined, { server: true }).text, cmd, code);
+  for (const f of fixture('doctor-server.json').findings)
+    assert.doesNotMatch(logic.doctorFix(f, undefined, { server: true }).text, cmd, f.code);
   // an unknown finding keeps rpinet's words unless they are a command
   assert.deepEqual(logic.doctorFix({ code: 'new_thing', fix: 'set boot_id to mac' }), { text: 'set boot_id to mac', action: null });
   assert.match(logic.doctorFix({ code: 'new_thing', fix: 'run `rpinet frob`' }).text, /cannot fix it/);
@@ -338,6 +355,29 @@ test('URLs as rpinet\'s check_url, SHA-256 sums, volume sizes and the roll batch
   for (const bad of ['32', '0G', '32GB', '-1G', '1.5G']) assert.equal(typeof logic.validateVolumeSize(bad), 'string', bad);
   for (const ok of ['', '1', '2', '64']) assert.equal(logic.validateRollBatch(ok), true, ok);
   for (const bad of ['0', '65', '100', 'x', '-1', '1.5']) assert.match(String(logic.validateRollBatch(bad)), /1 to 64/, bad);
+});
+
+// the cases of rpinet's own config tests (src/config/mod.rs: parse_host, parse_export, the refusals)
+test('an NFS server for the storage: storage_server and storage_export as rpinet parses them', () => {
+  for (const ok of ['192.168.1.10', '10.0.0.2', 'nas', 'NAS.lan', 'Pi-Store.Home.arpa', 'a'.repeat(63) + '.lan'])
+    assert.equal(logic.validateStorageServer(ok), true, ok);
+  for (const bad of ['-nas', 'nas-', 'a..b', 'a_b', 'nas:2049', '1.2.3', 'a b', '10.0.0.256', '0.0.0.0', '255.255.255.255', '224.0.0.1',
+    'a'.repeat(64) + '.lan', ('abc.').repeat(64) + 'lan'])
+    assert.equal(typeof logic.validateStorageServer(bad), 'string', bad);
+  assert.match(logic.validateStorageServer(''), /required/);
+  assert.match(logic.validateStorageServer('10.0.0.256'), /"10\.0\.0\.256" is not an IPv4 address/);
+  assert.match(logic.validateStorageServer('nas:2049'), /host name such as nas\.lan/);
+  for (const ok of ['/mnt/tank/rpinet', '/mnt/tank/rpinet/', '/volume1/rpinet', '/etc/x', '/a/b.c_d-e', '/' + 'x'.repeat(127)])
+    assert.equal(logic.validateStorageExport(ok), true, ok);
+  for (const [bad, re] of [['', /required/], ['tank', /absolute/], ['/', /absolute/], ['/a,b', /only letters/], ['/a//b', /empty part/],
+    ['/a/../b', /no \. or \.\./], ['/a/./b', /no \. or \.\./], ['/a b', /no spaces/], ['/' + 'x'.repeat(128), /128/]])
+    assert.match(String(logic.validateStorageExport(bad)), re, bad.slice(0, 40));
+  // on a server, a main section without root_mode makes copies (shared is refused there)
+  assert.equal(logic.mainRootMode({}), 'shared');
+  assert.equal(logic.mainRootMode({ storage_uuid: 'x' }), 'shared');
+  assert.equal(logic.mainRootMode({ storage_server: 'nas', storage_export: '/x' }), 'copy');
+  assert.equal(logic.mainRootMode({ root_mode: 'copy' }), 'copy');
+  assert.equal(logic.mainRootMode(null), 'shared');
 });
 
 test('the Raspberry Pi OS list: newest first, sizes, checksum, the name it gets and whether it is taken', () => {

@@ -13,7 +13,9 @@
 #     image roll to a second image, booting the nodes as the roll switches them (running_lion
 #     comes up, quiet_otter misses cmdline.txt) → every state of the roll's job, node_rollback
 #     (kept root and none), inventory, the config as LuCI reads it, and rpinet's verdict on a
-#     set of ssh_key lines (ssh-keys.json, for the browser's own check).
+#     set of ssh_key lines (ssh-keys.json, for the browser's own check);
+#  3. the same cluster with its storage on an NFS server → storage_exports (and, in part 1, its
+#     refusal while the storage is the SSD).
 #
 # Time: rpinet judges boots against the real clock (a boot stalled at its stage, the age of a
 # cached list). So the boots are written as having happened 200 s down to 10 s before the
@@ -113,6 +115,8 @@ rec node_add-invalid node_add '{"name":"Bad-Name","serial":"xyz","mac":"dc:a6","
 rec node_remove node_remove '{"name":"pi_91cdf03e","purge":false}'
 r list > "$OUT/list.json"
 rec images images
+# storage on the SSD: rpinet refuses to say what an NFS server must export
+rec storage_exports-ssd storage_exports
 python3 "$TESTS/lab.py" uci "$LAB/etc/config/rpinet" > "$OUT/uci-boots.json"
 
 # ---- 2. the fleet ----
@@ -247,6 +251,19 @@ for key in lines:
 with open(out, "w") as f:
     json.dump(verdicts, f)
 PY
+
+# ---- 3. storage on an NFS server ----
+# The fleet's config with storage_server and storage_export in place of storage_uuid and a
+# container volume for every node, in a router tree of its own: what the server must export
+# (storage_exports-server.json, for the `nfs:` tests; not in calls.json, whose storage_exports
+# is the SSD's refusal) and the config as LuCI reads it (uci-server.json).
+NFS="$LAB/nfs"
+mkdir -p "$NFS/etc/config"
+cp "$LAB/etc/config/network" "$LAB/etc/config/dhcp" "$NFS/etc/config/"
+sed "s|^\toption storage_uuid .*|\toption storage_server '192.168.1.10'\n\toption storage_export '/mnt/tank/rpinet'\n\toption volume_size '16G'|" \
+	"$LAB/etc/config/rpinet" > "$NFS/etc/config/rpinet"
+printf '{}' | "$RPINET" --root "$NFS" call storage_exports > "$OUT/storage_exports-server.json"
+python3 "$TESTS/lab.py" uci "$NFS/etc/config/rpinet" > "$OUT/uci-server.json"
 
 python3 "$TESTS/lab.py" index "$OUT"
 python3 "$TESTS/lab.py" tidy "$OUT" "$SHIFT"

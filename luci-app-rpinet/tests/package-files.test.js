@@ -39,8 +39,8 @@ function declaredCalls() {
 
 test('the ACL splits read and write: reading changes nothing', () => {
   const g = acl['luci-app-rpinet'];
-  // the OS list and the Ansible inventory are read; a roll and a rollback write
-  assert.deepEqual(g.read.ubus.rpinet, ['status', 'images', 'discovered', 'job', 'doctor', 'image_catalog', 'inventory']);
+  // the OS list, the Ansible inventory and what an NFS server must export are read; a roll and a rollback write
+  assert.deepEqual(g.read.ubus.rpinet, ['status', 'images', 'discovered', 'job', 'doctor', 'image_catalog', 'inventory', 'storage_exports']);
   assert.deepEqual(g.read.ubus.block, ['info']);
   assert.ok(g.read.uci.includes('rpinet'));
   for (const m of ['node_add', 'node_remove', 'image_import', 'node_provision', 'image_roll', 'node_rollback'])

@@ -22,9 +22,15 @@
 //    printed (the last one when a call was recorded twice), and a recorded job replays every
 //    state the real job went through, one per `job` call. `images` and uci `rpinet` answer as
 //    the lab was after its boots (opts.real true) or as its image roll started (opts.real
-//    'fleet'). A call the lab did not make is answered as in the hand-made mode. Not faithful:
-//    the replies are fixed, so a replayed import does not add its image to `images`, nor a
-//    roll change the config;
+//    'fleet'), or with its storage on an NFS server (opts.real 'server': uci-server.json). A
+//    call the lab did not make is answered as in the hand-made mode. Not faithful: the replies
+//    are fixed, so a replayed import does not add its image to `images`, nor a roll change the
+//    config;
+//  - `rpinet storage_exports`, in either mode, as rpinet decides from the committed config (not
+//    the staged changes, which rpinet does not read): with storage_server the text the real
+//    rpinet printed for the lab's cluster on an NFS server, else its refusal (both recorded by
+//    make-fixtures.sh). Not faithful: the text is the lab's three nodes whatever the config's;
+//  - opts.doctor: a hand-made doctor reply (e.g. doctor-server.json) in place of any other;
 //  - `block info` answers from block-info.json.
 'use strict';
 
@@ -159,7 +165,8 @@ function createServer(opts = {}) {
   const fixtures = opts.fixtures || path.join(__dirname, 'fixtures');
   const real = path.join(fixtures, 'rpinet-call');
   const scene = opts.real === 'fleet' ? { 'images.json': 'images-fleet.json', 'uci-rpinet.json': 'uci-fleet.json' }
-    : { 'uci-rpinet.json': 'uci-boots.json' };
+    : opts.real === 'server' ? { 'uci-rpinet.json': 'uci-server.json' }
+      : { 'uci-rpinet.json': 'uci-boots.json' };
   const fx = (name) => {
     const file = opts.real ? path.join(real, scene[name] || name) : null;
     if (file && fs.existsSync(file)) return readJSON(file);
@@ -311,7 +318,10 @@ function createServer(opts = {}) {
   const rpinet = {
     status: (a) => statusReply(a),
     discovered: () => fx('discovered.json'),
-    doctor: () => fx('doctor.json'),
+    doctor: () => fx(opts.doctor || 'doctor.json'),
+    // rpinet reads /etc/config/rpinet itself: what Save staged counts once it is applied
+    storage_exports: () => readJSON(path.join(real, state.uci.rpinet.main && state.uci.rpinet.main.storage_server
+      ? 'storage_exports-server.json' : 'storage_exports-ssd.json')),
     images: () => ({ images: state.images }),
     node_add: (a) => ({ node: { name: a.name, hostname: String(a.name).replace(/_/g, '-'), enabled: true, model: a.model || 'pi4',
       serial: a.serial, mac: a.mac, boot_id: a.boot_id || 'serial', boot_dir: a.boot_dir || '', ip: a.ip || '', image: '' } }),
@@ -390,7 +400,9 @@ function createServer(opts = {}) {
       return method === 'info' ? [0, fx('block-info.json')] : [3];
     }
     if (object === 'rpinet') {
-      const reply = (method === 'images') ? undefined : recorded(method, args || {});
+      // images, storage_exports and a hand-made doctor answer from the router's state
+      const own = method === 'images' || method === 'storage_exports' || (method === 'doctor' && opts.doctor);
+      const reply = own ? undefined : recorded(method, args || {});
       if (reply !== undefined) return [0, reply];
       return rpinet[method] ? [0, rpinet[method](args || {})] : [3];
     }

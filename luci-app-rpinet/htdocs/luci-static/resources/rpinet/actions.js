@@ -122,7 +122,7 @@ return baseclass.extend({
 			[ _('Boot directory'), node.boot_dir || logic.bootDir(node) ],
 			[ _('Address'), r.address ? (r.reserved == r.address ? logic.fmt(_('%s (reserved)'), r.address) : r.address) : _('none yet') ],
 			[ _('Image'), r.image || _('not provisioned') ],
-			[ _('Root'), logic.rootModeText(sec.root_mode, main.root_mode, node.root_mode) ],
+			[ _('Root'), logic.rootModeText(sec.root_mode, logic.mainRootMode(main), node.root_mode) ],
 			[ _('Container volume'), logic.volumeText(node.volume) || _('none') ],
 			[ _('Kept root'), r.kept ? (r.kept.image ? logic.fmt(_('the root of %s, kept by an image roll'), r.kept.image) : _('the previous root, kept by an image roll')) : _('none') ]
 		    ],
@@ -252,7 +252,7 @@ return baseclass.extend({
 			ui.showModal(o.current ? logic.fmt(_('Reimage %s'), name) : logic.fmt(_('Provision %s'), name), [
 				E('p', {}, _('The node\'s boot directory and root filesystem are rebuilt from the image. Anything stored on the node is replaced; its container volume is kept.')),
 				E('p', { 'class': 'cbi-value-description' }, [
-					logic.fmt(_('Root: %s.'), logic.rootModeText(sec.root_mode, main.root_mode)), ' ',
+					logic.fmt(_('Root: %s.'), logic.rootModeText(sec.root_mode, logic.mainRootMode(main))), ' ',
 					keys ? logic.fmt(N_(keys, '%d SSH key is installed for the first user.', '%d SSH keys are installed for the first user.'), keys)
 						: _('No SSH key is set (Settings and the node\'s Edit take them).')
 				]),

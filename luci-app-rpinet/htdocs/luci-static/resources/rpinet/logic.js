@@ -313,6 +313,48 @@ return baseclass.extend({
 		return (/^[0-9]{1,3}$/.test(v) && +v >= 1 && +v <= 64) ? true : _('A number of nodes from 1 to 64');
 	},
 
+	/*
+	 * storage_server (docs/SPEC.md §1), as rpinet's parse_host: an IPv4 address, or a host
+	 * name of labels of a-z 0-9 - (1 to 63 each, not starting or ending with -), at most 253
+	 * characters; rpinet stores it lowercase, so capitals are taken
+	 */
+	validateStorageServer(value) {
+		const v = str(value).toLowerCase();
+		if (v == '')
+			return _('The NFS server\'s IPv4 address or host name is required');
+		/* as rpinet's parse_ipv4: not 0.0.0.0, the broadcast address or a multicast one */
+		if (IPV4_RE.test(v) && v != '0.0.0.0' && v != '255.255.255.255' && !(+v.split('.')[0] >= 224 && +v.split('.')[0] <= 239))
+			return true;
+		if (/^[0-9.]+$/.test(v))
+			return fmt(_('"%s" is not an IPv4 address (four numbers 0 to 255, such as 192.168.1.10)'), value);
+		const label = (l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l);
+		return (v.length <= 253 && v.split('.').every(label)) ? true
+			: _('Expecting an IPv4 address or a host name such as nas.lan: letters, digits and - between dots');
+	},
+
+	/*
+	 * storage_export (docs/SPEC.md §1), as rpinet's parse_export: an absolute path of plain
+	 * parts (A-Z a-z 0-9 . _ -, no . or ..), not / itself, at most 128 characters; a
+	 * trailing / is dropped
+	 */
+	validateStorageExport(value) {
+		const v = str(value).replace(/\/+$/, '');
+		if (str(value) == '')
+			return _('The directory the NFS server exports is required, such as /mnt/tank/rpinet');
+		if (v.charAt(0) != '/')
+			return _('Expecting an absolute path below / such as /mnt/tank/rpinet');
+		if (v.length > 128)
+			return _('The exported path has at most 128 characters');
+		return v.slice(1).split('/').every((c) => c != '' && c != '.' && c != '..' && /^[A-Za-z0-9._-]+$/.test(c)) ? true
+			: _('Each part of the exported path has only letters, digits, ., _ and - (no spaces, no empty part, no . or ..)');
+	},
+
+	/* the main section's root_mode as rpinet reads it: on an NFS server every root is a copy */
+	mainRootMode(main) {
+		const m = main || {};
+		return str(m.root_mode) || (str(m.storage_server) ? 'copy' : 'shared');
+	},
+
 	/* docs/SPEC.md §3: image import takes a .img, .img.xz or .img.gz file; the page offers files on the SSD. */
 	validateImagePath(value) {
 		const v = str(value);
@@ -1132,15 +1174,35 @@ return baseclass.extend({
 	 * a node, enable a node, or set an option; `link` sends to the LuCI page where it is done.
 	 * `image` is the image the finding's node is built from ('' for one never provisioned).
 	 */
-	doctorFix(f, image) {
+	doctorFix(f, image, ctx) {
 		const code = str(f && f.code), node = str(f && f.node),
-		    link = (path, label, text) => ({ text: text, action: { kind: 'link', path: path, label: label } });
+		    link = (path, label, text) => ({ text: text, action: { kind: 'link', path: path, label: label } }),
+		    /* rpinet's words for what the NFS server must allow (they name its export options, no command) */
+		    onServer = () => fmt(_('On the NFS server: %s.'), this.plainText(f && f.fix));
 		switch (code) {
 		case 'storage_absent':
+			/* on an NFS server rpinet's apply mounts the export, or says in one line why not */
+			if (ctx && ctx.server)
+				return { text: _('Apply mounts the NFS export at the storage path, or says why it cannot. Settings → Storage shows what the server must export.'), action: { kind: 'apply' } };
+			/* falls through: an SSD is connected and mounted by hand */
 		case 'storage_wrong_uuid':
 		case 'storage_not_configured':
 			return link('admin/services/rpinet/settings', _('Settings'),
 				_('Connect the SSD and mount it (System → Mount Points), or choose the right one under Settings → Storage.'));
+		case 'storage_wrong_export':
+			return link('admin/system/mounts', _('Mount Points'),
+				_('Something else is mounted at the storage path: unmount it under System → Mount Points, then Apply (on this page) mounts the NFS export.'));
+		case 'nfs_client_missing':
+			return link('admin/system/package-manager', _('Software'),
+				_('The router has no NFS client: install kmod-fs-nfs and kmod-fs-nfs-v3 under System → Software.'));
+		case 'server_not_writable':
+		case 'server_root_squash':
+		case 'server_no_devices':
+		case 'server_rename_open':
+			return link('admin/services/rpinet/settings', _('Settings'), fmt(_('%s Settings → Storage shows what it must export.'), onServer()));
+		case 'server_no_hard_links':
+		case 'server_no_symlinks':
+			return { text: onServer(), action: null };
 		case 'dnsmasq_not_running':
 		case 'rpinet_conf_stale':
 			return link('admin/system/startup', _('Startup'),
@@ -1201,7 +1263,7 @@ return baseclass.extend({
 			return link('admin/services/rpinet/settings', _('Settings'), _('Correct the interface or the server address under Settings → Boot network.'));
 		case 'orphan_dir':
 		case 'leftover':
-			return { text: _('Nothing uses it; it can be deleted from the SSD. rpinet leaves it alone.'), action: null };
+			return { text: _('Nothing uses it; it can be deleted from the storage. rpinet leaves it alone.'), action: null };
 		}
 		/* a finding this page does not know yet: rpinet's own words, unless they name a command */
 		const words = this.plainText(f && f.fix);
@@ -1209,8 +1271,8 @@ return baseclass.extend({
 			? _('This page cannot fix it; the finding says what is wrong.') : words, action: null };
 	},
 
-	/* the findings as rows, errors first; imageOf(node) the image a node is built from, if known */
-	findingRows(findings, imageOf) {
+	/* the findings as rows, errors first; imageOf(node) the image a node is built from, if known; ctx.server: storage on an NFS server */
+	findingRows(findings, imageOf, ctx) {
 		return (Array.isArray(findings) ? findings.slice() : [])
 			.map((f, i) => [ f || {}, i ])
 			.sort((a, b) => {
@@ -1229,7 +1291,7 @@ return baseclass.extend({
 					scope: f.node ? fmt(_('Node %s'), f.node) : _('Router'),
 					node: str(f.node),
 					message: this.plainText(f.message),
-					fix: this.doctorFix(f, (imageOf && f.node) ? str(imageOf(str(f.node))) : undefined)
+					fix: this.doctorFix(f, (imageOf && f.node) ? str(imageOf(str(f.node))) : undefined, ctx)
 				};
 			});
 	},

@@ -78,7 +78,8 @@ return view.extend({
 
 		const findings = Array.isArray(reply.findings) ? reply.findings : [],
 		    summary = logic.findingSummary(findings),
-		    rows = logic.findingRows(findings, (name) => uci.get('rpinet', name, 'image') || '');
+		    rows = logic.findingRows(findings, (name) => uci.get('rpinet', name, 'image') || '',
+			{ server: !!uci.get('rpinet', 'main', 'storage_server') });
 
 		return E('div', {}, [
 			E('p', { 'id': 'rpinet-doctor-summary', 'data-level': summary.level }, [
@@ -113,7 +114,7 @@ return view.extend({
 		return E('div', {}, [
 			E('h2', {}, _('Netboot diagnostics')),
 			E('div', { 'class': 'cbi-map-descr' },
-				_('Checks everything a network boot depends on: the SSD, dnsmasq and its TFTP root, the NFS exports, each node\'s boot files and what the Pis asked for. Each finding says how to fix it; where rpinet can, a button does it.')),
+				_('Checks everything a network boot depends on: the storage (an SSD or an NFS server), dnsmasq and its TFTP root, the NFS exports, each node\'s boot files and what the Pis asked for. Each finding says how to fix it; where rpinet can, a button does it.')),
 			E('div', { 'class': 'cbi-section' }, [
 				E('div', { 'id': 'rpinet-doctor' }, this.renderFindings(reply)),
 				E('div', { 'class': 'right' },

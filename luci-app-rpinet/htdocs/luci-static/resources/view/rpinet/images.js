@@ -202,7 +202,7 @@ return view.extend({
 
 	handleDelete(name) {
 		return widgets.confirm(logic.fmt(_('Delete image %s'), name),
-			logic.fmt(_('Delete image %s from the SSD? Nodes are built from it no more; the nodes already built keep their roots.'), name),
+			logic.fmt(_('Delete image %s from the storage? Nodes are built from it no more; the nodes already built keep their roots.'), name),
 			_('Delete'), 'negative').then((yes) => yes && this.deleteImage(name));
 	},
 
@@ -427,7 +427,7 @@ return view.extend({
 		const data = { 'import': { source: 'url', url: '', sha256: '', path: '', name: '' } },
 		    m = new form.JSONMap(data, null, null),
 		    s = m.section(form.NamedSection, 'import', 'import', _('Import from an address or a file'),
-			_('An image at an http(s) address, streamed by the router and unpacked as it arrives, or a .img, .img.xz or .img.gz file already on the SSD. Its boot and root partitions are unpacked once; nodes are then built from it in seconds.'));
+			_('An image at an http(s) address, streamed by the router and unpacked as it arrives, or a .img, .img.xz or .img.gz file already in the storage. Its boot and root partitions are unpacked once; nodes are then built from it in seconds.'));
 		let o;
 
 		m.readonly = !writable;

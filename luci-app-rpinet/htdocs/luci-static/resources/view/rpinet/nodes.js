@@ -117,7 +117,7 @@ return view.extend({
 		ui.showModal(_('Remove node %s').format(name), [
 			E('p', {}, _('The node leaves the configuration, its DHCP entry and its NFS export. It can no longer boot from this router.')),
 			E('div', {}, [ purge.render(), ' ',
-				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory, root filesystem and container volume from the SSD')) ]),
+				E('label', { 'for': 'widget.rpinet-purge' }, _('Also delete its boot directory, root filesystem and container volume from the storage')) ]),
 			E('div', { 'class': 'right' }, [
 				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
 				E('button', {
@@ -127,7 +127,7 @@ return view.extend({
 						ui.hideModal();
 						widgets.notify(res.purged
 							? _('Node %s removed, its files deleted.').format(name)
-							: _('Node %s removed; its files stay on the SSD.').format(name), 'info');
+							: _('Node %s removed; its files stay in the storage.').format(name), 'info');
 						return this.reload();
 					}).catch((err) => {
 						ui.hideModal();
@@ -257,8 +257,10 @@ return view.extend({
 		o = s.option(form.ListValue, 'root_mode', _('Root'),
 			_('Shared: the image\'s root, read-only, with the node\'s own changes in an overlay on the router; provisioned in a second, and many nodes share one copy. Copy: a private full copy of the image\'s root. Takes effect at the next provision.'));
 		o.modalonly = true;
-		o.value('', logic.fmt(_('As in Settings (%s)'), uci.get('rpinet', 'main', 'root_mode') || 'shared'));
-		o.value('shared', _('Shared (overlay on the image)'));
+		o.value('', logic.fmt(_('As in Settings (%s)'), logic.mainRootMode(uci.get('rpinet', 'main'))));
+		/* rpinet refuses a shared root with the storage on an NFS server (an overlay cannot keep its changes on NFS) */
+		if (!uci.get('rpinet', 'main', 'storage_server'))
+			o.value('shared', _('Shared (overlay on the image)'));
 		o.value('copy', _('Copy (a private full copy)'));
 		o.optional = true;
 

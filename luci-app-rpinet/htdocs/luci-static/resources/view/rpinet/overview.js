@@ -286,7 +286,7 @@ return view.extend({
 		this.root = E('div', { 'id': 'rpinet-overview' }, [
 			E('h2', {}, _('Raspberry Pi netboot')),
 			E('div', { 'class': 'cbi-map-descr' },
-				_('This router network-boots a cluster of Raspberry Pis: it hands out their addresses, serves their boot files over TFTP and their root filesystems over NFS from the SSD.')),
+				_('This router network-boots a cluster of Raspberry Pis: it hands out their addresses, serves their boot files over TFTP and their root filesystems over NFS, from an SSD on the router or from an NFS server.')),
 			writable ? '' : E('div', { 'class': 'alert-message notice', 'id': 'rpinet-readonly' },
 				_('You have read-only access: you can watch the cluster but not add, change or remove anything.')),
 			E('div', { 'id': 'rpinet-status-error' }),

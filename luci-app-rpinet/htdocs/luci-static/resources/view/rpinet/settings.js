@@ -1,14 +1,17 @@
 'use strict';
 'require view';
+'require dom';
 'require rpc';
 'require uci';
 'require form';
+'require ui';
 'require rpinet.logic as logic';
 'require rpinet.widgets as widgets';
 
 /*
  * Services → Raspberry Pi netboot → Settings: the `config rpinet 'main'` section in tabs —
- * storage (the SSD), boot network (interface, server address, DHCP mode, which clients get
+ * storage (an SSD on the router, or a directory an NFS server exports, with what that server
+ * must export to paste there), boot network (interface, server address, DHCP mode, which clients get
  * boot options), images (how a node's root is made from its image, the Raspberry Pi OS
  * list), fleet (SSH keys, container volumes, rolls) and advanced (exports) — and, per node,
  * the EEPROM settings the Pi needs. The SSD list comes from blockd (`block info`), which only
@@ -20,6 +23,11 @@ const callBlockInfo = rpc.declare({
 	object: 'block',
 	method: 'info',
 	expect: { devices: [] }
+});
+
+const callStorageExports = rpc.declare({
+	object: 'rpinet',
+	method: 'storage_exports'
 });
 
 const callStatus = rpc.declare({
@@ -71,6 +79,46 @@ return view.extend({
 		]);
 	},
 
+	/*
+	 * What the NFS server must export, as rpinet says it for the applied config: a block to
+	 * select and copy whole, or one sentence why not. Copying changes nothing, so a read-only
+	 * user may do it too.
+	 */
+	renderExports() {
+		const out = E('div', {}, E('em', {}, _('Asking rpinet…'))),
+		    copy = E('button', { 'class': 'cbi-button cbi-button-action', 'data-copy': 'exports', 'disabled': true }, _('Copy'));
+		const show = () => callStorageExports().then((res) => {
+			const err = logic.replyError(res) || ((typeof(res.exports) != 'string') ? logic.fmt(_('rpinet answered without "%s".'), 'exports') : null);
+			copy.disabled = !!err;
+			if (err)
+				return dom.content(out, widgets.error(err, 'warning'));
+			const pre = E('pre', { 'class': 'command-output', 'style': 'white-space:pre;overflow-x:auto;max-width:100%;user-select:all;margin:0 0 .5em' }, widgets.text(res.exports));
+			copy.onclick = ui.createHandlerFn(this, 'handleCopy', pre);
+			dom.content(out, pre);
+		}).catch((e) => {
+			copy.disabled = true;
+			dom.content(out, widgets.error(logic.describeError(e), 'warning'));
+		});
+		show();
+		return E('div', { 'id': 'rpinet-exports' }, [
+			out,
+			E('div', {}, [ copy, ' ', E('button', { 'class': 'cbi-button', 'data-refresh': 'exports', 'click': ui.createHandlerFn(this, show) }, _('Refresh')) ])
+		]);
+	},
+
+	/* the block's text to the clipboard: the Clipboard API where the page may use it (HTTPS), else the selection and the browser's copy */
+	handleCopy(pre) {
+		const text = pre.textContent, range = document.createRange(), sel = window.getSelection();
+		range.selectNodeContents(pre);
+		sel.removeAllRanges();
+		sel.addRange(range);
+		/* false where the browser does not copy; the text stays selected */
+		const byCommand = () => document.execCommand('copy');
+		const api = (navigator.clipboard && window.isSecureContext) ? navigator.clipboard.writeText(text).then(() => true, byCommand) : Promise.resolve(byCommand());
+		return api.then((ok) => widgets.notify(ok ? _('Copied. Paste it on the NFS server: into /etc/exports on Linux, or as the share\'s settings on an appliance.')
+			: _('The text is selected: copy it with Ctrl+C (⌘C on a Mac).')));
+	},
+
 	render([ devices, status ]) {
 		const m = new form.Map('rpinet', _('Raspberry Pi netboot settings'),
 			_('Where the node files live and how the Pis find this router.'));
@@ -78,15 +126,24 @@ return view.extend({
 
 		const s = m.section(form.NamedSection, 'main', 'rpinet', _('General settings'));
 		s.addremove = false;
-		s.tab('storage', _('Storage'), _('The SSD that holds the images and every node\'s files. Nothing is written unless this filesystem is mounted at the storage path, so the router\'s own flash never fills up.'));
+		s.tab('storage', _('Storage'), _('Where the images and every node\'s files live: an SSD on the router, or a directory an NFS server exports. Nothing is written unless that storage is mounted at the storage path, so the router\'s own flash never fills up.'));
 		s.tab('network', _('Boot network'), _('Where the Pis boot and who answers them.'));
 		s.tab('images', _('Images'), _('How a node\'s root is made from its image, and the list of images the Images page offers.'));
 		s.tab('fleet', _('Fleet'), _('What every node gets when it is provisioned, and how image rolls go.'));
 		s.tab('advanced', _('Advanced'));
 
-		o = s.taboption('storage', form.Flag, 'enabled', _('Enable'), _('Off: rpinet takes back its dnsmasq and NFS settings; nothing on the SSD is touched.'));
+		o = s.taboption('storage', form.Flag, 'enabled', _('Enable'), _('Off: rpinet takes back its dnsmasq and NFS settings; nothing in the storage is touched.'));
 		o.default = '1';
 		o.rmempty = false;
+
+		/* not an option of rpinet's: which of storage_uuid or storage_server + storage_export the form shows, and so keeps */
+		o = s.taboption('storage', form.ListValue, '_storage', _('Storage'),
+			_('An NFS server: a NAS or another Linux machine holds the files; rpinet mounts its export at the storage path. Its nodes\' roots are private copies.'));
+		o.value('ssd', _('The router\'s SSD'));
+		o.value('server', _('An NFS server'));
+		o.load = () => (uci.get('rpinet', 'main', 'storage_server') ? 'server' : 'ssd');
+		o.write = () => {};
+		o.remove = () => {};
 
 		const current = uci.get('rpinet', 'main', 'storage_uuid'),
 		    choices = logic.blockChoices(devices || []);
@@ -104,12 +161,32 @@ return view.extend({
 				o.value(current, _('%s (not connected)').format(current));
 		}
 		o.rmempty = false;
+		o.depends('_storage', 'ssd');
 
-		o = s.taboption('storage', form.Value, 'storage_path', _('Storage path'), _('Where that filesystem is mounted (System → Mount Points).'));
+		o = s.taboption('storage', form.Value, 'storage_server', _('NFS server'), _('Its IPv4 address, or a host name this router resolves (e.g. nas.lan).'));
+		o.placeholder = '192.168.1.10';
+		o.rmempty = false;
+		o.depends('_storage', 'server');
+		o.validate = (sid, v) => logic.validateStorageServer(v);
+
+		o = s.taboption('storage', form.Value, 'storage_export', _('Exported directory'), _('The directory on the server that holds rpinet\'s files, as the server exports it.'));
+		o.placeholder = '/mnt/tank/rpinet';
+		o.rmempty = false;
+		o.depends('_storage', 'server');
+		o.validate = (sid, v) => logic.validateStorageExport(v);
+
+		o = s.taboption('storage', form.Value, 'storage_path', _('Storage path'), _('Where that storage is mounted on the router: the SSD under System → Mount Points; an NFS server\'s export by rpinet itself.'));
 		o.placeholder = '/mnt/rpinet';
 		o.rmempty = false;
 		o.validate = (sid, v) => /^\/[A-Za-z0-9._/-]*$/.test(v) && !/(^|\/)\.\.(\/|$)/.test(v) ? true
 			: _('Expecting an absolute path such as /mnt/rpinet');
+
+		o = s.taboption('storage', form.DummyValue, '_exports', _('What the NFS server must export'),
+			_('Paste this on the server: the lines into its /etc/exports (Linux), or the settings in the comments into the share of a NAS. rpinet says it for the settings as applied; after Save & Apply, Refresh asks again.'));
+		o.depends('_storage', 'server');
+		/* drawn again after each Save: asks rpinet once the form holds a server */
+		o.renderWidget = () => (uci.get('rpinet', 'main', 'storage_server') ? this.renderExports()
+			: E('em', { 'id': 'rpinet-exports' }, _('Save & Apply the server and its directory first; then what the server must export appears here.')));
 
 		o = s.taboption('network', form.ListValue, 'interface', _('Interface'), _('The network the Pis are plugged into; the server address is its IPv4 address.'));
 		uci.sections('network', 'interface').forEach((i) => {
@@ -138,6 +215,13 @@ return view.extend({
 		o.value('shared', _('Shared (overlay on the image)'));
 		o.value('copy', _('Copy (a private full copy)'));
 		o.default = 'shared';
+		o.depends('_storage', 'ssd');
+
+		/* rpinet refuses 'shared' with storage on an NFS server: its roots are copies, the option's default there */
+		o = s.taboption('images', form.DummyValue, '_root_mode_server', _('Node roots'),
+			_('With the storage on an NFS server every node gets a private full copy of its image\'s root: a shared root keeps the node\'s changes in an overlay, and an overlay cannot keep them on NFS.'));
+		o.default = _('Copy (a private full copy)');
+		o.depends('_storage', 'server');
 
 		o = s.taboption('images', form.Value, 'catalog_url', _('Raspberry Pi OS list'),
 			_('The JSON list of images the Images page offers, in Raspberry Pi Imager\'s format. Empty: Raspberry Pi\'s own list.'));
@@ -162,11 +246,12 @@ return view.extend({
 		o.default = '0';
 
 		/* UUIDs, paths, addresses and keys are read whole, not cut at the theme's 210 px */
-		s.children.filter((c) => [ 'storage_uuid', 'storage_path', 'catalog_url', 'ssh_key' ].includes(c.option)).forEach((c) => widgets.wide(c));
+		s.children.filter((c) => [ 'storage_uuid', 'storage_server', 'storage_export', 'storage_path', 'catalog_url', 'ssh_key' ].includes(c.option)).forEach((c) => widgets.wide(c));
 
 		return m.render().then((mapEl) => {
 			return E('div', {}, [
-				devices == null ? E('div', { 'class': 'alert-message warning', 'id': 'rpinet-no-blockd' },
+				/* an NFS server needs no blockd; the UUID field says it again when the SSD is chosen */
+				(devices == null && !uci.get('rpinet', 'main', 'storage_server')) ? E('div', { 'class': 'alert-message warning', 'id': 'rpinet-no-blockd' },
 					_('blockd is not running on this router (package block-mount), so the disks cannot be listed. Everything else works; install block-mount (System → Software) for the disk list and for mounting the SSD by UUID at boot.')) : '',
 				mapEl,
 				devices == null ? '' : E('div', { 'class': 'cbi-section', 'id': 'rpinet-disks' }, [
