@@ -5,12 +5,15 @@
 (the node's boot report in its root, the runtimes' state dirs on the NFS root, `rpinet
 status --json`). Prints one line per check and exits non-zero when any failed."""
 import json
+import os
 import re
 import subprocess
 import sys
 
 style, lab = sys.argv[1:3]
 NODES = {"lion": "e2e00001", "tiger": "e2e00002"}
+# Where the nodes' trees are served from: the router's SSD, or an NFS server (E2E_STORAGE).
+STORAGE = os.environ.get("E2E_NFS", "10.99.0.1:/mnt/rpinet")
 GOLDEN_ID = "0123456789abcdef0123456789abcdef"
 ROUNDS = ("first", "reboot", "reimage")
 LABEL = {"first": "first boot", "reboot": "reboot", "reimage": "boot after the reimage"}
@@ -164,7 +167,9 @@ for (node, rnd), r in results.items():
           not any(t.startswith("init=") or t == "resize" for t in toks), r["cmdline"])
     fstype, opts = (r["root"].split() + ["", ""])[:2]
     check("root on NFS, read-write", fstype.startswith("nfs") and "rw" in opts.split(","), r["root"])
-    want = f"10.99.0.1:/mnt/rpinet/tftp/{NODES[node]}"
+    nfsroot = next((t.split("=", 1)[1].split(",")[0] for t in toks if t.startswith("nfsroot=")), "")
+    check(f"root from {STORAGE}", nfsroot == f"{STORAGE}/nfs/{node}", nfsroot)
+    want = f"{STORAGE}/tftp/{NODES[node]}"
     check("/boot/firmware is the node's TFTP dir", r["boot_firmware"] == want, r["boot_firmware"])
     check("machine-id is the node's own", re.fullmatch(r"[0-9a-f]{32}", r["machine_id"]) is not None
           and r["machine_id"] != GOLDEN_ID, r["machine_id"])
@@ -233,6 +238,10 @@ if t1 and t2:
     check("tiger (--new-identity): new host key", t1["host_key"] != t2["host_key"], t2["host_key"])
 else:
     check("tiger booted after the reimage", False, "missing a session")
+if os.path.exists(f"{lab}/router-exports"):
+    print(f"{style} storage on an NFS server ({STORAGE})")
+    check("router: /etc/exports has nothing for the nodes", read_text(f"{lab}/router-exports") == "",
+          read_text(f"{lab}/router-exports"))
 # A summary table: one line a node and round.
 print(f"{style} summary")
 print(f"  {'node':6} {'round':8} {'container run':22} {'volume data':12} {'report':9} {'to report':>10} {'bytes':>6} {'status':8}")

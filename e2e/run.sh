@@ -24,6 +24,14 @@
 #      state dirs on the NFS root itself, and `rpinet status --json`; e2e/check.py judges
 #      all three rounds.
 #
+# E2E_STORAGE=server: the roots and volumes live on an NFS server of their own instead of
+# the router's SSD (storage_server/storage_export): nfs-ganesha in a namespace of its own at
+# 10.99.0.10 on the router's LAN, exporting exactly what `rpinet storage exports` prints; the
+# router keeps DHCP and TFTP. This kernel has no NFS client, so the router's mount of the
+# export is its mount table's line (as in tests/nfs_server.rs) over the directory the server
+# exports; the nodes' kernels mount their roots, boot dirs and volumes from the server.
+# Nodes on a server have copied roots (an overlay's upper cannot be on NFS).
+#
 # Traffic stays inside the lab's namespaces (10.99.0.0/24). Needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,7 +72,24 @@ trap cleanup EXIT
 
 say() { echo "e2e: $*"; }
 
-# The rpinet block of /etc/exports as nfs-ganesha exports (NFSv3, each to its client only).
+storage=${E2E_STORAGE:-router}
+server_ip=10.99.0.10 server_export=/srv/rpinet
+[ "$storage" = router ] || [ "$storage" = server ] || { echo "e2e: E2E_STORAGE: router or server" >&2; exit 1; }
+[ "$storage" = router ] || [ "${E2E_ROOT_MODE:-copy}" = copy ] ||
+  { echo "e2e: a server's nodes have copied roots (E2E_ROOT_MODE=copy)" >&2; exit 1; }
+root_mode=${E2E_ROOT_MODE:-$([ "$storage" = server ] && echo copy || echo shared)}
+
+# What the exports of the NFS server are, as lines "PATH CLIENT(OPTIONS)": the rpinet block
+# of the router's /etc/exports, or what `rpinet storage exports` tells the server to export.
+exports_lines() { # lab
+  if [ "$storage" = server ]; then
+    "$rpinet" --root "$1" storage exports | grep -v '^#'
+  else
+    sed -n '/^# BEGIN rpinet/,/^# END rpinet/p' "$1/etc/exports" | grep -v '^#'
+  fi
+}
+
+# Those exports as nfs-ganesha's (NFSv3, each to its client only).
 ganesha_conf() { # lab
   local id=0 path client
   cat <<'EOF'
@@ -72,7 +97,7 @@ NFS_CORE_PARAM { Protocols = 3; Enable_NLM = false; Enable_RQUOTA = false; }
 NFSV4 { Graceless = true; }
 LOG { Default_Log_Level = WARN; }
 EOF
-  sed -n '/^# BEGIN rpinet/,/^# END rpinet/p' "$1/etc/exports" | grep -v '^#' |
+  exports_lines "$1" |
     while read -r path client; do
       id=$((id + 1))
       client=${client%%(*}
@@ -87,21 +112,26 @@ EOF
     done
 }
 
+# In the router's namespace, the storage at /mnt/rpinet; on a server, in the server's, the
+# same directory at the export's path.
 ganesha_start() { # lab
-  local r=$1 conf=$lab/ganesha.conf
+  local conf=$lab/ganesha.conf ns top=/mnt
   ganesha_conf "$lab" >"$conf"
-  ip netns exec "$(. "$lab/lab.env"; echo "$LAB_PREFIX-r")" unshare -m --propagation private sh -ec '
-    lab=$1
+  ns=$(. "$lab/lab.env"; echo "$LAB_PREFIX-r")
+  [ "$storage" = router ] || { ns=$server_ns top=${server_export%/*}; }
+  ip netns exec "$ns" unshare -m --propagation private sh -ec '
+    lab=$1 top=$2 at=$3
     mount -t tmpfs -o mode=755 e2e-run /run
     mkdir -p /run/rpcbind /run/ganesha
     mount -t tmpfs -o mode=755 e2e-nfs /var/lib/nfs
-    mount -t tmpfs -o mode=755 e2e-mnt /mnt
-    mkdir /mnt/rpinet
-    mount --rbind "$lab/mnt/rpinet" /mnt/rpinet
+    mount -t tmpfs -o mode=755 e2e-mnt "$top"
+    mkdir "$at"
+    mount --rbind "$lab/mnt/rpinet" "$at"
     rpcbind -f -w &
     echo $! >"$lab/rpcbind.pid"
     exec ganesha.nfsd -F -L "$lab/ganesha.log" -f "$lab/ganesha.conf" -p /run/ganesha/ganesha.pid
-  ' e2e-nfs "$lab" >"$lab/ganesha.out" 2>&1 </dev/null &
+  ' e2e-nfs "$lab" "$top" "$([ "$storage" = router ] && echo /mnt/rpinet || echo "$server_export")" \
+    >"$lab/ganesha.out" 2>&1 </dev/null &
   echo $! >"$lab/ganesha.pid"
   disown
   sleep 3
@@ -243,10 +273,20 @@ for style in "${styles[@]}"; do
   fi
   lab=$(mktemp -d "$cache/lab-$style.XXXXXX")
   "$lab_sh" up "$lab" >/dev/null
-  say "$style: lab in $lab, qemu-system-x86_64 with $accel_name, ${E2E_ROOT_MODE:-shared} roots"
+  say "$style: lab in $lab, qemu-system-x86_64 with $accel_name, $root_mode roots on the $storage"
   # A default volume size in the main section; tiger sets its own. The roots: shared (the
   # image's root under each node's own overlay) unless E2E_ROOT_MODE says copy.
-  printf "\toption volume_size '1G'\n\toption root_mode '%s'\n" "${E2E_ROOT_MODE:-shared}" >>"$lab/etc/config/rpinet"
+  printf "\toption volume_size '1G'\n\toption root_mode '%s'\n" "$root_mode" >>"$lab/etc/config/rpinet"
+  if [ "$storage" = server ]; then
+    # the server on the LAN, and the router's storage its export, mounted (the table's line)
+    server_ns=$("$lab_sh" client "$lab" nas 02:00:0a:63:00:0a)
+    ip -n "$server_ns" addr add "$server_ip/24" dev eth0
+    sed -i '/option storage_uuid/d' "$lab/etc/config/rpinet"
+    printf "\toption storage_server '%s'\n\toption storage_export '%s'\n" "$server_ip" "$server_export" \
+      >>"$lab/etc/config/rpinet"
+    sed -i "s|^/dev/sda1 /mnt/rpinet ext4 rw 0 0\$|$server_ip:$server_export /mnt/rpinet nfs rw,nosuid,nodev,vers=3,proto=tcp,addr=$server_ip 0 0|" \
+      "$lab/proc/mounts"
+  fi
   "$rpinet" --root "$lab" node add lion --serial "${serial[lion]}" --mac "${mac[lion]}" --ip "${ip[lion]}"
   "$rpinet" --root "$lab" node add tiger --serial "${serial[tiger]}" --mac "${mac[tiger]}" --ip "${ip[tiger]}" --volume-size 2G
   t0=$SECONDS
@@ -258,6 +298,12 @@ for style in "${styles[@]}"; do
   find "$lab/mnt/rpinet/images/$style/root" -xdev -type f -exec touch -a -d @86400 {} +
   for n in "${nodes[@]}"; do provision "$n"; done
   "$rpinet" --root "$lab" apply >/dev/null
+  if [ "$storage" = server ]; then
+    # the router exports nothing: the server does
+    { [ ! -f "$lab/etc/exports" ] || sed -n '/^# BEGIN rpinet/,/^# END rpinet/p' "$lab/etc/exports"; } |
+      { grep -v '^#' || true; } >"$lab/router-exports"
+    say "$style: the server exports $(exports_lines "$lab" | wc -l) trees; the router $(wc -l <"$lab/router-exports")"
+  fi
   install_hooks "$lab"
   "$lab_sh" dnsmasq-start "$lab" >/dev/null
   ganesha_start "$lab"
@@ -266,13 +312,16 @@ for style in "${styles[@]}"; do
   say "$style: first boots (two at once) in $((SECONDS - t0)) s"
   # The files lion's first boot read: those its processes have mapped once it is up (console
   # probe `mapped`: executables, libraries) and those whose access time moved (a copy's; an
-  # overlay reads its lower with O_NOATIME), each once, when the image has them.
-  {
-    python3 -c 'import json, sys; print("\n".join(p[1:] for p in json.load(open(sys.argv[1])).get("mapped", "").split("|") if p.startswith("/")))' "$lab/lion.first.json" 2>/dev/null || true
-    (cd "$lab/mnt/rpinet/nfs/lion" && find . -xdev -type f -newerat @172800 -printf '%P\n') || true
-  } | sort -u | while read -r f; do [ -f "$lab/mnt/rpinet/images/$style/root/$f" ] && echo "$f"; done \
-    >"$cache/$style.boot-files" || true
-  say "$style: lion's first boot read $(wc -l <"$cache/$style.boot-files") files of its root ($cache/$style.boot-files)"
+  # overlay reads its lower with O_NOATIME), each once, when the image has them. Recorded
+  # from shared roots on the router only: a fresh copy's files all have new access times.
+  if [ "$storage/$root_mode" = router/shared ]; then
+    {
+      python3 -c 'import json, sys; print("\n".join(p[1:] for p in json.load(open(sys.argv[1])).get("mapped", "").split("|") if p.startswith("/")))' "$lab/lion.first.json" 2>/dev/null || true
+      (cd "$lab/mnt/rpinet/nfs/lion" && find . -xdev -type f -newerat @172800 -printf '%P\n') || true
+    } | sort -u | while read -r f; do [ -f "$lab/mnt/rpinet/images/$style/root/$f" ] && echo "$f"; done \
+      >"$cache/$style.boot-files" || true
+    say "$style: lion's first boot read $(wc -l <"$cache/$style.boot-files") files of its root ($cache/$style.boot-files)"
+  fi
   t0=$SECONDS
   boot_all reboot
   say "$style: reboots (nothing changed) in $((SECONDS - t0)) s"
@@ -286,7 +335,8 @@ for style in "${styles[@]}"; do
   say "$style: boots after the reimage in $((SECONDS - t0)) s"
   "$rpinet" --root "$lab" node show tiger
   "$lab_sh" down "$lab" >/dev/null
-  if python3 "$here/check.py" "$style" "$lab"; then
+  if E2E_NFS=$([ "$storage" = router ] && echo 10.99.0.1:/mnt/rpinet || echo "$server_ip:$server_export") \
+    python3 "$here/check.py" "$style" "$lab"; then
     rm -rf "$lab"
   else
     status=1

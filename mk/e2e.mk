@@ -3,11 +3,12 @@
 # /var/cache/rpinet-e2e, and boots three pairs of VMs a style: first boot, reboot, after a
 # reimage; docker in bookworm's, containerd in trixie's, each running a local image). Needs
 # root; KVM when /dev/kvm is usable, else qemu's TCG (much slower). `make e2e
-# E2E_STYLES=bookworm` runs one style.
+# E2E_STYLES=bookworm` runs one style. `make e2e-server`: the same with the roots and
+# volumes on an NFS server of their own (storage_server), not the router's SSD.
 
 E2E_STYLES ?= bookworm trixie
 
-.PHONY: e2e e2e-setup
+.PHONY: e2e e2e-server e2e-setup
 e2e-setup:
 	scripts/apt-install.sh e2e mmdebstrap qemu-system-x86 nfs-ganesha nfs-ganesha-vfs \
 	  rpcbind dosfstools mtools fdisk openssl openssh-client python3 e2fsprogs
@@ -15,3 +16,7 @@ e2e-setup:
 e2e: setup e2e-setup
 	$(CARGO) build --locked
 	e2e/run.sh $(E2E_STYLES)
+
+e2e-server: setup e2e-setup
+	$(CARGO) build --locked
+	E2E_STORAGE=server e2e/run.sh $(E2E_STYLES)
