@@ -299,6 +299,11 @@ cmd_dnsmasq_start() {
   # ip netns exec → unshare → sh → dnsmasq are exec'd in turn: $! is dnsmasq's pid.
   ip netns exec "$r" unshare -m --propagation private sh -ec '
     dir=$1 ssd=$2
+    # As in the procd jail, no node root stays mounted in here: an overlay copy kept alive
+    # in this namespace would hold its upper dir in use (EBUSY when that root is mounted
+    # again, after a rollback), whichever lab it is of.
+    while read -r _ m t _; do case "$t:$m" in overlay:*/mnt/rpinet/nfs/*) echo "$m" ;; esac; done \
+      </proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
     mount -t tmpfs -o mode=755 lab-mnt /mnt
     mkdir /mnt/.lab
     mount --bind "$dir" /mnt/.lab
