@@ -121,6 +121,10 @@ ganesha_start() { # lab
   [ "$storage" = router ] || { ns=$server_ns top=${server_export%/*}; }
   ip netns exec "$ns" unshare -m --propagation private sh -ec '
     lab=$1 top=$2 at=$3
+    # node overlays of other labs: not held in use from here (scripts/lab.sh: dnsmasq-start)
+    while read -r _ m t _; do
+      case "$t:$m" in "overlay:$lab/"*) ;; overlay:*/mnt/rpinet/nfs/*) echo "$m" ;; esac
+    done </proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
     mount -t tmpfs -o mode=755 e2e-run /run
     mkdir -p /run/rpcbind /run/ganesha
     mount -t tmpfs -o mode=755 e2e-nfs /var/lib/nfs
