@@ -240,7 +240,7 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
                 );
             }
             if ino_of(leaf).is_some() {
-                dir.exchange(s.staging.as_bytes(), &dir, leaf)
+                swap(&dir, s.staging.as_bytes(), leaf)
                     .ctx(|| format!("failed to swap in the new {}", s.live.display()))?;
             } else {
                 dir.rename_noreplace(s.staging.as_bytes(), &dir, leaf)
@@ -294,6 +294,28 @@ fn finish(root: &Root, lock: &StateLock, journal: &Journal) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Swap the new tree `staged` with the live `leaf` in `dir`: atomically, or where the
+/// filesystem cannot (NFS has no RENAME_EXCHANGE) in three renames, the old tree first to a
+/// name the sweep deletes (`.purge-LEAF-PID`). Killed between them, the next run finds the
+/// new tree staged or in place, as after the atomic swap, and the old one is swept: a roll
+/// killed there keeps no root to roll back to.
+fn swap(dir: &Dir, staged: &[u8], leaf: &[u8]) -> std::io::Result<()> {
+    match dir.exchange(staged, dir, leaf) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let aside = [
+                b".purge-",
+                leaf,
+                format!("-{}", std::process::id()).as_bytes(),
+            ]
+            .concat();
+            dir.rename_noreplace(leaf, dir, &aside)?;
+            dir.rename_noreplace(staged, dir, leaf)?;
+            dir.rename(&aside, dir, staged)
+        }
+        r => r,
+    }
 }
 
 /// Mount the shared root whose state dir is `state` (storage/roots/<node>) on `at`: its

@@ -193,9 +193,17 @@ impl Dir {
         nx(nix::unistd::unlinkat(self, name, flags))
     }
 
-    /// Rename `self/old` to `to/new`; fails when `to/new` exists.
+    /// Rename `self/old` to `to/new`; fails when `to/new` exists. Where the filesystem takes
+    /// no renameat2 flags (NFS: EINVAL), a look first and a plain rename: every writer of
+    /// rpinet's trees holds the state lock, so nothing comes between the two.
     pub fn rename_noreplace(&self, old: &[u8], to: &Dir, new: &[u8]) -> io::Result<()> {
-        self.renameat2(old, to, new, 1) // RENAME_NOREPLACE
+        match self.renameat2(old, to, new, 1) {
+            // RENAME_NOREPLACE
+            Err(e) if e.raw_os_error() != Some(libc::EINVAL) => Err(e),
+            Err(_) if to.lstat(new).is_ok() => Err(io::Error::from_raw_os_error(libc::EEXIST)),
+            Err(_) => self.rename(old, to, new),
+            Ok(()) => Ok(()),
+        }
     }
 
     /// renameat2(2) with `flags` (libc has no wrapper for it on every target).
@@ -227,7 +235,8 @@ impl Dir {
         nx(nix::fcntl::renameat(self, old, to, new))
     }
 
-    /// Swap `self/a` and `to/b` atomically (RENAME_EXCHANGE).
+    /// Swap `self/a` and `to/b` atomically (RENAME_EXCHANGE). EINVAL where the filesystem
+    /// takes no renameat2 flags (NFS): the caller decides what a swap in steps may cost.
     pub fn exchange(&self, a: &[u8], to: &Dir, b: &[u8]) -> io::Result<()> {
         self.renameat2(a, to, b, 2) // RENAME_EXCHANGE
     }
