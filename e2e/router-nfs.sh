@@ -70,6 +70,7 @@ ip netns exec "$s" unshare -m --propagation private sh -ec '
   rpcbind -f -w &
   exec ganesha.nfsd -F -L "$lab/ganesha.log" -f "$lab/ganesha.conf" -p /run/ganesha/ganesha.pid
 ' router-nfs "$lab" >"$lab/ganesha.out" 2>&1 </dev/null &
+disown # lab.sh down ends it
 sleep 3
 
 # TCG: a /dev/kvm may be there and boot nothing (nested); E2E_ACCEL=kvm when it works
