@@ -148,11 +148,11 @@ test('overview: health, the summary, one table row per node, sorting, filters, d
   const table = () => page.$$eval('#rpinet-nodes tr[data-node]', (trs) => trs.map((tr) => [tr.dataset.node, tr.dataset.state,
     ...[...tr.querySelectorAll('td')].slice(1, 6).map((td) => td.innerText.replace(/\s+/g, ' ').trim())]));
   assert.deepEqual(await table(), [
-    ['brave_fox', 'booting', '… BOOTING: DHCP', 'DHCP', 'none', '192.168.1.64', ''],
+    ['brave_fox', 'booting', '… BOOTING: DHCP', 'DHCP', 'none', '192.168.1.64', 'none yet'],
     ['quiet_otter', 'running', '✔ RUNNING', 'Running', 'bookworm-lite', '192.168.1.71', '46.0 s'],
-    ['running_lion', 'failed', '✘ BOOT FAILED', 'Kernel cmdline.txt not found in 38c128c0/', 'bookworm-lite', '192.168.1.57', ''],
-    ['slow_hare', 'stalled', '✘ STALLED: KERNEL', 'Kernel The kernel was fetched 11 minutes ago but the root filesystem was never mounted: check the nfsroot= line in cmdline.txt and that nfsd is running.', 'bookworm-lite', '192.168.1.80', ''],
-    ['spare_pi', 'disabled', '○ DISABLED', 'Not booted', 'none', 'none yet', ''],
+    ['running_lion', 'failed', '✘ BOOT FAILED', 'Kernel cmdline.txt not found in 38c128c0/', 'bookworm-lite', '192.168.1.57', 'none yet'],
+    ['slow_hare', 'stalled', '✘ STALLED: KERNEL', 'Kernel The kernel was fetched 11 minutes ago but the root filesystem was never mounted: check the nfsroot= line in cmdline.txt and that nfsd is running.', 'bookworm-lite', '192.168.1.80', 'none yet'],
+    ['spare_pi', 'disabled', '○ DISABLED', 'Not booted', 'none', 'none yet', 'none yet'],
   ]);
 
   // ok, in progress, not yet and problem look different in the bootstrap theme's label colours

@@ -102,7 +102,7 @@ return view.extend({
 			]),
 			E('td', { 'class': 'td', 'data-title': _('Image'), 'style': 'white-space:nowrap' }, r.image ? widgets.text(r.image) : E('em', {}, _('none'))),
 			E('td', { 'class': 'td', 'data-title': _('Address') }, r.address ? E('code', {}, widgets.text(r.address)) : E('em', {}, _('none yet'))),
-			E('td', { 'class': 'td', 'data-title': _('Time to running') }, widgets.text(r.timeText)),
+			E('td', { 'class': 'td', 'data-title': _('Time to running') }, r.timeText ? widgets.text(r.timeText) : E('em', {}, _('none yet'))),
 			E('td', { 'class': 'td cbi-section-actions' }, E('button', {
 				'class': 'cbi-button cbi-button-edit', 'data-details': r.name,
 				'click': ui.createHandlerFn(this, 'handleDetails', r.name)
