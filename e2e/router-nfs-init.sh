@@ -9,6 +9,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t tmpfs -o size=2600m tmp /tmp
+mount -t tmpfs run /run && mkdir -p /run/lock # Debian's /var/lock (OpenWrt's is in /tmp)
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
 S=10.99.0.10
 # rpinet's mount(2) data (src/system/nfs_mount.rs), parsed by the kernel itself: -i, no helper
@@ -87,6 +88,18 @@ e=$(mount -i -t nfs -o "$DATA" "$S:/srv/missing" /tmp/f 2>&1) && umount /tmp/f
 say "an export the server does not have: $e"
 e=$(timeout 120 mount -i -t nfs -o "vers=3,proto=tcp,nolock,soft,timeo=100,retrans=3,addr=10.99.0.99" 10.99.0.99:/x /tmp/f 2>&1)
 say "a server that is not there: $e"
+# 5. rpinet's own mount: `rpinet apply` live (no --root), this VM standing in for the router;
+# the rest of apply (dnsmasq, services) finds no OpenWrt here, and only the mount is looked at
+mkdir -p /etc/config /mnt/rpinet
+printf "\nconfig interface 'lan'\n\toption proto 'static'\n\toption ipaddr '10.99.0.60'\n\toption netmask '255.255.255.0'\n" >/etc/config/network
+printf "\nconfig dnsmasq\n\nconfig dhcp 'lan'\n\toption interface 'lan'\n" >/etc/config/dhcp
+for x in "$S /srv/open" "$S /srv/squash" "$S /srv/missing" "10.99.0.99 /srv/open"; do
+  set -- $x
+  printf "config rpinet 'main'\n\toption enabled '1'\n\toption storage_server '%s'\n\toption storage_export '%s'\n\toption storage_path '/mnt/rpinet'\n" "$1" "$2" >/etc/config/rpinet
+  out=$(timeout 300 rpinet apply 2>&1 | head -n 3 | tr '\n' ' ')
+  say "live apply with $1:$2: mounted: $(grep ' /mnt/rpinet ' /proc/mounts | cut -d' ' -f1,3 | tr '\n' ' ')${out:+; said: $out}"
+  umount /mnt/rpinet 2>/dev/null
+done
 say done
 sync
 echo o >/proc/sysrq-trigger
