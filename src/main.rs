@@ -84,8 +84,15 @@ fn run(root: &Root, command: Command) -> Result<i32> {
             let mounted = plan::world::load_config(root)
                 .and_then(|(_, c)| system::nfs_mount::mount_server(root, &c));
             // Through a config change: nodes without an address get their reservation.
-            plan::change_config(root, &lock, |pkg| Ok(pkg.clone()))?;
+            let changed = plan::change_config(root, &lock, |pkg| Ok(pkg.clone()));
+            // both failed, each its own way: the mount's line last, as why nothing is served
+            if let (Err(m), Err(e)) = (&mounted, &changed) {
+                if m.message() != e.message() {
+                    log::error!("{e}");
+                }
+            }
             mounted?;
+            changed?;
             Ok(0)
         }
         Command::Status(a) => {
